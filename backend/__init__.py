@@ -1,0 +1,43 @@
+"""On-chain e-invoice platform: Flask backend.
+
+``create_app(config)`` builds the app; ``flask --app backend run`` serves it for
+development and ``python -m backend.serve`` (waitress) for production.
+"""
+import os
+
+from flask import Flask, render_template
+
+from . import config as config_module
+
+
+def create_app(config=None):
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    config_module.load(app, config)
+
+    from . import db, security, auth, merchant, verify, audit, admin, api, cli, chain, views
+
+    db.init_app(app)
+    security.init_app(app)
+    auth.init_app(app)
+    chain.init_app(app)
+    cli.init_app(app)
+    api.init_app(app)
+    views.init_app(app)
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(merchant.bp)
+    app.register_blueprint(verify.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
+
+    @app.route("/")
+    def index():
+        return render_template("index.html")
+
+    @app.route("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app

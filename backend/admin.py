@@ -1,0 +1,80 @@
+"""Authority: merchants (approve / reject / suspend / reinstate / limits), audit
+parameters."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from . import merchants
+from .auth import EmptyForm, roles_required
+from .chain import ChainError
+from .db import get_db
+from .invoices import Refused
+from .models import Merchant
+from .views import flash_error, parse_yuan
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/merchants", endpoint="merchants")
+@roles_required("authority")
+def merchants_page():
+    rows = get_db().query(Merchant).order_by(Merchant.status, Merchant.id).all()
+    return render_template("admin/merchants.html", rows=rows, form=EmptyForm(), defaults=merchants.DEFAULT_LIMITS)
+
+
+
+@bp.post("/merchants/<int:merchant_id>/<action>")
+@roles_required("authority")
+def decide(merchant_id, action):
+    if action not in ("approve", "reject", "suspend", "reinstate", "limits"):
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        body = {}
+        if request.form.get("reason") is not None:
+            body["reason"] = request.form["reason"]
+        for field in ("invoice_cap", "monthly_quota"):
+            if request.form.get(field):
+                body[field] = parse_yuan(request.form[field]) if parse_yuan(request.form[field]) is not None \
+                    else request.form[field]
+        if request.form.get("hourly_norm"):
+            hn = request.form["hourly_norm"]
+            body["hourly_norm"] = int(hn) if hn.isdigit() else hn
+        try:
+            m, _ = merchants.decide(current_user, merchant_id, action, body)
+            flash(f"{m.name}: {action} done. 操作成功", "ok")
+        except Refused as exc:
+            if exc.status == 404:
+                abort(404)
+            flash_error(exc)
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    return redirect(url_for("admin.merchants"))
+
+
+@bp.route("/parameters", methods=("GET", "POST"))
+@roles_required("authority")
+def parameters():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        f = request.form
+        body = {}
+        try:
+            body["allowed_rates"] = [int(x) for x in f.getlist("allowed_rates")]
+            for k in ("backdating_window", "future_skew", "per_item_tolerance", "void_window"):
+                if f.get(k, "").strip():
+                    body[k] = int(f[k])
+            body["paused"] = f.get("paused") == "1"
+            merchants.set_audit_parameters(current_user, body)
+            flash("Audit parameters saved on chain. 审计参数已更新", "ok")
+            return redirect(url_for("admin.parameters"))
+        except ValueError:
+            flash("Numbers only. 请输入整数", "error")
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    try:
+        params = merchants.audit_parameters()
+    except ChainError as exc:
+        flash(f"Chain unavailable: {exc}", "error")
+        params = None
+    return render_template("admin/parameters.html", form=form, params=params, all_rates=list(range(0, 18)))

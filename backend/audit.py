@@ -1,0 +1,58 @@
+"""Auditor / authority: the flagged-invoice review queue, all invoices."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from . import invoices
+from .auth import EmptyForm, roles_required
+from .db import get_db
+from .invoices import Refused
+from .models import Invoice
+from .views import flash_error, page_args
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+REASONS = {1: "Verified with the merchant 已核实", 2: "Legitimate volume 正常业务量", 3: "Duplicate confirmed 确认重复",
+           4: "Fictitious transaction 虚开", 5: "Other 其他"}
+
+
+@bp.route("/queue")
+@roles_required("auditor", "authority")
+def queue():
+    rows = (get_db().query(Invoice).filter(Invoice.chain_status == "Flagged")
+            .order_by(Invoice.created_at).limit(500).all())
+    return render_template("audit/queue.html", rows=rows, form=EmptyForm(), reasons=REASONS,
+                           flag_words=invoices.flag_words)
+
+
+@bp.route("/invoices", endpoint="invoices")
+@roles_required("auditor", "authority", "financier")
+def invoices_all():
+    args = request.args
+    page, per = page_args()
+    query = invoices.search(get_db().query(Invoice), q=args.get("q"), status=args.get("status"),
+                            buyer=args.get("buyer"), date_from=args.get("from"), date_to=args.get("to"))
+    total = query.count()
+    rows = query.offset((page - 1) * per).limit(per).all()
+    return render_template("merchant/list.html", rows=rows, total=total, page=page,
+                           pages=max(1, -(-total // per)), args=args)
+
+
+
+@bp.post("/invoices/<number>/<decision>")
+@roles_required("auditor")
+def review(number, decision):
+    if decision not in ("clear", "reject"):
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        code = request.form.get("reason_code", "")
+        try:
+            invoices.review(current_user, number, decision, int(code) if code.isdigit() else code)
+            flash(f"Invoice {number}: {decision}ed. 审核完成", "ok")
+        except Refused as exc:
+            if exc.status == 404:
+                abort(404)
+            flash_error(exc)
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
+                    and not request.form.get("next", "").startswith("//") else url_for("audit.queue"))

@@ -1,0 +1,98 @@
+"""Login, logout, account page (API token), role checks."""
+import functools
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from .db import get_db
+from .models import User, token_digest
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in / 请先登录"
+login_manager.session_protection = "strong"
+
+
+def init_app(app):
+    login_manager.init_app(app)
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    user = get_db().get(User, int(user_id))
+    return user if user and user.active else None
+
+
+def user_from_bearer():
+    """The active user whose API token is in ``Authorization: Bearer …``, or None."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    user = get_db().query(User).filter_by(api_token_hash=token_digest(token.strip())).first()
+    return user if user and user.active else None
+
+
+def roles_required(*roles):
+    """Logged-in user with one of ``roles`` (403 otherwise)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username 用户名", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password 密码", validators=[DataRequired(), Length(max=200)])
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for POST buttons."""
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = get_db().query(User).filter_by(username=form.username.data.strip()).first()
+        if user is None or not user.active or not user.check_password(form.password.data):
+            flash("Wrong username or password / 用户名或密码错误", "error")
+        else:
+            login_user(user)
+            nxt = request.args.get("next", "")
+            if not nxt.startswith("/") or nxt.startswith("//"):
+                nxt = url_for("index")
+            return redirect(nxt)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=("POST",))
+def logout():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        logout_user()
+    return redirect(url_for("index"))
+
+
+@bp.route("/account", methods=("GET", "POST"))
+@login_required
+def account():
+    form = EmptyForm()
+    token = None
+    if form.validate_on_submit():
+        token = current_user.new_api_token()
+        get_db().commit()
+        flash("New API token created; copy it now, it is shown once / 新令牌仅显示一次", "ok")
+    return render_template("auth/account.html", form=form, token=token)

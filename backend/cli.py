@@ -1,0 +1,96 @@
+"""CLI: ``flask --app backend users create --role merchant NAME``, ``outbox reconcile``,
+``index``, ``seed-dev``."""
+import json
+import secrets
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .db import get_db
+from .models import ROLES, User
+
+users_cli = AppGroup("users", help="Manage users.")
+outbox_cli = AppGroup("outbox", help="The transaction outbox.")
+
+
+def create_user(username, role, password=None, *, address=None, dev_account=None, token=False, buyer_tax_id=None):
+    """Create a user. The signing address is a dev account (dev mode), a given address
+    (read-only), or a new encrypted keystore (production, when KEYSTORE_PASSWORD is set
+    and the role signs on chain). Returns (user, password, token)."""
+    from .chain import get_keyring
+
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    db = get_db()
+    if db.query(User).filter_by(username=username).first():
+        raise ValueError(f"user {username!r} exists")
+    password = password or secrets.token_urlsafe(12)
+    keyring = get_keyring()
+    if dev_account is not None:
+        address = keyring.dev_address(dev_account)
+    elif address is None and role in ("authority", "merchant", "auditor", "financier") and not keyring.dev_mode \
+            and current_app.config.get("KEYSTORE_PASSWORD"):
+        address = keyring.create()
+    user = User(username=username, role=role, address=address, buyer_tax_id=buyer_tax_id)
+    user.set_password(password)
+    api_token = user.new_api_token() if token else None
+    db.add(user)
+    db.commit()
+    return user, password, api_token
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password", help="Random when omitted (printed once).")
+@click.option("--address", help="Bind an existing chain address (no key: read-only on chain).")
+@click.option("--dev-account", type=int, help="Bind Anvil dev account N (dev mode only).")
+@click.option("--token/--no-token", default=True, help="Create an API token (printed once).")
+@click.option("--buyer-tax-id", help="Buyers: the tax ID whose invoices they see.")
+def create_command(username, role, password, address, dev_account, token, buyer_tax_id):
+    """Create a user with a role."""
+    try:
+        user, password, api_token = create_user(username, role, password, address=address, dev_account=dev_account,
+                                                token=token, buyer_tax_id=buyer_tax_id)
+    except Exception as exc:  # noqa: BLE001 - reported to the operator
+        raise click.ClickException(str(exc))
+    click.echo(json.dumps({"username": user.username, "role": role, "password": password,
+                           "api_token": api_token, "address": user.address}, ensure_ascii=False))
+
+
+@users_cli.command("list")
+def list_command():
+    for u in get_db().query(User).order_by(User.id):
+        click.echo(f"{u.id}\t{u.username}\t{u.role}\t{u.address or '-'}\t{'active' if u.active else 'disabled'}")
+
+
+@outbox_cli.command("reconcile")
+@click.option("--deep", is_flag=True, help="Also re-check mined transactions.")
+def reconcile_command(deep):
+    """Re-broadcast journaled transactions unknown to the chain; record receipts."""
+    from . import invoices
+
+    changed = invoices.reconcile(deep=deep)
+    click.echo(json.dumps(changed))
+
+
+def init_app(app):
+    app.cli.add_command(users_cli)
+    app.cli.add_command(outbox_cli)
+
+    @app.cli.command("index")
+    def index_command():
+        """Index contract events up to the latest block."""
+        from . import indexer
+
+        click.echo(json.dumps(indexer.run_once()))
+
+    @app.cli.command("seed-dev")
+    @click.option("--out", default=None, help="Credentials file (default var/dev-credentials.json).")
+    def seed_command(out):
+        """Dev mode only: demo users bound to Anvil accounts, merchants approved on chain."""
+        from . import seed
+
+        path = seed.seed_dev(out)
+        click.echo(f"wrote {path}")

@@ -1,0 +1,96 @@
+"""Configuration: defaults, then instance/config.py, then the environment, then the
+mapping passed to create_app (tests).
+
+Dev mode (``EINVOICE_DEV=1`` or ``DEV_MODE=True``) is the only mode in which a
+SECRET_KEY is invented and in which the Anvil dev accounts sign transactions.
+"""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+DEFAULTS = {
+    "DEV_MODE": False,
+    "SQLALCHEMY_DATABASE_URI": None,  # var/einvoice.sqlite unless DATABASE_URL
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    "DEPLOYMENT_FILE": str(VAR / "deployment.json"),
+    "ARTIFACTS_DIR": str(ROOT / "build" / "contracts"),
+    "RPC_URL": None,  # overrides the deployment record's rpc_url
+    "KEYSTORE_DIR": None,  # instance/keystore unless set
+    "KEYSTORE_PASSWORD": None,  # from the environment; never in a file
+    "DEV_MNEMONIC": "test test test test test test test test test test test junk",
+    "TX_TIMEOUT": 30,
+    "INVOICE_REGION": "53",  # region digits of the 20-digit number (53 = Yunnan)
+    "INVOICE_MAX_ITEMS": 200,
+    "INVOICE_MAX_AMOUNT": 10**15,  # fen: ten trillion yuan is "absurd"
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "VERIFY_BATCH_MAX_ROWS": 20000,
+    "VERIFY_RATE_LIMIT": 120,  # requests per minute per client on public verification
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SECURE": True,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "INDEXER_AUTOSTART": False,  # background indexer thread (serve.py turns it on)
+    "CHAIN_ENABLED": True,
+}
+
+ENV_KEYS = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "DEPLOYMENT_FILE": str,
+    "ARTIFACTS_DIR": str,
+    "RPC_URL": str,
+    "KEYSTORE_DIR": str,
+    "KEYSTORE_PASSWORD": str,
+    "INVOICE_REGION": str,
+    "VERIFY_RATE_LIMIT": int,
+    "TX_TIMEOUT": int,
+}
+
+
+def _truthy(value):
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load(app, overrides=None):
+    """Fill app.config. Raises RuntimeError when no SECRET_KEY outside dev mode."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    for name, kind in ENV_KEYS.items():
+        prefixed = os.environ.get("EINVOICE_" + name)
+        value = prefixed if prefixed is not None else os.environ.get(name)
+        if value is not None and value != "":
+            app.config[name] = kind(value)
+    if "EINVOICE_DEV" in os.environ:
+        app.config["DEV_MODE"] = _truthy(os.environ["EINVOICE_DEV"])
+    if overrides:
+        app.config.update(overrides)
+
+    if app.config.get("DATABASE_URL") and not (overrides or {}).get("SQLALCHEMY_DATABASE_URI"):
+        url = app.config["DATABASE_URL"]
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        VAR.mkdir(exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(VAR / "einvoice.sqlite")
+    if not app.config.get("KEYSTORE_DIR"):
+        app.config["KEYSTORE_DIR"] = os.path.join(app.instance_path, "keystore")
+
+    if not app.config.get("SECRET_KEY"):
+        if app.config["DEV_MODE"] or app.config.get("TESTING"):
+            app.config["SECRET_KEY"] = "dev-only-secret-key-not-for-production"
+        else:
+            raise RuntimeError(
+                "SECRET_KEY is not set. Set SECRET_KEY in the environment or instance/config.py "
+                "(or EINVOICE_DEV=1 for a development run)."
+            )
+    if app.config["DEV_MODE"] or app.config.get("TESTING"):
+        # plain-HTTP development server: cookies still HttpOnly + SameSite, not Secure
+        app.config.setdefault("SESSION_COOKIE_SECURE", False)
+        if not (overrides or {}).get("SESSION_COOKIE_SECURE"):
+            app.config["SESSION_COOKIE_SECURE"] = False
+            app.config["REMEMBER_COOKIE_SECURE"] = False

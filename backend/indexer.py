@@ -1,0 +1,140 @@
+"""Event indexer: follows every event of the deployed contracts from the deployment
+block into ``chain_events``. Resumable (a cursor row holds the last processed block,
+committed in the same transaction as the events of that range) and idempotent
+((tx_hash, log_index) is unique). Lists and timelines read from it; it also mirrors
+merchant and invoice statuses into their tables."""
+import json
+import threading
+import time
+
+from eth_utils import event_abi_to_log_topic
+from web3 import Web3
+
+from .chain import INVOICE_STATUS, _jsonable, get_chain
+from .db import get_db
+from .models import ChainEvent, IndexerCursor, Invoice, Merchant, User
+
+CURSOR = "events"
+_run_lock = threading.Lock()
+MERCHANT_EVENTS = {"MerchantApproved": "approved", "MerchantSuspended": "suspended",
+                   "MerchantReinstated": "approved", "MerchantRejected": "rejected", "MerchantApplied": "pending"}
+INVOICE_EVENT_STATUS = {"InvoiceCleared": "Cleared", "InvoiceRejected": "Rejected", "InvoiceVoided": "Voided"}
+
+
+def _topics(chain):
+    topics = {}
+    for name, contract in chain.contracts.items():
+        for entry in contract.abi:
+            if entry.get("type") == "event" and not entry.get("anonymous"):
+                topics[bytes(event_abi_to_log_topic(entry))] = (name, entry["name"])
+    return topics
+
+
+def run_once(max_blocks=2000, blocking=True):
+    """Index up to the latest block. Returns {"from", "to", "events"}."""
+    if not _run_lock.acquire(blocking=blocking):
+        return {"busy": True}
+    try:
+        return _run(max_blocks)
+    finally:
+        _run_lock.release()
+
+
+def _run(max_blocks):
+    chain = get_chain()
+    session = get_db()
+    cursor = session.get(IndexerCursor, CURSOR)
+    if cursor is None or cursor.chain_id != chain.chain_id or cursor.last_block < chain.deploy_block - 1:
+        if cursor is None:
+            cursor = IndexerCursor(name=CURSOR, last_block=chain.deploy_block - 1, chain_id=chain.chain_id)
+            session.add(cursor)
+        else:
+            cursor.last_block, cursor.chain_id = chain.deploy_block - 1, chain.chain_id
+        session.commit()
+    latest = chain.w3.eth.block_number
+    first = start = cursor.last_block + 1
+    topics = _topics(chain)
+    by_address = {c.address: n for n, c in chain.contracts.items()}
+    count = 0
+    times = {}
+    while start <= latest:
+        end = min(start + max_blocks - 1, latest)
+        logs = chain.w3.eth.get_logs({"fromBlock": start, "toBlock": end, "address": list(by_address)})
+        for log in logs:
+            if not log["topics"]:
+                continue
+            hit = topics.get(bytes(log["topics"][0]))
+            if hit is None:
+                continue
+            cname, ename = hit
+            contract = chain.contracts[cname]
+            try:
+                decoded = contract.events[ename]().process_log(log)
+            except Exception:  # noqa: BLE001 - a log we cannot decode is skipped, not fatal
+                continue
+            tx_hash = Web3.to_hex(log["transactionHash"])
+            if session.query(ChainEvent.id).filter_by(tx_hash=tx_hash, log_index=log["logIndex"]).first():
+                continue
+            args = _jsonable(dict(decoded["args"]))
+            bn = log["blockNumber"]
+            if bn not in times:
+                times[bn] = chain.w3.eth.get_block(bn)["timestamp"]
+            key = args.get("key") or args.get("originalKey")
+            ev = ChainEvent(contract=cname, event=ename, block_number=bn, block_time=times[bn], tx_hash=tx_hash,
+                            log_index=log["logIndex"], invoice_key=key, related_key=args.get("noteKey"),
+                            account=args.get("account") or args.get("seller") or args.get("merchant"),
+                            args=json.dumps(args, ensure_ascii=False))
+            session.add(ev)
+            _apply(session, ev, args)
+            count += 1
+        cursor.last_block = end
+        session.commit()
+        start = end + 1
+    return {"from": first, "to": latest, "events": count}
+
+
+def _apply(session, ev, args):
+    """Mirror statuses (the chain is the source of truth)."""
+    if ev.event in MERCHANT_EVENTS and ev.account:
+        m = session.query(Merchant).join(User).filter(User.address == ev.account).first()
+        if m is not None and not (ev.event == "MerchantApplied" and m.status != "pending"):
+            m.status = MERCHANT_EVENTS[ev.event]
+        return
+    if not ev.invoice_key:
+        return
+    inv = session.query(Invoice).filter_by(key=ev.invoice_key).first()
+    if ev.event == "InvoiceIssued" and inv is not None:
+        inv.chain_status = INVOICE_STATUS[int(args["status"])]
+        inv.flags = int(args["flags"])
+        if inv.state == "pending":
+            inv.state = "issued"
+    elif ev.event in INVOICE_EVENT_STATUS and inv is not None:
+        inv.chain_status = INVOICE_EVENT_STATUS[ev.event]
+    elif ev.event == "InvoiceRedLettered" and inv is not None:
+        inv.chain_status = INVOICE_STATUS[int(args["status"])]
+
+
+def timeline(inv):
+    rows = (get_db().query(ChainEvent)
+            .filter((ChainEvent.invoice_key == inv.key) | (ChainEvent.related_key == inv.key))
+            .order_by(ChainEvent.block_number, ChainEvent.log_index).all())
+    return [{"event": r.event, "block": r.block_number, "time": r.block_time, "tx_hash": r.tx_hash,
+             "args": json.loads(r.args)} for r in rows]
+
+
+def start_background(app, interval=1.0):
+    """A daemon thread indexing every ``interval`` seconds (serve.py)."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            try:
+                with app.app_context():
+                    run_once(blocking=False)
+            except Exception as exc:  # noqa: BLE001 - keep following; log and retry
+                app.logger.warning("indexer: %s", exc)
+            stop.wait(interval)
+
+    t = threading.Thread(target=loop, name="indexer", daemon=True)
+    t.start()
+    return stop

@@ -1,0 +1,209 @@
+"""Merchant portal: registration, issue form, lists, invoice detail and actions.
+The invoice detail page is shared by every role allowed to see the invoice."""
+import json
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from . import indexer, invoices, merchants
+from .auth import EmptyForm, roles_required
+from .chain import ChainError
+from .db import get_db
+from .invoices import VAT_RATES, Refused, ValidationError
+from .models import Invoice
+from .views import flash_error, page_args, parse_yuan
+
+bp = Blueprint("merchant", __name__)
+MAX_FORM_ROWS = 50
+
+
+@bp.route("/merchant/registration", methods=("GET", "POST"))
+@roles_required("merchant")
+def registration():
+    form = EmptyForm()
+    m = current_user.merchant
+    if form.validate_on_submit():
+        body = {k: request.form.get(k, "") for k in ("name", "tax_id", "licence_number")}
+        try:
+            merchants.register(current_user, body)
+            flash("Registration submitted; waiting for the authority's approval. 登记已提交，等待审批", "ok")
+            return redirect(url_for("merchant.registration"))
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    return render_template("merchant/registration.html", form=form, merchant=m,
+                           profile=merchants.chain_profile(m) if m else None)
+
+
+def _rows_from_form(form):
+    rows = []
+    for i in range(MAX_FORM_ROWS):
+        if f"item-{i}-name" not in form:
+            continue
+        rows.append({k: form.get(f"item-{i}-{k}", "").strip()
+                     for k in ("name", "spec", "unit", "quantity", "unit_price", "tax_rate")})
+    return rows
+
+
+def _body_from_form(form, rows):
+    items, errors = [], {}
+    for i, r in enumerate(rows):
+        price = parse_yuan(r["unit_price"])
+        if price is None:
+            errors[f"items[{i}].unit_price"] = "a price in yuan, e.g. 12.50"
+        rate = r["tax_rate"]
+        items.append({"name": r["name"], "spec": r["spec"], "unit": r["unit"], "quantity": r["quantity"] or "1",
+                      "unit_price": price if price is not None else 0,
+                      "tax_rate": int(rate) if rate.isdigit() else -1})
+    body = {"buyer_name": form.get("buyer_name", ""), "buyer_tax_id": form.get("buyer_tax_id", ""),
+            "issue_date": form.get("issue_date", ""), "invoice_type": 1 if form.get("invoice_type") == "1" else 0,
+            "remarks": form.get("remarks", ""), "items": items}
+    return body, errors
+
+
+@bp.route("/merchant/issue", methods=("GET", "POST"))
+@roles_required("merchant")
+def issue():
+    form = EmptyForm()
+    rows = [{"name": "", "spec": "", "unit": "", "quantity": "1", "unit_price": "", "tax_rate": "13"}]
+    values = {}
+    totals = None
+    errors = {}
+    if request.method == "POST" and form.validate_on_submit():
+        values = request.form
+        rows = _rows_from_form(request.form) or rows
+        action = request.form.get("action", "preview")
+        if action == "add_row" and len(rows) < MAX_FORM_ROWS:
+            rows.append({"name": "", "spec": "", "unit": "", "quantity": "1", "unit_price": "",
+                         "tax_rate": rows[-1]["tax_rate"]})
+        elif action.startswith("remove_") and len(rows) > 1:
+            idx = action[len("remove_"):]
+            if idx.isdigit() and int(idx) < len(rows):
+                rows.pop(int(idx))
+        elif action in ("preview", "issue"):
+            body, errors = _body_from_form(request.form, rows)
+            try:
+                if errors:
+                    raise ValidationError(errors)
+                totals = invoices.preview(body, current_app.config)
+                if action == "issue":
+                    inv, _ = invoices.issue(current_user, body)
+                    if inv.state == "failed":
+                        flash(f"The chain refused the invoice: {inv.error}", "error")
+                    else:
+                        flash(f"Invoice {inv.number} issued. 开票成功", "ok")
+                        return redirect(url_for("merchant.detail", number=inv.number))
+            except ValidationError as exc:
+                errors = exc.fields
+                flash_error(exc)
+            except Exception as exc:  # noqa: BLE001
+                if not flash_error(exc):
+                    raise
+    return render_template("merchant/issue.html", form=form, rows=rows, values=values, totals=totals,
+                           errors=errors, rates=VAT_RATES)
+
+
+def _list(template, user_filter):
+    args = request.args
+    page, per = page_args()
+    query = invoices.search(get_db().query(Invoice), user=user_filter, q=args.get("q"), status=args.get("status"),
+                            buyer=args.get("buyer"), date_from=args.get("from"), date_to=args.get("to"))
+    total = query.count()
+    rows = query.offset((page - 1) * per).limit(per).all()
+    return render_template(template, rows=rows, total=total, page=page, pages=max(1, -(-total // per)),
+                           args=args)
+
+
+@bp.route("/merchant/invoices", endpoint="invoices")
+@roles_required("merchant")
+def list_own():
+    return _list("merchant/list.html", current_user)
+
+
+@bp.route("/buyer/invoices")
+@roles_required("buyer")
+def received():
+    return _list("merchant/list.html", current_user)
+
+
+@bp.route("/invoices/<number>")
+@login_required
+def detail(number):
+    inv = invoices.find(number)
+    if inv is None:
+        abort(404)
+    if not invoices.can_view(current_user, inv):
+        abort(403)
+    chain_data = None
+    try:
+        if inv.state == "pending":
+            invoices.settle(inv)
+        indexer.run_once(blocking=False)
+        chain_data = invoices.refresh(inv)
+        get_db().commit()
+    except ChainError as exc:
+        flash(f"Chain data unavailable: {exc}", "error")
+    notes = get_db().query(Invoice).filter_by(original_number=inv.number).all()
+    return render_template("merchant/detail.html", inv=inv, chain=chain_data, doc=json.loads(inv.document),
+                           flags=invoices.flag_words(inv.flags or 0), timeline=indexer.timeline(inv),
+                           words=invoices.STATUS_WORDS, form=EmptyForm(), notes=notes)
+
+
+@bp.post("/invoices/<number>/void")
+@roles_required("merchant")
+def void(number):
+    if EmptyForm().validate_on_submit():
+        try:
+            invoices.void(current_user, number)
+            flash("Invoice voided. 已作废", "ok")
+        except Refused as exc:
+            if exc.status == 404:
+                abort(404)
+            if exc.status == 403:
+                abort(403)
+            flash_error(exc)
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    return redirect(url_for("merchant.detail", number=number))
+
+
+@bp.post("/invoices/<number>/red-letter")
+@roles_required("merchant")
+def red_letter(number):
+    if EmptyForm().validate_on_submit():
+        body = {"reason_code": int(request.form["reason_code"]) if request.form.get("reason_code", "").isdigit()
+                else request.form.get("reason_code")}
+        partial = request.form.get("amount", "").strip()
+        try:
+            if partial:
+                amount = parse_yuan(partial)
+                original = invoices.owned(current_user, number)
+                if amount is None:
+                    raise ValidationError({"amount": "a net amount in yuan, e.g. 100.00"})
+                body["items"] = [{"name": "红字冲销 Red-letter reduction", "quantity": 1, "unit_price": amount,
+                                  "tax_rate": original.rate}]
+            note, _ = invoices.red_letter(current_user, number, body)
+            flash(f"Red-letter note {note.number} issued. 红字发票已开具", "ok")
+            return redirect(url_for("merchant.detail", number=note.number))
+        except Refused as exc:
+            if exc.status in (403, 404):
+                abort(exc.status)
+            flash_error(exc)
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    return redirect(url_for("merchant.detail", number=number))
+
+
+@bp.get("/invoices/<number>/document.json")
+@login_required
+def document(number):
+    inv = invoices.find(number)
+    if inv is None:
+        abort(404)
+    if not invoices.can_view(current_user, inv):
+        abort(403)
+    return current_app.response_class(inv.document, mimetype="application/json",
+                                      headers={"Content-Disposition": f"attachment; filename={number}.json"})

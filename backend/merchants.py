@@ -1,0 +1,179 @@
+"""Merchant registration (on chain from the merchant's own address) and the
+authority's decisions (approve / reject / suspend / reinstate / limits), audit
+parameters."""
+import re
+
+from eth_utils import keccak
+
+from .chain import ChainRefusal, get_chain
+from .db import get_db
+from .invoices import MERCHANTS, REGISTRY, Refused, ValidationError, _is_int, _req_int, _req_str, refusal_from_chain
+from .models import Merchant
+
+USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+DEFAULT_LIMITS = {"invoice_cap": 10_000_000_00, "monthly_quota": 50_000_000_00, "hourly_norm": 50}
+
+
+def _transact(user, contract, function, *args, ref=None):
+    if not user.address:
+        raise Refused("no_signing_key", "This account has no chain address to sign with.", 403)
+    try:
+        result = get_chain().transact(user.address, contract, function, *args, ref=ref)
+    except ChainRefusal as exc:
+        raise refusal_from_chain(exc) from None
+    if result.status == "reverted":
+        r = result.refusal
+        raise Refused(r.name if r else "Reverted", r.message if r else "The transaction reverted.", 409)
+    return result
+
+
+def register(user, body):
+    """A merchant's registration request: name, tax ID (USCC), licence number."""
+    if user.role != "merchant":
+        raise Refused("forbidden", "Only merchant accounts register as merchants.", 403)
+    if user.merchant is not None and user.merchant.status != "rejected":
+        raise Refused("MerchantAlreadyRegistered", "This account already has a registration.", 409)
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "must be an object"})
+    errors = {}
+    name = _req_str(body, "name", errors, max_len=100)
+    tax_id = _req_str(body, "tax_id", errors, max_len=18, min_len=18, pattern=USCC_RE, upper=True)
+    licence = _req_str(body, "licence_number", errors, max_len=64)
+    if errors:
+        raise ValidationError(errors)
+    if get_db().query(Merchant).filter(Merchant.tax_id == tax_id, Merchant.user_id != user.id).first():
+        raise Refused("TaxIdAlreadyRegistered", "This tax ID is already registered by another merchant.", 409)
+    result = _transact(user, MERCHANTS, "applyAsMerchant", name, tax_id, keccak(text=licence), ref=tax_id)
+    m = user.merchant or Merchant(user_id=user.id)
+    m.name, m.tax_id, m.licence_number, m.status, m.note = name, tax_id, licence, "pending", None
+    get_db().add(m)
+    get_db().commit()
+    return m, result
+
+
+def _limits(body):
+    body = body or {}
+    errors = {}
+    cap = _req_int(body.get("invoice_cap", DEFAULT_LIMITS["invoice_cap"]), "invoice_cap", errors,
+                   minimum=1, maximum=2**96 - 1)
+    quota = _req_int(body.get("monthly_quota", DEFAULT_LIMITS["monthly_quota"]), "monthly_quota", errors,
+                     minimum=1, maximum=2**96 - 1)
+    norm = _req_int(body.get("hourly_norm", DEFAULT_LIMITS["hourly_norm"]), "hourly_norm", errors,
+                    minimum=1, maximum=2**32 - 1)
+    if not errors and quota < cap:
+        errors["monthly_quota"] = "must be at least the invoice cap"
+    if errors:
+        raise ValidationError(errors)
+    return (cap, quota, norm)
+
+
+def decide(user, merchant_id, action, body=None):
+    """approve / reject / suspend / reinstate / limits, by the authority."""
+    if user.role != "authority":
+        raise Refused("forbidden", "Only the authority decides on merchants. 仅税务机关可操作", 403)
+    m = get_db().get(Merchant, merchant_id) if _is_int(merchant_id) else None
+    if m is None:
+        raise Refused("not_found", "No such merchant.", 404)
+    account = m.user.address
+    body = body if isinstance(body, dict) else {}
+    if action in ("reject", "suspend"):
+        errors = {}
+        reason = _req_str(body, "reason", errors, max_len=200)
+        if errors:
+            raise ValidationError(errors)
+    if action == "approve":
+        result = _transact(user, MERCHANTS, "approve", account, _limits(body), ref=m.tax_id)
+        m.status = "approved"
+        chain = get_chain()
+        if chain.has_function(REGISTRY, "openMerchantBook"):
+            try:
+                chain.transact(user.address, REGISTRY, "openMerchantBook", account, ref=m.tax_id)
+            except ChainRefusal:
+                pass
+    elif action == "limits":
+        result = _transact(user, MERCHANTS, "setLimits", account, _limits(body), ref=m.tax_id)
+    elif action == "reject":
+        result = _transact(user, MERCHANTS, "reject", account, reason, ref=m.tax_id)
+        m.status, m.note = "rejected", reason
+    elif action == "suspend":
+        result = _transact(user, MERCHANTS, "suspend", account, reason, ref=m.tax_id)
+        m.status, m.note = "suspended", reason
+    elif action == "reinstate":
+        result = _transact(user, MERCHANTS, "reinstate", account, ref=m.tax_id)
+        m.status, m.note = "approved", None
+    else:
+        raise Refused("not_found", "Unknown action.", 404)
+    get_db().commit()
+    return m, result
+
+
+def chain_profile(m):
+    try:
+        data = get_chain().call_named(MERCHANTS, "merchant", m.user.address)
+    except Exception:  # noqa: BLE001 - shown as unknown
+        return None
+    limits = data.get("limits")
+    return {"status": ["None", "Pending", "Approved", "Suspended", "Rejected"][data["status"]],
+            "invoice_cap": limits[0] if limits else None, "monthly_quota": limits[1] if limits else None,
+            "hourly_norm": limits[2] if limits else None}
+
+
+def as_dict(m):
+    return {"id": m.id, "name": m.name, "tax_id": m.tax_id, "licence_number": m.licence_number,
+            "status": m.status, "note": m.note, "address": m.user.address, "username": m.user.username}
+
+
+# ---------------------------------------------------------------- audit parameters
+PARAM_FIELDS = ("allowed_rates", "backdating_window", "future_skew", "per_item_tolerance", "void_window")
+
+
+def audit_parameters():
+    data = get_chain().call_named(REGISTRY, "auditParameters")
+    mask = int(data["allowedRates"])
+    return {"allowed_rates": [r for r in range(101) if mask >> r & 1], "backdating_window": data["backdatingWindow"],
+            "future_skew": data["futureSkew"], "per_item_tolerance": data["perItemTolerance"],
+            "void_window": data["voidWindow"], "paused": data["paused"]}
+
+
+def set_audit_parameters(user, body):
+    if user.role != "authority":
+        raise Refused("forbidden", "Only the authority sets audit parameters.", 403)
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "must be an object"})
+    errors = {}
+    unknown = set(body) - set(PARAM_FIELDS) - {"paused"}
+    if unknown:
+        errors["body"] = "unknown fields: " + ", ".join(sorted(map(str, unknown)))
+    current = audit_parameters()
+    calls = []
+    if "allowed_rates" in body:
+        rates = body["allowed_rates"]
+        if not isinstance(rates, list) or not rates or not all(_is_int(r) and 0 <= r <= 100 for r in rates):
+            errors["allowed_rates"] = "a non-empty list of whole percents 0..100"
+        elif sorted(set(rates)) != current["allowed_rates"]:
+            calls.append(("setAllowedRates", sum(1 << r for r in set(rates))))
+    if "backdating_window" in body or "future_skew" in body:
+        bw = _req_int(body.get("backdating_window", current["backdating_window"]), "backdating_window", errors,
+                      minimum=1, maximum=2**32 - 1)
+        fs = _req_int(body.get("future_skew", current["future_skew"]), "future_skew", errors, minimum=0,
+                      maximum=2**32 - 1)
+        if (bw, fs) != (current["backdating_window"], current["future_skew"]):
+            calls.append(("setIssueTimeWindow", bw, fs))
+    if "per_item_tolerance" in body:
+        t = _req_int(body["per_item_tolerance"], "per_item_tolerance", errors, minimum=0, maximum=65535)
+        if t != current["per_item_tolerance"]:
+            calls.append(("setRoundingTolerance", t))
+    if "void_window" in body:
+        w = _req_int(body["void_window"], "void_window", errors, minimum=0, maximum=2**32 - 1)
+        if w != current["void_window"]:
+            calls.append(("setVoidWindow", w))
+    if "paused" in body:
+        if not isinstance(body["paused"], bool):
+            errors["paused"] = "must be true or false"
+        elif body["paused"] != current["paused"]:
+            calls.append(("pause",) if body["paused"] else ("unpause",))
+    if errors:
+        raise ValidationError(errors)
+    for fn, *args in calls:
+        _transact(user, REGISTRY, fn, *args, ref="audit-parameters")
+    return audit_parameters()

@@ -1,0 +1,198 @@
+"""Tables: users, merchant profiles, invoice documents, outbox, indexed events,
+indexer cursors, invoice-number sequences, verification history."""
+import hashlib
+import secrets
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import db
+
+ROLES = ("authority", "merchant", "auditor", "financier", "buyer")
+ROLE_LABELS = {
+    "authority": "Authority 税务机关",
+    "merchant": "Merchant 商户",
+    "auditor": "Auditor 审计员",
+    "financier": "Financier 金融机构",
+    "buyer": "Buyer 购买方",
+}
+# fen amounts can exceed 64 bits only in absurd cases (validated away); Numeric keeps
+# them exact on every backend.
+Money = Numeric(38, 0)
+
+
+def utcnow():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    address: Mapped[str | None] = mapped_column(String(42), unique=True, nullable=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    buyer_tax_id: Mapped[str | None] = mapped_column(String(20), nullable=True)  # buyers: whose invoices they see
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    merchant = relationship("Merchant", back_populates="user", uselist=False)
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def new_api_token(self) -> str:
+        """Create a bearer token; only its SHA-256 is stored. Returns the token once."""
+        token = "einv_" + secrets.token_urlsafe(32)
+        self.api_token_hash = token_digest(token)
+        return token
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def role_label(self):
+        return ROLE_LABELS.get(self.role, self.role)
+
+
+class Merchant(db.Model):
+    """Off-chain merchant profile; `status` mirrors the MerchantRegistry."""
+    __tablename__ = "merchants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tax_id: Mapped[str] = mapped_column(String(18), unique=True)
+    licence_number: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending approved suspended rejected
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    user = relationship("User", back_populates="merchant")
+
+
+class NumberSequence(db.Model):
+    """Last sequence number allocated per 5-digit prefix (year + region + channel)."""
+    __tablename__ = "number_sequences"
+    prefix: Mapped[str] = mapped_column(String(5), primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Invoice(db.Model):
+    """The full invoice document (canonical JSON) and what the chain said about it."""
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("user_id", "idempotency_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    key: Mapped[str] = mapped_column(String(66), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    seller_address: Mapped[str] = mapped_column(String(42), index=True)
+    seller_name: Mapped[str] = mapped_column(String(200))
+    seller_tax_id: Mapped[str] = mapped_column(String(18))
+    buyer_name: Mapped[str] = mapped_column(String(200), index=True)
+    buyer_tax_id: Mapped[str] = mapped_column(String(20), index=True)
+    issue_date: Mapped[str] = mapped_column(String(10), index=True)  # YYYY-MM-DD (China time)
+    issued_at: Mapped[int] = mapped_column(BigInteger)  # unix seconds sent to the chain
+    invoice_type: Mapped[int] = mapped_column(Integer, default=0)
+    rate: Mapped[int] = mapped_column(Integer)
+    item_count: Mapped[int] = mapped_column(Integer)
+    net: Mapped[int] = mapped_column(Money)
+    tax: Mapped[int] = mapped_column(Money)
+    gross: Mapped[int] = mapped_column(Money)
+    document: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly the hashed bytes
+    document_hash: Mapped[str] = mapped_column(String(66), index=True)
+    is_red_letter: Mapped[bool] = mapped_column(Boolean, default=False)
+    original_number: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    # pending (journaled, not yet mined) / issued / failed (reverted: nothing on chain)
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    chain_status: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    flags: Mapped[int] = mapped_column(Integer, default=0)
+    check_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    outbox = relationship("OutboxTx")
+    user = relationship("User")
+
+
+class OutboxTx(db.Model):
+    """A signed raw transaction, journaled before it is broadcast.
+
+    status: signed (journaled, maybe not broadcast) → sent → mined | reverted;
+    dropped when the sender's nonce was consumed by another transaction.
+    """
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("sender", "nonce", "chain_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer)
+    sender: Mapped[str] = mapped_column(String(42), index=True)
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw_tx: Mapped[str] = mapped_column(Text)
+    contract: Mapped[str] = mapped_column(String(64))
+    function: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(12), default="signed", index=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    gas_used: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    broadcasts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChainEvent(db.Model):
+    """One decoded contract log. (tx_hash, log_index) makes indexing idempotent."""
+    __tablename__ = "chain_events"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(64), index=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+    invoice_key: Mapped[str | None] = mapped_column(String(66), index=True, nullable=True)
+    related_key: Mapped[str | None] = mapped_column(String(66), index=True, nullable=True)
+    account: Mapped[str | None] = mapped_column(String(42), index=True, nullable=True)
+    args: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class IndexerCursor(db.Model):
+    __tablename__ = "indexer_cursors"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_block: Mapped[int] = mapped_column(BigInteger)
+    chain_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    block_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+
+
+class Verification(db.Model):
+    """History of verifications (who, when, what, result)."""
+    __tablename__ = "verifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(12))  # single batch document
+    number: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    query: Mapped[str] = mapped_column(Text)  # JSON
+    result: Mapped[str] = mapped_column(String(16), index=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    user = relationship("User")

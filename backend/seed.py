@@ -1,0 +1,101 @@
+"""Dev seeding (dev mode only): demo users bound to Anvil dev accounts, merchants
+registered and approved on chain, the auditor granted AUDITOR_ROLE, and
+var/dev-credentials.json written with their logins and API tokens."""
+import json
+import os
+import secrets
+
+from eth_utils import keccak
+from flask import current_app
+
+from .chain import get_chain, get_keyring
+from .config import VAR
+from .db import get_db
+from .models import Merchant, User
+
+# username, role, dev account index, merchant profile, buyer tax ID
+DEMO = [
+    ("authority", "authority", 0, None, None),
+    ("merchant1", "merchant", 1, ("厦门示例贸易有限公司", "91350100M000100Y43", "L-350100-0001"), None),
+    ("merchant2", "merchant", 2, ("北京示例科技有限公司", "91110000802100433B", "L-110000-0002"), None),
+    ("auditor", "auditor", 3, None, None),
+    ("financier", "financier", 4, None, None),
+    ("buyer", "buyer", 5, None, "91530100MA6K0000XA"),
+]
+LIMITS = (10_000_000_00, 50_000_000_00, 50)
+
+
+def _has_role(chain, contract, role_name, account):
+    c = chain.contract(contract)
+    role = getattr(c.functions, role_name)().call()
+    return c.functions.hasRole(role, account).call()
+
+
+def seed_dev(out=None, password=None):
+    """Create/refresh the demo users; returns the credentials file path."""
+    if not current_app.config["DEV_MODE"]:
+        raise RuntimeError("seeding is for dev mode only (EINVOICE_DEV=1)")
+    users = seed_users(password=password)
+    path = out or str(VAR / "dev-credentials.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"users": users}, f, ensure_ascii=False, indent=2)
+    return path
+
+
+def seed_users(password=None, register=True):
+    """Create or refresh the demo users; on chain: register + approve the merchants,
+    grant the auditor AUDITOR_ROLE. Returns [{username, password, role, api_token, address}]."""
+    db = get_db()
+    keyring = get_keyring()
+    out = []
+    for username, role, index, profile, buyer_tax in DEMO:
+        address = keyring.dev_address(index)
+        user = db.query(User).filter_by(username=username).first()
+        if user is None:
+            user = User(username=username, role=role)
+            db.add(user)
+        user.role, user.address, user.buyer_tax_id, user.active = role, address, buyer_tax, True
+        pw = password or secrets.token_urlsafe(9)
+        user.set_password(pw)
+        token = user.new_api_token()
+        db.flush()
+        if profile and user.merchant is None:
+            db.add(Merchant(user_id=user.id, name=profile[0], tax_id=profile[1], licence_number=profile[2],
+                            status="pending"))
+        out.append({"username": username, "password": pw, "role": role, "api_token": token, "address": address})
+    db.commit()
+    if register:
+        register_on_chain()
+    return out
+
+
+def register_on_chain():
+    chain = get_chain()
+    db = get_db()
+    authority = db.query(User).filter_by(username="authority").one()
+    for m in db.query(Merchant).all():
+        account = m.user.address
+        status = chain.call_named("MerchantRegistry", "merchant", account)["status"]
+        if status == 0:
+            chain.transact(account, "MerchantRegistry", "applyAsMerchant", m.name, m.tax_id,
+                           keccak(text=m.licence_number), ref=m.tax_id)
+            status = 1
+        if status == 1:
+            chain.transact(authority.address, "MerchantRegistry", "approve", account, LIMITS, ref=m.tax_id)
+            if chain.has_function("InvoiceRegistry", "openMerchantBook"):
+                chain.transact(authority.address, "InvoiceRegistry", "openMerchantBook", account, ref=m.tax_id)
+            status = 2
+        m.status = {2: "approved", 3: "suspended", 4: "rejected", 1: "pending"}.get(status, m.status)
+    auditor = db.query(User).filter_by(role="auditor").first()
+    if auditor is not None and chain.has("InvoiceRegistry") and \
+            not _has_role(chain, "InvoiceRegistry", "AUDITOR_ROLE", auditor.address):
+        role = chain.contract("InvoiceRegistry").functions.AUDITOR_ROLE().call()
+        chain.transact(authority.address, "InvoiceRegistry", "grantRole", role, auditor.address, ref="auditor")
+    financier = db.query(User).filter_by(role="financier").first()
+    if financier is not None and chain.has_function("ReceivableLedger", "FINANCIER_ROLE") and \
+            not _has_role(chain, "ReceivableLedger", "FINANCIER_ROLE", financier.address):
+        role = chain.contract("ReceivableLedger").functions.FINANCIER_ROLE().call()
+        chain.transact(authority.address, "ReceivableLedger", "grantRole", role, financier.address, ref="financier")
+    db.commit()

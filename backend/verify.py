@@ -1,0 +1,121 @@
+"""Public verification (no login): single, batch upload, document check; history
+for logged-in users. Rate-limited per client."""
+import csv
+import io
+import json
+
+from flask import Blueprint, Response, current_app, flash, render_template, request
+from flask_login import current_user, login_required
+
+from . import invoices
+from .auth import EmptyForm
+from .db import get_db
+from .invoices import ValidationError
+from .models import Verification
+from .security import limiter
+from .views import flash_error, parse_yuan
+
+bp = Blueprint("verify", __name__, url_prefix="/verify")
+
+
+def _limited():
+    if not limiter.allow(("verify", request.remote_addr or "-"), current_app.config["VERIFY_RATE_LIMIT"]):
+        flash("Too many verifications; try again in a minute. 查验过于频繁", "error")
+        return True
+    return False
+
+
+def _user():
+    return current_user if current_user.is_authenticated else None
+
+
+@bp.route("/", methods=("GET", "POST"))
+def single():
+    form = EmptyForm()
+    result = None
+    if request.method == "POST" and form.validate_on_submit() and not _limited():
+        gross = parse_yuan(request.form.get("gross", ""))
+        row = {"number": request.form.get("number", "").strip(), "issue_date": request.form.get("issue_date", ""),
+               "gross": gross if gross is not None else request.form.get("gross"),
+               "check_code": request.form.get("check_code", "").strip()}
+        try:
+            result = invoices.verify_one(row)
+            invoices.record(_user(), "single", result["number"], row, result["result"], result["detail"],
+                            request.remote_addr)
+            get_db().commit()
+        except ValidationError as exc:
+            flash("Check the fields: " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    return render_template("verify/single.html", form=form, result=result, values=request.form)
+
+
+@bp.route("/batch", methods=("GET", "POST"))
+def batch():
+    form = EmptyForm()
+    results = summary = None
+    if request.method == "POST" and form.validate_on_submit() and not _limited():
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise ValidationError({"file": "choose a CSV or JSON file"})
+            rows = invoices.parse_batch(upload.read(), upload.mimetype, current_app.config["VERIFY_BATCH_MAX_ROWS"])
+            results = invoices.verify_many(rows)
+            invoices.record_many(_user(), "batch", rows, results, request.remote_addr)
+            get_db().commit()
+            if request.form.get("download"):
+                return Response(invoices.results_csv(results), mimetype="text/csv",
+                                headers={"Content-Disposition": "attachment; filename=verification-results.csv"})
+            summary = {}
+            for r in results:
+                summary[r["result"]] = summary.get(r["result"], 0) + 1
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    return render_template("verify/batch.html", form=form, results=results, summary=summary)
+
+
+@bp.route("/document", methods=("GET", "POST"))
+def document():
+    form = EmptyForm()
+    result = None
+    if request.method == "POST" and form.validate_on_submit() and not _limited():
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise ValidationError({"file": "choose the invoice JSON file"})
+            result = invoices.verify_document(upload.read())
+            invoices.record(_user(), "document", result["number"], {"document_hash": result.get("document_hash")},
+                            result["result"], result["detail"], request.remote_addr)
+            get_db().commit()
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    return render_template("verify/document.html", form=form, result=result)
+
+
+@bp.route("/history")
+@login_required
+def history():
+    query = get_db().query(Verification)
+    if current_user.role not in ("auditor", "authority"):
+        query = query.filter(Verification.user_id == current_user.id)
+    q = request.args.get("q", "").strip()
+    if q:
+        query = query.filter(Verification.number.like(f"%{q}%"))
+    if request.args.get("result"):
+        query = query.filter(Verification.result == request.args["result"])
+    query = query.order_by(Verification.id.desc())
+    if request.args.get("export") == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["id", "time", "kind", "number", "result", "detail", "user"])
+        for v in query.limit(100000):
+            w.writerow([v.id, v.created_at.isoformat() + "Z", v.kind, v.number or "", v.result, v.detail or "",
+                        v.user.username if v.user else ""])
+        return Response(buf.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=verification-history.csv"})
+    rows = query.limit(200).all()
+    return render_template("verify/history.html", rows=rows, args=request.args,
+                           results=invoices.VERIFY_RESULTS + ["invalid", "tampered"])

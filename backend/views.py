@@ -1,0 +1,64 @@
+"""Helpers shared by the HTML blueprints."""
+from flask import flash, redirect, request, url_for
+
+from .chain import ChainError, ChainUnavailable
+from .invoices import Refused, ValidationError
+
+
+def yuan(fen):
+    """Format fen as yuan with two decimals (exact integer arithmetic)."""
+    if fen is None:
+        return "—"
+    fen = int(fen)
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
+
+
+def parse_yuan(text):
+    """'12.34' / '12' → 1234 fen; None on bad input. No floats."""
+    text = (text or "").strip().replace(",", "").replace("¥", "")
+    if not text:
+        return None
+    whole, _, frac = text.partition(".")
+    if not whole.isdigit() or (frac and (not frac.isdigit() or len(frac) > 2)):
+        return None
+    return int(whole) * 100 + int((frac or "0").ljust(2, "0"))
+
+
+def flash_error(exc):
+    """Flash a service exception; returns True when it was one we explain."""
+    if isinstance(exc, ValidationError):
+        flash(exc.message + " " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
+    elif isinstance(exc, Refused):
+        flash(f"Refused ({exc.code}): {exc.message}", "error")
+    elif isinstance(exc, ChainUnavailable):
+        flash(f"The chain is unavailable: {exc}", "error")
+    elif isinstance(exc, ChainError):
+        flash(f"Chain error: {exc}", "error")
+    else:
+        return False
+    return True
+
+
+def back(default):
+    ref = request.referrer or ""
+    if ref.startswith(request.host_url):
+        return redirect(ref)
+    return redirect(url_for(default))
+
+
+def page_args():
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    return page, 20
+
+
+def args_with(args, page):
+    from urllib.parse import urlencode
+
+    return urlencode({**{k: v for k, v in args.items() if k != "page"}, "page": page})
+
+
+def init_app(app):
+    app.jinja_env.filters["yuan"] = yuan
+    app.jinja_env.globals["args_with"] = args_with

@@ -1,0 +1,140 @@
+"""App factory, configuration, security headers, CLI, auth and role refusals on the
+pages (no chain needed)."""
+import json
+
+import pytest
+from conftest import csrf_token, login, make_app
+
+from backend import create_app
+from backend.db import db
+from backend.models import User
+
+
+def test_secret_key_required_outside_dev_mode(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("EINVOICE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("EINVOICE_DEV", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
+
+
+def test_secret_key_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.delenv("EINVOICE_DEV", raising=False)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_database_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/from-url.sqlite")
+    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=None)
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("from-url.sqlite")
+
+
+def test_security_headers(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+
+
+def test_public_pages(client):
+    for path in ("/", "/verify/", "/verify/batch", "/verify/document", "/auth/login", "/healthz"):
+        assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize("path", ["/merchant/issue", "/merchant/invoices", "/merchant/registration",
+                                  "/audit/queue", "/audit/invoices", "/admin/merchants", "/admin/parameters",
+                                  "/verify/history", "/auth/account", "/buyer/invoices",
+                                  "/invoices/25531000000000000001"])
+def test_anonymous_redirected_to_login(client, path):
+    r = client.get(path)
+    assert r.status_code == 302
+    assert "/auth/login" in r.headers["Location"]
+
+
+def test_users_create_cli(runner, app):
+    r = runner.invoke(args=["users", "create", "alice", "--role", "auditor", "--password", "s3cret-pw",
+                            "--dev-account", "3"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["role"] == "auditor" and out["api_token"].startswith("einv_")
+    with app.app_context():
+        user = db.session.query(User).filter_by(username="alice").one()
+        assert user.check_password("s3cret-pw") and not user.check_password("wrong")
+        assert user.password_hash != "s3cret-pw"
+        assert user.api_token_hash != out["api_token"]
+        assert user.address == "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # Anvil account 3
+    r = runner.invoke(args=["users", "create", "alice", "--role", "auditor"])
+    assert r.exit_code != 0 and "exists" in r.output
+    r = runner.invoke(args=["users", "create", "bob", "--role", "king"])
+    assert r.exit_code != 0
+
+
+def _user(app, username, role, password="pw-test-123"):
+    with app.app_context():
+        u = User(username=username, role=role)
+        u.set_password(password)
+        db.session.add(u)
+        db.session.commit()
+
+
+def test_login_logout_and_csrf(app, client):
+    _user(app, "bob", "buyer")
+    # a POST without the CSRF token is refused
+    r = client.post("/auth/login", data={"username": "bob", "password": "pw-test-123"})
+    assert r.status_code == 400  # CSRFProtect refuses the form
+    assert client.get("/auth/account").status_code == 302
+    r = login(client, "bob", "wrong-password")
+    assert "Wrong username or password".encode() in r.data
+    r = login(client, "bob")
+    assert r.status_code == 302
+    assert client.get("/auth/account").status_code == 200
+    cookie = r.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    token = csrf_token(client)
+    client.post("/auth/logout", data={"csrf_token": token})
+    assert client.get("/auth/account").status_code == 302
+
+
+def test_open_redirect_refused(app, client):
+    _user(app, "bob", "buyer")
+    page = client.get("/auth/login?next=//evil.example").get_data(as_text=True)
+    import re
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    r = client.post("/auth/login?next=//evil.example", data={"username": "bob", "password": "pw-test-123",
+                                                             "csrf_token": token})
+    assert r.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("role,path,status", [
+    ("buyer", "/merchant/issue", 403), ("buyer", "/admin/merchants", 403), ("buyer", "/audit/queue", 403),
+    ("merchant", "/admin/parameters", 403), ("merchant", "/audit/queue", 403), ("auditor", "/merchant/issue", 403),
+    ("auditor", "/admin/merchants", 403), ("financier", "/merchant/invoices", 403),
+    ("buyer", "/buyer/invoices", 200), ("auditor", "/audit/invoices", 200), ("merchant", "/merchant/invoices", 200),
+    ("buyer", "/verify/history", 200),
+])
+def test_role_checks_on_pages(app, client, role, path, status):
+    _user(app, "u", role)
+    login(client, "u")
+    assert client.get(path).status_code == status
+
+
+def test_account_page_new_token(app, client):
+    _user(app, "bob", "buyer")
+    login(client, "bob")
+    token = csrf_token(client)
+    r = client.post("/auth/account", data={"csrf_token": token})
+    assert b"einv_" in r.data
+    assert client.post("/auth/account", data={}).status_code == 400  # CSRF
+
+
+def test_api_without_chain_is_503_not_500(app):
+    c = app.test_client()
+    r = c.post("/api/v1/verify", json={"number": "2" * 20, "issue_date": "2026-01-01", "gross": 1,
+                                       "check_code": "123456"})
+    assert r.status_code == 503
+    assert r.get_json()["error"] == "chain_unavailable"
