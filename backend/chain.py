@@ -261,6 +261,7 @@ class Chain:
                 values = abi_decode(types, raw[4:])
             except Exception:
                 values = ()
+            values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
             args = {n or f"arg{i}": v for i, (n, v) in enumerate(zip(names, values))}
             return ChainRefusal(name, args, human_message(name, args), contract)
         if raw[:4] == bytes.fromhex("08c379a0"):  # Error(string)
@@ -424,7 +425,8 @@ class Chain:
         return ChainRefusal("Reverted", {}, "The transaction reverted.", row.contract)
 
     def reconcile(self, deep=False):
-        """Bring the outbox in line with the chain. Returns {tx_hash: new status}.
+        """Bring the outbox in line with the chain. Returns {tx_hash: new status, or
+        "broadcast" for a (re-)broadcast}.
 
         signed/sent rows: receipt → mined/reverted; known but pending → left; unknown →
         re-broadcast (same bytes) unless the sender's nonce was consumed by another
@@ -462,7 +464,9 @@ class Chain:
                     row.error = "nonce consumed by another transaction"
                     session.commit()
                 else:
-                    self._broadcast(row, session)
+                    if self._broadcast(row, session) == "ok":
+                        changed[row.tx_hash] = "broadcast"
+                        continue
                 if row.status != before:
                     changed[row.tx_hash] = row.status
             for s in senders:
