@@ -1,6 +1,7 @@
 """The dev chain launcher: start, persist, restart, and clear refusals."""
 import json
 import socket
+import time
 
 import pytest
 
@@ -12,7 +13,10 @@ OTHER_ACCOUNT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
 def send_value(url, wei):
     tx_hash = rpc_request(url, "eth_sendTransaction", [{"from": DEV_ACCOUNT, "to": OTHER_ACCOUNT, "value": hex(wei)}])
-    assert rpc_request(url, "eth_getTransactionReceipt", [tx_hash])["status"] == "0x1"
+    deadline = time.monotonic() + 10
+    while (receipt := rpc_request(url, "eth_getTransactionReceipt", [tx_hash])) is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # automine answers before the receipt is queryable, now and then
+    assert receipt["status"] == "0x1"
     return tx_hash
 
 
