@@ -8,6 +8,7 @@ small launcher is written as ``solc-v<version>``, so the registration does not d
 on this checkout staying where it is.
 
     python -m scripts.install_solc          # idempotent; prints what it registered
+    python -m scripts.install_solc --path   # the same, printing only the solc path
 """
 import hashlib
 import json
@@ -146,7 +147,7 @@ def main() -> int:
     except SetupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"solc {pinned_version()} ({kind}) registered at {path}")
+    print(path if "--path" in sys.argv[1:] else f"solc {pinned_version()} ({kind}) registered at {path}")
     return 0
 
 

@@ -1,0 +1,64 @@
+# The two commands: `make run` (platform) and `make test` (whole suite). Both install
+# what is missing first; stamp files make the second run fast.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := $(VENV)/.stamps
+# Slither gets its own virtualenv: its solc-select would shadow solc in ours.
+SLITHER_VENV := .venv-slither
+SLITHER := $(SLITHER_VENV)/bin/slither
+SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# The test suite's throwaway Anvil runs on a free port unless one is given.
+TEST_CHAIN_PORT ?= $(shell python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export TEST_CHAIN_PORT
+
+.PHONY: run test setup compile clean bench-gas slither
+
+run: setup compile
+	$(PY) -m scripts.run
+
+test: setup compile $(SLITHER)
+	$(PY) -m pytest --network anvil $(PYTEST_ARGS)
+
+setup: $(STAMPS)/python $(STAMPS)/npm $(VENV)/bin/anvil
+	@$(PY) -m scripts.install_solc
+
+compile: build/.compiled
+
+bench-gas: setup compile
+	$(PY) bench/gas.py
+
+slither: setup $(SLITHER)
+	$(SLITHER) contracts --solc-standard-json --solc "$$($(PY) -m scripts.install_solc --path)" \
+		--solc-remaps "@openzeppelin=node_modules/@openzeppelin" --filter-paths node_modules
+
+clean:
+	rm -rf var build reports
+
+$(STAMPS)/system:
+	@scripts/ensure_system.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+$(VENV)/bin/python: | $(STAMPS)/system
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMPS)/python: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/npm: package.json package-lock.json | $(STAMPS)/system
+	npm ci --ignore-scripts --no-audit --no-fund
+	@mkdir -p $(STAMPS) && touch $@
+
+$(SLITHER): | $(STAMPS)/system
+	$(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/pip install --quiet --disable-pip-version-check slither-analyzer==0.11.6
+
+$(VENV)/bin/anvil: $(STAMPS)/npm | $(VENV)/bin/python
+	ln -sf "$$($(PY) -c 'from scripts.chain import anvil_binary; print(anvil_binary())')" $@
+
+build/.compiled: $(SOURCES) brownie-config.yaml | setup
+	$(VENV)/bin/brownie compile
+	@touch $@

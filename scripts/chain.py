@@ -1,0 +1,242 @@
+"""Dev chain launcher: Anvil on 127.0.0.1, its state persisted under var/chain/.
+
+    python -m scripts.chain run [--port 8545]     # foreground until Ctrl-C (state dumped on exit)
+    python -m scripts.chain start | stop | status # background, pid in var/chain/anvil.pid
+
+Anvil keeps the chain in memory and dumps it to ``var/chain/state.json`` every
+``--state-interval`` seconds and on SIGTERM; the next start loads it, so contracts and
+data survive a restart. A kill -9 loses what was not dumped yet.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAIN_DIR = Path(os.environ.get("CHAIN_DIR", ROOT / "var" / "chain"))
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8545
+DEFAULT_CHAIN_ID = 31337
+DEFAULT_STATE_INTERVAL = 5
+
+
+class ChainError(Exception):
+    """A launcher failure with a one-line, user-facing message."""
+
+
+def anvil_binary() -> Path:
+    """The Anvil executable: $ANVIL_BIN, the npm package's binary, or `anvil` on PATH."""
+    if os.environ.get("ANVIL_BIN"):
+        path = Path(os.environ["ANVIL_BIN"])
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise ChainError(f"ANVIL_BIN={path} is not an executable file")
+        return path
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower(), platform.machine())
+    packaged = ROOT / "node_modules" / "@foundry-rs" / f"anvil-{sys.platform}-{arch}" / "bin" / "anvil"
+    if packaged.is_file():
+        return packaged
+    found = shutil.which("anvil")
+    if found:
+        return Path(found)
+    raise ChainError("anvil not found: run 'npm ci' (package @foundry-rs/anvil) or set ANVIL_BIN")
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise ChainError(f"port {port} on {host} is already in use (another chain or program); stop it or choose another port (CHAIN_PORT)") from None
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A TCP port that is free right now, for tests and throwaway chains."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def check_state_file(path: Path) -> None:
+    """Refuse a state file Anvil could not load, with a message saying what to do."""
+    if not path.exists():
+        return
+    try:
+        state = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ChainError(f"state file {path} is corrupt ({error.__class__.__name__}); move it away or run 'make clean' to start a new chain") from None
+    if not isinstance(state, dict) or "accounts" not in state:
+        raise ChainError(f"state file {path} is not an Anvil state dump; move it away or run 'make clean' to start a new chain")
+
+
+def rpc_request(url: str, method: str, params: list | None = None, timeout: float = 5.0):
+    """One JSON-RPC call; returns the result or raises ChainError."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            reply = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise ChainError(f"no JSON-RPC answer from {url}: {error}") from None
+    if "error" in reply:
+        raise ChainError(f"{method} failed at {url}: {reply['error'].get('message')}")
+    return reply["result"]
+
+
+@dataclass
+class Chain:
+    """An Anvil process. With ``state_file`` its state survives restarts."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    chain_id: int = DEFAULT_CHAIN_ID
+    state_file: Path | None = None
+    state_interval: int = DEFAULT_STATE_INTERVAL
+    log_file: Path | None = None
+    extra_args: list[str] = field(default_factory=list)
+    process: subprocess.Popen | None = None
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        command = [str(anvil_binary()), "--host", self.host, "--port", str(self.port), "--chain-id", str(self.chain_id)]
+        if self.state_file:
+            command += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]
+        return command + self.extra_args
+
+    def start(self, timeout: float = 30.0) -> "Chain":
+        command = self.command()
+        ensure_port_free(self.host, self.port)
+        if self.state_file:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            check_state_file(self.state_file)
+        log_path = self.log_file or (self.state_file.parent / "anvil.log" if self.state_file else None)
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        # Own session: Ctrl-C in the terminal reaches us, and we stop Anvil with SIGTERM
+        # so that it dumps its state.
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if log is not subprocess.DEVNULL:
+            log.close()
+        try:
+            self._wait_until_ready(timeout, log_path)
+        except ChainError:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self, timeout: float, log_path: Path | None) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ChainError(f"anvil exited with code {self.process.returncode} during start-up{_last_line(log_path)}")
+            try:
+                answered = int(rpc_request(self.rpc_url, "eth_chainId", timeout=1.0), 16)
+            except ChainError:
+                time.sleep(0.1)
+                continue
+            if answered != self.chain_id:
+                raise ChainError(f"the chain at {self.rpc_url} answers chain id {answered}, expected {self.chain_id}")
+            return
+        raise ChainError(f"anvil did not answer on {self.rpc_url} within {timeout:.0f}s{_last_line(log_path)}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM (Anvil dumps its state), then SIGKILL if it does not exit in time."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> "Chain":
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _last_line(log_path: Path | None) -> str:
+    if not log_path or not log_path.exists():
+        return ""
+    lines = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    return f": {lines[-1].strip()}" if lines else ""
+
+
+def platform_chain(port: int | None = None) -> Chain:
+    """The platform's persistent dev chain, configured from the environment."""
+    return Chain(
+        host=os.environ.get("CHAIN_HOST", DEFAULT_HOST),
+        port=port or int(os.environ.get("CHAIN_PORT", DEFAULT_PORT)),
+        chain_id=int(os.environ.get("CHAIN_ID", DEFAULT_CHAIN_ID)),
+        state_file=CHAIN_DIR / "state.json",
+        state_interval=int(os.environ.get("CHAIN_STATE_INTERVAL", DEFAULT_STATE_INTERVAL)),
+    )
+
+
+PID_FILE = CHAIN_DIR / "anvil.pid"
+
+
+def _running_pid() -> int | None:
+    try:
+        pid = int(PID_FILE.read_text().split()[0])
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.chain", description="Start or stop the platform's Anvil dev chain.")
+    parser.add_argument("action", choices=["run", "start", "stop", "status"])
+    parser.add_argument("--port", type=int, help=f"RPC port on 127.0.0.1 (default $CHAIN_PORT or {DEFAULT_PORT})")
+    args = parser.parse_args(argv)
+    chain = platform_chain(args.port)
+    try:
+        if args.action == "status":
+            pid = _running_pid()
+            print(f"running (pid {pid}) at {chain.rpc_url}" if pid else "not running")
+            return 0 if pid else 3
+        if args.action == "stop":
+            pid = _running_pid()
+            if pid:
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(200):
+                    if _running_pid() is None:
+                        break
+                    time.sleep(0.1)
+            PID_FILE.unlink(missing_ok=True)
+            print("stopped" if pid else "not running")
+            return 0
+        chain.start()
+        PID_FILE.write_text(f"{chain.process.pid} {chain.port}\n")
+        print(f"anvil running at {chain.rpc_url} (chain id {chain.chain_id}, state {chain.state_file})")
+        if args.action == "start":
+            return 0
+        try:
+            chain.process.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            chain.stop()
+            PID_FILE.unlink(missing_ok=True)
+        return 0
+    except ChainError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

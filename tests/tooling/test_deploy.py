@@ -1,0 +1,125 @@
+"""The deploy script: fresh deployments, reuse, and refusals that never deploy wrongly."""
+import json
+import os
+import subprocess
+
+import pytest
+from web3 import Web3
+
+from scripts.chain import ROOT, Chain, free_port
+from scripts.deploy import PLAN, DeployError, connect, deploy
+from scripts.dev_accounts import dev_account
+
+
+def deploy_to(chain, record):
+    return deploy(connect(chain.rpc_url), dev_account(0), chain.rpc_url, record, log=lambda *_: None)
+
+
+def test_fresh_deployment_writes_the_record(throwaway_chain, tmp_path):
+    record_path = tmp_path / "deployment.json"
+    record = deploy_to(throwaway_chain, record_path)
+    assert json.loads(record_path.read_text()) == record
+    assert record["chain_id"] == 31337 and record["rpc_url"] == throwaway_chain.rpc_url
+    assert set(record["contracts"]) == {name for name, _ in PLAN}
+    assert record["abi_dir"].endswith("build/contracts") and record["block"] >= 1
+    w3 = Web3(Web3.HTTPProvider(throwaway_chain.rpc_url))
+    assert all(w3.eth.get_code(address) for address in record["contracts"].values())
+
+
+def test_second_run_reuses_the_contracts(throwaway_chain, tmp_path):
+    record_path = tmp_path / "deployment.json"
+    first = deploy_to(throwaway_chain, record_path)
+    height = Web3(Web3.HTTPProvider(throwaway_chain.rpc_url)).eth.block_number
+    assert deploy_to(throwaway_chain, record_path)["contracts"] == first["contracts"]
+    assert Web3(Web3.HTTPProvider(throwaway_chain.rpc_url)).eth.block_number == height, "nothing was sent"
+
+
+def test_new_chain_gets_a_fresh_deployment(tmp_path):
+    record_path = tmp_path / "deployment.json"
+    with Chain(port=free_port()) as chain:
+        deploy_to(chain, record_path)
+    messages = []
+    with Chain(port=free_port()) as other:
+        record = deploy(connect(other.rpc_url), dev_account(0), other.rpc_url, record_path, log=messages.append)
+        assert record["rpc_url"] == other.rpc_url
+        w3 = Web3(Web3.HTTPProvider(other.rpc_url))
+        assert all(w3.eth.get_code(a) for a in record["contracts"].values())
+    assert messages[0].startswith("deploying fresh (MerchantRegistry has no code at")
+
+
+def test_unfunded_deployer_is_a_clear_error(tmp_path):
+    with Chain(port=free_port(), extra_args=["--mnemonic-seed-unsafe", "7"]) as chain:
+        with pytest.raises(DeployError, match="refused by .*[Ii]nsufficient funds"):
+            deploy_to(chain, tmp_path / "deployment.json")
+    assert not (tmp_path / "deployment.json").exists()
+
+
+def test_changed_contract_is_redeployed(throwaway_chain, tmp_path):
+    record_path = tmp_path / "deployment.json"
+    first = deploy_to(throwaway_chain, record_path)
+    stale = json.loads(record_path.read_text())
+    stale["artifact_hashes"]["MerchantRegistry"] = "0x" + "00" * 32
+    record_path.write_text(json.dumps(stale))
+    assert deploy_to(throwaway_chain, record_path)["contracts"]["MerchantRegistry"] != first["contracts"]["MerchantRegistry"]
+
+
+def test_record_for_another_chain_is_refused(tmp_path):
+    record_path = tmp_path / "deployment.json"
+    record_path.write_text(json.dumps({"chain_id": 1, "contracts": {"MerchantRegistry": "0x" + "11" * 20}}))
+    with Chain(port=free_port(), chain_id=31337) as chain:
+        with pytest.raises(DeployError, match="is for chain id 1 but .* is chain id 31337"):
+            deploy_to(chain, record_path)
+    assert json.loads(record_path.read_text())["chain_id"] == 1, "the record is left untouched"
+
+
+def test_corrupt_record_is_refused(throwaway_chain, tmp_path):
+    record_path = tmp_path / "deployment.json"
+    record_path.write_text("{ not json")
+    with pytest.raises(DeployError, match="is corrupt"):
+        deploy_to(throwaway_chain, record_path)
+
+
+def test_cli_wrong_chain_id_is_one_line(run_cli, tmp_path):
+    record_path = tmp_path / "deployment.json"
+    record_path.write_text(json.dumps({"chain_id": 5, "contracts": {}}))
+    with Chain(port=free_port()) as chain:
+        result = run_cli("scripts.deploy", "--rpc-url", chain.rpc_url, "--record", str(record_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_without_chain_is_one_line(run_cli, tmp_path):
+    result = run_cli("scripts.deploy", "--rpc-url", f"http://127.0.0.1:{free_port()}", "--record", str(tmp_path / "d.json"))
+    assert result.returncode == 1
+    assert "no JSON-RPC answer" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_outside_dev_mode_needs_a_keystore(run_cli, throwaway_chain, tmp_path):
+    result = run_cli("scripts.deploy", "--rpc-url", throwaway_chain.rpc_url, "--record", str(tmp_path / "d.json"), env={"EINVOICE_ENV": "production"})
+    assert result.returncode == 1 and "DEPLOYER_KEYSTORE" in result.stderr
+
+
+def test_cli_deploys_with_an_encrypted_keystore(run_cli, throwaway_chain, tmp_path):
+    from eth_account import Account
+
+    keystore = tmp_path / "deployer.json"
+    keystore.write_text(json.dumps(Account.encrypt(dev_account(7).key, "correct horse", iterations=2)))
+    env = {"EINVOICE_ENV": "production", "DEPLOYER_KEYSTORE": str(keystore), "DEPLOYER_KEYSTORE_PASSWORD": "correct horse"}
+    result = run_cli("scripts.deploy", "--rpc-url", throwaway_chain.rpc_url, "--record", str(tmp_path / "d.json"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "d.json").read_text())["deployer"] == dev_account(7).address
+    wrong = run_cli("scripts.deploy", "--rpc-url", throwaway_chain.rpc_url, "--record", str(tmp_path / "e.json"), env={**env, "DEPLOYER_KEYSTORE_PASSWORD": "wrong"})
+    assert wrong.returncode == 1 and "cannot unlock keystore" in wrong.stderr
+
+
+def test_brownie_run_deploys_and_reuses(tmp_path):
+    record_path = tmp_path / "deployment.json"
+    with Chain(port=free_port()) as chain:
+        env = {**os.environ, "DEPLOYMENT_RECORD": str(record_path), "TEST_CHAIN_PORT": str(chain.port)}
+        command = [str(ROOT / ".venv" / "bin" / "brownie"), "run", "scripts/deploy.py", "--network", "anvil"]
+        first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "deployed on chain 31337" in first.stdout
+        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert "reusing the deployment" in second.stdout
+    assert json.loads(record_path.read_text())["rpc_url"] == chain.rpc_url
