@@ -1,7 +1,8 @@
 """Configuration: defaults, then instance/config.py, then the environment, then the
 mapping passed to create_app (tests).
 
-Dev mode (``EINVOICE_DEV=1`` or ``DEV_MODE=True``) is the only mode in which a
+Dev mode (``EINVOICE_ENV=dev``, as for scripts/deploy.py, or ``EINVOICE_DEV=1``, or
+``DEV_MODE=True`` in instance/config.py; unset means production for the backend) is the only mode in which a
 SECRET_KEY is invented and in which the Anvil dev accounts sign transactions.
 """
 import os
@@ -64,6 +65,8 @@ def load(app, overrides=None):
         value = prefixed if prefixed is not None else os.environ.get(name)
         if value is not None and value != "":
             app.config[name] = kind(value)
+    if os.environ.get("EINVOICE_ENV"):
+        app.config["DEV_MODE"] = os.environ["EINVOICE_ENV"].strip().lower() == "dev"
     if "EINVOICE_DEV" in os.environ:
         app.config["DEV_MODE"] = _truthy(os.environ["EINVOICE_DEV"])
     if overrides:
@@ -86,7 +89,7 @@ def load(app, overrides=None):
         else:
             raise RuntimeError(
                 "SECRET_KEY is not set. Set SECRET_KEY in the environment or instance/config.py "
-                "(or EINVOICE_DEV=1 for a development run)."
+                "(or EINVOICE_ENV=dev for a development run)."
             )
     if app.config["DEV_MODE"] or app.config.get("TESTING"):
         # plain-HTTP development server: cookies still HttpOnly + SameSite, not Secure

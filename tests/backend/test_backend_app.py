@@ -14,6 +14,7 @@ def test_secret_key_required_outside_dev_mode(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("EINVOICE_SECRET_KEY", raising=False)
     monkeypatch.delenv("EINVOICE_DEV", raising=False)
+    monkeypatch.delenv("EINVOICE_ENV", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
 
@@ -21,6 +22,7 @@ def test_secret_key_required_outside_dev_mode(tmp_path, monkeypatch):
 def test_secret_key_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "from-env")
     monkeypatch.delenv("EINVOICE_DEV", raising=False)
+    monkeypatch.delenv("EINVOICE_ENV", raising=False)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
     assert app.config["SECRET_KEY"] == "from-env"
     assert app.config["SESSION_COOKIE_SECURE"] is True

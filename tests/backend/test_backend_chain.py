@@ -139,8 +139,10 @@ def test_outbox_survives_chain_restart_between_sign_and_receipt(tmp_path):
                                      "91350100M000100Y43", keccak(text="L-1"))
             assert r.status == "sent"  # in the mempool, not mined
         anvil.stop()  # state dumped without the pending tx
-        anvil.start()  # automine again, state restored
+        anvil.start(new_port=True)  # automine again, state restored
+        w3 = Web3(HTTPProvider(anvil.url))
         assert w3.eth.get_transaction_count(sender.address) == 0
+        app.config["RPC_URL"] = anvil.url
         with app.app_context():
             reset_chain(app)
             changed = get_chain().reconcile(deep=True)
