@@ -36,6 +36,9 @@ def run_once(max_blocks=2000, blocking=True):
         return {"busy": True}
     try:
         return _run(max_blocks)
+    except Exception:
+        get_db().rollback()  # the range is retried from the cursor next time
+        raise
     finally:
         _run_lock.release()
 
@@ -104,8 +107,10 @@ def _apply(session, ev, args):
         return
     inv = session.query(Invoice).filter_by(key=ev.invoice_key).first()
     if ev.event == "InvoiceIssued" and inv is not None:
-        inv.chain_status = INVOICE_STATUS[int(args["status"])]
-        inv.flags = int(args["flags"])
+        flags = int(args.get("flags", 0))
+        inv.chain_status = INVOICE_STATUS[int(args["status"])] if "status" in args else \
+            ("Flagged" if flags else "Issued")
+        inv.flags = flags
         if inv.state == "pending":
             inv.state = "issued"
     elif ev.event in INVOICE_EVENT_STATUS and inv is not None:
