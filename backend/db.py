@@ -16,7 +16,24 @@ def get_db():
 
 
 def init_app(app):
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
     db.init_app(app)
+    if uri.startswith("sqlite"):
+        from sqlalchemy import event
+
+        with app.app_context():
+            @event.listens_for(db.engine, "connect")
+            def _sqlite_pragmas(dbapi_conn, _record):
+                cur = dbapi_conn.cursor()
+                # WAL: readers do not block the writer; NORMAL sync is durable across a
+                # process crash (the outbox's case), fsync at checkpoints.
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
     with app.app_context():
         from . import models  # noqa: F401  (register the tables)
 

@@ -47,7 +47,10 @@ class User(UserMixin, db.Model):
     merchant = relationship("Merchant", back_populates="user", uselist=False)
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
+        from flask import current_app, has_app_context
+
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)

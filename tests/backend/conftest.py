@@ -53,6 +53,7 @@ def make_app(tmp_path, deployment_path="/nonexistent/deployment.json", **extra):
         "KEYSTORE_DIR": str(tmp_path / "keystore"),
         "VERIFY_RATE_LIMIT": 0,
         "TX_TIMEOUT": 10,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashes for tests only
         **extra,
     }
     return create_app(config)
