@@ -1,0 +1,88 @@
+"""The event indexer: from the deployment block, resumable, idempotent; statuses
+mirrored; CLI entry points."""
+import json
+
+from conftest import sample_invoice
+
+from backend import indexer
+from backend.db import db
+from backend.models import ChainEvent, IndexerCursor, Invoice, Merchant
+
+
+def test_indexes_from_deployment_block(chain_app, seeded, chain):
+    with chain_app.app_context():
+        out = indexer.run_once()
+        assert out["from"] == chain["record"]["block"]
+        names = [e.event for e in db.session.query(ChainEvent).order_by(ChainEvent.id)]
+        assert names.count("MerchantApplied") == 2 and names.count("MerchantApproved") == 2
+        assert "RoleGranted" in names  # the auditor's AUDITOR_ROLE
+        cursor = db.session.get(IndexerCursor, "events")
+        assert cursor.last_block == chain["w3"].eth.block_number
+
+
+def test_resume_and_idempotent(chain_app, seeded, api, chain):
+    with chain_app.app_context():
+        indexer.run_once()
+        first = db.session.query(ChainEvent).count()
+        assert indexer.run_once()["events"] == 0  # nothing new
+    r = api("merchant1").post("/invoices", json=sample_invoice())
+    assert r.status_code == 201
+    number = r.get_json()["number"]
+    with chain_app.app_context():
+        # "restart": rewind the cursor as if the last range was not committed
+        cursor = db.session.get(IndexerCursor, "events")
+        cursor.last_block -= 3
+        db.session.commit()
+        out = indexer.run_once()
+        assert out["events"] == 1  # only the new InvoiceIssued; re-read events are not duplicated
+        assert db.session.query(ChainEvent).count() == first + 1
+        ev = db.session.query(ChainEvent).filter_by(event="InvoiceIssued").one()
+        inv = db.session.query(Invoice).filter_by(number=number).one()
+        assert ev.invoice_key == inv.key and ev.block_time
+        assert json.loads(ev.args)["flags"] == 0
+
+
+def test_mirrors_merchant_status(chain_app, seeded, api):
+    a = api("authority")
+    mid = next(m["id"] for m in a.get("/merchants").get_json()["merchants"] if m["username"] == "merchant1")
+    a.post(f"/merchants/{mid}/suspend", json={"reason": "check"})
+    with chain_app.app_context():
+        m = db.session.get(Merchant, mid)
+        m.status = "approved"  # a stale local copy
+        db.session.commit()
+        indexer.run_once()
+        assert db.session.get(Merchant, mid).status == "suspended"
+
+
+def test_cli_index_and_reconcile(chain_app, seeded):
+    runner = chain_app.test_cli_runner()
+    r = runner.invoke(args=["index"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["events"] > 0
+    r = runner.invoke(args=["outbox", "reconcile", "--deep"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output) == {}
+
+
+def test_seed_dev_writes_credentials(chain_app, tmp_path):
+    out = tmp_path / "dev-credentials.json"
+    r = chain_app.test_cli_runner().invoke(args=["seed-dev", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    creds = json.loads(out.read_text())["users"]
+    assert {u["role"] for u in creds} == {"authority", "merchant", "auditor", "financier", "buyer"}
+    assert len([u for u in creds if u["role"] == "merchant"]) == 2
+    for u in creds:
+        assert set(u) == {"username", "password", "role", "api_token", "address"}
+    c = chain_app.test_client()
+    tok = next(u["api_token"] for u in creds if u["username"] == "merchant1")
+    r = c.post("/api/v1/invoices", json=sample_invoice(), headers={"Authorization": f"Bearer {tok}"})
+    assert r.status_code == 201, r.get_json()
+    # seeding again refreshes (new tokens), it does not fail on existing chain registrations
+    assert chain_app.test_cli_runner().invoke(args=["seed-dev", "--out", str(out)]).exit_code == 0
+
+
+def test_seed_refused_outside_dev_mode(chain_app, tmp_path):
+    chain_app.config["DEV_MODE"] = False
+    r = chain_app.test_cli_runner().invoke(args=["seed-dev", "--out", str(tmp_path / "x.json")])
+    assert r.exit_code != 0
+    assert not (tmp_path / "x.json").exists()
