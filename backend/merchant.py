@@ -57,8 +57,10 @@ def _body_from_form(form, rows):
                       "unit_price": price if price is not None else 0,
                       "tax_rate": int(rate) if rate.isdigit() else -1})
     body = {"buyer_name": form.get("buyer_name", ""), "buyer_tax_id": form.get("buyer_tax_id", ""),
-            "issue_date": form.get("issue_date", ""), "invoice_type": 1 if form.get("invoice_type") == "1" else 0,
+            "invoice_type": 1 if form.get("invoice_type") == "1" else 0,
             "remarks": form.get("remarks", ""), "items": items}
+    if form.get("issue_date", "").strip():
+        body["issue_date"] = form["issue_date"].strip()
     return body, errors
 
 

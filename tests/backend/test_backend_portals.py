@@ -1,0 +1,200 @@
+"""The HTML portals through the Flask test client, with CSRF tokens: merchant issue
+form, list, detail, void/red-letter; auditor queue; authority merchants and
+parameters; public verification pages; history export."""
+import io
+import json
+import re
+
+import pytest
+from conftest import sample_invoice
+
+from backend.db import db
+from backend.models import Invoice
+
+
+def token_of(page):
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+
+class Browser:
+    def __init__(self, app):
+        self.c = app.test_client()
+
+    def get(self, path, **kw):
+        return self.c.get(path, **kw)
+
+    def post(self, path, data=None, page=None, **kw):
+        page = page or self.c.get(path).get_data(as_text=True)
+        data = dict(data or {})
+        data["csrf_token"] = token_of(page)
+        return self.c.post(path, data=data, **kw)
+
+    def login(self, username):
+        r = self.post("/auth/login", {"username": username, "password": "pw-test-123"})
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+        return self
+
+
+@pytest.fixture
+def browser(chain_app, seeded):
+    return lambda username=None: Browser(chain_app).login(username) if username else Browser(chain_app)
+
+
+def issue_form(**over):
+    data = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0000XA", "issue_date": "",
+            "invoice_type": "0", "remarks": "",
+            "item-0-name": "咖啡 Coffee", "item-0-spec": "", "item-0-unit": "袋", "item-0-quantity": "2",
+            "item-0-unit_price": "12.50", "item-0-tax_rate": "13"}
+    data.update(over)
+    return data
+
+
+def test_issue_form_preview_add_row_and_issue(browser, chain_app):
+    b = browser("merchant1")
+    page = b.get("/merchant/issue").get_data(as_text=True)
+    assert "Issue an invoice" in page and 'name="viewport"' in b.get("/").get_data(as_text=True)
+    r = b.post("/merchant/issue", {**issue_form(), "action": "add_row"}, page=page)
+    assert 'name="item-1-name"' in r.get_data(as_text=True)
+    r = b.post("/merchant/issue", {**issue_form(), "action": "preview"}, page=page)
+    text = r.get_data(as_text=True)
+    assert "¥25.00" in text and "¥3.25" in text and "¥28.25" in text  # net, tax, gross computed server-side
+    r = b.post("/merchant/issue", {**issue_form(), "action": "issue"}, page=page)
+    assert r.status_code == 302, r.get_data(as_text=True)[-2000:]
+    detail = b.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Issued" in detail and "InvoiceIssued" in detail and "Void invoice" in detail
+    with chain_app.app_context():
+        assert db.session.query(Invoice).count() == 1
+
+
+def test_issue_form_errors_shown_not_500(browser):
+    b = browser("merchant1")
+    r = b.post("/merchant/issue", {**issue_form(**{"item-0-unit_price": "abc", "buyer_tax_id": ""}),
+                                   "action": "issue"})
+    assert r.status_code == 200 and "unit_price" in r.get_data(as_text=True)
+
+
+def test_list_filters_detail_void_and_red_letter(browser, api, chain_app):
+    numbers = [api("merchant1").post("/invoices", json=sample_invoice()).get_json()["number"] for _ in range(3)]
+    b = browser("merchant1")
+    page = b.get("/merchant/invoices").get_data(as_text=True)
+    assert all(n in page for n in numbers)
+    page = b.get(f"/merchant/invoices?q={numbers[1]}").get_data(as_text=True)
+    assert numbers[1] in page and numbers[0] not in page
+    page = b.get("/merchant/invoices?status=Voided").get_data(as_text=True)
+    assert numbers[0] not in page
+    # merchant B cannot see or act on merchant A's invoice
+    other = browser("merchant2")
+    assert other.get(f"/invoices/{numbers[0]}").status_code == 403
+    assert other.post(f"/invoices/{numbers[0]}/void", page=other.get("/merchant/invoices").get_data(
+        as_text=True)).status_code == 403
+    assert numbers[0] not in other.get("/merchant/invoices").get_data(as_text=True)
+    # void
+    detail = b.get(f"/invoices/{numbers[0]}").get_data(as_text=True)
+    r = b.post(f"/invoices/{numbers[0]}/void", page=detail)
+    assert r.status_code == 302
+    page = b.get(f"/invoices/{numbers[0]}").get_data(as_text=True)
+    assert "Voided" in page and "InvoiceVoided" in page
+    # voiding again is refused with the chain's reason
+    r = b.post(f"/invoices/{numbers[0]}/void", page=page, follow_redirects=True)
+    assert "InvalidInvoiceStatus" in r.get_data(as_text=True)
+    # partial red-letter note
+    detail = b.get(f"/invoices/{numbers[1]}").get_data(as_text=True)
+    r = b.post(f"/invoices/{numbers[1]}/red-letter", {"reason_code": "1", "amount": "50.00"}, page=detail)
+    assert r.status_code == 302
+    note = b.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Red-letter note" in note and numbers[1] in note
+    # the document download is the canonical JSON
+    doc = b.get(f"/invoices/{numbers[2]}/document.json")
+    assert json.loads(doc.data)["number"] == numbers[2]
+    assert browser("buyer").get(f"/invoices/{numbers[2]}").status_code == 200
+    assert numbers[2] in browser("buyer").get("/buyer/invoices").get_data(as_text=True)
+
+
+def test_auditor_queue_clear(browser, api):
+    inv = api("merchant1").post("/invoices", json=sample_invoice(buyer_tax_id="91350100M000100Y43")).get_json()
+    assert inv["status"] == "Flagged"
+    a = browser("auditor")
+    page = a.get("/audit/queue").get_data(as_text=True)
+    assert inv["number"] in page and "same taxpayer" in page
+    r = a.post(f"/audit/invoices/{inv['number']}/clear", {"reason_code": "1"}, page=page)
+    assert r.status_code == 302
+    assert "<small>(0)</small>" in a.get("/audit/queue").get_data(as_text=True)
+    assert "Cleared" in a.get(f"/invoices/{inv['number']}").get_data(as_text=True)
+    # the authority sees the queue but cannot review (no AUDITOR_ROLE)
+    auth = browser("authority")
+    assert auth.get("/audit/queue").status_code == 200
+    assert auth.post(f"/audit/invoices/{inv['number']}/reject", {"reason_code": "1"},
+                     page=auth.get("/audit/queue").get_data(as_text=True)).status_code == 403
+
+
+def test_authority_merchants_and_parameters(browser, chain_app):
+    from backend.cli import create_user
+
+    with chain_app.app_context():
+        create_user("shop3", "merchant", "pw-test-123", dev_account=6)
+    shop = Browser(chain_app).login("shop3")
+    r = shop.post("/merchant/registration", {"name": "福州示例", "tax_id": "91350100M000100Y43",
+                                             "licence_number": "L-3"}, follow_redirects=True)
+    assert "TaxIdAlreadyRegistered" in r.get_data(as_text=True)  # refused before the chain is asked
+    # the issue form refuses an unregistered merchant with the reason
+    r = shop.post("/merchant/issue", {**issue_form(), "action": "issue"})
+    assert "MerchantNotActive" in r.get_data(as_text=True)
+    auth = browser("authority")
+    page = auth.get("/admin/merchants").get_data(as_text=True)
+    assert "厦门示例贸易有限公司" in page
+    page = auth.get("/admin/parameters").get_data(as_text=True)
+    assert 'name="per_item_tolerance"' in page
+    tol = int(re.search(r'name="per_item_tolerance" value="(\d+)"', page).group(1))
+    form = {"allowed_rates": ["0", "1", "3", "5", "6", "9", "13"], "backdating_window": re.search(
+        r'name="backdating_window" value="(\d+)"', page).group(1), "future_skew": re.search(
+        r'name="future_skew" value="(\d+)"', page).group(1), "per_item_tolerance": str(tol + 2),
+        "void_window": re.search(r'name="void_window" value="(\d+)"', page).group(1)}
+    r = auth.post("/admin/parameters", form, page=page, follow_redirects=True)
+    assert f'name="per_item_tolerance" value="{tol + 2}"' in r.get_data(as_text=True)
+    # suspend merchant2 from the page
+    mid = re.findall(r'/admin/merchants/(\d+)/suspend', auth.get("/admin/merchants").get_data(as_text=True))[1]
+    r = auth.post(f"/admin/merchants/{mid}/suspend", {"reason": "review"},
+                  page=auth.get("/admin/merchants").get_data(as_text=True), follow_redirects=True)
+    assert "suspended" in r.get_data(as_text=True)
+
+
+def test_public_verification_pages(browser, api):
+    inv = api("merchant1").post("/invoices", json=sample_invoice()).get_json()
+    date = api("merchant1").get(f"/invoices/{inv['number']}").get_json()["issue_date"]
+    anon = browser()
+    r = anon.post("/verify/", {"number": inv["number"], "issue_date": date, "gross": "226.00",
+                               "check_code": inv["check_code"][-6:]})
+    assert "Authentic" in r.get_data(as_text=True)
+    r = anon.post("/verify/", {"number": "123", "issue_date": date, "gross": "1", "check_code": "1"})
+    assert "Check the fields" in r.get_data(as_text=True)
+    csv_data = f"number,issue_date,gross,check_code\n{inv['number']},{date},{inv['gross']},{inv['check_code'][-6:]}\n"
+    page = anon.get("/verify/batch").get_data(as_text=True)
+    r = anon.c.post("/verify/batch", data={"csrf_token": token_of(page), "file": (io.BytesIO(csv_data.encode()),
+                                                                                    "rows.csv")},
+                    content_type="multipart/form-data")
+    assert "authentic: 1" in r.get_data(as_text=True)
+    r = anon.c.post("/verify/batch", data={"csrf_token": token_of(page), "download": "1",
+                                           "file": (io.BytesIO(csv_data.encode()), "rows.csv")},
+                    content_type="multipart/form-data")
+    assert r.mimetype == "text/csv" and ",authentic," in r.get_data(as_text=True)
+    r = anon.c.post("/verify/batch", data={"csrf_token": token_of(page), "file": (io.BytesIO(b"\xff\x00"), "x.csv")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 200 and "not UTF-8" in r.get_data(as_text=True)
+    doc = api("merchant1").get(f"/invoices/{inv['number']}").get_json()["document"]
+    page = anon.get("/verify/document").get_data(as_text=True)
+    r = anon.c.post("/verify/document", data={"csrf_token": token_of(page), "file": (
+        io.BytesIO(json.dumps(doc).encode()), "inv.json")}, content_type="multipart/form-data")
+    assert "Authentic" in r.get_data(as_text=True)
+    doc["gross"] += 1
+    r = anon.c.post("/verify/document", data={"csrf_token": token_of(page), "file": (
+        io.BytesIO(json.dumps(doc).encode()), "inv.json")}, content_type="multipart/form-data")
+    assert "Tampered" in r.get_data(as_text=True)
+    # history for a logged-in verifier, with export
+    buyer = browser("buyer")
+    buyer.post("/verify/", {"number": inv["number"], "issue_date": date, "gross": "226.00",
+                            "check_code": inv["check_code"][-6:]})
+    page = buyer.get("/verify/history").get_data(as_text=True)
+    assert inv["number"] in page
+    r = buyer.get(f"/verify/history?q={inv['number']}&export=csv")
+    assert r.mimetype == "text/csv" and inv["number"] in r.get_data(as_text=True)
+    assert anon.get("/verify/history").status_code == 302
