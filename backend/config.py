@@ -49,6 +49,8 @@ ENV_KEYS = {
     "INVOICE_REGION": str,
     "VERIFY_RATE_LIMIT": int,
     "TX_TIMEOUT": int,
+    "MAX_CONTENT_LENGTH": int,
+    "VERIFY_BATCH_MAX_ROWS": int,
 }
 
 
