@@ -18,7 +18,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import requests
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_utils import function_abi_to_4byte_selector, to_checksum_address
 from flask import current_app
 from web3 import HTTPProvider, Web3
@@ -120,6 +122,22 @@ def _jsonable(value):
     return value
 
 
+def _post(abi_output, value):
+    """Checksum addresses inside a decoded value (eth_abi gives lower case)."""
+    t = abi_output["type"]
+    if t == "address":
+        return to_checksum_address(value)
+    if t.startswith("tuple"):
+        comps = abi_output["components"]
+        if t.endswith("]"):
+            inner = {**abi_output, "type": t[:t.rindex("[")]}
+            return [_post(inner, v) for v in value]
+        return tuple(_post(c, v) for c, v in zip(comps, value))
+    if t.endswith("]") and t.startswith("address"):
+        return [to_checksum_address(v) for v in value]
+    return value
+
+
 def _abi_type(inp):
     t = inp["type"]
     if t.startswith("tuple"):
@@ -175,8 +193,15 @@ class Chain:
     def __init__(self, *, rpc_url, deployment, artifacts_dir, keyring, session_factory, tx_timeout=30,
                  priority_fee=10**9):
         self.deployment = deployment
-        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 15}))
+        session = requests.Session()
+        session.trust_env = False  # no proxy lookup in the environment on every RPC
+        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 15}, session=session))
+        # Calldata is encoded and checked here (eth_abi, from the ABI), so web3's default
+        # middlewares (ENS, validation: an eth_chainId per call, gas strategies) are not
+        # needed; the POA one lets get_block work on Clique/QBFT chains.
+        self.w3.middleware_onion.clear()
         self.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        self._fn_cache = {}
         self.keyring = keyring
         self.session_factory = session_factory  # () -> SQLAlchemy session
         self.tx_timeout = tx_timeout
@@ -210,10 +235,33 @@ class Chain:
     def has(self, name):
         return name in self.contracts
 
-    def call(self, contract, function, *args, **kw):
-        fn = self.contract(contract).functions[function](*args)
+    def _function(self, contract, function):
+        """(address, selector, input types, output ABI) of ``contract.function``, cached."""
+        key = (contract, function)
+        hit = self._fn_cache.get(key)
+        if hit is None:
+            c = self.contract(contract)
+            for entry in c.abi:
+                if entry.get("type") == "function" and entry.get("name") == function:
+                    break
+            else:
+                raise ChainError(f"{contract} has no function {function}")
+            selector = bytes(function_abi_to_4byte_selector(entry))
+            hit = (c.address, selector, [_abi_type(i) for i in entry["inputs"]], entry.get("outputs", []))
+            self._fn_cache[key] = hit
+        return hit
+
+    def encode(self, contract, function, *args):
+        """Calldata for ``contract.function(*args)`` (eth_abi; bad arguments raise ValueError/TypeError)."""
+        address, selector, types, _ = self._function(contract, function)
+        return address, "0x" + (selector + abi_encode(types, list(args))).hex()
+
+    def call(self, contract, function, *args, block="latest"):
+        """eth_call of a view; the decoded result (one value, or a tuple for several)."""
+        address, data = self.encode(contract, function, *args)
+        outputs = self._function(contract, function)[3]
         try:
-            return fn.call(kw or None)
+            raw = self.w3.eth.call({"to": address, "data": data}, block)
         except ContractLogicError as exc:
             raise self.decode_error(exc, contract) from None
         except (OSError, Web3RPCError) as exc:
@@ -222,6 +270,9 @@ class Chain:
             if _is_connection_error(exc):
                 raise ChainUnavailable(str(exc)) from exc
             raise
+        values = abi_decode([_abi_type(o) for o in outputs], bytes(raw))
+        values = [_post(o, v) for o, v in zip(outputs, values)]
+        return values[0] if len(values) == 1 else tuple(values)
 
     def call_named(self, contract, function, *args):
         """Call a view returning one struct; the result as a dict by component name."""
@@ -311,7 +362,7 @@ class Chain:
         sender = to_checksum_address(sender)
         c = self.contract(contract)
         account = self.keyring.account(sender)
-        data = c.encode_abi(function, args=list(args))
+        _, data = self.encode(contract, function, *args)
         try:
             gas = self.w3.eth.estimate_gas({"from": sender, "to": c.address, "data": data})
             fees = self._fees()
@@ -350,15 +401,16 @@ class Chain:
                     session.rollback()
                     self.nonces.resync(sender)
                     raise
-                outcome = self._broadcast(row, session)
+                outcome = self._broadcast(row, session, commit=False)
                 if outcome == "retry":
                     continue
                 break
         if row.status == "signed" or not wait:
+            session.commit()
             return TxResult(tx_hash, row.id, row.status)
         return self.wait(row, session)
 
-    def _broadcast(self, row, session):
+    def _broadcast(self, row, session, commit=True):
         """Send the journaled raw tx. Returns 'ok', 'retry' (nonce was stale: row
         dropped, counter resynced) or 'offline' (left 'signed' for reconcile)."""
         try:
@@ -385,16 +437,27 @@ class Chain:
                 raise ChainError(f"node rejected the transaction: {exc}") from exc
         row.status = "sent"
         row.broadcasts += 1
-        session.commit()
+        if commit:  # else written with the receipt: 'signed' and 'sent' reconcile alike
+            session.commit()
         return "ok"
 
     def wait(self, row, session, timeout=None):
+        """Wait for the receipt (polling 2 ms, growing to 100 ms); record it."""
+        deadline = time.monotonic() + (timeout or self.tx_timeout)
+        delay = 0.002
         try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(row.tx_hash, timeout=timeout or self.tx_timeout,
-                                                               poll_latency=0.05)
-        except TimeExhausted:
-            return TxResult(row.tx_hash, row.id, "sent")
+            while True:
+                try:
+                    receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
+                    break
+                except TransactionNotFound:
+                    if time.monotonic() >= deadline:
+                        session.commit()
+                        return TxResult(row.tx_hash, row.id, row.status)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1)
         except Exception as exc:
+            session.commit()
             if _is_connection_error(exc):
                 return TxResult(row.tx_hash, row.id, row.status)
             raise

@@ -34,7 +34,7 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SECURE": True,
     "WTF_CSRF_TIME_LIMIT": None,
-    "INDEXER_AUTOSTART": False,  # background indexer thread (serve.py turns it on)
+    "INDEXER_INTERVAL": 1.0,  # seconds between background indexer runs under serve.py; 0 = off
     "CHAIN_ENABLED": True,
 }
 
@@ -51,6 +51,7 @@ ENV_KEYS = {
     "TX_TIMEOUT": int,
     "MAX_CONTENT_LENGTH": int,
     "VERIFY_BATCH_MAX_ROWS": int,
+    "INDEXER_INTERVAL": float,
 }
 
 

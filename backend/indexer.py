@@ -62,7 +62,10 @@ def _run(max_blocks):
     times = {}
     while start <= latest:
         end = min(start + max_blocks - 1, latest)
+        # read everything from the node first, then write in one short DB transaction
+        # (SQLite has one writer: no RPC while holding the write lock)
         logs = chain.w3.eth.get_logs({"fromBlock": start, "toBlock": end, "address": list(by_address)})
+        decoded_logs = []
         for log in logs:
             if not log["topics"]:
                 continue
@@ -70,26 +73,33 @@ def _run(max_blocks):
             if hit is None:
                 continue
             cname, ename = hit
-            contract = chain.contracts[cname]
             try:
-                decoded = contract.events[ename]().process_log(log)
+                decoded = chain.contracts[cname].events[ename]().process_log(log)
             except Exception:  # noqa: BLE001 - a log we cannot decode is skipped, not fatal
                 continue
-            tx_hash = Web3.to_hex(log["transactionHash"])
-            if session.query(ChainEvent.id).filter_by(tx_hash=tx_hash, log_index=log["logIndex"]).first():
-                continue
-            args = _jsonable(dict(decoded["args"]))
             bn = log["blockNumber"]
             if bn not in times:
                 times[bn] = chain.w3.eth.get_block(bn)["timestamp"]
-            key = args.get("key") or args.get("originalKey")
-            ev = ChainEvent(contract=cname, event=ename, block_number=bn, block_time=times[bn], tx_hash=tx_hash,
-                            log_index=log["logIndex"], invoice_key=key, related_key=args.get("noteKey"),
-                            account=args.get("account") or args.get("seller") or args.get("merchant"),
-                            args=json.dumps(args, ensure_ascii=False))
-            session.add(ev)
-            _apply(session, ev, args)
-            count += 1
+            decoded_logs.append((cname, ename, log, _jsonable(dict(decoded["args"]))))
+        with session.no_autoflush:
+            hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
+            seen = set()
+            if hashes:
+                seen = set(session.query(ChainEvent.tx_hash, ChainEvent.log_index)
+                           .filter(ChainEvent.tx_hash.in_(hashes)).all())
+            for cname, ename, log, args in decoded_logs:
+                tx_hash = Web3.to_hex(log["transactionHash"])
+                if (tx_hash, log["logIndex"]) in seen:
+                    continue
+                key = args.get("key") or args.get("originalKey")
+                ev = ChainEvent(contract=cname, event=ename, block_number=log["blockNumber"],
+                                block_time=times[log["blockNumber"]], tx_hash=tx_hash, log_index=log["logIndex"],
+                                invoice_key=key, related_key=args.get("noteKey"),
+                                account=args.get("account") or args.get("seller") or args.get("merchant"),
+                                args=json.dumps(args, ensure_ascii=False))
+                session.add(ev)
+                _apply(session, ev, args)
+                count += 1
         cursor.last_block = end
         session.commit()
         start = end + 1

@@ -424,11 +424,33 @@ def apply_result(inv, result):
     session = get_db()
     if result.status == "mined":
         inv.state = "issued"
-        refresh(inv)
+        if not _from_receipt(inv, result):
+            refresh(inv)
     elif result.status == "reverted":
         inv.state = "failed"
         inv.error = result.refusal.message if result.refusal else "reverted"
     session.commit()
+
+
+def _from_receipt(inv, result):
+    """Status and flags from the receipt's InvoiceIssued log, the check code from
+    checkCodeOf (one cheap call instead of getInvoice)."""
+    try:
+        chain = get_chain()
+        event = chain.contract(REGISTRY).events.InvoiceIssued()
+        for log in result.logs:
+            try:
+                ev = event.process_log(log)
+            except Exception:  # noqa: BLE001 - another event of the receipt
+                continue
+            if "0x" + bytes(ev["args"]["key"]).hex() == inv.key:
+                inv.flags = int(ev["args"]["flags"])
+                inv.chain_status = "Flagged" if inv.flags else "Issued"
+                inv.check_code = f"{int(chain.call(REGISTRY, 'checkCodeOf', bytes.fromhex(inv.key[2:]))):020d}"
+                return True
+    except (ChainError, OSError):
+        return False
+    return False
 
 
 def settle(inv):

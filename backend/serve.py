@@ -28,7 +28,8 @@ def main(argv=None):
             app.logger.warning("outbox reconcile skipped: %s", exc)
         if args.seed and app.config["DEV_MODE"]:
             app.logger.info("dev credentials: %s", seed.seed_dev())
-        indexer.start_background(app)
+        if app.config["INDEXER_INTERVAL"] > 0:
+            indexer.start_background(app, app.config["INDEXER_INTERVAL"])
     serve(app, host=args.host, port=args.port, threads=args.threads)
 
 
