@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 TEST_CHAIN_PORT ?= $(shell python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TEST_CHAIN_PORT
 
-.PHONY: run test setup compile clean bench-gas slither
+.PHONY: run test setup compile clean bench-gas bench-api slither
 
 run: setup compile
 	$(PY) -m scripts.run
@@ -29,6 +29,9 @@ compile: build/.compiled
 
 bench-gas: setup compile
 	$(PY) bench/gas.py
+
+bench-api: setup compile
+	$(PY) bench/api.py
 
 slither: setup $(SLITHER)
 	$(SLITHER) contracts --solc-standard-json --solc "$$($(PY) -m scripts.install_solc --path)" \

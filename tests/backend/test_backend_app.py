@@ -140,3 +140,28 @@ def test_api_without_chain_is_503_not_500(app):
                                        "check_code": "123456"})
     assert r.status_code == 503
     assert r.get_json()["error"] == "chain_unavailable"
+
+
+def test_production_keystore_encrypted(tmp_path, monkeypatch):
+    """Outside dev mode a signing user gets an encrypted keystore; no plaintext key on disk."""
+    monkeypatch.delenv("EINVOICE_ENV", raising=False)
+    monkeypatch.delenv("EINVOICE_DEV", raising=False)
+    app = make_app(tmp_path, DEV_MODE=False, TESTING=False, KEYSTORE_PASSWORD="correct horse")
+    r = app.test_cli_runner().invoke(args=["users", "create", "m", "--role", "merchant", "--password", "pw-123456"])
+    assert r.exit_code == 0, r.output
+    address = json.loads(r.output)["address"]
+    path = tmp_path / "keystore" / f"{address}.json"
+    data = json.loads(path.read_text())
+    assert data["crypto"]["kdf"] == "scrypt" and "ciphertext" in data["crypto"]
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    from backend.keys import KeyRing
+    ring = KeyRing(dev_mode=False, keystore_dir=str(tmp_path / "keystore"), password="correct horse")
+    assert ring.account(address).address == address
+    with pytest.raises(Exception):
+        KeyRing(dev_mode=False, keystore_dir=str(tmp_path / "keystore"), password="wrong").account(address)
+    # dev accounts do not exist outside dev mode
+    r = app.test_cli_runner().invoke(args=["users", "create", "x", "--role", "merchant", "--dev-account", "1"])
+    assert r.exit_code != 0
+    # a buyer gets no key
+    r = app.test_cli_runner().invoke(args=["users", "create", "b", "--role", "buyer"])
+    assert json.loads(r.output)["address"] is None
