@@ -53,6 +53,15 @@ def page_args():
     return page, 20
 
 
+def china_time(ts):
+    """Unix seconds → 'YYYY-MM-DD HH:MM:SS' China time (UTC+8)."""
+    from datetime import datetime, timedelta, timezone
+
+    if ts is None:
+        return "—"
+    return datetime.fromtimestamp(int(ts), timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def args_with(args, page):
     from urllib.parse import urlencode
 
@@ -61,4 +70,5 @@ def args_with(args, page):
 
 def init_app(app):
     app.jinja_env.filters["yuan"] = yuan
+    app.jinja_env.filters["china_time"] = china_time
     app.jinja_env.globals["args_with"] = args_with
