@@ -53,6 +53,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
     // invoices that left Issued and Flagged, indexes 2..5 the current Cleared..RedLettered.
     uint256 private constant _COUNT_BITS = 40;
     uint256 private constant _COUNT_MASK = (1 << 40) - 1;
+    // Set above the six counters from deployment on, so that the first transition does not pay for a fresh slot.
+    uint256 private constant _TRANSITIONS_SENTINEL = 1 << 255;
 
     // Activity word: month (24 bits) | monthGross (64) | hour (32) | hourCount (32) | issuedCount (64).
     uint256 private constant _MASK24 = (1 << 24) - 1;
@@ -130,6 +132,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
             registered: 0,
             flaggedAtIssue: 0
         });
+        _transitions = _TRANSITIONS_SENTINEL;
     }
 
     // ================================================================ issuance

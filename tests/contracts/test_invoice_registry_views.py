@@ -169,3 +169,11 @@ def test_roles_and_registry(invoice_registry, approved_merchants, authority, aud
     assert invoice_registry.hasRole(invoice_registry.DEFAULT_ADMIN_ROLE(), authority)
     assert invoice_registry.hasRole(invoice_registry.AUDITOR_ROLE(), auditor)
     assert invoice_registry.hasRole(invoice_registry.LEDGER_ROLE(), ledger)
+
+
+def test_merchant_registry_issuer_profile(approved_merchants, merchant, stranger):
+    status, tax_id, limits = approved_merchants.issuerProfile(merchant)
+    assert status == 2  # Approved
+    assert as_bytes(tax_id) == MERCHANT_TAX_ID.encode()
+    assert list(limits) == list(approved_merchants.auditProfile(merchant)[1])
+    assert approved_merchants.issuerProfile(stranger)[0] == 0
