@@ -44,6 +44,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
     uint256 public constant MAX_AMOUNT = type(uint48).max;
 
     uint8 private constant _NOTE_BIT = 0x80; // in Record.kind: the record is a red-letter note
+    uint8 private constant _REDUCED_BIT = 0x40; // in Record.kind: red-letter notes reduced the invoice
 
     // Config word: the audit parameters (bits 0-151), then the issuance counters.
     uint256 private constant _REGISTERED_ONE = 1 << 152; // +1 on Config.registered
@@ -75,7 +76,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         InvoiceStatus status;
         uint8 flags;
         uint8 rate;
-        uint8 kind; // invoice type (0/1) | _NOTE_BIT
+        uint8 kind; // invoice type (0/1) | _REDUCED_BIT | _NOTE_BIT
         uint16 itemCount;
         uint40 issuedAt;
         // slot 1
@@ -211,6 +212,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         _originals[noteKey] = originalKey;
         _balances[originalKey].redLettered += uint48(amount);
         _countRegistered(false);
+        original.kind |= _REDUCED_BIT; // lets verification see partial notes without another read
         if (openAfter == 0) {
             original.status = InvoiceStatus.RedLettered;
             _countTransition(originalStatus, InvoiceStatus.RedLettered);
@@ -825,7 +827,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         if (status == InvoiceStatus.Voided) return VerifyResult.Voided;
         if (status == InvoiceStatus.Rejected) return VerifyResult.Rejected;
         if (status == InvoiceStatus.Flagged) return VerifyResult.Flagged;
-        if (status == InvoiceStatus.RedLettered || _balances[key].redLettered != 0) return VerifyResult.RedLettered;
+        if (status == InvoiceStatus.RedLettered || record.kind & _REDUCED_BIT != 0) return VerifyResult.RedLettered;
         return VerifyResult.Authentic;
     }
 
