@@ -160,6 +160,16 @@ contract MerchantRegistry is AccessControl, IMerchantRegistry {
     }
 
     /// @inheritdoc IMerchantRegistry
+    function issuerProfile(address account)
+        external
+        view
+        returns (MerchantStatus, bytes18 taxId, MerchantLimits memory)
+    {
+        Merchant storage record = _merchants[account];
+        return (record.status, record.taxId, record.limits);
+    }
+
+    /// @inheritdoc IMerchantRegistry
     function isActiveMerchant(address account) external view returns (bool) {
         return _merchants[account].status == MerchantStatus.Approved;
     }

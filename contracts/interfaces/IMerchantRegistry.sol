@@ -81,6 +81,13 @@ interface IMerchantRegistry {
     /// @dev Status and audit limits of `account` in one storage read, for the audit rules.
     function auditProfile(address account) external view returns (MerchantStatus, MerchantLimits memory);
 
+    /// @dev Status, tax ID (USCC as 18 ASCII bytes) and audit limits of `account` in two storage
+    /// reads: what the invoice audit rules need, including the self-dealing check.
+    function issuerProfile(address account)
+        external
+        view
+        returns (MerchantStatus status, bytes18 taxId, MerchantLimits memory limits);
+
     /// @dev True when `account` is an approved, not suspended merchant.
     function isActiveMerchant(address account) external view returns (bool);
 
