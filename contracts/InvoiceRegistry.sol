@@ -44,6 +44,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
     uint256 public constant MAX_AMOUNT = type(uint48).max;
 
     uint8 private constant _NOTE_BIT = 0x80; // in Record.kind: the record is a red-letter note
+    uint8 private constant _REDUCED_BIT = 0x40; // in Record.kind: red-letter notes reduced the invoice
 
     // Config word: the audit parameters (bits 0-151), then the issuance counters.
     uint256 private constant _REGISTERED_ONE = 1 << 152; // +1 on Config.registered
@@ -53,6 +54,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
     // invoices that left Issued and Flagged, indexes 2..5 the current Cleared..RedLettered.
     uint256 private constant _COUNT_BITS = 40;
     uint256 private constant _COUNT_MASK = (1 << 40) - 1;
+    // Set above the six counters from deployment on, so that the first transition does not pay for a fresh slot.
+    uint256 private constant _TRANSITIONS_SENTINEL = 1 << 255;
 
     // Activity word: month (24 bits) | monthGross (64) | hour (32) | hourCount (32) | issuedCount (64).
     uint256 private constant _MASK24 = (1 << 24) - 1;
@@ -73,7 +76,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         InvoiceStatus status;
         uint8 flags;
         uint8 rate;
-        uint8 kind; // invoice type (0/1) | _NOTE_BIT
+        uint8 kind; // invoice type (0/1) | _REDUCED_BIT | _NOTE_BIT
         uint16 itemCount;
         uint40 issuedAt;
         // slot 1
@@ -130,6 +133,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
             registered: 0,
             flaggedAtIssue: 0
         });
+        _transitions = _TRANSITIONS_SENTINEL;
     }
 
     // ================================================================ issuance
@@ -208,6 +212,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         _originals[noteKey] = originalKey;
         _balances[originalKey].redLettered += uint48(amount);
         _countRegistered(false);
+        original.kind |= _REDUCED_BIT; // lets verification see partial notes without another read
         if (openAfter == 0) {
             original.status = InvoiceStatus.RedLettered;
             _countTransition(originalStatus, InvoiceStatus.RedLettered);
@@ -618,7 +623,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         uint256 tax = request.tax;
         uint256 gross = request.gross;
         if (gross > MAX_AMOUNT) revert AmountTooLarge(gross);
-        if (net + tax != gross) revert GrossMismatch(net, tax, gross); // net, tax <= gross: they fit too
+        // gross = net + tax without overflow for any input; net and tax then fit 48 bits too
+        if (net > gross || gross - net != tax) revert GrossMismatch(net, tax, gross);
         if (gross == 0) revert ZeroAmount();
 
         uint8 rate = request.rate;
@@ -678,10 +684,12 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         returns (uint8 flags)
     {
         uint256 word = _activity[seller];
-        uint256 month = ChinaCalendar.month(block.timestamp);
         uint256 hour = block.timestamp / 1 hours;
+        bool sameHour = (word >> 88) & _MASK32 == hour;
+        // China months start on whole UTC hours (UTC+8), so the same hour means the same month.
+        uint256 month = sameHour ? word & _MASK24 : ChinaCalendar.month(block.timestamp);
         uint256 monthGross = word & _MASK24 == month ? (word >> 24) & _MASK64 : 0;
-        uint256 hourCount = (word >> 88) & _MASK32 == hour ? (word >> 120) & _MASK32 : 0;
+        uint256 hourCount = sameHour ? (word >> 120) & _MASK32 : 0;
         unchecked {
             monthGross += gross; // both below 2^64 + 2^48: no overflow
             hourCount += 1;
@@ -822,7 +830,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         if (status == InvoiceStatus.Voided) return VerifyResult.Voided;
         if (status == InvoiceStatus.Rejected) return VerifyResult.Rejected;
         if (status == InvoiceStatus.Flagged) return VerifyResult.Flagged;
-        if (status == InvoiceStatus.RedLettered || _balances[key].redLettered != 0) return VerifyResult.RedLettered;
+        if (status == InvoiceStatus.RedLettered || record.kind & _REDUCED_BIT != 0) return VerifyResult.RedLettered;
         return VerifyResult.Authentic;
     }
 

@@ -53,6 +53,9 @@ def anvil_binary() -> Path:
 
 def ensure_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: connections of a chain that just stopped linger in TIME_WAIT and
+        # would make a free port look taken; a listening socket still refuses the bind.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

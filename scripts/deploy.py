@@ -34,6 +34,13 @@ PLAN = [
     ("MerchantRegistry", ["authority"]),
 ]
 
+# Roles every deployment needs: (contract, role constant, grantee by name).
+GRANTS: list[tuple[str, str, str]] = []
+
+# Dev mode only: roles and settlement tokens for Anvil's demo accounts (scripts.dev_accounts).
+DEV_GRANTS: list[tuple[str, str, str]] = []
+DEV_MINTS: list[tuple[str, int]] = []  # (demo account, amount in fen)
+
 
 class DeployError(Exception):
     """A deployment failure with a one-line, user-facing message."""
@@ -141,15 +148,30 @@ class Sender:
         return receipt
 
 
-def deploy_contracts(w3: Web3, sender: Sender, artifacts: dict) -> tuple[dict, int]:
+def named_accounts(deployer_address: str, with_demo: bool) -> dict:
+    names = {"authority": deployer_address}
+    if with_demo:
+        from scripts.dev_accounts import DEV_ROLES, dev_account
+
+        names.update({role: dev_account(index).address for role, index in DEV_ROLES.items() if role != "authority"})
+    return names
+
+
+def deploy_contracts(w3: Web3, sender: Sender, artifacts: dict, with_demo: bool) -> tuple[dict, int]:
     addresses, first_block = {}, None
-    names = {"authority": sender.account.address}
+    names = named_accounts(sender.account.address, with_demo)
     for name, arg_names in PLAN:
         args = [names[arg] for arg in arg_names]
         factory = w3.eth.contract(abi=artifacts[name]["abi"], bytecode=artifacts[name]["bytecode"])
         receipt = sender.transact(factory.constructor(*args))
         addresses[name] = names[name] = receipt["contractAddress"]
         first_block = receipt["blockNumber"] if first_block is None else first_block
+    contracts = {name: w3.eth.contract(address=addresses[name], abi=artifacts[name]["abi"]) for name in addresses}
+    for contract, role, grantee in GRANTS + (DEV_GRANTS if with_demo else []):
+        role_id = contracts[contract].functions[role]().call()
+        sender.transact(contracts[contract].functions.grantRole(role_id, names[grantee]))
+    for holder, amount in DEV_MINTS if with_demo else []:
+        sender.transact(contracts["SettlementToken"].functions.mint(names[holder], amount))
     return addresses, first_block
 
 
@@ -172,7 +194,7 @@ def deploy(w3: Web3, account, rpc_url: str, record_path: Path = RECORD, abi_dir:
         return record
     log(f"deploying fresh ({reason})")
     try:
-        addresses, block = deploy_contracts(w3, Sender(w3, account), artifacts)
+        addresses, block = deploy_contracts(w3, Sender(w3, account), artifacts, with_demo=dev_mode())
     except ContractLogicError as error:
         raise DeployError(f"deployment reverted: {error}") from None
     except Web3RPCError as error:

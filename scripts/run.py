@@ -16,12 +16,11 @@ from scripts.deploy import RECORD, DeployError, artifacts_stale, compile_contrac
 
 
 def wait_for_interrupt() -> None:
+    """Blocks until Ctrl-C (SIGINT) or SIGTERM, even where SIGINT was inherited as ignored."""
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(1.0):
-            pass
-    except KeyboardInterrupt:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(1.0):
         pass
 
 
