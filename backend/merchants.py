@@ -11,6 +11,19 @@ from .invoices import MERCHANTS, REGISTRY, Refused, ValidationError, _is_int, _r
 from .models import Merchant
 
 USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_char(first17):
+    """The 18th character of a Unified Social Credit Code (GB 32100-2015)."""
+    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def valid_uscc(code):
+    """The same check as MerchantRegistry.parseTaxId: alphabet, digits 3-8, check character."""
+    return bool(USCC_RE.match(code)) and code[2:8].isdigit() and uscc_check_char(code[:17]) == code[17]
 DEFAULT_LIMITS = {"invoice_cap": 10_000_000_00, "monthly_quota": 50_000_000_00, "hourly_norm": 50}
 
 
@@ -39,6 +52,8 @@ def register(user, body):
     name = _req_str(body, "name", errors, max_len=100)
     tax_id = _req_str(body, "tax_id", errors, max_len=18, min_len=18, pattern=USCC_RE, upper=True)
     licence = _req_str(body, "licence_number", errors, max_len=64)
+    if "tax_id" not in errors and tax_id and not valid_uscc(tax_id):
+        errors["tax_id"] = "not a valid Unified Social Credit Code (check character)"
     if errors:
         raise ValidationError(errors)
     if get_db().query(Merchant).filter(Merchant.tax_id == tax_id, Merchant.user_id != user.id).first():

@@ -324,21 +324,89 @@ def test_flagged_review_queue(api, chain_app):
     assert r.status_code == 409 and r.get_json()["error"] == "InvalidInvoiceStatus"
 
 
-def test_merchant_registration_via_api(api, chain_app):
+def test_merchant_registration_approval_and_first_invoice(api, chain_app):
     from backend.cli import create_user
 
     with chain_app.app_context():
         _, _, token = create_user("shop3", "merchant", "pw", dev_account=6, token=True)
     c = chain_app.test_client()
     h = {"Authorization": f"Bearer {token}"}
+    assert c.get("/api/v1/merchant/registration", headers=h).status_code == 404
+    # a USCC with a wrong check character is refused before the chain is asked
     r = c.post("/api/v1/merchant/registration", json={"name": "昆明小店", "tax_id": "91530100MA6K0000XA",
                                                       "licence_number": "L-9"}, headers=h)
-    # the USCC check character is verified on chain
-    assert r.status_code in (201, 422), r.get_json()
-    if r.status_code == 422:
-        assert r.get_json()["error"] == "InvalidTaxId"
-    r = c.post("/api/v1/merchant/registration", json={"name": "x"}, headers=h)
-    assert r.status_code in (400, 409)
+    assert r.status_code == 400 and "tax_id" in r.get_json()["fields"]
+    r = c.post("/api/v1/merchant/registration", json={"name": "昆明小店", "tax_id": "91530100MA6K0000XR",
+                                                      "licence_number": "L-9"}, headers=h)
+    assert r.status_code == 201, r.get_json()
+    conforms("/merchant/registration", "post", r)
+    mid = r.get_json()["id"]
+    assert r.get_json()["status"] == "pending"
+    r = c.post("/api/v1/invoices", json=sample_invoice(), headers=h)
+    assert r.status_code == 403 and r.get_json()["error"] == "MerchantNotActive"
+    assert api("auditor").post(f"/merchants/{mid}/approve").status_code == 403
+    r = api("authority").post(f"/merchants/{mid}/approve", json={"invoice_cap": 100_000_00,
+                                                                 "monthly_quota": 1_000_000_00, "hourly_norm": 5})
+    assert r.status_code == 200, r.get_json()
+    assert api("authority").post(f"/merchants/{mid}/approve").get_json()["error"] == "InvalidMerchantStatus"
+    r = c.post("/api/v1/invoices", json=sample_invoice(items=[
+        {"name": "big", "quantity": 1, "unit_price": 200_000_00, "tax_rate": 13}]), headers=h)
+    assert r.status_code == 422 and r.get_json()["error"] == "InvoiceCapExceeded"  # its own cap
+    r = c.post("/api/v1/invoices", json=sample_invoice(), headers=h)
+    assert r.status_code == 201, r.get_json()
+    r = api("authority").post(f"/merchants/{mid}/limits", json={"invoice_cap": 1, "monthly_quota": 0})
+    assert r.status_code == 400 and "monthly_quota" in r.get_json()["fields"]
+    r = api("authority").post(f"/merchants/{mid}/reject", json={})
+    assert r.status_code == 400 and "reason" in r.get_json()["fields"]
+    assert api("authority").post("/merchants/999/approve").status_code == 404
+
+
+def test_preview(api):
+    r = api("merchant1").post("/invoices/preview", json=sample_invoice())
+    assert r.status_code == 200
+    assert (r.get_json()["net"], r.get_json()["tax"], r.get_json()["gross"]) == (200_00, 26_00, 226_00)
+
+
+# (method, path, roles allowed; None = public) for the authorization matrix
+ROUTES = [
+    ("post", "/invoices", {"merchant"}),
+    ("post", "/invoices/preview", {"merchant"}),
+    ("get", "/invoices", {"merchant", "buyer", "auditor", "authority", "financier"}),
+    ("post", "/invoices/{n}/void", {"merchant"}),
+    ("post", "/invoices/{n}/red-letter", {"merchant"}),
+    ("post", "/invoices/{n}/clear", {"auditor"}),
+    ("post", "/invoices/{n}/reject", {"auditor"}),
+    ("get", "/review-queue", {"auditor", "authority"}),
+    ("get", "/verifications", {"merchant", "buyer", "auditor", "authority", "financier"}),
+    ("get", "/merchant/registration", {"merchant"}),
+    ("post", "/merchant/registration", {"merchant"}),
+    ("get", "/merchants", {"authority", "auditor"}),
+    ("post", "/merchants/1/suspend", {"authority"}),
+    ("get", "/audit/parameters", {"authority", "auditor"}),
+    ("post", "/audit/parameters", {"authority"}),
+    ("post", "/verify", None),
+    ("get", "/openapi.json", None),
+]
+USERS = ["merchant1", "buyer", "auditor", "authority", "financier"]
+
+
+@pytest.mark.parametrize("method,path,allowed", ROUTES)
+def test_authorization_matrix(api, method, path, allowed):
+    path = path.replace("{n}", "2" * 20)
+    r = getattr(api(), method)(path, json={})
+    if allowed is None:
+        assert r.status_code in (200, 400), (path, r.status_code)
+        return
+    assert r.status_code == 401, (path, r.status_code)
+    for user in USERS:
+        role = "merchant" if user.startswith("merchant") else user
+        r = getattr(api(user), method)(path, json={})
+        if role in allowed:  # past the role check: any answer but a role refusal
+            assert r.status_code != 401 and not (r.status_code == 403 and r.get_json()["error"] == "forbidden"), \
+                (user, path, r.get_json())
+        else:
+            assert r.status_code == 403, (user, path, r.status_code)
+        assert r.status_code < 500, (user, path, r.get_data(as_text=True)[:300])
 
 
 def test_audit_parameters(api):
