@@ -38,6 +38,11 @@ def create_app(config=None):
 
     @app.route("/healthz")
     def healthz():
-        return {"status": "ok"}
+        """Liveness + how far the event indexer got (for operators and the benchmark)."""
+        from .db import get_db
+        from .models import IndexerCursor
+
+        cursor = get_db().get(IndexerCursor, "events")
+        return {"status": "ok", "indexed_block": cursor.last_block if cursor else None}
 
     return app
