@@ -36,6 +36,7 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     "INDEXER_INTERVAL": 1.0,  # seconds between background indexer runs under serve.py; 0 = off
     "CHAIN_ENABLED": True,
+    "SQLITE_WAL_AUTOCHECKPOINT": 1000,  # pages; serve.py raises it and checkpoints in the background
 }
 
 ENV_KEYS = {

@@ -15,6 +15,13 @@ def get_db():
     return db.session
 
 
+def checkpoint():
+    """Passive WAL checkpoint (SQLite only; never blocks writers)."""
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 def init_app(app):
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
@@ -33,6 +40,9 @@ def init_app(app):
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA foreign_keys=ON")
+                # under serve.py the background thread checkpoints (fsync) every few
+                # seconds, so requests rarely pay for a checkpoint themselves
+                cur.execute(f"PRAGMA wal_autocheckpoint={int(app.config['SQLITE_WAL_AUTOCHECKPOINT'])}")
                 cur.close()
     with app.app_context():
         from . import models  # noqa: F401  (register the tables)

@@ -142,10 +142,16 @@ def start_background(app, interval=1.0):
     stop = threading.Event()
 
     def loop():
+        from .db import checkpoint
+
+        last_checkpoint = time.monotonic()
         while not stop.is_set():
             try:
                 with app.app_context():
                     run_once(blocking=False)
+                    if time.monotonic() - last_checkpoint > 5:
+                        checkpoint()
+                        last_checkpoint = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - keep following; log and retry
                 app.logger.warning("indexer: %s", exc)
             stop.wait(interval)

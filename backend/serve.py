@@ -17,7 +17,7 @@ def main(argv=None):
     parser.add_argument("--seed", action="store_true", help="dev mode: seed demo users first")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    app = create_app()
+    app = create_app({"SQLITE_WAL_AUTOCHECKPOINT": 50000})  # the indexer thread checkpoints
     with app.app_context():
         from . import indexer, invoices, seed
 
