@@ -418,3 +418,26 @@ def test_audit_parameters(api):
     assert r.status_code == 200 and r.get_json()["per_item_tolerance"] == params["per_item_tolerance"] + 1
     assert api("auditor").post("/audit/parameters", json={"per_item_tolerance": 1}).status_code == 403
     assert api("authority").post("/audit/parameters", json={"allowed_rates": []}).status_code == 400
+
+
+def test_node_down_before_journaling_is_503_and_writes_nothing(chain_app, seeded, tmp_path):
+    import json as _json
+
+    from backend.chain import reset_chain
+
+    record = _json.loads(open(chain_app.config["DEPLOYMENT_FILE"]).read())
+    record["rpc_url"] = "http://127.0.0.1:1"  # nothing listens there
+    dead = tmp_path / "dead.json"
+    dead.write_text(_json.dumps(record))
+    chain_app.config["DEPLOYMENT_FILE"] = str(dead)
+    reset_chain(chain_app)
+    c = chain_app.test_client()
+    h = {"Authorization": f"Bearer {seeded['merchant1']['api_token']}"}
+    r = c.post("/api/v1/invoices", json=sample_invoice(), headers=h)
+    assert r.status_code == 503 and r.get_json()["error"] == "chain_unavailable"
+    r = c.post("/api/v1/verify", json={"number": "1" * 20, "issue_date": "2026-01-01", "gross": 1,
+                                       "check_code": "123456"})
+    assert r.status_code == 503
+    with chain_app.app_context():
+        assert db.session.query(Invoice).count() == 0
+        assert db.session.query(OutboxTx).filter_by(function="issue").count() == 0
