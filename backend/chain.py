@@ -24,7 +24,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import function_abi_to_4byte_selector, to_checksum_address
 from flask import current_app
 from web3 import HTTPProvider, Web3
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception, Web3RPCError
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from .keys import KeyRing

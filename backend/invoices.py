@@ -8,17 +8,17 @@ import io
 import json
 import re
 import threading
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, timezone
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import insert, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from . import canonical
-from .chain import CONFLICT_ERRORS, INVOICE_STATUS, ChainError, ChainRefusal, ChainUnavailable, get_chain
+from .chain import CONFLICT_ERRORS, INVOICE_STATUS, ChainError, ChainRefusal, get_chain
 from .db import db, get_db
-from .models import Invoice, Merchant, NumberSequence, OutboxTx, User, Verification
+from .models import Invoice, NumberSequence, OutboxTx, Verification
 
 VAT_RATES = (0, 1, 3, 5, 6, 9, 13)
 REGISTRY = "InvoiceRegistry"

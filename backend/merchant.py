@@ -4,7 +4,6 @@ import json
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from . import indexer, invoices, merchants
 from .auth import EmptyForm, roles_required

@@ -2,7 +2,6 @@
 for logged-in users. Rate-limited per client."""
 import csv
 import io
-import json
 
 from flask import Blueprint, Response, current_app, flash, render_template, request
 from flask_login import current_user, login_required
