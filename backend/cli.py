@@ -22,6 +22,8 @@ def create_user(username, role, password=None, *, address=None, dev_account=None
 
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if not username or len(username) > 64 or not username.isprintable():
+        raise ValueError("a username is 1..64 printable characters")
     db = get_db()
     if db.query(User).filter_by(username=username).first():
         raise ValueError(f"user {username!r} exists")

@@ -773,18 +773,19 @@ def verify_document(data: bytes):
 
 def record(user, kind, number, query, result, detail=None, client=None):
     get_db().add(Verification(user_id=user.id if user is not None and user.is_authenticated else None,
-                              client=client, kind=kind, number=number,
+                              client=(client or "")[:64] or None, kind=kind, number=(number or "")[:40] or None,
                               query=json.dumps(query, ensure_ascii=False, default=str)[:4000],
-                              result=result, detail=detail))
+                              result=result, detail=(detail or "")[:2000] or None))
 
 
 def record_many(user, kind, rows, results, client=None):
     uid = user.id if user is not None and user.is_authenticated else None
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     get_db().execute(insert(Verification), [
-        {"user_id": uid, "client": client, "kind": kind, "number": (r.get("number") or None),
+        {"user_id": uid, "client": (client or "")[:64] or None, "kind": kind,
+         "number": (r.get("number") or "")[:40] or None,
          "query": json.dumps(q, ensure_ascii=False, default=str)[:1000], "result": r["result"],
-         "detail": r.get("detail"), "created_at": now}
+         "detail": (r.get("detail") or "")[:2000] or None, "created_at": now}
         for q, r in zip(rows, results)])
 
 

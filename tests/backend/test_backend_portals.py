@@ -198,3 +198,13 @@ def test_public_verification_pages(browser, api):
     r = buyer.get(f"/verify/history?q={inv['number']}&export=csv")
     assert r.mimetype == "text/csv" and inv["number"] in r.get_data(as_text=True)
     assert anon.get("/verify/history").status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/logout", "/auth/account", "/merchant/issue",
+                                  "/merchant/registration", "/invoices/26531000000000000001/void",
+                                  "/invoices/26531000000000000001/red-letter",
+                                  "/audit/invoices/26531000000000000001/clear", "/admin/merchants/1/approve",
+                                  "/admin/parameters", "/verify/", "/verify/batch", "/verify/document"])
+def test_every_form_needs_csrf(browser, path):
+    b = browser("authority")
+    assert b.c.post(path, data={"x": "1"}).status_code == 400
