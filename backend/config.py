@@ -80,6 +80,11 @@ def load(app, overrides=None):
         url = app.config["DATABASE_URL"]
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]
+        if url.startswith("postgresql://"):
+            try:
+                import psycopg2  # noqa: F401  (SQLAlchemy's default PostgreSQL driver)
+            except ImportError:
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]  # psycopg 3
         app.config["SQLALCHEMY_DATABASE_URI"] = url
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         VAR.mkdir(exist_ok=True)

@@ -4,6 +4,8 @@ deployed) and ``seeded`` (demo users, merchants approved on chain).
 
 Each test gets a fresh SQLite database and the chain reverted to the snapshot taken
 after deployment, so tests do not see each other's invoices."""
+import os
+
 import pytest
 from web3 import HTTPProvider, Web3
 
@@ -43,12 +45,16 @@ def chain(chain_session):
     w3.provider.make_request("evm_revert", [snap])
 
 
-def make_app(tmp_path, deployment_path="/nonexistent/deployment.json", **extra):
+def make_app(tmp_path, deployment_path="/nonexistent/deployment.json", fresh=True, **extra):
+    """TEST_DATABASE_URL (e.g. a PostgreSQL database) replaces the per-test SQLite file;
+    its tables are dropped and created for each test."""
+    database = os.environ.get("TEST_DATABASE_URL")
     config = {
         "TESTING": True,
         "DEV_MODE": True,
         "SECRET_KEY": "test",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "SQLALCHEMY_DATABASE_URI": None if database else f"sqlite:///{tmp_path / 'test.sqlite'}",
+        **({"DATABASE_URL": database} if database else {}),
         "DEPLOYMENT_FILE": deployment_path,
         "KEYSTORE_DIR": str(tmp_path / "keystore"),
         "VERIFY_RATE_LIMIT": 0,
@@ -56,6 +62,12 @@ def make_app(tmp_path, deployment_path="/nonexistent/deployment.json", **extra):
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashes for tests only
         **extra,
     }
+    if database and fresh:
+        app = create_app(config)
+        with app.app_context():
+            db.drop_all()
+            db.create_all()
+        return app
     return create_app(config)
 
 

@@ -31,8 +31,15 @@ def test_secret_key_from_environment(tmp_path, monkeypatch):
 
 def test_database_url(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/from-url.sqlite")
-    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI=None)
+    app = create_app({"TESTING": True, "SECRET_KEY": "t"})
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("from-url.sqlite")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example/einvoice")
+    from flask import Flask
+
+    from backend import config
+    probe = Flask("probe")
+    config.load(probe, {"TESTING": True, "SECRET_KEY": "t"})
+    assert probe.config["SQLALCHEMY_DATABASE_URI"].startswith(("postgresql://", "postgresql+psycopg://"))
 
 
 def test_security_headers(client):

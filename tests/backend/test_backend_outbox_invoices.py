@@ -86,7 +86,7 @@ def test_chain_restart_between_sign_and_receipt(tmp_path):
             db.engine.dispose()
         anvil.stop()
         anvil.start(new_port=True)
-        app2 = make_app(tmp_path, str(tmp_path / "deployment.json"), RPC_URL=anvil.url)
+        app2 = make_app(tmp_path, str(tmp_path / "deployment.json"), fresh=False, RPC_URL=anvil.url)
         with app2.app_context():
             reset_chain(app2)
             chain = get_chain()
