@@ -32,13 +32,16 @@ DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 # name against the deployer ("authority") and the contracts already deployed.
 PLAN = [
     ("MerchantRegistry", ["authority"]),
+    ("InvoiceRegistry", ["authority", "MerchantRegistry"]),
 ]
 
 # Roles every deployment needs: (contract, role constant, grantee by name).
 GRANTS: list[tuple[str, str, str]] = []
 
 # Dev mode only: roles and settlement tokens for Anvil's demo accounts (scripts.dev_accounts).
-DEV_GRANTS: list[tuple[str, str, str]] = []
+DEV_GRANTS: list[tuple[str, str, str]] = [
+    ("InvoiceRegistry", "AUDITOR_ROLE", "auditor"),
+]
 DEV_MINTS: list[tuple[str, int]] = []  # (demo account, amount in fen)
 
 

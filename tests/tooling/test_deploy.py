@@ -123,3 +123,15 @@ def test_brownie_run_deploys_and_reuses(tmp_path):
         second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert "reusing the deployment" in second.stdout
     assert json.loads(record_path.read_text())["rpc_url"] == chain.rpc_url
+
+
+def test_dev_mode_grants_the_demo_roles(throwaway_chain, tmp_path):
+    from scripts.deploy import DEV_GRANTS, GRANTS, load_artifact, named_accounts
+
+    record = deploy_to(throwaway_chain, tmp_path / "deployment.json")
+    w3 = Web3(Web3.HTTPProvider(throwaway_chain.rpc_url))
+    names = {**named_accounts(record["deployer"], with_demo=True), **record["contracts"]}
+    for contract_name, role, grantee in GRANTS + DEV_GRANTS:
+        contract = w3.eth.contract(address=record["contracts"][contract_name], abi=load_artifact(contract_name)["abi"])
+        assert contract.functions.hasRole(contract.functions[role]().call(), names[grantee]).call(), (contract_name, role, grantee)
+    assert ("InvoiceRegistry", "AUDITOR_ROLE", "auditor") in DEV_GRANTS
