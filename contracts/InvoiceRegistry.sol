@@ -33,7 +33,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
     uint8 public constant FLAG_RATE_SPIKE = 8;
 
     /// @dev China VAT rates 0, 1, 3, 5, 6, 9 and 13 % as a bitmask (bit r = rate r %).
-    uint128 public constant CHINA_VAT_RATES = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 5) | (1 << 6) | (1 << 9) | (1 << 13);
+    uint32 public constant CHINA_VAT_RATES = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 5) | (1 << 6) | (1 << 9) | (1 << 13);
 
     uint32 public constant DEFAULT_BACKDATING_WINDOW = 30 days;
     uint32 public constant DEFAULT_FUTURE_SKEW = 5 minutes;
@@ -44,8 +44,24 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
     uint256 public constant MAX_AMOUNT = type(uint48).max;
 
     uint8 private constant _NOTE_BIT = 0x80; // in Record.kind: the record is a red-letter note
-    uint256 private constant _COUNT_BITS = 40; // width of one status counter in _statusCounts
+    uint8 private constant _REDUCED_BIT = 0x40; // in Record.kind: red-letter notes reduced the invoice
+
+    // Config word: the audit parameters (bits 0-151), then the issuance counters.
+    uint256 private constant _REGISTERED_ONE = 1 << 152; // +1 on Config.registered
+    uint256 private constant _FLAGGED_ONE = 1 << 216; // +1 on Config.flaggedAtIssue
+
+    // Transition counters: 40 bits each at index (status - 1); indexes 0 and 1 count
+    // invoices that left Issued and Flagged, indexes 2..5 the current Cleared..RedLettered.
+    uint256 private constant _COUNT_BITS = 40;
     uint256 private constant _COUNT_MASK = (1 << 40) - 1;
+    // Set above the six counters from deployment on, so that the first transition does not pay for a fresh slot.
+    uint256 private constant _TRANSITIONS_SENTINEL = 1 << 255;
+
+    // Activity word: month (24 bits) | monthGross (64) | hour (32) | hourCount (32) | issuedCount (64).
+    uint256 private constant _MASK24 = (1 << 24) - 1;
+    uint256 private constant _MASK32 = (1 << 32) - 1;
+    uint256 private constant _MASK64 = (1 << 64) - 1;
+    uint256 private constant _ISSUED_COUNT_SHIFT = 152;
 
     // 20-byte SWAR constants of the 20-digit number check.
     uint256 private constant _ONES = type(uint160).max / 0xff; // 0x0101...01, 20 bytes
@@ -53,20 +69,32 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
     uint256 private constant _ADD_46 = _ONES * 0x46;
     uint256 private constant _ADD_50 = _ONES * 0x50;
 
-    /// @dev An invoice or note in two storage slots; gross is net + tax.
+    /// @dev An invoice or note in two storage slots (written as two words by {_store}); gross is net + tax.
     struct Record {
         // slot 0
         address seller;
         InvoiceStatus status;
         uint8 flags;
         uint8 rate;
-        uint8 kind; // invoice type (0/1) | _NOTE_BIT
+        uint8 kind; // invoice type (0/1) | _REDUCED_BIT | _NOTE_BIT
         uint16 itemCount;
         uint40 issuedAt;
         // slot 1
         bytes20 buyerIdHash;
         uint48 net;
         uint48 tax;
+    }
+
+    /// @dev Audit parameters and issuance counters in one slot: issuance reads and writes it once.
+    struct Config {
+        uint32 allowedRates;
+        uint32 backdatingWindow;
+        uint32 futureSkew;
+        uint16 perItemTolerance;
+        uint32 voidWindow;
+        bool paused;
+        uint64 registered; // invoices and notes ever registered
+        uint40 flaggedAtIssue; // of which registered as Flagged
     }
 
     /// @dev Red-letter total and receivable draw of an invoice, written only when used.
@@ -77,15 +105,15 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
 
     IMerchantRegistry private immutable _merchants;
 
-    AuditParameters private _params;
-    uint256 private _statusCounts; // 40-bit counter per status 1..6
+    Config private _config;
+    uint256 private _transitions; // 40-bit counters, see _COUNT_BITS
 
     mapping(bytes32 key => Record) private _records;
     mapping(bytes32 documentHash => bytes32 key) private _documentKeys; // first invoice with the document
     mapping(bytes32 key => bytes32 documentHash) private _duplicateDocuments; // only for flagged duplicates
     mapping(bytes32 key => Balance) private _balances;
     mapping(bytes32 noteKey => bytes32 originalKey) private _originals;
-    mapping(address merchant => MerchantActivity) private _activity;
+    mapping(address merchant => uint256) private _activity; // packed MerchantActivity
 
     /**
      * @dev Grants DEFAULT_ADMIN_ROLE and AUTHORITY_ROLE to `authority`, reads merchants
@@ -95,14 +123,17 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         _merchants = merchants;
         _grantRole(DEFAULT_ADMIN_ROLE, authority);
         _grantRole(AUTHORITY_ROLE, authority);
-        _params = AuditParameters({
+        _config = Config({
             allowedRates: CHINA_VAT_RATES,
             backdatingWindow: DEFAULT_BACKDATING_WINDOW,
             futureSkew: DEFAULT_FUTURE_SKEW,
             perItemTolerance: DEFAULT_PER_ITEM_TOLERANCE,
             voidWindow: DEFAULT_VOID_WINDOW,
-            paused: false
+            paused: false,
+            registered: 0,
+            flaggedAtIssue: 0
         });
+        _transitions = _TRANSITIONS_SENTINEL;
     }
 
     // ================================================================ issuance
@@ -125,14 +156,15 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
      * Emits an {InvoiceIssued} event, and an {InvoiceFlagged} event when flagged.
      */
     function issue(IssueRequest calldata request) external returns (bytes32 key) {
-        AuditParameters memory params = _params;
-        if (params.paused) revert EnforcedPause();
-        (bytes18 taxId, IMerchantRegistry.MerchantLimits memory limits) = _requireIssuer(request.seller);
-        key = _checkRequest(request, params);
+        uint256 config = _configWord();
+        if (_isPaused(config)) revert EnforcedPause();
+        address seller = request.seller;
+        (bytes18 taxId, uint256 invoiceCap, uint256 monthlyQuota, uint256 hourlyNorm) = _requireIssuer(seller);
+        key = _checkRequest(request, config);
         uint256 gross = request.gross;
-        if (gross > limits.invoiceCap) revert InvoiceCapExceeded(gross, limits.invoiceCap);
+        if (gross > invoiceCap) revert InvoiceCapExceeded(gross, invoiceCap);
 
-        uint8 flags = _countActivity(request.seller, gross, limits);
+        uint8 flags = _countActivity(seller, gross, monthlyQuota, hourlyNorm);
         if (request.buyerIdHash == bytes20(keccak256(abi.encodePacked(taxId)))) flags |= FLAG_SELF_DEALING;
         bytes32 documentHash = request.documentHash;
         if (_documentKeys[documentHash] == bytes32(0)) {
@@ -141,12 +173,11 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
             flags |= FLAG_DUPLICATE_DOCUMENT;
             _duplicateDocuments[key] = documentHash;
         }
-        InvoiceStatus status = flags == 0 ? InvoiceStatus.Issued : InvoiceStatus.Flagged;
-        _store(key, request, status, flags, request.invoiceType);
-        _statusCounts += 1 << (_COUNT_BITS * (uint256(status) - 1));
+        _store(key, request, flags == 0 ? InvoiceStatus.Issued : InvoiceStatus.Flagged, flags, request.invoiceType);
+        _countRegistered(flags != 0);
 
-        _emitIssued(key, request, status, flags);
-        if (flags != 0) emit InvoiceFlagged(key, request.seller, flags);
+        _emitIssued(key, request, flags);
+        if (flags != 0) emit InvoiceFlagged(key, seller, flags);
     }
 
     /**
@@ -169,10 +200,10 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         external
         returns (bytes32 noteKey)
     {
-        AuditParameters memory params = _params;
-        if (params.paused) revert EnforcedPause();
+        uint256 config = _configWord();
+        if (_isPaused(config)) revert EnforcedPause();
         _requireIssuer(note.seller);
-        noteKey = _checkRequest(note, params);
+        noteKey = _checkRequest(note, config);
         (Record storage original, InvoiceStatus originalStatus, uint256 openAfter) = _checkNote(originalKey, note);
 
         uint256 amount = note.gross;
@@ -180,16 +211,16 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         _store(noteKey, note, InvoiceStatus.Issued, 0, note.invoiceType | _NOTE_BIT);
         _originals[noteKey] = originalKey;
         _balances[originalKey].redLettered += uint48(amount);
-        uint256 counts = _statusCounts + (1 << (_COUNT_BITS * (uint256(InvoiceStatus.Issued) - 1)));
+        _countRegistered(false);
+        original.kind |= _REDUCED_BIT; // lets verification see partial notes without another read
         if (openAfter == 0) {
             original.status = InvoiceStatus.RedLettered;
-            counts = _moveCount(counts, originalStatus, InvoiceStatus.RedLettered);
+            _countTransition(originalStatus, InvoiceStatus.RedLettered);
             originalStatus = InvoiceStatus.RedLettered;
         }
-        _statusCounts = counts;
-        _activity[note.seller].issuedCount += 1;
+        _activity[note.seller] += 1 << _ISSUED_COUNT_SHIFT;
 
-        _emitIssued(noteKey, note, InvoiceStatus.Issued, 0);
+        _emitIssued(noteKey, note, 0);
         emit InvoiceRedLettered(originalKey, noteKey, note.seller, amount, reasonCode, openAfter, originalStatus);
     }
 
@@ -201,10 +232,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
      * Emits a {MerchantBookOpened} event when it initialises the counters.
      */
     function openMerchantBook(address merchant) external {
-        MerchantActivity storage activity = _activity[merchant];
-        if (activity.month != 0) return;
-        activity.month = ChinaCalendar.month(block.timestamp);
-        activity.hour = uint32(block.timestamp / 1 hours);
+        if (_activity[merchant] != 0) return;
+        _activity[merchant] = ChinaCalendar.month(block.timestamp) | ((block.timestamp / 1 hours) << 88);
         emit MerchantBookOpened(merchant);
     }
 
@@ -249,8 +278,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
      * Emits an {InvoiceVoided} event.
      */
     function voidInvoice(bytes32 key) external {
-        AuditParameters memory params = _params;
-        if (params.paused) revert EnforcedPause();
+        Config memory config = _config;
+        if (config.paused) revert EnforcedPause();
         Record storage record = _requireRecord(key);
         address seller = record.seller;
         _requireIssuer(seller);
@@ -258,16 +287,16 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         if (record.kind & _NOTE_BIT != 0) revert IsRedLetterNote(key);
         if (status != InvoiceStatus.Issued && status != InvoiceStatus.Cleared) revert InvalidInvoiceStatus(key, status);
         uint40 issuedAt = record.issuedAt;
-        bool open = params.voidWindow == 0
+        bool open = config.voidWindow == 0
             ? ChinaCalendar.month(block.timestamp) == ChinaCalendar.month(issuedAt)
-            : block.timestamp <= uint256(issuedAt) + params.voidWindow;
+            : block.timestamp <= uint256(issuedAt) + config.voidWindow;
         if (!open) revert VoidWindowClosed(key, issuedAt);
         Balance memory balance = _balances[key];
         if (balance.redLettered != 0) revert InvoiceHasRedLetterNotes(key, balance.redLettered);
         if (balance.drawn != 0) revert InvoiceHasReceivable(key, balance.drawn);
 
         record.status = InvoiceStatus.Voided;
-        _statusCounts = _moveCount(_statusCounts, status, InvoiceStatus.Voided);
+        _countTransition(status, InvoiceStatus.Voided);
         emit InvoiceVoided(key, seller, msg.sender);
     }
 
@@ -282,7 +311,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
      * Emits a {ReceivableDrawn} event.
      */
     function drawForReceivable(bytes32 key, uint256 amount) external onlyRole(LEDGER_ROLE) {
-        if (_params.paused) revert EnforcedPause();
+        if (_config.paused) revert EnforcedPause();
         Record storage record = _requireRecord(key);
         InvoiceStatus status = record.status;
         if (record.kind & _NOTE_BIT != 0) revert IsRedLetterNote(key);
@@ -316,15 +345,15 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
     // ================================================================ parameters
 
     /**
-     * @dev Sets the allowed tax rates: bit r of `allowedRates` allows rate r %.
+     * @dev Sets the allowed tax rates: bit r of `allowedRates` allows rate r % (0 <= r <= 31).
      *
-     * Requirements: caller has AUTHORITY_ROLE; the mask is non-zero and allows no rate above 100.
+     * Requirements: caller has AUTHORITY_ROLE; the mask is non-zero.
      *
      * Emits an {AllowedRatesChanged} event.
      */
-    function setAllowedRates(uint128 allowedRates) external onlyRole(AUTHORITY_ROLE) {
-        if (allowedRates == 0 || allowedRates >> 101 != 0) revert InvalidAllowedRates(allowedRates);
-        _params.allowedRates = allowedRates;
+    function setAllowedRates(uint32 allowedRates) external onlyRole(AUTHORITY_ROLE) {
+        if (allowedRates == 0) revert InvalidAllowedRates(allowedRates);
+        _config.allowedRates = allowedRates;
         emit AllowedRatesChanged(allowedRates);
     }
 
@@ -338,8 +367,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
      */
     function setIssueTimeWindow(uint32 backdatingWindow, uint32 futureSkew) external onlyRole(AUTHORITY_ROLE) {
         if (backdatingWindow == 0) revert InvalidIssueTimeWindow(backdatingWindow, futureSkew);
-        _params.backdatingWindow = backdatingWindow;
-        _params.futureSkew = futureSkew;
+        _config.backdatingWindow = backdatingWindow;
+        _config.futureSkew = futureSkew;
         emit IssueTimeWindowChanged(backdatingWindow, futureSkew);
     }
 
@@ -351,7 +380,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
      * Emits a {RoundingToleranceChanged} event.
      */
     function setRoundingTolerance(uint16 perItemTolerance) external onlyRole(AUTHORITY_ROLE) {
-        _params.perItemTolerance = perItemTolerance;
+        _config.perItemTolerance = perItemTolerance;
         emit RoundingToleranceChanged(perItemTolerance);
     }
 
@@ -364,7 +393,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
      * Emits a {VoidWindowChanged} event.
      */
     function setVoidWindow(uint32 voidWindow) external onlyRole(AUTHORITY_ROLE) {
-        _params.voidWindow = voidWindow;
+        _config.voidWindow = voidWindow;
         emit VoidWindowChanged(voidWindow);
     }
 
@@ -376,8 +405,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
      * Emits a {Paused} event.
      */
     function pause() external onlyRole(AUTHORITY_ROLE) {
-        if (_params.paused) revert EnforcedPause();
-        _params.paused = true;
+        if (_config.paused) revert EnforcedPause();
+        _config.paused = true;
         emit Paused(msg.sender);
     }
 
@@ -389,8 +418,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
      * Emits an {Unpaused} event.
      */
     function unpause() external onlyRole(AUTHORITY_ROLE) {
-        if (!_params.paused) revert ExpectedPause();
-        _params.paused = false;
+        if (!_config.paused) revert ExpectedPause();
+        _config.paused = false;
         emit Unpaused(msg.sender);
     }
 
@@ -403,17 +432,32 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
 
     /// @dev The current audit parameters.
     function auditParameters() external view returns (AuditParameters memory) {
-        return _params;
+        Config memory config = _config;
+        return AuditParameters({
+            allowedRates: config.allowedRates,
+            backdatingWindow: config.backdatingWindow,
+            futureSkew: config.futureSkew,
+            perItemTolerance: config.perItemTolerance,
+            voidWindow: config.voidWindow,
+            paused: config.paused
+        });
     }
 
     /// @dev True while issuance is paused.
     function paused() external view returns (bool) {
-        return _params.paused;
+        return _config.paused;
     }
 
     /// @dev The soft-rule counters of `merchant`.
     function merchantActivity(address merchant) external view returns (MerchantActivity memory) {
-        return _activity[merchant];
+        uint256 word = _activity[merchant];
+        return MerchantActivity({
+            month: uint24(word),
+            monthGross: uint64(word >> 24),
+            hour: uint32(word >> 88),
+            hourCount: uint32(word >> 120),
+            issuedCount: uint64(word >> _ISSUED_COUNT_SHIFT)
+        });
     }
 
     /// @inheritdoc IInvoiceRegistry
@@ -514,36 +558,62 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
 
     /// @inheritdoc IInvoiceRegistry
     function statusCounts() external view returns (uint256[7] memory counts) {
-        uint256 packed = _statusCounts;
+        uint256 transitions = _transitions;
         for (uint256 s = 1; s < 7; ++s) {
-            counts[s] = (packed >> (_COUNT_BITS * (s - 1))) & _COUNT_MASK;
+            counts[s] = (transitions >> (_COUNT_BITS * (s - 1))) & _COUNT_MASK;
         }
+        Config memory config = _config;
+        counts[uint256(InvoiceStatus.Issued)] = config.registered - config.flaggedAtIssue - counts[1];
+        counts[uint256(InvoiceStatus.Flagged)] = config.flaggedAtIssue - counts[2];
     }
 
     // ================================================================ internal
 
-    /// @dev Reverts unless `seller` is active and the caller may act for it; returns its tax ID and limits.
+    /**
+     * @dev Reverts unless `seller` is an active merchant and the caller may act for it;
+     * returns its tax ID and limits. One low-level call to {IMerchantRegistry-issuerProfile}
+     * (the return data is five static words) keeps issuance gas down.
+     */
     function _requireIssuer(address seller)
         private
         view
-        returns (bytes18 taxId, IMerchantRegistry.MerchantLimits memory limits)
+        returns (bytes18 taxId, uint256 invoiceCap, uint256 monthlyQuota, uint256 hourlyNorm)
     {
-        IMerchantRegistry.MerchantStatus merchantStatus;
-        (merchantStatus, taxId, limits) = _merchants.issuerProfile(seller);
-        if (merchantStatus != IMerchantRegistry.MerchantStatus.Approved) {
+        IMerchantRegistry registry = _merchants;
+        bytes4 selector = IMerchantRegistry.issuerProfile.selector;
+        uint256 merchantStatus;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), seller)
+            if iszero(staticcall(gas(), registry, ptr, 0x24, ptr, 0xa0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            if lt(returndatasize(), 0xa0) { revert(0, 0) }
+            merchantStatus := mload(ptr)
+            taxId := mload(add(ptr, 0x20))
+            invoiceCap := mload(add(ptr, 0x40))
+            monthlyQuota := mload(add(ptr, 0x60))
+            hourlyNorm := mload(add(ptr, 0x80))
+        }
+        if (merchantStatus != uint256(IMerchantRegistry.MerchantStatus.Approved)) {
             revert MerchantNotActive(seller, uint8(merchantStatus));
         }
-        if (msg.sender != seller && !_merchants.canActFor(msg.sender, seller)) {
+        if (msg.sender != seller && !registry.canActFor(msg.sender, seller)) {
             revert NotMerchantOrOperator(msg.sender, seller);
         }
     }
 
+    /// @dev The config word (audit parameters and issuance counters) in one read.
+    function _configWord() private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(_config.slot)
+        }
+    }
+
     /// @dev The hard rules on the request itself (seller and cap aside); returns the new key.
-    function _checkRequest(IssueRequest calldata request, AuditParameters memory params)
-        private
-        view
-        returns (bytes32 key)
-    {
+    function _checkRequest(IssueRequest calldata request, uint256 config) private view returns (bytes32 key) {
         bytes calldata number = bytes(request.number);
         if (!_isTwentyDigits(number)) revert InvalidInvoiceNumber(request.number);
         key = keccak256(number);
@@ -557,10 +627,10 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         if (gross == 0) revert ZeroAmount();
 
         uint8 rate = request.rate;
-        if (rate > 127 || (params.allowedRates >> rate) & 1 == 0) revert RateNotAllowed(rate);
+        if (rate > 31 || (config >> rate) & 1 == 0) revert RateNotAllowed(rate); // allowedRates: bits 0-31
         uint16 itemCount = request.itemCount;
         if (itemCount == 0) revert InvalidItemCount(itemCount);
-        uint256 tolerance = uint256(params.perItemTolerance) * itemCount;
+        uint256 tolerance = uint256(uint16(config >> 96)) * itemCount; // perItemTolerance
         uint256 scaledTax = tax * 100;
         uint256 exact = net * rate;
         uint256 deviation = scaledTax > exact ? scaledTax - exact : exact - scaledTax;
@@ -568,11 +638,15 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
 
         if (request.invoiceType > 1) revert InvalidInvoiceType(request.invoiceType);
         if (request.documentHash == bytes32(0)) revert MissingDocumentHash();
+        _checkIssueTime(request.issuedAt, config);
+    }
 
-        uint64 issuedAt = request.issuedAt;
-        uint256 latest = block.timestamp + params.futureSkew;
+    /// @dev Issue time not after block time + futureSkew, not before block time - backdatingWindow.
+    function _checkIssueTime(uint64 issuedAt, uint256 config) private view {
+        uint256 latest = block.timestamp + uint32(config >> 64); // futureSkew
         if (issuedAt > latest) revert IssueTimeInFuture(issuedAt, latest);
-        uint256 earliest = block.timestamp > params.backdatingWindow ? block.timestamp - params.backdatingWindow : 0;
+        uint256 backdatingWindow = uint32(config >> 32);
+        uint256 earliest = block.timestamp > backdatingWindow ? block.timestamp - backdatingWindow : 0;
         if (issuedAt < earliest) revert IssueTimeTooOld(issuedAt, earliest);
     }
 
@@ -604,58 +678,80 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
     }
 
     /// @dev Counts the invoice in the merchant's month and hour; returns the quota and spike flags.
-    function _countActivity(address seller, uint256 gross, IMerchantRegistry.MerchantLimits memory limits)
+    function _countActivity(address seller, uint256 gross, uint256 monthlyQuota, uint256 hourlyNorm)
         private
         returns (uint8 flags)
     {
-        MerchantActivity memory activity = _activity[seller];
-        uint24 month = ChinaCalendar.month(block.timestamp);
-        uint32 hour = uint32(block.timestamp / 1 hours);
-        if (activity.month != month) {
-            activity.month = month;
-            activity.monthGross = 0;
+        uint256 word = _activity[seller];
+        uint256 month = ChinaCalendar.month(block.timestamp);
+        uint256 hour = block.timestamp / 1 hours;
+        uint256 monthGross = word & _MASK24 == month ? (word >> 24) & _MASK64 : 0;
+        uint256 hourCount = (word >> 88) & _MASK32 == hour ? (word >> 120) & _MASK32 : 0;
+        unchecked {
+            monthGross += gross; // both below 2^64 + 2^48: no overflow
+            hourCount += 1;
+            if (monthGross > monthlyQuota) flags = FLAG_MONTHLY_QUOTA_EXCEEDED;
+            if (hourCount > hourlyNorm) flags |= FLAG_RATE_SPIKE;
+            if (monthGross > _MASK64) monthGross = _MASK64; // saturate
+            if (hourCount > _MASK32) hourCount = _MASK32;
+            _activity[seller] = month | (monthGross << 24) | (hour << 88) | (hourCount << 120)
+                | (((word >> _ISSUED_COUNT_SHIFT) + 1) << _ISSUED_COUNT_SHIFT);
         }
-        if (activity.hour != hour) {
-            activity.hour = hour;
-            activity.hourCount = 0;
-        }
-        uint256 monthGross = uint256(activity.monthGross) + gross;
-        if (monthGross > limits.monthlyQuota) flags = FLAG_MONTHLY_QUOTA_EXCEEDED;
-        activity.monthGross = uint64(monthGross);
-        activity.hourCount += 1;
-        if (activity.hourCount > limits.hourlyNorm) flags |= FLAG_RATE_SPIKE;
-        activity.issuedCount += 1;
-        _activity[seller] = activity;
     }
 
-    function _store(bytes32 key, IssueRequest calldata request, InvoiceStatus status, uint8 flags, uint8 kind) private {
-        _records[key] = Record({
-            seller: request.seller,
-            status: status,
-            flags: flags,
-            rate: request.rate,
-            kind: kind,
-            itemCount: request.itemCount,
-            issuedAt: uint40(request.issuedAt),
-            buyerIdHash: request.buyerIdHash,
-            net: uint48(request.net),
-            tax: uint48(request.tax)
-        });
+    function _isPaused(uint256 config) private pure returns (bool) {
+        return (config >> 144) & 0xff != 0;
     }
 
-    function _emitIssued(bytes32 key, IssueRequest calldata request, InvoiceStatus status, uint8 flags) private {
+    /// @dev Counts one more registered invoice or note (as Flagged when `flagged`).
+    function _countRegistered(bool flagged) private {
+        uint256 increment = flagged ? _REGISTERED_ONE + _FLAGGED_ONE : _REGISTERED_ONE;
+        assembly ("memory-safe") {
+            let slot := _config.slot
+            sstore(slot, add(sload(slot), increment))
+        }
+    }
+
+    /// @dev Counts an invoice moving from status `from` to status `to` (Cleared..RedLettered).
+    function _countTransition(InvoiceStatus from, InvoiceStatus to) private {
+        uint256 transitions = _transitions;
+        uint256 fromBit = 1 << (_COUNT_BITS * (uint256(from) - 1));
+        unchecked {
+            // Issued and Flagged count cumulative departures; the other statuses current members.
+            transitions = from == InvoiceStatus.Issued || from == InvoiceStatus.Flagged
+                ? transitions + fromBit
+                : transitions - fromBit;
+            _transitions = transitions + (1 << (_COUNT_BITS * (uint256(to) - 1)));
+        }
+    }
+
+    /// @dev Writes the two record words at once.
+    function _store(bytes32 key, IssueRequest calldata request, InvoiceStatus status, uint8 flags, uint8 kind)
+        private
+    {
+        uint256 word0 = uint256(uint160(request.seller)) | (uint256(status) << 160) | (uint256(flags) << 168)
+            | (uint256(request.rate) << 176) | (uint256(kind) << 184) | (uint256(request.itemCount) << 192)
+            | (uint256(request.issuedAt) << 208);
+        uint256 word1 = uint256(uint160(request.buyerIdHash)) | (request.net << 160) | (request.tax << 208);
+        Record storage record = _records[key];
+        assembly ("memory-safe") {
+            sstore(record.slot, word0)
+            sstore(add(record.slot, 1), word1)
+        }
+    }
+
+    function _emitIssued(bytes32 key, IssueRequest calldata request, uint8 flags) private {
         emit InvoiceIssued(
             key,
             request.seller,
             request.buyerIdHash,
-            request.number,
+            bytes20(bytes(request.number)),
             request.net,
             request.tax,
             request.rate,
             request.invoiceType,
             request.issuedAt,
             request.documentHash,
-            status,
             flags
         );
     }
@@ -665,7 +761,7 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         InvoiceStatus status = record.status;
         if (status != InvoiceStatus.Flagged) revert InvalidInvoiceStatus(key, status);
         record.status = outcome;
-        _statusCounts = _moveCount(_statusCounts, InvoiceStatus.Flagged, outcome);
+        _countTransition(InvoiceStatus.Flagged, outcome);
     }
 
     function _requireRecord(bytes32 key) private view returns (Record storage record) {
@@ -731,14 +827,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         if (status == InvoiceStatus.Voided) return VerifyResult.Voided;
         if (status == InvoiceStatus.Rejected) return VerifyResult.Rejected;
         if (status == InvoiceStatus.Flagged) return VerifyResult.Flagged;
-        if (status == InvoiceStatus.RedLettered || _balances[key].redLettered != 0) return VerifyResult.RedLettered;
+        if (status == InvoiceStatus.RedLettered || record.kind & _REDUCED_BIT != 0) return VerifyResult.RedLettered;
         return VerifyResult.Authentic;
-    }
-
-    function _moveCount(uint256 counts, InvoiceStatus from, InvoiceStatus to) private pure returns (uint256) {
-        unchecked {
-            return counts - (1 << (_COUNT_BITS * (uint256(from) - 1))) + (1 << (_COUNT_BITS * (uint256(to) - 1)));
-        }
     }
 
     /// @dev True when `number` is exactly 20 ASCII digits (one 20-byte SWAR test, no loop).

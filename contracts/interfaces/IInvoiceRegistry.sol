@@ -75,9 +75,9 @@ interface IInvoiceRegistry {
         uint32 checkCode6; // last 6 digits of the check code
     }
 
-    /// @dev Audit parameters set by the authority, packed in one storage slot.
+    /// @dev Audit parameters set by the authority.
     struct AuditParameters {
-        uint128 allowedRates; // bit r set: rate r % allowed
+        uint32 allowedRates; // bit r set: rate r % allowed (rates 0..31)
         uint32 backdatingWindow; // seconds an issue time may lie before the block time
         uint32 futureSkew; // seconds an issue time may lie after the block time
         uint16 perItemTolerance; // fen of rounding tolerance per declared line item
@@ -85,7 +85,7 @@ interface IInvoiceRegistry {
         bool paused;
     }
 
-    /// @dev Per-merchant counters of the soft rules, packed in one storage slot.
+    /// @dev Per-merchant counters of the soft rules.
     struct MerchantActivity {
         uint24 month; // YYYYMM (China time) the monthly gross counts
         uint64 monthGross; // gross registered in `month`
@@ -96,19 +96,19 @@ interface IInvoiceRegistry {
 
     // ---------------------------------------------------------------- events
 
-    /// @dev Invoice `key` (or a red-letter note) was registered for `seller` with `status` Issued or Flagged.
+    /// @dev Invoice `key` (or a red-letter note) was registered for `seller`. `number` holds the
+    /// 20 ASCII digits of the invoice number. The status is Issued when `flags` is 0, Flagged otherwise.
     event InvoiceIssued(
         bytes32 indexed key,
         address indexed seller,
         bytes20 indexed buyerIdHash,
-        string number,
+        bytes20 number,
         uint256 net,
         uint256 tax,
         uint8 rate,
         uint8 invoiceType,
         uint64 issuedAt,
         bytes32 documentHash,
-        InvoiceStatus status,
         uint8 flags
     );
 
@@ -143,7 +143,7 @@ interface IInvoiceRegistry {
     event ReceivableReleased(bytes32 indexed key, address indexed ledger, uint256 amount, uint256 drawn);
 
     /// @dev The authority set the allowed tax rates (bit r = rate r %).
-    event AllowedRatesChanged(uint128 allowedRates);
+    event AllowedRatesChanged(uint32 allowedRates);
 
     /// @dev The authority set the issue-time window.
     event IssueTimeWindowChanged(uint32 backdatingWindow, uint32 futureSkew);
@@ -252,8 +252,8 @@ interface IInvoiceRegistry {
     /// @dev The ledger released `amount` of invoice `key` with only `drawn` drawn.
     error ReleaseExceedsDrawn(bytes32 key, uint256 amount, uint256 drawn);
 
-    /// @dev An allowed-rates mask must be non-zero and allow no rate above 100 %.
-    error InvalidAllowedRates(uint128 allowedRates);
+    /// @dev An allowed-rates mask must be non-zero.
+    error InvalidAllowedRates(uint32 allowedRates);
 
     /// @dev The backdating window must be non-zero.
     error InvalidIssueTimeWindow(uint32 backdatingWindow, uint32 futureSkew);
