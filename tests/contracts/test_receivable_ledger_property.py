@@ -437,7 +437,7 @@ def test_random_receivable_sequences(
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(
-            max_examples=30,
+            max_examples=25,
             stateful_step_count=25,
             deadline=None,
             derandomize=True,  # the same sequences on every run
