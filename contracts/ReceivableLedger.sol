@@ -265,7 +265,8 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
      * caller, with ids `childIdOf(id, 1..amounts.length)`; `id` closes as Split.
      *
      * Requirements: the caller holds `id`; `id` is Accepted and unpaid; 2..MAX_PARTS
-     * non-zero amounts summing exactly to its face value; `id` is above MAX_DEPTH.
+     * non-zero amounts summing exactly to its face value; `id` is fewer than MAX_DEPTH
+     * splits below its root.
      *
      * Emits a {ReceivableSplit} event per part.
      */

@@ -32,7 +32,7 @@ interface IReceivableLedger {
         address creditor; // the invoice seller that created the root
         address holder; // current owner of the claim
         address debtor; // the buyer's registered account
-        address financier; // pledgee while Pledged, else zero
+        address financier; // pledgee while Pledged (kept when settled while pledged), else zero
         ReceivableStatus status;
         uint256 amount; // face value, fen
         uint256 paid; // settled so far, fen
@@ -58,7 +58,7 @@ interface IReceivableLedger {
     /// @dev `debtor` accepted receivable `id`; `relayer` sent the transaction (the debtor itself when direct).
     event ReceivableAccepted(uint256 indexed id, address indexed debtor, address indexed relayer);
 
-    /// @dev The holder `from` withdrew receivable `id` before acceptance.
+    /// @dev `holder` withdrew receivable `id` before acceptance.
     event ReceivableCancelled(uint256 indexed id, address indexed holder);
 
     /// @dev `debtor` refused receivable `id`.
