@@ -20,6 +20,7 @@ from tests.contracts.receivables_fixtures import (
     INV_VOIDED,
     NONE,
     OTHER_DEBTOR_KEY,
+    SETTLED,
     buyer_id_hash,
     reverts,
     sign_acceptance,
@@ -485,3 +486,20 @@ def test_domain_separator_binds_chain_and_contract(receivable_ledger, chain):
     assert domain["name"] == "ReceivableLedger" and domain["version"] == "1"
     assert domain["chainId"] == chain.id
     assert domain["verifyingContract"] == receivable_ledger.address
+
+
+def test_create_refused_while_registry_paused_but_closing_works(
+    receivable_ledger, receivable_invoices, new_invoice, new_receivable, authority, merchant, debtor, chain
+):
+    created = new_receivable(accept=False)
+    accepted = new_receivable(amount=1_000)
+    key = new_invoice()
+    receivable_invoices.pause({"from": authority})
+
+    with reverts("EnforcedPause"):
+        receivable_ledger.create(key, 1, chain[-1].timestamp + DAY, {"from": merchant})
+    receivable_ledger.cancel(created, {"from": merchant})  # releases on the paused registry
+    receivable_ledger.settle(accepted, 1_000, {"from": debtor})
+
+    assert receivable_ledger.statusOf(created) == CANCELLED
+    assert receivable_ledger.statusOf(accepted) == SETTLED
