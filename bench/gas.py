@@ -176,6 +176,10 @@ def measure_invoice_operations(bench: Bench) -> dict[str, int]:
     inv.issue(inv.request())
     _, receipt = inv.issue(inv.request())
     ops["issue"] = receipt.gasUsed
+    operator = bench.accounts[7]
+    bench.send(inv.merchants.functions.setOperator(operator, True), inv.merchant)
+    _, receipt = inv.issue(inv.request(), sender=operator)
+    ops["issue_by_operator"] = receipt.gasUsed
     flagged_request = inv.request(buyer=tax_id_hash(MERCHANT_TAX_ID))  # self-dealing
     flagged_key, receipt = inv.issue(flagged_request)
     ops["issue_flagged"] = receipt.gasUsed

@@ -623,7 +623,8 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         uint256 tax = request.tax;
         uint256 gross = request.gross;
         if (gross > MAX_AMOUNT) revert AmountTooLarge(gross);
-        if (net + tax != gross) revert GrossMismatch(net, tax, gross); // net, tax <= gross: they fit too
+        // gross = net + tax without overflow for any input; net and tax then fit 48 bits too
+        if (net > gross || gross - net != tax) revert GrossMismatch(net, tax, gross);
         if (gross == 0) revert ZeroAmount();
 
         uint8 rate = request.rate;
@@ -683,10 +684,12 @@ contract InvoiceRegistry is AccessControl, IInvoiceRegistry {
         returns (uint8 flags)
     {
         uint256 word = _activity[seller];
-        uint256 month = ChinaCalendar.month(block.timestamp);
         uint256 hour = block.timestamp / 1 hours;
+        bool sameHour = (word >> 88) & _MASK32 == hour;
+        // China months start on whole UTC hours (UTC+8), so the same hour means the same month.
+        uint256 month = sameHour ? word & _MASK24 : ChinaCalendar.month(block.timestamp);
         uint256 monthGross = word & _MASK24 == month ? (word >> 24) & _MASK64 : 0;
-        uint256 hourCount = (word >> 88) & _MASK32 == hour ? (word >> 120) & _MASK32 : 0;
+        uint256 hourCount = sameHour ? (word >> 120) & _MASK32 : 0;
         unchecked {
             monthGross += gross; // both below 2^64 + 2^48: no overflow
             hourCount += 1;

@@ -167,6 +167,11 @@ def test_issue_refuses_gross_not_net_plus_tax(invoice_registry, issue_request, m
         invoice_registry.issue(issue_request(net=100_000, tax=13_000, gross=113_000 + delta), {"from": merchant})
 
 
+def test_issue_refuses_overflowing_parts(invoice_registry, issue_request, merchant):
+    with reverts_with("GrossMismatch"):
+        invoice_registry.issue(issue_request(net=2**256 - 1, tax=2, gross=1, rate=0), {"from": merchant})
+
+
 def test_issue_refuses_zero_amount(invoice_registry, issue_request, merchant):
     with reverts_with("ZeroAmount"):
         invoice_registry.issue(issue_request(net=0, rate=0), {"from": merchant})
