@@ -63,5 +63,5 @@ $(VENV)/bin/anvil: $(STAMPS)/npm | $(VENV)/bin/python
 	ln -sf "$$($(PY) -c 'from scripts.chain import anvil_binary; print(anvil_binary())')" $@
 
 build/.compiled: $(SOURCES) brownie-config.yaml | setup
-	$(VENV)/bin/brownie compile
+	$(VENV)/bin/brownie compile --all
 	@touch $@

@@ -32,14 +32,25 @@ DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 # name against the deployer ("authority") and the contracts already deployed.
 PLAN = [
     ("MerchantRegistry", ["authority"]),
+    ("InvoiceRegistry", ["authority", "MerchantRegistry"]),
+    ("SettlementToken", ["authority"]),
+    ("ReceivableLedger", ["authority", "InvoiceRegistry", "SettlementToken"]),
 ]
 
 # Roles every deployment needs: (contract, role constant, grantee by name).
-GRANTS: list[tuple[str, str, str]] = []
+GRANTS: list[tuple[str, str, str]] = [
+    ("InvoiceRegistry", "LEDGER_ROLE", "ReceivableLedger"),
+]
 
 # Dev mode only: roles and settlement tokens for Anvil's demo accounts (scripts.dev_accounts).
-DEV_GRANTS: list[tuple[str, str, str]] = []
-DEV_MINTS: list[tuple[str, int]] = []  # (demo account, amount in fen)
+DEV_GRANTS: list[tuple[str, str, str]] = [
+    ("InvoiceRegistry", "AUDITOR_ROLE", "auditor"),
+    ("ReceivableLedger", "FINANCIER_ROLE", "financier"),
+]
+DEV_MINTS: list[tuple[str, int]] = [  # (demo account, amount in fen)
+    ("buyer", 10_000_000_00),  # 10 million yuan to settle receivables with
+    ("financier", 100_000_000_00),  # 100 million yuan to finance them
+]
 
 
 class DeployError(Exception):

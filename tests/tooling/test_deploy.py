@@ -123,3 +123,39 @@ def test_brownie_run_deploys_and_reuses(tmp_path):
         second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert "reusing the deployment" in second.stdout
     assert json.loads(record_path.read_text())["rpc_url"] == chain.rpc_url
+
+
+def test_dev_mode_grants_the_demo_roles(throwaway_chain, tmp_path):
+    from scripts.deploy import DEV_GRANTS, DEV_MINTS, GRANTS, load_artifact, named_accounts
+
+    record = deploy_to(throwaway_chain, tmp_path / "deployment.json")
+    w3 = Web3(Web3.HTTPProvider(throwaway_chain.rpc_url))
+    names = {**named_accounts(record["deployer"], with_demo=True), **record["contracts"]}
+    for contract_name, role, grantee in GRANTS + DEV_GRANTS:
+        contract = w3.eth.contract(address=record["contracts"][contract_name], abi=load_artifact(contract_name)["abi"])
+        assert contract.functions.hasRole(contract.functions[role]().call(), names[grantee]).call(), (contract_name, role, grantee)
+    assert ("InvoiceRegistry", "AUDITOR_ROLE", "auditor") in DEV_GRANTS
+    token = w3.eth.contract(address=record["contracts"]["SettlementToken"], abi=load_artifact("SettlementToken")["abi"])
+    for holder, amount in DEV_MINTS:
+        assert token.functions.balanceOf(names[holder]).call() == amount
+
+
+def test_production_deployment_grants_no_demo_roles(run_cli, throwaway_chain, tmp_path):
+    from eth_account import Account
+
+    from scripts.deploy import DEV_GRANTS, GRANTS, load_artifact, named_accounts
+
+    keystore = tmp_path / "deployer.json"
+    keystore.write_text(json.dumps(Account.encrypt(dev_account(8).key, "pw", iterations=2)))
+    env = {"EINVOICE_ENV": "production", "DEPLOYER_KEYSTORE": str(keystore), "DEPLOYER_KEYSTORE_PASSWORD": "pw"}
+    result = run_cli("scripts.deploy", "--rpc-url", throwaway_chain.rpc_url, "--record", str(tmp_path / "d.json"), env=env)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "d.json").read_text())
+    w3 = Web3(Web3.HTTPProvider(throwaway_chain.rpc_url))
+    names = {**named_accounts(record["deployer"], with_demo=True), **record["contracts"]}
+    contract = lambda name: w3.eth.contract(address=record["contracts"][name], abi=load_artifact(name)["abi"])
+    for name, role, grantee in GRANTS:
+        assert contract(name).functions.hasRole(contract(name).functions[role]().call(), names[grantee]).call()
+    for name, role, grantee in DEV_GRANTS:
+        assert not contract(name).functions.hasRole(contract(name).functions[role]().call(), names[grantee]).call()
+    assert contract("SettlementToken").functions.totalSupply().call() == 0
