@@ -51,16 +51,7 @@ def free_port(lo=8570, hi=8599):
 
 def deploy(url, path):
     w3 = Web3(HTTPProvider(url))
-    account = dev_account(0)
-    record = deploy_module.deploy(w3, account, url, path, ARTIFACTS, log=lambda *a: None)
-    if "InvoiceRegistry" not in record["contracts"]:
-        art = deploy_module.load_artifact("InvoiceRegistry", ARTIFACTS)
-        sender = deploy_module.Sender(w3, account)
-        receipt = sender.transact(w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]).constructor(
-            account.address, record["contracts"]["MerchantRegistry"]))
-        record["contracts"]["InvoiceRegistry"] = receipt["contractAddress"]
-        path.write_text(json.dumps(record, indent=2))
-    return record
+    return deploy_module.deploy(w3, dev_account(0), url, path, ARTIFACTS, log=lambda *a: None)
 
 
 def seed(env):

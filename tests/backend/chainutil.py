@@ -1,7 +1,5 @@
 """Backend tests' own Anvil (127.0.0.1, ports 8570-8599, through scripts.chain) and the
-deployment through scripts.deploy. Contracts the deploy PLAN does not list yet
-(InvoiceRegistry while its issue is in progress) are added to the record here."""
-import json
+deployment through scripts.deploy (all contracts, dev-mode roles)."""
 import socket
 from pathlib import Path
 
@@ -49,20 +47,7 @@ class Anvil:
         self.chain.stop()
 
 
-def _deploy_extra(w3, sender, name, *args):
-    art = deploy_module.load_artifact(name, ARTIFACTS)
-    receipt = sender.transact(w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]).constructor(*args))
-    return receipt["contractAddress"]
-
-
 def deploy(url, out_path):
-    """scripts.deploy.deploy + InvoiceRegistry if the PLAN lacks it. Returns the record."""
+    """scripts.deploy.deploy with the dev deployer; returns the record."""
     w3 = Web3(HTTPProvider(url))
-    account = dev_account(0)
-    record = deploy_module.deploy(w3, account, url, Path(out_path), ARTIFACTS, log=lambda *a: None)
-    if "InvoiceRegistry" not in record["contracts"] and (ARTIFACTS / "InvoiceRegistry.json").exists():
-        sender = deploy_module.Sender(w3, account)
-        record["contracts"]["InvoiceRegistry"] = _deploy_extra(w3, sender, "InvoiceRegistry", account.address,
-                                                               record["contracts"]["MerchantRegistry"])
-        Path(out_path).write_text(json.dumps(record, indent=2))
-    return record
+    return deploy_module.deploy(w3, dev_account(0), url, Path(out_path), ARTIFACTS, log=lambda *a: None)
