@@ -10,6 +10,7 @@ import time
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 
+from .canonical import china_date
 from .chain import INVOICE_STATUS, _jsonable, get_chain
 from .db import get_db
 from .models import ChainEvent, IndexerCursor, Invoice, Merchant, User
@@ -81,6 +82,7 @@ def _run(max_blocks):
             if bn not in times:
                 times[bn] = chain.w3.eth.get_block(bn)["timestamp"]
             decoded_logs.append((cname, ename, log, _jsonable(dict(decoded["args"]))))
+        session.commit()  # a fresh snapshot: rows committed before these txs were sent are visible
         with session.no_autoflush:
             hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
             seen = set()
@@ -116,6 +118,8 @@ def _apply(session, ev, args):
     if not ev.invoice_key:
         return
     inv = session.query(Invoice).filter_by(key=ev.invoice_key).first()
+    if ev.event == "InvoiceIssued" and inv is None:
+        inv = _external_invoice(session, ev, args)
     if ev.event == "InvoiceIssued" and inv is not None:
         flags = int(args.get("flags", 0))
         inv.chain_status = INVOICE_STATUS[int(args["status"])] if "status" in args else \
@@ -127,6 +131,34 @@ def _apply(session, ev, args):
         inv.chain_status = INVOICE_EVENT_STATUS[ev.event]
     elif ev.event == "InvoiceRedLettered" and inv is not None:
         inv.chain_status = INVOICE_STATUS[int(args["status"])]
+        note = session.query(Invoice).filter_by(key=ev.related_key).first() if ev.related_key else None
+        if note is not None and not note.is_red_letter:  # a note issued by another client
+            note.is_red_letter, note.original_number = True, inv.number
+
+
+def _external_invoice(session, ev, args):
+    """An invoice registered on chain by another client (a merchant's own tool, brownie):
+    listed from its event, without the document (only its hash is known)."""
+    raw = args.get("number")
+    try:
+        number = bytes.fromhex(raw[2:]).decode("ascii") if isinstance(raw, str) and raw.startswith("0x") else str(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not (len(number) == 20 and number.isdigit()):
+        return None
+    seller = args.get("seller")
+    user = session.query(User).filter_by(address=seller).first() if seller else None
+    m = user.merchant if user is not None else None
+    net, tax = int(args.get("net", 0)), int(args.get("tax", 0))
+    inv = Invoice(number=number, key=ev.invoice_key, user_id=user.id if user is not None else None,
+                  seller_address=seller or "", seller_name=m.name if m else "", seller_tax_id=m.tax_id if m else "",
+                  buyer_name="", buyer_tax_id="", issue_date=china_date(int(args.get("issuedAt", 0))),
+                  issued_at=int(args.get("issuedAt", 0)), invoice_type=int(args.get("invoiceType", 0)),
+                  rate=int(args.get("rate", 0)), item_count=0, net=net, tax=tax, gross=net + tax, document="",
+                  document_hash=args.get("documentHash") or "", state="issued",
+                  is_red_letter=False, flags=int(args.get("flags", 0)))
+    session.add(inv)
+    return inv
 
 
 def timeline(inv):

@@ -541,7 +541,9 @@ def red_letter(user, number, body, idempotency_key=None):
     if unknown:
         errors["body"] = "unknown fields: " + ", ".join(sorted(map(str, unknown)))
     reason = _req_int(body.get("reason_code"), "reason_code", errors, minimum=1, maximum=255)
-    doc_items = json.loads(original.document)["items"]
+    if not original.document and "items" not in body:
+        raise ValidationError({"items": "required: the platform does not hold the original's document"})
+    doc_items = json.loads(original.document)["items"] if original.document else []
     raw_items = body.get("items", [{k: it[k] for k in ("name", "spec", "unit", "quantity", "unit_price", "amount",
                                                        "tax_rate", "tax_code")} for it in doc_items])
     clean = {"buyer_name": original.buyer_name, "buyer_tax_id": original.buyer_tax_id,
@@ -804,14 +806,14 @@ def as_dict(inv, *, with_document=True):
         "error": inv.error,
     }
     if with_document:
-        out["document"] = json.loads(inv.document)
+        out["document"] = json.loads(inv.document) if inv.document else None
     return out
 
 
 def search(query, *, user=None, q=None, status=None, buyer=None, date_from=None, date_to=None):
     """Filtered invoice query for the lists."""
     if user is not None and user.role == "merchant":
-        query = query.filter(Invoice.user_id == user.id)
+        query = query.filter(or_(Invoice.user_id == user.id, Invoice.seller_address == (user.address or "-")))
     elif user is not None and user.role == "buyer":
         query = query.filter(Invoice.buyer_tax_id == (user.buyer_tax_id or "-").upper())
     if q:

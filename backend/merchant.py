@@ -146,7 +146,7 @@ def detail(number):
     except ChainError as exc:
         flash(f"Chain data unavailable: {exc}", "error")
     notes = get_db().query(Invoice).filter_by(original_number=inv.number).all()
-    return render_template("merchant/detail.html", inv=inv, chain=chain_data, doc=json.loads(inv.document),
+    return render_template("merchant/detail.html", inv=inv, chain=chain_data, doc=json.loads(inv.document) if inv.document else {"items": []},
                            flags=invoices.flag_words(inv.flags or 0), timeline=indexer.timeline(inv),
                            words=invoices.STATUS_WORDS, form=EmptyForm(), notes=notes)
 
@@ -206,5 +206,7 @@ def document(number):
         abort(404)
     if not invoices.can_view(current_user, inv):
         abort(403)
+    if not inv.document:
+        abort(404)
     return current_app.response_class(inv.document, mimetype="application/json",
                                       headers={"Content-Disposition": f"attachment; filename={number}.json"})

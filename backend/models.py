@@ -100,7 +100,8 @@ class Invoice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     key: Mapped[str] = mapped_column(String(66), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # None for an invoice registered on chain by another client (found by the indexer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, nullable=True)
     seller_address: Mapped[str] = mapped_column(String(42), index=True)
     seller_name: Mapped[str] = mapped_column(String(200))
     seller_tax_id: Mapped[str] = mapped_column(String(18))
@@ -114,7 +115,7 @@ class Invoice(db.Model):
     net: Mapped[int] = mapped_column(Money)
     tax: Mapped[int] = mapped_column(Money)
     gross: Mapped[int] = mapped_column(Money)
-    document: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly the hashed bytes
+    document: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly the hashed bytes ("" if not held)
     document_hash: Mapped[str] = mapped_column(String(66), index=True)
     is_red_letter: Mapped[bool] = mapped_column(Boolean, default=False)
     original_number: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)

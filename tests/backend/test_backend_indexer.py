@@ -86,3 +86,36 @@ def test_seed_refused_outside_dev_mode(chain_app, tmp_path):
     r = chain_app.test_cli_runner().invoke(args=["seed-dev", "--out", str(tmp_path / "x.json")])
     assert r.exit_code != 0
     assert not (tmp_path / "x.json").exists()
+
+
+def test_invoice_issued_by_another_client_is_listed(chain_app, seeded, api, chain):
+    """merchant1 registers an invoice with its own web3 client: the indexer lists it
+    (without a document: only its hash is known), and the seller can act on it."""
+    import time as _time
+
+    from chainutil import dev_account
+    from eth_utils import keccak
+
+    from backend import canonical
+    from backend.chain import get_chain
+
+    number = "26539000000000000042"
+    with chain_app.app_context():
+        c = get_chain()
+        req = (number, seeded["merchant1"]["address"], canonical.buyer_id_hash("91530100MA6K0000XA"), 10000, 1300,
+               11300, 13, 1, 0, int(_time.time()) - 10, keccak(text="external document"))
+        r = c.transact(dev_account(1).address, "InvoiceRegistry", "issue", req)
+        assert r.status == "mined"
+        indexer.run_once()
+        inv = db.session.query(Invoice).filter_by(number=number).one()
+        assert inv.state == "issued" and inv.chain_status == "Issued" and inv.document == ""
+        assert inv.user_id is not None and int(inv.gross) == 11300
+    listed = api("merchant1").get("/invoices").get_json()
+    assert number in [i["number"] for i in listed["invoices"]]
+    detail = api("merchant1").get(f"/invoices/{number}").get_json()
+    assert detail["document"] is None and detail["timeline"][0]["event"] == "InvoiceIssued"
+    assert api("merchant2").get(f"/invoices/{number}").status_code == 403
+    r = api("merchant1").post(f"/invoices/{number}/red-letter", json={"reason_code": 1})
+    assert r.status_code == 400 and "items" in r.get_json()["fields"]
+    r = api("merchant1").post(f"/invoices/{number}/void")
+    assert r.status_code == 200 and r.get_json()["status"] == "Voided"
