@@ -8,7 +8,7 @@ from .auth import EmptyForm, roles_required
 from .chain import ChainError
 from .db import get_db
 from .invoices import Refused
-from .models import Merchant
+from .models import Merchant, User
 from .views import flash_error, parse_yuan
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -78,3 +78,34 @@ def parameters():
         flash(f"Chain unavailable: {exc}", "error")
         params = None
     return render_template("admin/parameters.html", form=form, params=params, all_rates=list(range(0, 18)))
+
+
+@bp.route("/users", methods=("GET",))
+@roles_required("authority")
+def users():
+    rows = get_db().query(User).order_by(User.role, User.username).all()
+    roles = {}
+    try:
+        for u in rows:
+            roles[u.id] = merchants.chain_role_of(u)
+    except ChainError as exc:
+        flash(f"Chain unavailable: {exc}", "error")
+    return render_template("admin/users.html", rows=rows, roles=roles, form=EmptyForm())
+
+
+@bp.post("/users/<int:user_id>/<action>")
+@roles_required("authority")
+def user_role(user_id, action):
+    if action not in ("grant", "revoke"):
+        abort(404)
+    user = get_db().get(User, user_id)
+    if user is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        try:
+            merchants.set_chain_role(current_user, user, action == "grant")
+            flash(f"{user.username}: on-chain role {action}ed. 链上角色已更新", "ok")
+        except Exception as exc:  # noqa: BLE001
+            if not flash_error(exc):
+                raise
+    return redirect(url_for("admin.users"))

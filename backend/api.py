@@ -11,7 +11,7 @@ from .auth import user_from_bearer
 from .chain import ChainError, ChainUnavailable
 from .db import get_db
 from .invoices import Refused, ValidationError
-from .models import Invoice, Merchant, Verification
+from .models import Invoice, Merchant, User, Verification
 from .openapi import spec
 from .security import csrf, limiter
 
@@ -342,3 +342,27 @@ def parameters():
             return error("forbidden", "Only the authority sets audit parameters.", 403)
         return jsonify(merchants.set_audit_parameters(g.api_user, body_json()))
     return jsonify(merchants.audit_parameters())
+
+
+@bp.get("/users")
+@api_auth("authority")
+def list_users():
+    out = []
+    for u in get_db().query(User).order_by(User.id):
+        info = merchants.chain_role_of(u)
+        out.append({"id": u.id, "username": u.username, "role": u.role, "address": u.address, "active": u.active,
+                    "chain_role": {"contract": info[0], "role": info[1], "held": info[2]} if info else None})
+    return jsonify({"users": out})
+
+
+@bp.post("/users/<int:user_id>/<action>")
+@api_auth("authority")
+def user_role(user_id, action):
+    if action not in ("grant-role", "revoke-role"):
+        return error("not_found", "Unknown action.", 404)
+    user = get_db().get(User, user_id)
+    if user is None:
+        return error("not_found", "No such user.", 404)
+    info = merchants.set_chain_role(g.api_user, user, action == "grant-role")
+    return jsonify({"id": user.id, "username": user.username,
+                    "chain_role": {"contract": info[0], "role": info[1], "held": info[2]}})

@@ -192,3 +192,34 @@ def set_audit_parameters(user, body):
     for fn, *args in calls:
         _transact(user, REGISTRY, fn, *args, ref="audit-parameters")
     return audit_parameters()
+
+
+# ---------------------------------------------------------------- on-chain roles of users
+CHAIN_ROLES = {"auditor": ("InvoiceRegistry", "AUDITOR_ROLE"), "financier": ("ReceivableLedger", "FINANCIER_ROLE")}
+
+
+def chain_role_of(user):
+    """(contract, role name, held?) for users whose web role needs an on-chain role."""
+    spec = CHAIN_ROLES.get(user.role)
+    if spec is None or not user.address:
+        return None
+    contract, role_name = spec
+    chain = get_chain()
+    if not chain.has_function(contract, role_name):
+        return None
+    role = chain.call(contract, role_name)
+    return contract, role_name, bool(chain.call(contract, "hasRole", role, user.address))
+
+
+def set_chain_role(authority, user, grant):
+    """The authority grants (or revokes) the on-chain role a user's web role needs."""
+    if authority.role != "authority":
+        raise Refused("forbidden", "Only the authority grants roles.", 403)
+    info = chain_role_of(user)
+    if info is None:
+        raise Refused("no_chain_role", "This user's role needs no on-chain role (or has no address).", 409)
+    contract, role_name, held = info
+    if held != grant:
+        role = get_chain().call(contract, role_name)
+        _transact(authority, contract, "grantRole" if grant else "revokeRole", role, user.address, ref=role_name)
+    return chain_role_of(user)

@@ -125,6 +125,14 @@ def spec():
                         {"name": "action", "in": "path", "required": True, "schema": {
                             "type": "string", "enum": ["approve", "reject", "suspend", "reinstate", "limits"]}}],
                 roles=["authority"])},
+            "/users": {"get": _op("Users with the on-chain role their web role needs", {
+                "200": ok({"type": "object", "required": ["users"]}), **e("401", "403")}, roles=["authority"])},
+            "/users/{id}/{action}": {"post": _op("grant-role | revoke-role (AUDITOR_ROLE / FINANCIER_ROLE)", {
+                "200": ok({"type": "object", "required": ["id", "chain_role"]}), **e("401", "403", "404", "409")},
+                params=[{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                        {"name": "action", "in": "path", "required": True,
+                         "schema": {"type": "string", "enum": ["grant-role", "revoke-role"]}}],
+                roles=["authority"])},
             "/audit/parameters": {
                 "get": _op("Audit parameters", {"200": ok(_ref("AuditParameters")), **e("401", "403")},
                            roles=["authority", "auditor"]),

@@ -384,6 +384,8 @@ ROUTES = [
     ("post", "/merchants/1/suspend", {"authority"}),
     ("get", "/audit/parameters", {"authority", "auditor"}),
     ("post", "/audit/parameters", {"authority"}),
+    ("get", "/users", {"authority"}),
+    ("post", "/users/1/grant-role", {"authority"}),
     ("post", "/verify", None),
     ("get", "/openapi.json", None),
 ]
@@ -441,3 +443,19 @@ def test_node_down_before_journaling_is_503_and_writes_nothing(chain_app, seeded
     with chain_app.app_context():
         assert db.session.query(Invoice).count() == 0
         assert db.session.query(OutboxTx).filter_by(function="issue").count() == 0
+
+
+def test_authority_grants_on_chain_roles(api, chain_app):
+    users = api("authority").get("/users").get_json()["users"]
+    auditor = next(u for u in users if u["username"] == "auditor")
+    assert auditor["chain_role"] == {"contract": "InvoiceRegistry", "role": "AUDITOR_ROLE", "held": True}
+    assert api("auditor").get("/users").status_code == 403
+    r = api("authority").post(f"/users/{auditor['id']}/revoke-role")
+    assert r.status_code == 200 and r.get_json()["chain_role"]["held"] is False
+    inv = api("merchant1").post("/invoices", json=sample_invoice(buyer_tax_id="91350100M000100Y43")).get_json()
+    r = api("auditor").post(f"/invoices/{inv['number']}/clear", json={"reason_code": 1})
+    assert r.status_code == 403 and r.get_json()["error"] == "AccessControlUnauthorizedAccount"
+    assert api("authority").post(f"/users/{auditor['id']}/grant-role").get_json()["chain_role"]["held"] is True
+    assert api("auditor").post(f"/invoices/{inv['number']}/clear", json={"reason_code": 1}).status_code == 200
+    buyer = next(u for u in users if u["username"] == "buyer")
+    assert api("authority").post(f"/users/{buyer['id']}/grant-role").status_code == 409

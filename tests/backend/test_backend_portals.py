@@ -208,3 +208,13 @@ def test_public_verification_pages(browser, api):
 def test_every_form_needs_csrf(browser, path):
     b = browser("authority")
     assert b.c.post(path, data={"x": "1"}).status_code == 400
+
+
+def test_authority_users_page_grants_role(browser):
+    auth = browser("authority")
+    page = auth.get("/admin/users").get_data(as_text=True)
+    assert "AUDITOR_ROLE" in page and "held" in page
+    uid = re.search(r'/admin/users/(\d+)/revoke', page).group(1)
+    r = auth.post(f"/admin/users/{uid}/revoke", page=page, follow_redirects=True)
+    assert "missing" in r.get_data(as_text=True)
+    assert browser("auditor").get("/admin/users").status_code == 403
