@@ -1,6 +1,7 @@
 """Production entry point: waitress on 127.0.0.1:5000 (``python -m backend.serve`` or
 the ``einvoice-serve`` script). Reconciles the outbox and starts the event indexer
-before serving; in dev mode (EINVOICE_DEV=1) with ``--seed`` it seeds the demo users."""
+before serving. ``--dev --seed`` (what ``make run`` wants): dev mode, demo users seeded
+and var/dev-credentials.json written. ``main(argv)`` blocks until the server stops."""
 import argparse
 import logging
 
@@ -14,10 +15,18 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--seed", action="store_true", help="dev mode: seed demo users first")
+    parser.add_argument("--dev", action="store_true", help="dev mode (as EINVOICE_ENV=dev): Anvil dev keys, dev secret")
+    parser.add_argument("--seed", action="store_true", help="dev mode: seed demo users first "
+                                                            "(writes var/dev-credentials.json)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    app = create_app({"SQLITE_WAL_AUTOCHECKPOINT": 50000})  # the indexer thread checkpoints
+    overrides = {"SQLITE_WAL_AUTOCHECKPOINT": 50000}  # the indexer thread checkpoints
+    if args.dev:
+        overrides["DEV_MODE"] = True
+    try:
+        app = create_app(overrides)
+    except RuntimeError as exc:  # e.g. no SECRET_KEY outside dev mode
+        parser.exit(1, f"error: {exc}\n")
     with app.app_context():
         from . import indexer, invoices, seed
 
@@ -26,8 +35,13 @@ def main(argv=None):
             app.logger.info("outbox reconciled: %s", changed)
         except Exception as exc:  # noqa: BLE001 - serve anyway; chain pages say it is down
             app.logger.warning("outbox reconcile skipped: %s", exc)
-        if args.seed and app.config["DEV_MODE"]:
-            app.logger.info("dev credentials: %s", seed.seed_dev())
+        if args.seed:
+            if not app.config["DEV_MODE"]:
+                parser.error("--seed is for dev mode only (--dev or EINVOICE_ENV=dev)")
+            try:
+                app.logger.info("dev credentials: %s", seed.seed_dev())
+            except Exception as exc:  # noqa: BLE001 - e.g. no deployment yet: serve anyway
+                app.logger.error("seeding failed: %s", exc)
         if app.config["INDEXER_INTERVAL"] > 0:
             indexer.start_background(app, app.config["INDEXER_INTERVAL"])
     serve(app, host=args.host, port=args.port, threads=args.threads)
