@@ -4,7 +4,7 @@ document), role refusals, and responses checked against the OpenAPI document."""
 import json
 
 import pytest
-from conftest import sample_invoice
+from backendutil import sample_invoice
 
 from backend import canonical
 from backend.chain import get_chain

@@ -3,7 +3,7 @@ pages (no chain needed)."""
 import json
 
 import pytest
-from conftest import csrf_token, login, make_app
+from backendutil import csrf_token, login, make_app
 
 from backend import create_app
 from backend.db import db

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 from chainutil import Anvil, deploy, dev_account
-from conftest import make_app
+from backendutil import make_app
 from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 

@@ -2,7 +2,7 @@
 mirrored; CLI entry points."""
 import json
 
-from conftest import sample_invoice
+from backendutil import sample_invoice
 
 from backend import indexer
 from backend.db import db

@@ -3,7 +3,7 @@ node unreachable at broadcast (202, then reconciled); a node restart between sig
 and receipt; DB and chain agree afterwards."""
 import threading
 
-from conftest import sample_invoice
+from backendutil import sample_invoice
 from web3 import HTTPProvider, Web3
 
 from backend import invoices
@@ -65,7 +65,7 @@ def test_chain_restart_between_sign_and_receipt(tmp_path):
     file without it; the backend restarts too; reconcile re-broadcasts, the invoice is
     issued once, the DB and the chain agree."""
     from chainutil import Anvil, deploy
-    from conftest import make_app
+    from backendutil import make_app
 
     from backend import seed
 

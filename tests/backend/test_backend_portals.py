@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import sample_invoice
+from backendutil import sample_invoice
 
 from backend.db import db
 from backend.models import Invoice
