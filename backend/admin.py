@@ -7,9 +7,8 @@ from . import merchants
 from .auth import EmptyForm, roles_required
 from .chain import ChainError
 from .db import get_db
-from .invoices import Refused
 from .models import Merchant, User
-from .views import flash_error, parse_yuan
+from .views import explained_refusals, flash_error, parse_yuan
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -38,16 +37,9 @@ def decide(merchant_id, action):
         if request.form.get("hourly_norm"):
             hn = request.form["hourly_norm"]
             body["hourly_norm"] = int(hn) if hn.isdigit() else hn
-        try:
+        with explained_refusals():
             m, _ = merchants.decide(current_user, merchant_id, action, body)
             flash(f"{m.name}: {action} done. 操作成功", "ok")
-        except Refused as exc:
-            if exc.status == 404:
-                abort(404)
-            flash_error(exc)
-        except Exception as exc:  # noqa: BLE001
-            if not flash_error(exc):
-                raise
     return redirect(url_for("admin.merchants"))
 
 

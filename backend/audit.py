@@ -5,9 +5,8 @@ from flask_login import current_user
 from . import invoices
 from .auth import EmptyForm, roles_required
 from .db import get_db
-from .invoices import Refused
 from .models import Invoice
-from .views import flash_error, page_args
+from .views import explained_refusals, page_args
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 REASONS = {1: "Verified with the merchant 已核实", 2: "Legitimate volume 正常业务量", 3: "Duplicate confirmed 确认重复",
@@ -44,15 +43,8 @@ def review(number, decision):
         abort(404)
     if EmptyForm().validate_on_submit():
         code = request.form.get("reason_code", "")
-        try:
+        with explained_refusals():
             invoices.review(current_user, number, decision, int(code) if code.isdigit() else code)
             flash(f"Invoice {number}: {decision}ed. 审核完成", "ok")
-        except Refused as exc:
-            if exc.status == 404:
-                abort(404)
-            flash_error(exc)
-        except Exception as exc:  # noqa: BLE001
-            if not flash_error(exc):
-                raise
     return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
                     and not request.form.get("next", "").startswith("//") else url_for("audit.queue"))

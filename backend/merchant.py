@@ -9,9 +9,9 @@ from . import indexer, invoices, merchants
 from .auth import EmptyForm, roles_required
 from .chain import ChainError
 from .db import get_db
-from .invoices import VAT_RATES, Refused, ValidationError
+from .invoices import VAT_RATES, ValidationError
 from .models import Invoice
-from .views import flash_error, page_args, parse_yuan
+from .views import explained_refusals, flash_error, page_args, parse_yuan
 
 bp = Blueprint("merchant", __name__)
 MAX_FORM_ROWS = 50
@@ -155,18 +155,9 @@ def detail(number):
 @roles_required("merchant")
 def void(number):
     if EmptyForm().validate_on_submit():
-        try:
+        with explained_refusals(abort_statuses=(403, 404)):
             invoices.void(current_user, number)
             flash("Invoice voided. 已作废", "ok")
-        except Refused as exc:
-            if exc.status == 404:
-                abort(404)
-            if exc.status == 403:
-                abort(403)
-            flash_error(exc)
-        except Exception as exc:  # noqa: BLE001
-            if not flash_error(exc):
-                raise
     return redirect(url_for("merchant.detail", number=number))
 
 
@@ -177,7 +168,7 @@ def red_letter(number):
         body = {"reason_code": int(request.form["reason_code"]) if request.form.get("reason_code", "").isdigit()
                 else request.form.get("reason_code")}
         partial = request.form.get("amount", "").strip()
-        try:
+        with explained_refusals(abort_statuses=(403, 404)):
             if partial:
                 amount = parse_yuan(partial)
                 original = invoices.owned(current_user, number)
@@ -188,13 +179,6 @@ def red_letter(number):
             note, _ = invoices.red_letter(current_user, number, body)
             flash(f"Red-letter note {note.number} issued. 红字发票已开具", "ok")
             return redirect(url_for("merchant.detail", number=note.number))
-        except Refused as exc:
-            if exc.status in (403, 404):
-                abort(exc.status)
-            flash_error(exc)
-        except Exception as exc:  # noqa: BLE001
-            if not flash_error(exc):
-                raise
     return redirect(url_for("merchant.detail", number=number))
 
 

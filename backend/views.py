@@ -1,5 +1,7 @@
 """Helpers shared by the HTML blueprints."""
-from flask import flash, redirect, request, url_for
+from contextlib import contextmanager
+
+from flask import abort, flash, redirect, request, url_for
 
 from .chain import ChainError, ChainUnavailable
 from .invoices import Refused, ValidationError
@@ -39,6 +41,21 @@ def flash_error(exc):
     else:
         return False
     return True
+
+
+@contextmanager
+def explained_refusals(abort_statuses=(404,)):
+    """Runs a portal action: refusals and chain trouble are flashed for the user; a refusal
+    whose status is in ``abort_statuses`` ends the request with that status instead."""
+    try:
+        yield
+    except Refused as exc:
+        if exc.status in abort_statuses:
+            abort(exc.status)
+        flash_error(exc)
+    except Exception as exc:  # noqa: BLE001 - flash_error says which ones it explains
+        if not flash_error(exc):
+            raise
 
 
 def back(default):
