@@ -12,7 +12,6 @@ Writes {"issue_per_s_api", "issue_per_s_api_8_clients", "issue_per_s_raw",
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,23 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 from backend import canonical  # noqa: E402
 from scripts import deploy as deploy_module  # noqa: E402
-from scripts.chain import Chain  # noqa: E402
+from scripts.chain import Chain, free_port  # noqa: E402
 from scripts.dev_accounts import dev_account  # noqa: E402
 
 ARTIFACTS = ROOT / "build" / "contracts"
 BODY = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0000XA",
         "items": [{"name": "办公用品", "quantity": 10, "unit_price": 1250, "tax_rate": 13}]}
-
-
-def free_port(lo=8570, hi=8599):
-    for port in range(lo, hi + 1):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
 
 
 def deploy(url, path):
@@ -129,7 +117,7 @@ def main(argv=None):
     server = None
     try:
         record = deploy(chain.rpc_url, tmp / "deployment.json")
-        port = free_port(8580, 8599)
+        port = free_port()
         env = {"EINVOICE_ENV": "dev", "INDEXER_INTERVAL": os.environ.get("INDEXER_INTERVAL", "1.0"), "SECRET_KEY": "bench-only", "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite",
                "DEPLOYMENT_FILE": str(tmp / "deployment.json"), "VERIFY_RATE_LIMIT": "0",
                "EINVOICE_MAX_CONTENT_LENGTH": str(8 * 1024 * 1024)}

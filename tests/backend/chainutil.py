@@ -1,12 +1,11 @@
-"""Backend tests' own Anvil (127.0.0.1, ports 8570-8599, through scripts.chain) and the
+"""Backend tests' own Anvil (127.0.0.1, a free port, through scripts.chain) and the
 deployment through scripts.deploy (all contracts, dev-mode roles)."""
-import socket
 from pathlib import Path
 
 from web3 import HTTPProvider, Web3
 
 from scripts import deploy as deploy_module
-from scripts.chain import Chain
+from scripts.chain import Chain, free_port
 from scripts.dev_accounts import dev_account
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,19 +13,8 @@ ARTIFACTS = ROOT / "build" / "contracts"
 __all__ = ["Anvil", "deploy", "dev_account", "free_port", "ARTIFACTS"]
 
 
-def free_port(lo=8570, hi=8599):
-    for port in range(lo, hi + 1):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port in 8570-8599")
-
-
 class Anvil:
-    """scripts.chain.Chain on a free port in 8570-8599 (optionally with a state file)."""
+    """scripts.chain.Chain on a free port (optionally with a state file)."""
 
     def __init__(self, state=None):
         self.chain = Chain(port=free_port(), state_file=Path(state) if state else None, state_interval=3600,
