@@ -367,6 +367,31 @@ def _request_tuple(number, seller, clean, issued_at, dhash):
             bytes.fromhex(dhash[2:]))
 
 
+def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, original=None, reason_code=None):
+    """Allocates a number, builds and hashes the canonical document; returns the unsaved
+    Invoice row and the chain's IssueRequest tuple. With ``original``: a red-letter note."""
+    number = allocate_number()
+    original_number = original.number if original is not None else None
+    doc = canonical.build_document(
+        number=number, invoice_type=clean["invoice_type"], issue_date=clean["issue_date"].isoformat(),
+        seller={"name": merchant.name, "tax_id": merchant.tax_id, "address": user.address},
+        buyer={"name": clean["buyer_name"], "tax_id": clean["buyer_tax_id"]}, items=clean["items"],
+        net=clean["net"], tax=clean["tax"], gross=clean["gross"], remarks=clean["remarks"] or "",
+        drawer=clean.get("drawer") or "", original_number=original_number, reason_code=reason_code)
+    text = canonical.canonical_json(doc).decode("utf-8")
+    dhash = canonical.document_hash(text)
+    issued_at = canonical.issue_timestamp(clean["issue_date"])
+    row = Invoice(number=number, key=canonical.invoice_key(number), user_id=user.id, seller_address=user.address,
+                  seller_name=merchant.name, seller_tax_id=merchant.tax_id, buyer_name=clean["buyer_name"],
+                  buyer_tax_id=clean["buyer_tax_id"], issue_date=clean["issue_date"].isoformat(),
+                  issued_at=issued_at, invoice_type=clean["invoice_type"], rate=clean["rate"],
+                  item_count=len(clean["items"]), net=clean["net"], tax=clean["tax"], gross=clean["gross"],
+                  document=text, document_hash=dhash, is_red_letter=original is not None,
+                  original_number=original_number, state="pending", idempotency_key=idempotency_key,
+                  request_fingerprint=fingerprint)
+    return row, _request_tuple(number, user.address, clean, issued_at, dhash)
+
+
 def issue(user, body, idempotency_key=None):
     """Validate, allocate, hash, journal + send. Returns (invoice, created: bool)."""
     m = active_merchant(user)
@@ -378,26 +403,9 @@ def issue(user, body, idempotency_key=None):
             return _replay(existing, fingerprint)
     clean = validate_issue(body, current_app.config)
     chain = get_chain()
-    number = allocate_number()
-    doc = canonical.build_document(
-        number=number, invoice_type=clean["invoice_type"], issue_date=clean["issue_date"].isoformat(),
-        seller={"name": m.name, "tax_id": m.tax_id, "address": user.address},
-        buyer={"name": clean["buyer_name"], "tax_id": clean["buyer_tax_id"]}, items=clean["items"],
-        net=clean["net"], tax=clean["tax"], gross=clean["gross"], remarks=clean["remarks"] or "",
-        drawer=clean["drawer"] or "")
-    text = canonical.canonical_json(doc).decode("utf-8")
-    dhash = canonical.document_hash(text)
-    issued_at = canonical.issue_timestamp(clean["issue_date"])
-    inv = Invoice(number=number, key=canonical.invoice_key(number), user_id=user.id, seller_address=user.address,
-                  seller_name=m.name, seller_tax_id=m.tax_id, buyer_name=clean["buyer_name"],
-                  buyer_tax_id=clean["buyer_tax_id"], issue_date=clean["issue_date"].isoformat(),
-                  issued_at=issued_at, invoice_type=clean["invoice_type"], rate=clean["rate"],
-                  item_count=len(clean["items"]), net=clean["net"], tax=clean["tax"], gross=clean["gross"],
-                  document=text, document_hash=dhash, state="pending", idempotency_key=idempotency_key,
-                  request_fingerprint=fingerprint)
-    req = _request_tuple(number, user.address, clean, issued_at, dhash)
+    inv, req = _new_invoice(user, m, clean, idempotency_key=idempotency_key, fingerprint=fingerprint)
     try:
-        result = chain.transact(user.address, REGISTRY, "issue", req, ref=number, journal=[inv],
+        result = chain.transact(user.address, REGISTRY, "issue", req, ref=inv.number, journal=[inv],
                                 on_journal=lambda row: setattr(inv, "outbox_id", row.id))
     except ChainRefusal as exc:
         session.rollback()
@@ -559,28 +567,11 @@ def red_letter(user, number, body, idempotency_key=None):
     if errors:
         raise ValidationError(errors)
     chain = get_chain()
-    number_ = allocate_number()
-    doc = canonical.build_document(
-        number=number_, invoice_type=clean["invoice_type"], issue_date=clean["issue_date"].isoformat(),
-        seller={"name": m.name, "tax_id": m.tax_id, "address": user.address},
-        buyer={"name": clean["buyer_name"], "tax_id": clean["buyer_tax_id"]}, items=clean["items"],
-        net=clean["net"], tax=clean["tax"], gross=clean["gross"], remarks=clean["remarks"] or "",
-        original_number=original.number, reason_code=reason)
-    text = canonical.canonical_json(doc).decode("utf-8")
-    dhash = canonical.document_hash(text)
-    issued_at = canonical.issue_timestamp(clean["issue_date"])
-    note = Invoice(number=number_, key=canonical.invoice_key(number_), user_id=user.id,
-                   seller_address=user.address, seller_name=m.name, seller_tax_id=m.tax_id,
-                   buyer_name=clean["buyer_name"], buyer_tax_id=clean["buyer_tax_id"],
-                   issue_date=clean["issue_date"].isoformat(), issued_at=issued_at,
-                   invoice_type=clean["invoice_type"], rate=clean["rate"], item_count=len(clean["items"]),
-                   net=clean["net"], tax=clean["tax"], gross=clean["gross"], document=text, document_hash=dhash,
-                   is_red_letter=True, original_number=original.number, state="pending",
-                   idempotency_key=idempotency_key, request_fingerprint=fingerprint)
-    req = _request_tuple(number_, user.address, clean, issued_at, dhash)
+    note, req = _new_invoice(user, m, clean, idempotency_key=idempotency_key, fingerprint=fingerprint,
+                             original=original, reason_code=reason)
     try:
         result = chain.transact(user.address, REGISTRY, "issueRedLetter", bytes.fromhex(original.key[2:]), req,
-                                reason, ref=number_, journal=[note],
+                                reason, ref=note.number, journal=[note],
                                 on_journal=lambda row: setattr(note, "outbox_id", row.id))
     except ChainRefusal as exc:
         session.rollback()
