@@ -128,14 +128,20 @@ def received():
     return _list("merchant/list.html", current_user)
 
 
-@bp.route("/invoices/<number>")
-@login_required
-def detail(number):
+def _viewable_invoice(number):
+    """The invoice, or 404 when unknown / 403 when the user may not see it."""
     inv = invoices.find(number)
     if inv is None:
         abort(404)
     if not invoices.can_view(current_user, inv):
         abort(403)
+    return inv
+
+
+@bp.route("/invoices/<number>")
+@login_required
+def detail(number):
+    inv = _viewable_invoice(number)
     chain_data = None
     try:
         if inv.state == "pending":
@@ -185,11 +191,7 @@ def red_letter(number):
 @bp.get("/invoices/<number>/document.json")
 @login_required
 def document(number):
-    inv = invoices.find(number)
-    if inv is None:
-        abort(404)
-    if not invoices.can_view(current_user, inv):
-        abort(403)
+    inv = _viewable_invoice(number)
     if not inv.document:
         abort(404)
     return current_app.response_class(inv.document, mimetype="application/json",
