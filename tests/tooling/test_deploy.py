@@ -1,6 +1,7 @@
 """The deploy script: fresh deployments, reuse, and refusals that never deploy wrongly."""
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -112,15 +113,31 @@ def test_cli_deploys_with_an_encrypted_keystore(run_cli, throwaway_chain, tmp_pa
     assert wrong.returncode == 1 and "cannot unlock keystore" in wrong.stderr
 
 
+def brownie_project_copy(where):
+    """The project's brownie files in a folder whose path has no dots: brownie 1.22 imports
+    `brownie run` scripts by their absolute path joined with dots, so a checkout under e.g.
+    /tmp/tmp.XXXX/ cannot run them (ModuleNotFoundError 'tmp.tmp')."""
+    project = where / "project"
+    assert not any("." in part for part in project.parts[1:]), project
+    project.mkdir()
+    for name in ("brownie-config.yaml", "brownie.env"):
+        shutil.copy2(ROOT / name, project / name)
+    for name in ("contracts", "scripts", "build"):
+        shutil.copytree(ROOT / name, project / name, symlinks=True)
+    (project / "node_modules").symlink_to(ROOT / "node_modules")
+    return project
+
+
 def test_brownie_run_deploys_and_reuses(tmp_path):
     record_path = tmp_path / "deployment.json"
+    project = brownie_project_copy(tmp_path)
     with Chain(port=free_port()) as chain:
         env = {**os.environ, "DEPLOYMENT_RECORD": str(record_path), "TEST_CHAIN_PORT": str(chain.port)}
         command = [str(ROOT / ".venv" / "bin" / "brownie"), "run", "scripts/deploy.py", "--network", "anvil"]
-        first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        first = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
         assert first.returncode == 0, first.stdout + first.stderr
         assert "deployed on chain 31337" in first.stdout
-        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        second = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
         assert "reusing the deployment" in second.stdout
     assert json.loads(record_path.read_text())["rpc_url"] == chain.rpc_url
 
