@@ -1,145 +1,188 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
 
 /**
- * @dev Merchants apply with their name, USCC tax ID and a hash of their business-licence
+ * @title MerchantRegistry
+ * @notice Merchants apply with their name, USCC tax ID and a hash of their business-licence
  * number; the authority (tax bureau / platform operator) approves, rejects, suspends and
  * reinstates them and sets the limits the invoice audit rules enforce.
+ *
+ * A tax ID is bound to an account only when the authority approves it: pending applications
+ * reserve nothing, so nobody can block a company by applying first with its tax ID.
+ * What issuance reads (status, limits, seller tag) sits in one storage slot per merchant.
  */
-contract MerchantRegistry is AccessControl, IMerchantRegistry {
+contract MerchantRegistry is AccessControlDefaultAdminRules, IMerchantRegistry {
     bytes32 public constant AUTHORITY_ROLE = keccak256("AUTHORITY_ROLE");
 
-    /// @dev Longest merchant name in bytes (UTF-8: about 100 Chinese characters).
+    /// @notice Delay of a two-step transfer of the default admin role.
+    uint48 public constant ADMIN_TRANSFER_DELAY = 2 days;
+
+    /// @notice Longest merchant name in bytes (UTF-8: about 100 Chinese characters).
     uint256 public constant MAX_NAME_LENGTH = 300;
 
     // USCC check-character weights, 3^i mod 31 for positions 1..17 (GB 32100-2015).
     bytes private constant _USCC_WEIGHTS = hex"0103091b131a1011141d190d08180a1e1c";
 
-    mapping(address account => Merchant) private _merchants;
-    mapping(bytes18 taxId => address) private _taxIdHolders;
+    /// @dev What the audit rules read, in one slot (8 + 48 + 64 + 32 + 96 bits).
+    struct Profile {
+        MerchantStatus status;
+        uint48 invoiceCap;
+        uint64 monthlyQuota;
+        uint32 hourlyNorm;
+        bytes12 sellerTag;
+    }
+
+    /// @dev The rest of a registration.
+    struct Registration {
+        uint64 appliedAt;
+        bytes18 taxId;
+        bytes32 licenceHash;
+        string name;
+    }
+
+    mapping(address account => Profile) private _profiles;
+    mapping(address account => Registration) private _registrations;
+    mapping(bytes18 taxId => address) private _taxIdOwners; // approved (or suspended) merchants only
     mapping(address merchant => mapping(address operator => bool)) private _operators;
 
-    constructor(address authority) {
-        _grantRole(DEFAULT_ADMIN_ROLE, authority);
+    /// @param authority Receives the default admin role (two-step transfer) and AUTHORITY_ROLE.
+    constructor(address authority) AccessControlDefaultAdminRules(ADMIN_TRANSFER_DELAY, authority) {
         _grantRole(AUTHORITY_ROLE, authority);
     }
 
     /**
-     * @dev The caller applies to become a merchant.
-     *
-     * Requirements:
+     * @notice The caller applies to become a merchant.
+     * @dev Requirements:
      * - the caller has no application, or a rejected one;
      * - `name` is 1..MAX_NAME_LENGTH bytes, `licenceHash` non-zero;
-     * - `taxId` is a well-formed USCC not registered by another account.
+     * - `taxId` is a well-formed USCC that no approved or suspended merchant owns.
      *
      * Emits a {MerchantApplied} event.
+     * @param name The registered company name.
+     * @param taxId The USCC, 18 upper-case characters.
+     * @param licenceHash keccak256 of the business-licence number.
      */
     function applyAsMerchant(string calldata name, string calldata taxId, bytes32 licenceHash) external {
-        Merchant storage record = _merchants[msg.sender];
-        if (record.status != MerchantStatus.None && record.status != MerchantStatus.Rejected) {
+        Profile storage profile = _profiles[msg.sender];
+        if (profile.status != MerchantStatus.None && profile.status != MerchantStatus.Rejected) {
             revert MerchantAlreadyRegistered(msg.sender);
         }
         uint256 nameLength = bytes(name).length;
         if (nameLength == 0 || nameLength > MAX_NAME_LENGTH) revert InvalidMerchantName(nameLength, MAX_NAME_LENGTH);
         if (licenceHash == bytes32(0)) revert MissingLicenceHash();
         bytes18 code = parseTaxId(taxId);
-        address holder = _taxIdHolders[code];
-        if (holder != address(0) && holder != msg.sender) revert TaxIdAlreadyRegistered(code, holder);
+        address owner_ = _taxIdOwners[code];
+        if (owner_ != address(0)) revert TaxIdAlreadyRegistered(code, owner_);
 
-        _taxIdHolders[code] = msg.sender;
-        record.status = MerchantStatus.Pending;
-        record.appliedAt = uint64(block.timestamp);
-        record.taxId = code;
-        record.licenceHash = licenceHash;
-        record.name = name;
+        profile.status = MerchantStatus.Pending;
+        _registrations[msg.sender] = Registration(uint64(block.timestamp), code, licenceHash, name);
         emit MerchantApplied(msg.sender, code, name, licenceHash);
     }
 
     /**
-     * @dev Approves the pending application of `account` with its audit limits.
-     *
-     * Requirements: caller has AUTHORITY_ROLE; `account` is Pending; limits valid.
+     * @notice Approves the pending application of `account`: its tax ID becomes its own.
+     * @dev Requirements: caller has AUTHORITY_ROLE; `account` is Pending; limits valid;
+     * `sellerTag` non-zero; no other account owns the tax ID.
      *
      * Emits a {MerchantApproved} event.
+     * @param account The applicant.
+     * @param limits Its audit limits.
+     * @param sellerTag bytes12(keccak256(abi.encode(tag of its tax ID, account))): the self-dealing rule compares it.
      */
-    function approve(address account, MerchantLimits calldata limits) external onlyRole(AUTHORITY_ROLE) {
-        Merchant storage record = _requireStatus(account, MerchantStatus.Pending);
+    function approve(address account, MerchantLimits calldata limits, bytes12 sellerTag)
+        external
+        onlyRole(AUTHORITY_ROLE)
+    {
+        _requireStatus(account, MerchantStatus.Pending);
         _requireValidLimits(limits);
-        record.status = MerchantStatus.Approved;
-        record.limits = limits;
-        emit MerchantApproved(account, limits.invoiceCap, limits.monthlyQuota, limits.hourlyNorm);
+        if (sellerTag == bytes12(0)) revert MissingSellerTag();
+        bytes18 code = _registrations[account].taxId;
+        address owner_ = _taxIdOwners[code];
+        if (owner_ != address(0)) revert TaxIdAlreadyRegistered(code, owner_);
+
+        _taxIdOwners[code] = account;
+        _profiles[account] = Profile(
+            MerchantStatus.Approved, limits.invoiceCap, limits.monthlyQuota, limits.hourlyNorm, sellerTag
+        );
+        emit MerchantApproved(
+            account, code, limits.invoiceCap, limits.monthlyQuota, limits.hourlyNorm, sellerTag
+        );
     }
 
     /**
-     * @dev Rejects the pending application of `account`; its tax ID becomes free again.
-     *
-     * Requirements: caller has AUTHORITY_ROLE; `account` is Pending.
+     * @notice Rejects the pending application of `account`.
+     * @dev Requirements: caller has AUTHORITY_ROLE; `account` is Pending.
      *
      * Emits a {MerchantRejected} event.
+     * @param account The applicant.
+     * @param reason Why, for the applicant.
      */
     function reject(address account, string calldata reason) external onlyRole(AUTHORITY_ROLE) {
-        Merchant storage record = _requireStatus(account, MerchantStatus.Pending);
-        record.status = MerchantStatus.Rejected;
-        delete _taxIdHolders[record.taxId];
+        _requireStatus(account, MerchantStatus.Pending).status = MerchantStatus.Rejected;
         emit MerchantRejected(account, reason);
     }
 
     /**
-     * @dev Suspends the approved merchant `account`: it can no longer issue invoices.
-     *
-     * Requirements: caller has AUTHORITY_ROLE; `account` is Approved.
+     * @notice Suspends the approved merchant `account`: it can no longer issue invoices, create
+     * receivables, pledge them or be financed. It keeps its tax ID.
+     * @dev Requirements: caller has AUTHORITY_ROLE; `account` is Approved.
      *
      * Emits a {MerchantSuspended} event.
+     * @param account The merchant.
+     * @param reason Why.
      */
     function suspend(address account, string calldata reason) external onlyRole(AUTHORITY_ROLE) {
-        Merchant storage record = _requireStatus(account, MerchantStatus.Approved);
-        record.status = MerchantStatus.Suspended;
+        _requireStatus(account, MerchantStatus.Approved).status = MerchantStatus.Suspended;
         emit MerchantSuspended(account, reason);
     }
 
     /**
-     * @dev Reinstates the suspended merchant `account`.
-     *
-     * Requirements: caller has AUTHORITY_ROLE; `account` is Suspended.
+     * @notice Reinstates the suspended merchant `account`.
+     * @dev Requirements: caller has AUTHORITY_ROLE; `account` is Suspended.
      *
      * Emits a {MerchantReinstated} event.
+     * @param account The merchant.
      */
     function reinstate(address account) external onlyRole(AUTHORITY_ROLE) {
-        Merchant storage record = _requireStatus(account, MerchantStatus.Suspended);
-        record.status = MerchantStatus.Approved;
+        _requireStatus(account, MerchantStatus.Suspended).status = MerchantStatus.Approved;
         emit MerchantReinstated(account);
     }
 
     /**
-     * @dev Sets the audit limits of an approved or suspended merchant.
-     *
-     * Requirements: caller has AUTHORITY_ROLE; `account` is Approved or Suspended; limits valid.
+     * @notice Sets the audit limits of an approved or suspended merchant.
+     * @dev Requirements: caller has AUTHORITY_ROLE; `account` is Approved or Suspended; limits valid.
      *
      * Emits a {MerchantLimitsChanged} event.
+     * @param account The merchant.
+     * @param limits The new limits.
      */
     function setLimits(address account, MerchantLimits calldata limits) external onlyRole(AUTHORITY_ROLE) {
-        Merchant storage record = _merchants[account];
-        if (record.status != MerchantStatus.Approved && record.status != MerchantStatus.Suspended) {
-            revert InvalidMerchantStatus(account, MerchantStatus.Approved, record.status);
+        Profile storage profile = _profiles[account];
+        MerchantStatus status = profile.status;
+        if (status != MerchantStatus.Approved && status != MerchantStatus.Suspended) {
+            revert InvalidMerchantStatus(account, MerchantStatus.Approved, status);
         }
         _requireValidLimits(limits);
-        record.limits = limits;
+        profile.invoiceCap = limits.invoiceCap;
+        profile.monthlyQuota = limits.monthlyQuota;
+        profile.hourlyNorm = limits.hourlyNorm;
         emit MerchantLimitsChanged(account, limits.invoiceCap, limits.monthlyQuota, limits.hourlyNorm);
     }
 
     /**
-     * @dev The calling merchant allows or disallows `operator` (e.g. its invoicing
+     * @notice The calling merchant allows or disallows `operator` (e.g. its invoicing
      * service's account) to issue on its behalf.
-     *
-     * Requirements: the caller is Approved or Suspended; `operator` is not zero or the caller.
+     * @dev Requirements: the caller is Approved or Suspended; `operator` is not zero or the caller.
      *
      * Emits an {OperatorChanged} event.
+     * @param operator The account.
+     * @param allowed True to allow, false to withdraw.
      */
     function setOperator(address operator, bool allowed) external {
-        MerchantStatus status = _merchants[msg.sender].status;
+        MerchantStatus status = _profiles[msg.sender].status;
         if (status != MerchantStatus.Approved && status != MerchantStatus.Suspended) {
             revert InvalidMerchantStatus(msg.sender, MerchantStatus.Approved, status);
         }
@@ -150,28 +193,47 @@ contract MerchantRegistry is AccessControl, IMerchantRegistry {
 
     /// @inheritdoc IMerchantRegistry
     function merchant(address account) external view returns (Merchant memory) {
-        return _merchants[account];
-    }
-
-    /// @inheritdoc IMerchantRegistry
-    function auditProfile(address account) external view returns (MerchantStatus, MerchantLimits memory) {
-        Merchant storage record = _merchants[account];
-        return (record.status, record.limits);
+        Profile memory profile = _profiles[account];
+        Registration memory registration = _registrations[account];
+        return Merchant({
+            status: profile.status,
+            appliedAt: registration.appliedAt,
+            taxId: registration.taxId,
+            licenceHash: registration.licenceHash,
+            limits: MerchantLimits(profile.invoiceCap, profile.monthlyQuota, profile.hourlyNorm),
+            sellerTag: profile.sellerTag,
+            name: registration.name
+        });
     }
 
     /// @inheritdoc IMerchantRegistry
     function issuerProfile(address account)
         external
         view
-        returns (MerchantStatus, bytes18 taxId, MerchantLimits memory)
+        returns (MerchantStatus, MerchantLimits memory, bytes12)
     {
-        Merchant storage record = _merchants[account];
-        return (record.status, record.taxId, record.limits);
+        // Read on every issuance: the slot is unpacked straight into the five return words.
+        Profile storage profile = _profiles[account];
+        assembly ("memory-safe") {
+            let word := sload(profile.slot)
+            let ptr := mload(0x40)
+            mstore(ptr, and(word, 0xff)) // status
+            mstore(add(ptr, 0x20), and(shr(8, word), 0xffffffffffff)) // invoiceCap
+            mstore(add(ptr, 0x40), and(shr(56, word), 0xffffffffffffffff)) // monthlyQuota
+            mstore(add(ptr, 0x60), and(shr(120, word), 0xffffffff)) // hourlyNorm
+            mstore(add(ptr, 0x80), shl(160, shr(152, word))) // sellerTag, left-aligned
+            return(ptr, 0xa0)
+        }
     }
 
     /// @inheritdoc IMerchantRegistry
     function isActiveMerchant(address account) external view returns (bool) {
-        return _merchants[account].status == MerchantStatus.Approved;
+        return _profiles[account].status == MerchantStatus.Approved;
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function isSuspended(address account) external view returns (bool) {
+        return _profiles[account].status == MerchantStatus.Suspended;
     }
 
     /// @inheritdoc IMerchantRegistry
@@ -181,19 +243,21 @@ contract MerchantRegistry is AccessControl, IMerchantRegistry {
 
     /// @inheritdoc IMerchantRegistry
     function accountOfTaxId(bytes18 taxId) external view returns (address) {
-        return _taxIdHolders[taxId];
+        return _taxIdOwners[taxId];
     }
 
     /**
-     * @dev Parses and checks a USCC (统一社会信用代码): 18 characters from
+     * @notice Parses and checks a USCC (统一社会信用代码): 18 characters from
      * 0-9 and A-Y without I, O, S, V, Z, digits in the 6-character division code
      * (positions 3-8), and the check character computed from the first 17.
      * Reverts with {InvalidTaxId} otherwise.
+     * @param taxId The candidate.
+     * @return code The USCC as 18 ASCII bytes.
      */
     function parseTaxId(string calldata taxId) public pure returns (bytes18 code) {
         bytes calldata raw = bytes(taxId);
         if (raw.length != 18) revert InvalidTaxId(taxId);
-        uint256 sum;
+        uint256 sum = 0;
         for (uint256 i = 0; i < 18; ++i) {
             uint256 value = _usccValue(raw[i]);
             if (value == type(uint256).max || (i >= 2 && i < 8 && value > 9)) revert InvalidTaxId(taxId);
@@ -218,9 +282,9 @@ contract MerchantRegistry is AccessControl, IMerchantRegistry {
         return c - 0x41 + 10 - skipped;
     }
 
-    function _requireStatus(address account, MerchantStatus expected) private view returns (Merchant storage record) {
-        record = _merchants[account];
-        if (record.status != expected) revert InvalidMerchantStatus(account, expected, record.status);
+    function _requireStatus(address account, MerchantStatus expected) private view returns (Profile storage profile) {
+        profile = _profiles[account];
+        if (profile.status != expected) revert InvalidMerchantStatus(account, expected, profile.status);
     }
 
     function _requireValidLimits(MerchantLimits calldata limits) private pure {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -9,55 +9,76 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IInvoiceRegistry} from "./interfaces/IInvoiceRegistry.sol";
+import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
 import {IReceivableLedger} from "./interfaces/IReceivableLedger.sol";
 
 /**
- * @dev Receivables chain (应收账款链) on top of {InvoiceRegistry}.
+ * @title ReceivableLedger
+ * @notice Receivables chain (应收账款链) on top of {InvoiceRegistry}.
  *
- * The seller of an Issued or Cleared invoice creates a receivable against the buyer's
- * registered account (the debtor) for at most the invoice's undrawn open amount; the
+ * The seller of an Issued or Cleared invoice creates a receivable against the invoice's
+ * buyer (proved by opening the invoice's buyer commitment; the debtor is the account the
+ * authority registered for the buyer's tag) for at most the invoice's available amount; the
  * registry records the draw, so the invoice cannot be voided, nor red-lettered below its
- * live receivables. The debtor accepts it (directly or by an EIP-712 signature that anyone
+ * receivables. The debtor accepts it (directly or by an EIP-712 signature that anyone
  * relays). The holder may then transfer it whole, split it into 2..MAX_PARTS parts, or
  * pledge it to a financier, who may advance money against it and later release it. The
  * debtor settles it in the settlement token, in one or several payments, to the financier
- * while it is pledged and to the holder otherwise; a fully paid receivable closes and its
- * amount is released on the invoice (and counted as settled, so it cannot be drawn again).
+ * while it is pledged and to the holder otherwise; a fully paid receivable closes and the
+ * registry counts its amount as settled, for every ledger, for good.
+ *
+ * A suspended merchant may not create receivables, pledge them or be financed; it may still
+ * transfer, split or cancel what it holds and be paid, so that its own suppliers down the
+ * chain are not hurt by its suspension. The authority can freeze one receivable (hold) and
+ * pause the whole ledger.
  *
  * Lineage lives in the id (see {IReceivableLedger}): a split writes one storage slot per part.
+ * The hot paths are kept lean: via-IR dispatches selectors linearly in ascending order, so the
+ * views whose selectors sort before transfer's are few (rootsOfInvoice, claimNonces,
+ * receivableCount and token are named for that), and transfer's log has one topic.
+ * A pledge writes no new slot: the financier's index sits in the receivable's own slot.
  * Lists per holder, debtor or financier are derived from the indexed events (docs/receivables.md).
  */
-contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
+contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, Nonces, IReceivableLedger {
     using SafeERC20 for IERC20;
 
     bytes32 public constant AUTHORITY_ROLE = keccak256("AUTHORITY_ROLE");
     bytes32 public constant FINANCIER_ROLE = keccak256("FINANCIER_ROLE");
 
-    /// @dev EIP-712 type of the debtor's acceptance of a receivable.
+    // Delay of a two-step transfer of the default admin role (defaultAdminDelay() tells it).
+    uint48 private constant _ADMIN_TRANSFER_DELAY = 2 days;
+
+    /// @notice EIP-712 type of the debtor's acceptance of a receivable (nonce: {nonces}).
     bytes32 public constant ACCEPT_TYPEHASH = keccak256(
         "AcceptReceivable(uint256 id,bytes32 invoiceKey,uint256 amount,uint40 dueDate,uint256 nonce,uint256 deadline)"
     );
 
-    /// @dev EIP-712 type of the authority's attestation that `account` is the buyer with `buyerIdHash`.
+    /// @notice EIP-712 type of the authority's attestation that `account` is the buyer with `buyerTag`
+    /// (nonce: {claimNonces}, a counter of its own).
     bytes32 public constant BUYER_CLAIM_TYPEHASH =
-        keccak256("BuyerClaim(bytes20 buyerIdHash,address account,uint256 nonce,uint256 deadline)");
+        keccak256("BuyerClaim(bytes32 buyerTag,address account,uint256 nonce,uint256 deadline)");
 
-    /// @dev Most parts of one split.
+    /// @notice Most parts of one split.
     uint256 public constant MAX_PARTS = 10;
 
-    /// @dev Deepest split level: (256 - 64) bits / 4 bits per level.
-    uint256 public constant MAX_DEPTH = 48;
+    // Deepest split level: (256 - 64) bits / 4 bits per level.
+    uint256 private constant _MAX_DEPTH = 48;
+
+    /// @notice Largest face value (the registry's 48-bit amounts).
+    uint256 public constant MAX_AMOUNT = type(uint48).max;
 
     uint256 private constant _ROOT_BITS = 64;
     uint256 private constant _DIGIT_BITS = 4;
     uint256 private constant _ROOT_MASK = type(uint64).max;
 
-    /// @dev The state every receivable has, in one slot: the one slot a split writes per part.
+    /// @dev The state every receivable has, in one slot: the one slot a split writes per part and a pledge updates.
     struct Core {
         address holder;
         ReceivableStatus status;
-        uint88 amount; // face value, fen
+        uint48 amount; // face value, fen
+        uint40 financier; // index of the pledgee in _financiers while Pledged (kept once settled), else 0
     }
 
     /// @dev Terms shared by a root receivable and all its parts, stored once per root.
@@ -67,99 +88,117 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
         uint40 createdAt;
     }
 
-    /// @dev The current (or, once settled, the last) pledge of a receivable.
-    struct Pledge {
-        address financier;
-        uint96 advance; // fen paid to the holder so far
-    }
-
     IInvoiceRegistry private immutable _invoices;
+    IMerchantRegistry private immutable _merchants;
     IERC20 private immutable _token;
 
     uint64 private _rootCount;
+    uint40 private _financierCount;
     mapping(uint256 id => Core) private _cores;
-    mapping(uint256 id => Pledge) private _pledges;
+    mapping(uint256 id => uint256) private _advances; // financed by the current pledgee
     mapping(uint256 id => uint256) private _paid;
     mapping(uint256 rootId => Terms) private _terms;
     mapping(uint256 rootId => bytes32) private _invoiceKeys;
     mapping(bytes32 invoiceKey => uint256) private _invoiceRootCounts;
     mapping(bytes32 invoiceKey => mapping(uint256 index => uint256 rootId)) private _invoiceRoots;
-    mapping(bytes32 invoiceKey => uint256) private _invoiceSettled;
-    mapping(bytes20 buyerIdHash => address) private _buyers;
+    mapping(bytes32 buyerTag => address) private _buyers;
+    mapping(address account => uint256) private _buyerClaimNonces;
+    mapping(address financier => uint40) private _financierIndexes; // non-zero while it holds FINANCIER_ROLE
+    mapping(uint40 index => address) private _financiers;
+    mapping(uint256 id => ReceivableStatus) private _heldFrom;
 
-    constructor(address authority, IInvoiceRegistry invoices, IERC20 settlementToken) EIP712("ReceivableLedger", "1") {
-        _grantRole(DEFAULT_ADMIN_ROLE, authority);
+    /**
+     * @param authority Receives the default admin role (two-step transfer) and AUTHORITY_ROLE.
+     * @param invoices The invoice registry (this ledger needs its LEDGER_ROLE).
+     * @param settlementToken The ERC-20 receivables are financed and paid in.
+     */
+    constructor(address authority, IInvoiceRegistry invoices, IERC20 settlementToken)
+        AccessControlDefaultAdminRules(_ADMIN_TRANSFER_DELAY, authority)
+        EIP712("ReceivableLedger", "2")
+    {
         _grantRole(AUTHORITY_ROLE, authority);
         _invoices = invoices;
+        _merchants = IMerchantRegistry(invoices.merchantRegistry());
         _token = settlementToken;
     }
 
     // ------------------------------------------------------------------ buyers
 
     /**
-     * @dev Registers (or re-registers, e.g. after a key change) `account` as the on-chain
-     * account of the buyer whose tax-ID hash is `buyerIdHash`. Receivables already created
+     * @inheritdoc IReceivableLedger
+     * @dev Re-registering (e.g. after a key change) moves the tag; receivables already created
      * keep their debtor.
      *
      * Requirements: the caller has AUTHORITY_ROLE; neither argument is zero.
      *
      * Emits a {BuyerRegistered} event.
      */
-    function registerBuyer(bytes20 buyerIdHash, address account) external onlyRole(AUTHORITY_ROLE) {
-        _registerBuyer(buyerIdHash, account, msg.sender);
+    function registerBuyer(bytes32 buyerTag, address account) external onlyRole(AUTHORITY_ROLE) {
+        _registerBuyer(buyerTag, account, msg.sender);
     }
 
     /**
-     * @dev Registers `account` for `buyerIdHash` with an EIP-712 {BuyerClaim} attestation
-     * signed by an AUTHORITY_ROLE holder over the account's current nonce. Anyone may relay.
-     *
-     * Requirements: `deadline` not passed; `buyerIdHash` not yet registered; the signer
-     * holds AUTHORITY_ROLE.
+     * @inheritdoc IReceivableLedger
+     * @dev Anyone may relay. Requirements: `deadline` not passed; `buyerTag` not yet
+     * registered; the signer holds AUTHORITY_ROLE; the attestation signs the account's current
+     * {claimNonces} (acceptance nonces are separate, so neither invalidates the other).
      *
      * Emits a {BuyerRegistered} event.
      */
-    function claimBuyer(bytes20 buyerIdHash, address account, uint256 deadline, bytes calldata attestation)
+    function claimBuyer(bytes32 buyerTag, address account, uint256 deadline, bytes calldata attestation)
         external
     {
         if (block.timestamp > deadline) revert ExpiredSignature(deadline);
-        address registered = _buyers[buyerIdHash];
-        if (registered != address(0)) revert BuyerAlreadyRegistered(buyerIdHash, registered);
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(BUYER_CLAIM_TYPEHASH, buyerIdHash, account, _useNonce(account), deadline))
-        );
+        address registered = _buyers[buyerTag];
+        if (registered != address(0)) revert BuyerAlreadyRegistered(buyerTag, registered);
+        uint256 nonce = _buyerClaimNonces[account]++;
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(BUYER_CLAIM_TYPEHASH, buyerTag, account, nonce, deadline)));
         address signer = ECDSA.recover(digest, attestation);
         if (!hasRole(AUTHORITY_ROLE, signer)) revert InvalidAttestor(signer);
-        _registerBuyer(buyerIdHash, account, signer);
+        _registerBuyer(buyerTag, account, signer);
     }
 
     // ------------------------------------------------------------------ lifecycle
 
     /**
-     * @dev The seller of invoice `invoiceKey` creates a receivable of `amount` fen due at
-     * `dueDate` against the buyer's registered account; returns the new (root) id.
+     * @inheritdoc IReceivableLedger
+     * @dev Requirements:
+     * - not paused;
+     * - the invoice exists, is Issued or Cleared and the caller is its seller, an approved
+     *   (not suspended) merchant;
+     * - `buyerDigest` and `buyerTag` open the invoice's buyer commitment, and the tag has a
+     *   registered account (the debtor);
+     * - 0 < `amount` <= open amount - drawn - settled of the invoice (all ledgers);
+     * - `dueDate` is in the future.
      *
-     * Requirements:
-     * - the invoice exists, is Issued or Cleared and the caller is its seller;
-     * - 0 < `amount` <= open amount - drawn - settled of the invoice;
-     * - `dueDate` is in the future; the invoice's buyer has a registered account.
-     *
-     * Emits a {ReceivableCreated} event (and the registry's ReceivableDrawn).
+     * Emits a {ReceivableCreated} event (and the registry's InvoiceAmountDrawn).
      */
-    function create(bytes32 invoiceKey, uint256 amount, uint40 dueDate) external returns (uint256 id) {
-        if (amount == 0 || amount > type(uint88).max) revert InvalidAmount(amount);
+    function create(bytes32 invoiceKey, uint256 amount, uint40 dueDate, bytes32 buyerDigest, bytes32 buyerTag)
+        external
+        whenNotPaused
+        returns (uint256 id)
+    {
+        if (amount == 0 || amount > MAX_AMOUNT) revert InvalidAmount(amount);
         if (dueDate <= block.timestamp) revert DueDateNotInFuture(dueDate);
         IInvoiceRegistry.Invoice memory invoice = _invoices.getInvoice(invoiceKey);
         if (invoice.seller != msg.sender) revert NotInvoiceSeller(invoiceKey, msg.sender);
-        if (invoice.status != IInvoiceRegistry.InvoiceStatus.Issued && invoice.status != IInvoiceRegistry.InvoiceStatus.Cleared) {
+        if (!_merchants.isActiveMerchant(msg.sender)) revert CreditorNotActive(msg.sender);
+        if (invoice.isRedLetter || (invoice.status != IInvoiceRegistry.InvoiceStatus.Issued
+            && invoice.status != IInvoiceRegistry.InvoiceStatus.Cleared)) {
             revert InvoiceNotEligible(invoiceKey, uint8(invoice.status));
         }
-        uint256 available = _available(invoiceKey, invoice.openAmount, invoice.drawn);
+        if (bytes20(keccak256(abi.encode(buyerDigest, buyerTag))) != invoice.buyerCommitment) {
+            revert BuyerProofMismatch(invoiceKey);
+        }
+        uint256 used = invoice.drawn + invoice.settled;
+        uint256 available = invoice.openAmount > used ? invoice.openAmount - used : 0;
         if (amount > available) revert ExceedsInvoiceAvailable(invoiceKey, amount, available);
-        address debtor = _buyers[invoice.buyerIdHash];
-        if (debtor == address(0)) revert BuyerNotRegistered(invoice.buyerIdHash);
+        address debtor = _buyers[buyerTag];
+        if (debtor == address(0)) revert BuyerNotRegistered(buyerTag);
 
         id = ++_rootCount;
-        _cores[id] = Core(msg.sender, ReceivableStatus.Created, uint88(amount));
+        _cores[id] = Core(msg.sender, ReceivableStatus.Created, uint48(amount), 0);
         _terms[id] = Terms(debtor, dueDate, uint40(block.timestamp));
         _invoiceKeys[id] = invoiceKey;
         _invoiceRoots[invoiceKey][_invoiceRootCounts[invoiceKey]++] = id;
@@ -169,13 +208,12 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
     }
 
     /**
-     * @dev The debtor accepts receivable `id`: it confirms the debt.
-     *
-     * Requirements: `id` is Created; the caller is its debtor.
+     * @inheritdoc IReceivableLedger
+     * @dev Requirements: not paused; `id` is Created; the caller is its debtor.
      *
      * Emits a {ReceivableAccepted} event.
      */
-    function accept(uint256 id) external {
+    function accept(uint256 id) external whenNotPaused {
         ReceivableStatus status = _existing(id).status;
         address debtor = _terms[id & _ROOT_MASK].debtor;
         if (msg.sender != debtor) revert NotDebtor(id, msg.sender);
@@ -183,19 +221,22 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
     }
 
     /**
-     * @dev Accepts receivable `id` with the debtor's EIP-712 {AcceptReceivable} signature
-     * (an EOA signature, or ERC-1271 for a contract debtor). Anyone may relay it.
+     * @inheritdoc IReceivableLedger
+     * @dev An EOA signature, or ERC-1271 for a contract debtor. Anyone may relay it.
      *
      * Requirements:
-     * - `deadline` not passed;
+     * - not paused; `deadline` not passed;
      * - `signature` is the debtor's over this chain, this contract, `id` and its terms,
      *   `nonce` and `deadline`;
-     * - `nonce` is the debtor's current nonce (a signature works once);
+     * - `nonce` is the debtor's current acceptance nonce (a signature works once);
      * - `id` is Created.
      *
      * Emits a {ReceivableAccepted} event.
      */
-    function acceptBySignature(uint256 id, uint256 nonce, uint256 deadline, bytes calldata signature) external {
+    function acceptBySignature(uint256 id, uint256 nonce, uint256 deadline, bytes calldata signature)
+        external
+        whenNotPaused
+    {
         if (block.timestamp > deadline) revert ExpiredSignature(deadline);
         Core memory core = _existing(id);
         uint256 rootId = id & _ROOT_MASK;
@@ -213,14 +254,14 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
     }
 
     /**
-     * @dev The holder withdraws receivable `id` before the debtor accepted it; its amount
-     * is released on the invoice.
+     * @inheritdoc IReceivableLedger
+     * @dev Its amount is given back on the invoice.
      *
-     * Requirements: `id` is Created; the caller is its holder.
+     * Requirements: not paused; `id` is Created; the caller is its holder.
      *
      * Emits a {ReceivableCancelled} event.
      */
-    function cancel(uint256 id) external {
+    function cancel(uint256 id) external whenNotPaused {
         Core memory core = _existing(id);
         if (core.holder != msg.sender) revert NotHolder(id, msg.sender);
         _requireCreated(id, core.status);
@@ -230,13 +271,14 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
     }
 
     /**
-     * @dev The debtor refuses receivable `id`; its amount is released on the invoice.
+     * @inheritdoc IReceivableLedger
+     * @dev Its amount is given back on the invoice.
      *
-     * Requirements: `id` is Created; the caller is its debtor.
+     * Requirements: not paused; `id` is Created; the caller is its debtor.
      *
      * Emits a {ReceivableDeclined} event.
      */
-    function decline(uint256 id) external {
+    function decline(uint256 id) external whenNotPaused {
         Core memory core = _existing(id);
         if (_terms[id & _ROOT_MASK].debtor != msg.sender) revert NotDebtor(id, msg.sender);
         _requireCreated(id, core.status);
@@ -246,40 +288,51 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
     }
 
     /**
-     * @dev The holder transfers receivable `id` whole to `to`.
-     *
-     * Requirements: the caller holds `id`; `id` is Accepted (not pledged, not closed);
-     * `to` is neither zero nor the caller.
+     * @inheritdoc IReceivableLedger
+     * @dev Requirements: not paused; the caller holds `id`; `id` is Accepted (not pledged,
+     * held or closed); `to` is neither zero nor the caller.
      *
      * Emits a {ReceivableTransferred} event.
      */
     function transfer(uint256 id, address to) external {
-        _requireTransferable(id, _cores[id]);
+        _requireNotPaused();
+        // The hottest path of the ledger: one read and one write of the receivable's slot.
+        bytes32 slot = _coreSlot(id);
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(slot)
+        }
+        if (address(uint160(word)) != msg.sender || (word >> 160) & 0xff != uint256(ReceivableStatus.Accepted)) {
+            _requireTransferable(id, _cores[id]); // reverts with the reason
+        }
         if (to == address(0) || to == msg.sender) revert InvalidRecipient(to);
-        _cores[id].holder = to;
+        assembly ("memory-safe") {
+            sstore(slot, or(and(word, not(0xffffffffffffffffffffffffffffffffffffffff)), to))
+        }
         emit ReceivableTransferred(id, msg.sender, to);
     }
 
     /**
-     * @dev The holder splits receivable `id` into parts of `amounts` fen, held by the
-     * caller, with ids `childIdOf(id, 1..amounts.length)`; `id` closes as Split.
+     * @inheritdoc IReceivableLedger
+     * @dev The parts, held by the caller, get ids `childIdOf(id, 1..amounts.length)`; `id`
+     * closes as Split. Payments the debtor already made on `id` count as paid on the parts in
+     * order (the first part first), so a payment never blocks a split: a part they cover in
+     * full is born Settled.
      *
-     * Requirements: the caller holds `id`; `id` is Accepted and unpaid; 2..MAX_PARTS
+     * Requirements: not paused; the caller holds `id`; `id` is Accepted; 2..MAX_PARTS
      * non-zero amounts summing exactly to its face value; `id` is fewer than MAX_DEPTH
      * splits below its root.
      *
      * Emits a {ReceivableSplit} event per part.
      */
-    function split(uint256 id, uint256[] calldata amounts) external returns (uint256[] memory childIds) {
+    function split(uint256 id, uint256[] calldata amounts) external whenNotPaused returns (uint256[] memory childIds) {
         Core memory core = _cores[id];
         _requireTransferable(id, core);
         uint256 parts = amounts.length;
         if (parts < 2 || parts > MAX_PARTS) revert InvalidPartCount(parts, MAX_PARTS);
-        uint256 paid = _paid[id];
-        if (paid != 0) revert ReceivablePartiallySettled(id, paid);
         uint256 depth = _depth(id);
-        if (depth >= MAX_DEPTH) revert SplitDepthExceeded(id);
-        uint256 total;
+        if (depth >= _MAX_DEPTH) revert SplitDepthExceeded(id);
+        uint256 total = 0;
         for (uint256 i = 0; i < parts; ++i) {
             if (amounts[i] == 0) revert InvalidAmount(0);
             total += amounts[i];
@@ -287,84 +340,88 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
         if (total != core.amount) revert SplitAmountMismatch(total, core.amount);
 
         _cores[id].status = ReceivableStatus.Split;
-        uint256 shift = _ROOT_BITS + depth * _DIGIT_BITS;
-        childIds = new uint256[](parts);
-        for (uint256 i = 0; i < parts; ++i) {
-            uint256 childId = id | ((i + 1) << shift);
-            childIds[i] = childId;
-            _cores[childId] = Core(msg.sender, ReceivableStatus.Accepted, uint88(amounts[i]));
-            emit ReceivableSplit(id, childId, msg.sender, amounts[i]);
-        }
+        uint256 covered;
+        (childIds, covered) = _createParts(id, amounts, _ROOT_BITS + depth * _DIGIT_BITS);
+        if (covered != 0) _invoices.settleForReceivable(_invoiceKeys[id & _ROOT_MASK], covered);
     }
 
     /**
-     * @dev The holder pledges receivable `id` to `financier`; it is locked until released
-     * or settled.
+     * @inheritdoc IReceivableLedger
+     * @dev Locks `id` until released or settled.
      *
-     * Requirements: the caller holds `id`; `id` is Accepted (not already pledged, not
-     * closed); `financier` has FINANCIER_ROLE.
+     * Requirements: not paused; the caller holds `id` and is not a suspended merchant; `id`
+     * is Accepted; `financier` has FINANCIER_ROLE.
      *
      * Emits a {ReceivablePledged} event.
      */
-    function pledge(uint256 id, address financier) external {
-        _requireTransferable(id, _cores[id]);
-        if (!hasRole(FINANCIER_ROLE, financier)) revert NotFinancier(financier);
-        _cores[id].status = ReceivableStatus.Pledged;
-        _pledges[id] = Pledge(financier, 0);
+    function pledge(uint256 id, address financier) external whenNotPaused {
+        Core memory core = _cores[id];
+        _requireTransferable(id, core);
+        uint40 index = _financierIndexes[financier];
+        if (index == 0) revert NotFinancier(financier);
+        if (_merchants.isSuspended(msg.sender)) revert HolderSuspended(id, msg.sender);
+        core.status = ReceivableStatus.Pledged;
+        core.financier = index;
+        _cores[id] = core;
         emit ReceivablePledged(id, msg.sender, financier);
     }
 
     /**
-     * @dev The financier of pledged receivable `id` advances `amount` fen of the
-     * settlement token to the holder, through this contract (the financier approves it first).
+     * @inheritdoc IReceivableLedger
+     * @dev The settlement token goes from the financier to the holder through this contract
+     * (the financier approves it first).
      *
-     * Requirements: `id` is Pledged to the caller; 0 < `amount`; total advance <= face value;
-     * allowance and balance suffice.
+     * Requirements: not paused; `id` is Pledged to the caller; the holder is not a suspended
+     * merchant; 0 < `amount`; total advance <= the unpaid amount; allowance and balance suffice.
      *
      * Emits a {ReceivableFinanced} event (and the token's Transfer).
      */
-    function finance(uint256 id, uint256 amount) external {
+    function finance(uint256 id, uint256 amount) external whenNotPaused {
         Core memory core = _requirePledged(id);
-        Pledge memory current = _pledges[id];
-        if (current.financier != msg.sender) revert NotPledgee(id, msg.sender);
+        if (_financiers[core.financier] != msg.sender) revert NotPledgee(id, msg.sender);
+        if (_merchants.isSuspended(core.holder)) revert HolderSuspended(id, core.holder);
         if (amount == 0) revert InvalidAmount(0);
-        uint256 advance = current.advance + amount;
-        if (advance > core.amount) revert AdvanceExceedsFaceValue(id, advance, core.amount);
-        _pledges[id].advance = uint96(advance);
+        uint256 advance = _advances[id] + amount;
+        uint256 outstanding = core.amount - _paid[id];
+        if (advance > outstanding) revert AdvanceExceedsOutstanding(id, advance, outstanding);
+        _advances[id] = advance;
         emit ReceivableFinanced(id, msg.sender, core.holder, amount, advance);
         _token.safeTransferFrom(msg.sender, core.holder, amount);
     }
 
     /**
-     * @dev The financier releases its pledge on receivable `id` (typically once repaid off
-     * chain); the holder may transfer, split or pledge it again.
+     * @inheritdoc IReceivableLedger
+     * @dev Typically once repaid off chain; the holder may transfer, split or pledge it again.
      *
-     * Requirements: `id` is Pledged to the caller.
+     * Requirements: not paused; `id` is Pledged to the caller.
      *
-     * Emits a {ReceivableReleased} event.
+     * Emits a {PledgeReleased} event.
      */
-    function release(uint256 id) external {
+    function release(uint256 id) external whenNotPaused {
         Core memory core = _requirePledged(id);
-        Pledge memory current = _pledges[id];
-        if (current.financier != msg.sender) revert NotPledgee(id, msg.sender);
-        _cores[id].status = ReceivableStatus.Accepted;
-        delete _pledges[id];
-        emit ReceivableReleased(id, msg.sender, core.holder, current.advance);
+        if (_financiers[core.financier] != msg.sender) revert NotPledgee(id, msg.sender);
+        uint256 advance = _advances[id];
+        core.status = ReceivableStatus.Accepted;
+        core.financier = 0;
+        _cores[id] = core;
+        delete _advances[id];
+        emit PledgeReleased(id, msg.sender, core.holder, advance);
     }
 
     /**
-     * @dev The debtor pays `amount` fen of receivable `id` in the settlement token to its
-     * beneficiary: the financier while pledged, else the holder. Once fully paid it closes
-     * as Settled and its face value is released on the invoice.
+     * @inheritdoc IReceivableLedger
+     * @dev Pays the financier while pledged, else the holder. Once fully paid `id` closes as
+     * Settled and the registry moves its face value from drawn to settled.
      *
-     * Requirements: `id` is Accepted or Pledged; the caller is its debtor;
-     * 0 < `amount` <= outstanding; allowance and balance suffice.
+     * Requirements: not paused; `id` is Accepted or Pledged (not held); the caller is its
+     * debtor; 0 < `amount` <= outstanding; allowance and balance suffice.
      *
      * Emits a {ReceivableSettled} event (and the token's Transfer).
      */
-    function settle(uint256 id, uint256 amount) external {
+    function settle(uint256 id, uint256 amount) external whenNotPaused {
         Core memory core = _existing(id);
         if (core.status == ReceivableStatus.Created) revert ReceivableNotAccepted(id);
+        if (core.status == ReceivableStatus.Held) revert ReceivableOnHold(id);
         if (core.status != ReceivableStatus.Accepted && core.status != ReceivableStatus.Pledged) {
             revert ReceivableClosed(id, core.status);
         }
@@ -374,20 +431,67 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
         uint256 paid = _paid[id];
         uint256 outstanding = core.amount - paid;
         if (amount > outstanding) revert SettlementExceedsOutstanding(id, amount, outstanding);
-        address beneficiary = core.status == ReceivableStatus.Pledged ? _pledges[id].financier : core.holder;
+        address beneficiary = core.status == ReceivableStatus.Pledged ? _financiers[core.financier] : core.holder;
 
         _paid[id] = paid + amount;
         outstanding -= amount;
-        bytes32 invoiceKey;
-        if (outstanding == 0) {
-            _cores[id].status = ReceivableStatus.Settled;
-            invoiceKey = _invoiceKeys[rootId];
-            _invoiceSettled[invoiceKey] += core.amount;
-        }
+        if (outstanding == 0) _cores[id].status = ReceivableStatus.Settled;
         emit ReceivableSettled(id, msg.sender, beneficiary, amount, outstanding);
 
         _token.safeTransferFrom(msg.sender, beneficiary, amount);
-        if (outstanding == 0) _invoices.releaseForReceivable(invoiceKey, core.amount);
+        if (outstanding == 0) _invoices.settleForReceivable(_invoiceKeys[rootId], core.amount);
+    }
+
+    // ------------------------------------------------------------------ authority
+
+    /**
+     * @inheritdoc IReceivableLedger
+     * @dev Works while paused. Requirements: caller has AUTHORITY_ROLE; `id` is live
+     * (Created, Accepted or Pledged) and not already held.
+     *
+     * Emits a {ReceivableHeld} event.
+     */
+    function hold(uint256 id, uint16 reasonCode) external onlyRole(AUTHORITY_ROLE) {
+        ReceivableStatus status = _existing(id).status;
+        if (status == ReceivableStatus.Held) revert ReceivableOnHold(id);
+        if (!_isLive(status)) revert ReceivableClosed(id, status);
+        _heldFrom[id] = status;
+        _cores[id].status = ReceivableStatus.Held;
+        emit ReceivableHeld(id, msg.sender, reasonCode, status);
+    }
+
+    /**
+     * @inheritdoc IReceivableLedger
+     * @dev Works while paused. Requirements: caller has AUTHORITY_ROLE; `id` is Held.
+     *
+     * Emits a {ReceivableHoldLifted} event.
+     */
+    function liftHold(uint256 id) external onlyRole(AUTHORITY_ROLE) {
+        if (_existing(id).status != ReceivableStatus.Held) revert ReceivableNotHeld(id);
+        ReceivableStatus status = _heldFrom[id];
+        delete _heldFrom[id];
+        _cores[id].status = status;
+        emit ReceivableHoldLifted(id, msg.sender, status);
+    }
+
+    /**
+     * @notice Pauses every receivable operation (buyer registration, holds and roles aside).
+     * @dev Requirements: caller has AUTHORITY_ROLE; not paused.
+     *
+     * Emits a {Paused} event.
+     */
+    function pause() external onlyRole(AUTHORITY_ROLE) {
+        _pause();
+    }
+
+    /**
+     * @notice Lifts the pause.
+     * @dev Requirements: caller has AUTHORITY_ROLE; paused.
+     *
+     * Emits an {Unpaused} event.
+     */
+    function unpause() external onlyRole(AUTHORITY_ROLE) {
+        _unpause();
     }
 
     // ------------------------------------------------------------------ views
@@ -397,7 +501,6 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
         Core memory core = _existing(id);
         uint256 rootId = id & _ROOT_MASK;
         Terms memory terms = _terms[rootId];
-        Pledge memory current = _pledges[id];
         view_.id = id;
         view_.parentId = parentOf(id);
         view_.rootId = rootId;
@@ -405,128 +508,153 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
         view_.creditor = _invoices.getInvoice(view_.invoiceKey).seller;
         view_.holder = core.holder;
         view_.debtor = terms.debtor;
-        view_.financier = current.financier;
+        view_.financier = _financiers[core.financier];
         view_.status = core.status;
         view_.amount = core.amount;
         view_.paid = _paid[id];
-        view_.advance = current.advance;
+        view_.advance = _advances[id];
         view_.createdAt = terms.createdAt;
         view_.dueDate = terms.dueDate;
         view_.overdue = _isLive(core.status) && block.timestamp > terms.dueDate;
     }
 
-    /// @dev Status of `id` (None if unknown).
+    /// @inheritdoc IReceivableLedger
     function statusOf(uint256 id) external view returns (ReceivableStatus) {
         return _cores[id].status;
     }
 
-    /// @dev Current (or, once closed, last) holder of `id`.
+    /// @inheritdoc IReceivableLedger
     function holderOf(uint256 id) external view returns (address) {
         return _existing(id).holder;
     }
 
-    /// @dev Who a payment on `id` goes to now: the pledgee while Pledged, else the holder.
-    function beneficiaryOf(uint256 id) external view returns (address) {
-        Core memory core = _existing(id);
-        return core.status == ReceivableStatus.Pledged ? _pledges[id].financier : core.holder;
-    }
-
-    /// @dev Face value minus payments of a live `id`; zero once closed.
+    /// @inheritdoc IReceivableLedger
     function outstandingOf(uint256 id) external view returns (uint256) {
         Core memory core = _existing(id);
         return _isLive(core.status) ? core.amount - _paid[id] : 0;
     }
 
-    /// @dev True when `id` is live (Created, Accepted or Pledged) and its due date has passed.
+    /// @inheritdoc IReceivableLedger
     function isOverdue(uint256 id) external view returns (bool) {
         return _isLive(_existing(id).status) && block.timestamp > _terms[id & _ROOT_MASK].dueDate;
     }
 
-    /// @dev The receivable `id` was split off, or 0 for a root receivable.
+    /// @inheritdoc IReceivableLedger
     function parentOf(uint256 id) public pure returns (uint256) {
         uint256 depth = _depth(id);
         if (depth == 0) return 0;
         return id & ~(uint256(0xF) << (_ROOT_BITS + (depth - 1) * _DIGIT_BITS));
     }
 
-    /// @dev The root receivable (created from the invoice) of `id`.
+    /// @inheritdoc IReceivableLedger
     function rootOf(uint256 id) external pure returns (uint256) {
         return id & _ROOT_MASK;
     }
 
-    /// @dev `id`, its parent, ..., up to its root (at most MAX_DEPTH + 1 ids).
-    function lineage(uint256 id) external pure returns (uint256[] memory ids) {
-        uint256 depth = _depth(id);
-        ids = new uint256[](depth + 1);
-        for (uint256 i = 0; i <= depth; ++i) {
-            ids[i] = id;
-            id = parentOf(id);
-        }
-    }
-
-    /// @dev The id of part `part` (1..MAX_PARTS) of a split of `parentId`.
+    /// @inheritdoc IReceivableLedger
     function childIdOf(uint256 parentId, uint256 part) external pure returns (uint256) {
         if (part == 0 || part > MAX_PARTS) revert InvalidPartCount(part, MAX_PARTS);
         uint256 depth = _depth(parentId);
-        if (depth >= MAX_DEPTH) revert SplitDepthExceeded(parentId);
+        if (depth >= _MAX_DEPTH) revert SplitDepthExceeded(parentId);
         return parentId | (part << (_ROOT_BITS + depth * _DIGIT_BITS));
     }
 
-    /// @dev Number of root receivables created on invoice `invoiceKey`.
-    function receivableCountOfInvoice(bytes32 invoiceKey) external view returns (uint256) {
-        return _invoiceRootCounts[invoiceKey];
-    }
-
-    /// @dev The `index`-th root receivable created on invoice `invoiceKey` (0 when out of range).
-    function receivableOfInvoiceAt(bytes32 invoiceKey, uint256 index) external view returns (uint256) {
-        return _invoiceRoots[invoiceKey][index];
-    }
-
-    /// @dev What a new receivable may still draw on invoice `invoiceKey`: open - drawn - settled.
-    function availableOfInvoice(bytes32 invoiceKey) external view returns (uint256) {
-        IInvoiceRegistry.Invoice memory invoice = _invoices.getInvoice(invoiceKey);
-        if (invoice.status != IInvoiceRegistry.InvoiceStatus.Issued && invoice.status != IInvoiceRegistry.InvoiceStatus.Cleared) {
-            return 0;
+    /// @inheritdoc IReceivableLedger
+    function rootsOfInvoice(bytes32 invoiceKey) external view returns (uint256[] memory ids) {
+        uint256 count = _invoiceRootCounts[invoiceKey];
+        ids = new uint256[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            ids[i] = _invoiceRoots[invoiceKey][i];
         }
-        return _available(invoiceKey, invoice.openAmount, invoice.drawn);
     }
 
-    /// @dev Face value of the receivables settled on invoice `invoiceKey`.
-    function settledOfInvoice(bytes32 invoiceKey) external view returns (uint256) {
-        return _invoiceSettled[invoiceKey];
+    /// @inheritdoc IReceivableLedger
+    function buyerAccountOf(bytes32 buyerTag) external view returns (address) {
+        return _buyers[buyerTag];
     }
 
-    /// @dev The registered account of the buyer with `buyerIdHash`, or zero.
-    function buyerAccountOf(bytes20 buyerIdHash) external view returns (address) {
-        return _buyers[buyerIdHash];
+    /// @inheritdoc IReceivableLedger
+    function claimNonces(address account) external view returns (uint256) {
+        return _buyerClaimNonces[account];
     }
 
-    /// @dev Number of root receivables created (the highest root id).
-    function rootCount() external view returns (uint256) {
+    /// @inheritdoc IReceivableLedger
+    function receivableCount() external view returns (uint256) {
         return _rootCount;
     }
 
-    /// @dev The invoice registry and the settlement token this ledger works with.
+    /// @notice The invoice registry this ledger works with.
     function invoiceRegistry() external view returns (IInvoiceRegistry) {
         return _invoices;
     }
 
-    function settlementToken() external view returns (IERC20) {
+    /// @notice The ERC-20 receivables are financed and paid in (the settlement token).
+    function token() external view returns (IERC20) {
         return _token;
-    }
-
-    /// @dev The EIP-712 domain separator (chain id and this contract included).
-    // solhint-disable-next-line func-name-mixedcase
-    function DOMAIN_SEPARATOR() external view returns (bytes32) {
-        return _domainSeparatorV4();
     }
 
     // ------------------------------------------------------------------ internals
 
-    function _registerBuyer(bytes20 buyerIdHash, address account, address attestedBy) private {
-        if (buyerIdHash == bytes20(0) || account == address(0)) revert InvalidBuyerRegistration(buyerIdHash, account);
-        _buyers[buyerIdHash] = account;
-        emit BuyerRegistered(buyerIdHash, account, attestedBy);
+    /// @dev Gives a new FINANCIER_ROLE holder the index a pledge records.
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (granted && role == FINANCIER_ROLE) {
+            uint40 index = ++_financierCount;
+            _financiers[index] = account;
+            _financierIndexes[account] = index;
+        }
+    }
+
+    /// @dev A revoked financier takes no new pledges; its current ones keep its index.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == FINANCIER_ROLE) delete _financierIndexes[account];
+    }
+
+    /**
+     * @dev Writes the parts of a split of `id` (held by the caller), their ids `id | (i << shift)`;
+     * allocates the parent's payments to them in order. Returns the ids and the face value of
+     * the parts those payments cover in full (born Settled).
+     */
+    function _createParts(uint256 id, uint256[] calldata amounts, uint256 shift)
+        private
+        returns (uint256[] memory childIds, uint256 covered)
+    {
+        uint256 paid = _paid[id];
+        uint256 parts = amounts.length;
+        childIds = new uint256[](parts);
+        for (uint256 i = 0; i < parts; ++i) {
+            uint256 childId = id | ((i + 1) << shift);
+            uint256 part = amounts[i];
+            uint256 partPaid = paid < part ? paid : part;
+            ReceivableStatus status = ReceivableStatus.Accepted;
+            if (partPaid != 0) {
+                paid -= partPaid;
+                _paid[childId] = partPaid;
+                if (partPaid == part) {
+                    status = ReceivableStatus.Settled;
+                    covered += part;
+                }
+            }
+            childIds[i] = childId;
+            _cores[childId] = Core(msg.sender, status, uint48(part), 0);
+            emit ReceivableSplit(id, childId, msg.sender, part, partPaid);
+        }
+    }
+
+    /// @dev The storage slot of `_cores[id]`.
+    function _coreSlot(uint256 id) private pure returns (bytes32 slot) {
+        assembly ("memory-safe") {
+            mstore(0x00, id)
+            mstore(0x20, _cores.slot)
+            slot := keccak256(0x00, 0x40)
+        }
+    }
+
+    function _registerBuyer(bytes32 buyerTag, address account, address attestedBy) private {
+        if (buyerTag == bytes32(0) || account == address(0)) revert InvalidBuyerRegistration(buyerTag, account);
+        _buyers[buyerTag] = account;
+        emit BuyerRegistered(buyerTag, account, attestedBy);
     }
 
     function _accept(uint256 id, ReceivableStatus status, address debtor) private {
@@ -542,6 +670,7 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
 
     function _requireCreated(uint256 id, ReceivableStatus status) private pure {
         if (status == ReceivableStatus.Created) return;
+        if (status == ReceivableStatus.Held) revert ReceivableOnHold(id);
         if (_isLive(status)) revert ReceivableAlreadyAccepted(id, status);
         revert ReceivableClosed(id, status);
     }
@@ -551,7 +680,8 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
         if (core.status == ReceivableStatus.Accepted && core.holder == msg.sender) return;
         if (core.status == ReceivableStatus.None) revert ReceivableNotFound(id);
         if (core.holder != msg.sender) revert NotHolder(id, msg.sender);
-        if (core.status == ReceivableStatus.Pledged) revert ReceivableLocked(id, _pledges[id].financier);
+        if (core.status == ReceivableStatus.Pledged) revert ReceivableLocked(id, _financiers[core.financier]);
+        if (core.status == ReceivableStatus.Held) revert ReceivableOnHold(id);
         if (core.status == ReceivableStatus.Created) revert ReceivableNotAccepted(id);
         revert ReceivableClosed(id, core.status);
     }
@@ -559,18 +689,14 @@ contract ReceivableLedger is AccessControl, EIP712, Nonces, IReceivableLedger {
     function _requirePledged(uint256 id) private view returns (Core memory core) {
         core = _existing(id);
         if (core.status == ReceivableStatus.Pledged) return core;
+        if (core.status == ReceivableStatus.Held) revert ReceivableOnHold(id);
         if (_isLive(core.status)) revert ReceivableNotPledged(id);
         revert ReceivableClosed(id, core.status);
     }
 
-    function _available(bytes32 invoiceKey, uint256 openAmount, uint256 drawn) private view returns (uint256) {
-        uint256 used = drawn + _invoiceSettled[invoiceKey];
-        return openAmount > used ? openAmount - used : 0;
-    }
-
     function _isLive(ReceivableStatus status) private pure returns (bool) {
         return status == ReceivableStatus.Created || status == ReceivableStatus.Accepted
-            || status == ReceivableStatus.Pledged;
+            || status == ReceivableStatus.Pledged || status == ReceivableStatus.Held;
     }
 
     /// @dev Number of splits between `id` and its root: 4-bit digits above the 64-bit root index.

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 
 /**
  * @dev The settlement token of the development chain: a plain ERC-20 counted in fen
@@ -10,12 +10,11 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
  * {ReceivableLedger} accepts any ERC-20 at deploy; on a production network this would be
  * a bank-issued deposit token or stablecoin instead.
  */
-contract SettlementToken is ERC20, AccessControl {
+contract SettlementToken is ERC20, AccessControlDefaultAdminRules {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
-    /// @dev `admin` receives DEFAULT_ADMIN_ROLE and MINTER_ROLE.
-    constructor(address admin) ERC20("Digital Settlement Yuan", "DSY") {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    /// @dev `admin` receives the default admin role (two-step transfer, 2 days) and MINTER_ROLE.
+    constructor(address admin) ERC20("Digital Settlement Yuan", "DSY") AccessControlDefaultAdminRules(2 days, admin) {
         _grantRole(MINTER_ROLE, admin);
     }
 

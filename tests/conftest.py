@@ -1,8 +1,18 @@
-"""Shared brownie fixtures: named accounts and the deployed MerchantRegistry.
+"""Shared brownie fixtures: named accounts, the deployed MerchantRegistry with both
+merchants approved, and the book of invoice numbers (contracts v2).
 
-Contract tests run on the Anvil chain brownie launches (network `development`,
-127.0.0.1:8546); every test is isolated by an EVM snapshot.
+Contract tests run on the Anvil chain brownie launches (`--network anvil`, port
+TEST_CHAIN_PORT); every test is isolated by an EVM snapshot (fn_isolation). Module-scoped
+fixtures run before the first test's snapshot, so what they set up stays for the module.
+
+Numbers belong to merchants in v2: the authority allocates each merchant a range on the
+InvoiceRegistry (`allocate_number_ranges`, done by the `invoice_registry` fixture for both
+approved merchants) and `NUMBERS.next(seller)` hands out the seller's next number. The book
+lives here, in a module that is imported once (tests/contracts/conftest.py is imported twice:
+by pytest as `conftest` and by the test modules as `tests.contracts.conftest`).
 """
+import itertools
+
 import pytest
 from eth_utils import keccak
 
@@ -10,6 +20,9 @@ from eth_utils import keccak
 MERCHANT_TAX_ID = "91350100M000100Y43"
 OTHER_MERCHANT_TAX_ID = "91110000802100433B"
 DEFAULT_LIMITS = (10_000_000_00, 50_000_000_00, 50)  # cap 10M yuan, quota 50M yuan, 50 invoices/hour
+
+NUMBER_PREFIX = 26440  # YY=26, region 44, channel 0
+RANGE_SIZE = 10**9  # numbers allocated to each approved merchant
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +69,13 @@ def licence_hash(number: str) -> bytes:
     return keccak(text=number)
 
 
+def approve_with_tag(merchant_registry, authority, account, tax_id, limits=DEFAULT_LIMITS):
+    """Approves the pending `account` with `limits` and the seller tag of its own `tax_id`."""
+    from tests.contracts.conftest import seller_tag  # the buyer-privacy formulas live there
+
+    return merchant_registry.approve(account, limits, seller_tag(tax_id, account), {"from": authority})
+
+
 @pytest.fixture(scope="module")
 def merchant_registry(MerchantRegistry, authority):
     return MerchantRegistry.deploy(authority, {"from": authority})
@@ -63,9 +83,48 @@ def merchant_registry(MerchantRegistry, authority):
 
 @pytest.fixture(scope="module")
 def approved_merchants(merchant_registry, authority, merchant, other_merchant):
-    """Both merchants applied and approved with DEFAULT_LIMITS."""
+    """Both merchants applied and approved with DEFAULT_LIMITS and the seller tags of their
+    own tax IDs. Their number ranges are allocated on each InvoiceRegistry deployed on this
+    registry (the `invoice_registry` fixture; `allocate_number_ranges` for others)."""
     merchant_registry.applyAsMerchant("厦门示例贸易有限公司", MERCHANT_TAX_ID, licence_hash("L-001"), {"from": merchant})
     merchant_registry.applyAsMerchant("北京示例科技有限公司", OTHER_MERCHANT_TAX_ID, licence_hash("L-002"), {"from": other_merchant})
-    merchant_registry.approve(merchant, DEFAULT_LIMITS, {"from": authority})
-    merchant_registry.approve(other_merchant, DEFAULT_LIMITS, {"from": authority})
+    approve_with_tag(merchant_registry, authority, merchant, MERCHANT_TAX_ID)
+    approve_with_tag(merchant_registry, authority, other_merchant, OTHER_MERCHANT_TAX_ID)
     return merchant_registry
+
+
+class NumberBook:
+    """Hands out invoice numbers from the sellers' allocated ranges.
+
+    The range is read from the registry on every draw (a reallocation inside a test is seen,
+    a snapshot revert too); a run-wide serial picks the offset in it, so two draws never give
+    the same number unless a range is smaller than the draws made from it."""
+
+    def __init__(self):
+        self.registry = None  # the InvoiceRegistry of the module running
+        self.default_seller = None
+        self._serial = itertools.count(0)
+
+    def use(self, registry, default_seller):
+        self.registry, self.default_seller = registry, default_seller
+
+    def next(self, seller=None, registry=None) -> str:
+        registry = registry or self.registry
+        seller = seller or self.default_seller
+        assert registry is not None, "no InvoiceRegistry: request the invoice_registry fixture"
+        first, last = registry.numberRangeOf(seller)
+        assert first != 0, f"no number range allocated to {seller}"
+        return f"{first + next(self._serial) % (last - first + 1):020d}"
+
+
+NUMBERS = NumberBook()
+
+
+def allocate_number_ranges(invoice_registry, authority, sellers, prefix=NUMBER_PREFIX, count=RANGE_SIZE):
+    """The authority allocates `count` numbers under `prefix` to each seller (in order, so the
+    ranges are adjacent); returns {seller address: (first, last)}."""
+    ranges = {}
+    for seller in sellers:
+        tx = invoice_registry.allocateNumberRange(seller, prefix, count, {"from": authority})
+        ranges[str(seller)] = tuple(tx.return_value)
+    return ranges

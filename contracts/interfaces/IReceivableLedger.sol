@@ -2,7 +2,8 @@
 pragma solidity ^0.8.24;
 
 /**
- * @dev Receivables (应收账款) created from registered invoices: accepted by the debtor,
+ * @title IReceivableLedger
+ * @notice Receivables (应收账款) created from registered invoices: accepted by the debtor,
  * transferred, split, pledged to a financier, financed and settled in an ERC-20.
  * Holds the enums, structs, events and custom errors of {ReceivableLedger}.
  *
@@ -10,6 +11,10 @@ pragma solidity ^0.8.24;
  * receivable (created from an invoice, 1, 2, 3, ...); every split appends one 4-bit digit
  * (1..MAX_PARTS) above bit 64. `parentOf`, `rootOf` and `lineage` decode it, so a child
  * records its parent without a storage write.
+ *
+ * Buyers are known by the operator's keyed tag (see IInvoiceRegistry): the authority links a
+ * tag to the buyer's account, and the seller proves an invoice's buyer by opening its
+ * commitment with the buyer digest and tag (never the tax ID).
  */
 interface IReceivableLedger {
     enum ReceivableStatus {
@@ -20,10 +25,11 @@ interface IReceivableLedger {
         Split, // closed: replaced by its parts
         Settled, // closed: fully paid by the debtor
         Cancelled, // closed: withdrawn by the holder before acceptance
-        Declined // closed: refused by the debtor
+        Declined, // closed: refused by the debtor
+        Held // frozen by the authority (court or authority order): nothing moves until the hold is lifted
     }
 
-    /// @dev Everything known about one receivable, as returned by {getReceivable}.
+    /// @notice Everything known about one receivable, as returned by {getReceivable}.
     struct ReceivableView {
         uint256 id;
         uint256 parentId; // 0 for a root receivable
@@ -42,10 +48,10 @@ interface IReceivableLedger {
         bool overdue; // live and past its due date
     }
 
-    /// @dev `account` is the registered on-chain account of the buyer whose tax-ID hash is `buyerIdHash`.
-    event BuyerRegistered(bytes20 indexed buyerIdHash, address indexed account, address indexed attestedBy);
+    /// @notice `account` is the registered account of the buyer with keyed tag `buyerTag`.
+    event BuyerRegistered(bytes32 indexed buyerTag, address indexed account, address indexed attestedBy);
 
-    /// @dev `creditor` created root receivable `id` on invoice `invoiceKey` against `debtor`.
+    /// @notice `creditor` created root receivable `id` on invoice `invoiceKey` against `debtor`.
     event ReceivableCreated(
         uint256 indexed id,
         address indexed creditor,
@@ -55,25 +61,33 @@ interface IReceivableLedger {
         uint40 dueDate
     );
 
-    /// @dev `debtor` accepted receivable `id`; `relayer` sent the transaction (the debtor itself when direct).
+    /// @notice `debtor` accepted receivable `id`; `relayer` sent the transaction (the debtor itself when direct).
     event ReceivableAccepted(uint256 indexed id, address indexed debtor, address indexed relayer);
 
-    /// @dev `holder` withdrew receivable `id` before acceptance.
+    /// @notice `holder` withdrew receivable `id` before acceptance.
     event ReceivableCancelled(uint256 indexed id, address indexed holder);
 
-    /// @dev `debtor` refused receivable `id`.
+    /// @notice `debtor` refused receivable `id`.
     event ReceivableDeclined(uint256 indexed id, address indexed debtor);
 
-    /// @dev Receivable `id` passed from `from` to `to`.
-    event ReceivableTransferred(uint256 indexed id, address indexed from, address indexed to);
+    /// @notice Receivable `id` passed from `from` to `to` (only `id` is a topic: the cheapest log for
+    /// the ledger's most frequent operation; the indexer reads the holders from the data).
+    event ReceivableTransferred(uint256 indexed id, address from, address to);
 
-    /// @dev Part `childId` of `amount` fen, held by `holder`, was split off `parentId` (one event per part).
-    event ReceivableSplit(uint256 indexed parentId, uint256 indexed childId, address indexed holder, uint256 amount);
+    /// @notice Part `childId` of face value `amount`, held by `holder`, was split off `parentId`
+    /// (one event per part); `paid` of the parent's earlier payments count as paid on this part.
+    event ReceivableSplit(
+        uint256 indexed parentId,
+        uint256 indexed childId,
+        address indexed holder,
+        uint256 amount,
+        uint256 paid
+    );
 
-    /// @dev `holder` pledged receivable `id` to `financier`.
+    /// @notice `holder` pledged receivable `id` to `financier`.
     event ReceivablePledged(uint256 indexed id, address indexed holder, address indexed financier);
 
-    /// @dev `financier` paid `amount` fen to `holder` against pledged receivable `id`; `totalAdvance` so far.
+    /// @notice `financier` paid `amount` fen to `holder` against pledged receivable `id`; `totalAdvance` so far.
     event ReceivableFinanced(
         uint256 indexed id,
         address indexed financier,
@@ -82,10 +96,10 @@ interface IReceivableLedger {
         uint256 totalAdvance
     );
 
-    /// @dev `financier` released its pledge on receivable `id` after advancing `totalAdvance` fen.
-    event ReceivableReleased(uint256 indexed id, address indexed financier, address indexed holder, uint256 totalAdvance);
+    /// @notice `financier` lifted its pledge on receivable `id` after advancing `totalAdvance` fen.
+    event PledgeReleased(uint256 indexed id, address indexed financier, address indexed holder, uint256 totalAdvance);
 
-    /// @dev `debtor` paid `amount` fen to `beneficiary` on receivable `id`; `outstanding` is left (0: settled).
+    /// @notice `debtor` paid `amount` fen to `beneficiary` on receivable `id`; `outstanding` is left (0: settled).
     event ReceivableSettled(
         uint256 indexed id,
         address indexed debtor,
@@ -94,143 +108,301 @@ interface IReceivableLedger {
         uint256 outstanding
     );
 
-    /// @dev No receivable `id`.
+    /// @notice `authority` froze receivable `id` (it was in `previous` status) for `reasonCode`.
+    event ReceivableHeld(uint256 indexed id, address indexed authority, uint16 reasonCode, ReceivableStatus previous);
+
+    /// @notice `authority` lifted the hold on receivable `id`; it is back in `status`.
+    event ReceivableHoldLifted(uint256 indexed id, address indexed authority, ReceivableStatus status);
+
+    /// @notice No receivable `id`.
     error ReceivableNotFound(uint256 id);
 
-    /// @dev `account` is not the holder of receivable `id`.
+    /// @notice `account` is not the holder of receivable `id`.
     error NotHolder(uint256 id, address account);
 
-    /// @dev `account` is not the debtor of receivable `id`.
+    /// @notice `account` is not the debtor of receivable `id`.
     error NotDebtor(uint256 id, address account);
 
-    /// @dev `account` is not the financier receivable `id` is pledged to.
+    /// @notice `account` is not the financier receivable `id` is pledged to.
     error NotPledgee(uint256 id, address account);
 
-    /// @dev `account` lacks FINANCIER_ROLE.
+    /// @notice `account` lacks FINANCIER_ROLE.
     error NotFinancier(address account);
 
-    /// @dev `account` is not the seller of invoice `invoiceKey`.
+    /// @notice `account` is not the seller of invoice `invoiceKey`.
     error NotInvoiceSeller(bytes32 invoiceKey, address account);
 
-    /// @dev Invoice `invoiceKey` is in status `status`: only Issued or Cleared invoices back receivables.
+    /// @notice `account` is not an approved, active merchant: it may not create receivables.
+    error CreditorNotActive(address account);
+
+    /// @notice The holder `account` of receivable `id` is a suspended merchant: no pledge or financing.
+    error HolderSuspended(uint256 id, address account);
+
+    /// @notice Invoice `invoiceKey` is in status `status`: only Issued or Cleared invoices back receivables.
     error InvoiceNotEligible(bytes32 invoiceKey, uint8 status);
 
-    /// @dev `amount` exceeds the `available` part of invoice `invoiceKey` (open amount minus receivables drawn and settled).
+    /// @notice `amount` exceeds the `available` part of invoice `invoiceKey` (open amount minus receivables drawn and settled).
     error ExceedsInvoiceAvailable(bytes32 invoiceKey, uint256 amount, uint256 available);
 
-    /// @dev Amount zero or too large for the ledger (above 2^88 - 1 fen).
+    /// @notice The buyer digest and tag do not open invoice `invoiceKey`'s buyer commitment.
+    error BuyerProofMismatch(bytes32 invoiceKey);
+
+    /// @notice Amount zero or too large for the ledger (above 2^48 - 1 fen).
     error InvalidAmount(uint256 amount);
 
-    /// @dev `dueDate` is not in the future.
+    /// @notice `dueDate` is not in the future.
     error DueDateNotInFuture(uint40 dueDate);
 
-    /// @dev No account registered for buyer tax-ID hash `buyerIdHash`.
-    error BuyerNotRegistered(bytes20 buyerIdHash);
+    /// @notice No account registered for the buyer tag `buyerTag`.
+    error BuyerNotRegistered(bytes32 buyerTag);
 
-    /// @dev `buyerIdHash` is already registered to `account`.
-    error BuyerAlreadyRegistered(bytes20 buyerIdHash, address account);
+    /// @notice `buyerTag` is already registered to `account`.
+    error BuyerAlreadyRegistered(bytes32 buyerTag, address account);
 
-    /// @dev Zero buyer hash or zero account.
-    error InvalidBuyerRegistration(bytes20 buyerIdHash, address account);
+    /// @notice Zero buyer tag or zero account.
+    error InvalidBuyerRegistration(bytes32 buyerTag, address account);
 
-    /// @dev Receivable `id` is pledged to `financier`: no transfer, split or second pledge.
+    /// @notice Receivable `id` is pledged to `financier`: no transfer, split or second pledge.
     error ReceivableLocked(uint256 id, address financier);
 
-    /// @dev Receivable `id` is closed (`status` Split, Settled, Cancelled or Declined).
+    /// @notice Receivable `id` is closed (`status` Split, Settled, Cancelled or Declined).
     error ReceivableClosed(uint256 id, ReceivableStatus status);
 
-    /// @dev Receivable `id` is still waiting for the debtor's acceptance.
+    /// @notice Receivable `id` is frozen by the authority.
+    error ReceivableOnHold(uint256 id);
+
+    /// @notice Receivable `id` is not on hold.
+    error ReceivableNotHeld(uint256 id);
+
+    /// @notice Receivable `id` is still waiting for the debtor's acceptance.
     error ReceivableNotAccepted(uint256 id);
 
-    /// @dev Receivable `id` has already been accepted (status `status`).
+    /// @notice Receivable `id` has already been accepted (status `status`).
     error ReceivableAlreadyAccepted(uint256 id, ReceivableStatus status);
 
-    /// @dev Receivable `id` is not pledged.
+    /// @notice Receivable `id` is not pledged.
     error ReceivableNotPledged(uint256 id);
 
-    /// @dev Receivable `id` was partly paid (`paid` fen): it can no longer be split.
-    error ReceivablePartiallySettled(uint256 id, uint256 paid);
-
-    /// @dev Transfer to the zero address or to the current holder.
+    /// @notice Transfer to the zero address or to the current holder.
     error InvalidRecipient(address to);
 
-    /// @dev A split needs 2..MAX_PARTS parts; `parts` given.
+    /// @notice A split needs 2..MAX_PARTS parts; `parts` given.
     error InvalidPartCount(uint256 parts, uint256 maxParts);
 
-    /// @dev The parts sum to `total` where the parent's face value is `expected`.
+    /// @notice The parts sum to `total` where the parent's face value is `expected`.
     error SplitAmountMismatch(uint256 total, uint256 expected);
 
-    /// @dev Receivable `id` sits at the deepest split level.
+    /// @notice Receivable `id` sits at the deepest split level.
     error SplitDepthExceeded(uint256 id);
 
-    /// @dev The financier's total advance `advance` would exceed the face value `amount`.
-    error AdvanceExceedsFaceValue(uint256 id, uint256 advance, uint256 amount);
+    /// @notice The financier's total advance `advance` would exceed the `outstanding` (unpaid) amount.
+    error AdvanceExceedsOutstanding(uint256 id, uint256 advance, uint256 outstanding);
 
-    /// @dev Paying `amount` fen exceeds the `outstanding` fen of receivable `id`.
+    /// @notice Paying `amount` fen exceeds the `outstanding` fen of receivable `id`.
     error SettlementExceedsOutstanding(uint256 id, uint256 amount, uint256 outstanding);
 
-    /// @dev The signature's `deadline` has passed.
+    /// @notice The signature's `deadline` has passed.
     error ExpiredSignature(uint256 deadline);
 
-    /// @dev The signature is not `expectedSigner`'s (wrong signer, wrong chain, wrong contract or altered data).
+    /// @notice The signature is not `expectedSigner`'s (wrong signer, wrong chain, wrong contract or altered data).
     error InvalidSignature(address expectedSigner);
 
-    /// @dev `signer` of a buyer attestation lacks AUTHORITY_ROLE.
+    /// @notice `signer` of a buyer attestation lacks AUTHORITY_ROLE.
     error InvalidAttestor(address signer);
 
-    function registerBuyer(bytes20 buyerIdHash, address account) external;
+    /**
+     * @notice The authority links the buyer with keyed tag `buyerTag` to `account`.
+     * @param buyerTag The operator's keyed tag of the buyer's tax ID.
+     * @param account The buyer's account.
+     */
+    function registerBuyer(bytes32 buyerTag, address account) external;
 
-    function claimBuyer(bytes20 buyerIdHash, address account, uint256 deadline, bytes calldata attestation) external;
+    /**
+     * @notice Registers `account` for `buyerTag` with the authority's EIP-712 BuyerClaim attestation.
+     * @param buyerTag The buyer's tag.
+     * @param account The buyer's account.
+     * @param deadline Unix time after which the attestation is void.
+     * @param attestation The authority's signature over the tag, account, claim nonce and deadline.
+     */
+    function claimBuyer(bytes32 buyerTag, address account, uint256 deadline, bytes calldata attestation) external;
 
-    function create(bytes32 invoiceKey, uint256 amount, uint40 dueDate) external returns (uint256 id);
+    /**
+     * @notice The seller of invoice `invoiceKey` creates a receivable against the invoice's buyer.
+     * @param invoiceKey The invoice.
+     * @param amount Face value in fen, at most the invoice's available amount.
+     * @param dueDate Unix time the debtor must pay by.
+     * @param buyerDigest The invoice document's buyer digest.
+     * @param buyerTag The invoice document's buyer tag (registered to the debtor's account).
+     * @return id The new root receivable's id.
+     */
+    function create(bytes32 invoiceKey, uint256 amount, uint40 dueDate, bytes32 buyerDigest, bytes32 buyerTag)
+        external
+        returns (uint256 id);
 
+    /**
+     * @notice The debtor accepts receivable `id`.
+     * @param id The receivable.
+     */
     function accept(uint256 id) external;
 
+    /**
+     * @notice Accepts receivable `id` with the debtor's EIP-712 AcceptReceivable signature.
+     * @param id The receivable.
+     * @param nonce The debtor's current acceptance nonce ({nonces}).
+     * @param deadline Unix time after which the signature is void.
+     * @param signature The debtor's signature (EOA or ERC-1271).
+     */
     function acceptBySignature(uint256 id, uint256 nonce, uint256 deadline, bytes calldata signature) external;
 
+    /**
+     * @notice The holder withdraws receivable `id` before acceptance.
+     * @param id The receivable.
+     */
     function cancel(uint256 id) external;
 
+    /**
+     * @notice The debtor refuses receivable `id`.
+     * @param id The receivable.
+     */
     function decline(uint256 id) external;
 
+    /**
+     * @notice The holder transfers receivable `id` whole to `to`.
+     * @param id The receivable.
+     * @param to The new holder.
+     */
     function transfer(uint256 id, address to) external;
 
+    /**
+     * @notice The holder splits receivable `id` into parts whose face values sum to its face value.
+     * @param id The receivable.
+     * @param amounts Face value of each part, in fen.
+     * @return childIds The parts' ids.
+     */
     function split(uint256 id, uint256[] calldata amounts) external returns (uint256[] memory childIds);
 
+    /**
+     * @notice The holder pledges receivable `id` to `financier`.
+     * @param id The receivable.
+     * @param financier An account with FINANCIER_ROLE.
+     */
     function pledge(uint256 id, address financier) external;
 
+    /**
+     * @notice The pledgee advances `amount` fen of the settlement token to the holder.
+     * @param id The pledged receivable.
+     * @param amount Fen; the total advance stays within the unpaid amount.
+     */
     function finance(uint256 id, uint256 amount) external;
 
+    /**
+     * @notice The pledgee lifts its pledge on receivable `id`.
+     * @param id The pledged receivable.
+     */
     function release(uint256 id) external;
 
+    /**
+     * @notice The debtor pays `amount` fen of receivable `id` to its beneficiary.
+     * @param id The receivable.
+     * @param amount Fen, at most the outstanding amount.
+     */
     function settle(uint256 id, uint256 amount) external;
 
+    /**
+     * @notice The authority freezes receivable `id` (court or authority order).
+     * @param id A live receivable.
+     * @param reasonCode Why, recorded in the event.
+     */
+    function hold(uint256 id, uint16 reasonCode) external;
+
+    /**
+     * @notice The authority lifts the hold on receivable `id`.
+     * @param id A held receivable.
+     */
+    function liftHold(uint256 id) external;
+
+    /**
+     * @notice Everything about receivable `id`.
+     * @param id The receivable.
+     * @return The receivable's view.
+     */
     function getReceivable(uint256 id) external view returns (ReceivableView memory);
 
+    /**
+     * @notice Status of `id`.
+     * @param id The receivable.
+     * @return Its status (None if unknown).
+     */
     function statusOf(uint256 id) external view returns (ReceivableStatus);
 
+    /**
+     * @notice Current (or, once closed, last) holder of `id`.
+     * @param id The receivable.
+     * @return The holder.
+     */
     function holderOf(uint256 id) external view returns (address);
 
-    function beneficiaryOf(uint256 id) external view returns (address);
-
+    /**
+     * @notice Face value minus payments of a live `id`.
+     * @param id The receivable.
+     * @return Fen; zero once closed.
+     */
     function outstandingOf(uint256 id) external view returns (uint256);
 
+    /**
+     * @notice Whether `id` is live and past its due date.
+     * @param id The receivable.
+     * @return True when overdue.
+     */
     function isOverdue(uint256 id) external view returns (bool);
 
+    /**
+     * @notice The receivable `id` was split off.
+     * @param id The receivable.
+     * @return The parent's id, 0 for a root.
+     */
     function parentOf(uint256 id) external pure returns (uint256);
 
+    /**
+     * @notice The root receivable (created from the invoice) of `id`.
+     * @param id The receivable.
+     * @return The root's id.
+     */
     function rootOf(uint256 id) external pure returns (uint256);
 
-    function lineage(uint256 id) external pure returns (uint256[] memory ids);
-
+    /**
+     * @notice The id of part `part` of a split of `parentId`.
+     * @param parentId The parent.
+     * @param part 1..MAX_PARTS.
+     * @return The child's id.
+     */
     function childIdOf(uint256 parentId, uint256 part) external pure returns (uint256);
 
-    function receivableCountOfInvoice(bytes32 invoiceKey) external view returns (uint256);
+    /**
+     * @notice The root receivables created on invoice `invoiceKey`, oldest first (their parts
+     * follow from the ids: {childIdOf}, and {parentOf} back up to the root).
+     * @param invoiceKey The invoice.
+     * @return ids The root ids.
+     */
+    function rootsOfInvoice(bytes32 invoiceKey) external view returns (uint256[] memory ids);
 
-    function receivableOfInvoiceAt(bytes32 invoiceKey, uint256 index) external view returns (uint256);
+    /**
+     * @notice The registered account of the buyer with `buyerTag`.
+     * @param buyerTag The buyer's tag.
+     * @return The account, or zero.
+     */
+    function buyerAccountOf(bytes32 buyerTag) external view returns (address);
 
-    function availableOfInvoice(bytes32 invoiceKey) external view returns (uint256);
+    /**
+     * @notice The current nonce of `account` for buyer-claim attestations (separate from acceptances).
+     * @param account The buyer's account.
+     * @return The nonce the next attestation must sign.
+     */
+    function claimNonces(address account) external view returns (uint256);
 
-    function buyerAccountOf(bytes20 buyerIdHash) external view returns (address);
-
-    function rootCount() external view returns (uint256);
+    /**
+     * @notice Number of root receivables created.
+     * @return The highest root id.
+     */
+    function receivableCount() external view returns (uint256);
 }

@@ -11,6 +11,8 @@ library ChinaCalendar {
     uint256 internal constant OFFSET = 8 hours;
 
     /// @dev Year, month (1-12) and day (1-31) of `timestamp` in China time.
+    // Integer division first is the algorithm (days, eras, years of era), not a rounding slip.
+    // slither-disable-next-line divide-before-multiply
     function civil(uint256 timestamp) internal pure returns (uint256 year, uint256 month_, uint256 day) {
         unchecked {
             uint256 z = (timestamp + OFFSET) / 1 days + 719468;

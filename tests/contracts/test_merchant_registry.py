@@ -1,5 +1,9 @@
-"""MerchantRegistry: applications, USCC tax-ID checks, the authority's decisions,
-audit limits, operators and the views the audit rules read.
+"""MerchantRegistry (v2): applications, USCC tax-ID checks, the authority's decisions,
+audit limits, seller tags, operators, the views the audit rules read, and the two-step
+transfer of the default admin role.
+
+A tax ID belongs to an account only once the authority approves it: pending applications
+reserve nothing (several applicants may be pending with one tax ID).
 
 brownie 1.22 decodes a custom-error revert into `VirtualMachineError.revert_msg` as
 "ErrorName: arg, arg" (addresses lower-case, bytesN as b'...', enums as ints), so each
@@ -10,10 +14,14 @@ from enum import IntEnum
 import brownie
 import pytest
 
-from tests.conftest import DEFAULT_LIMITS, MERCHANT_TAX_ID, OTHER_MERCHANT_TAX_ID, licence_hash
+from tests.conftest import DEFAULT_LIMITS, MERCHANT_TAX_ID, OTHER_MERCHANT_TAX_ID, approve_with_tag, licence_hash
+from tests.contracts.conftest import as_bytes, seller_tag
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_NAME_LENGTH = 300
+ADMIN_TRANSFER_DELAY = 2 * 24 * 3600
+MAX_LIMITS = (2**48 - 1, 2**64 - 1, 2**32 - 1)
+NO_TAG = b"\x00" * 12
 MERCHANT_NAME = "厦门示例贸易有限公司"
 OTHER_MERCHANT_NAME = "北京示例科技有限公司"
 
@@ -87,8 +95,8 @@ def approved_merchants(merchant_registry, authority, merchant, other_merchant):
     """
     merchant_registry.applyAsMerchant(MERCHANT_NAME, MERCHANT_TAX_ID, licence_hash("L-001"), {"from": merchant})
     merchant_registry.applyAsMerchant(OTHER_MERCHANT_NAME, OTHER_MERCHANT_TAX_ID, licence_hash("L-002"), {"from": other_merchant})
-    merchant_registry.approve(merchant, DEFAULT_LIMITS, {"from": authority})
-    merchant_registry.approve(other_merchant, DEFAULT_LIMITS, {"from": authority})
+    approve_with_tag(merchant_registry, authority, merchant, MERCHANT_TAX_ID)
+    approve_with_tag(merchant_registry, authority, other_merchant, OTHER_MERCHANT_TAX_ID)
     return merchant_registry
 
 
@@ -108,7 +116,7 @@ def bring_to(merchant_registry, authority):
         if status == Status.REJECTED:
             merchant_registry.reject(account, "incomplete documents", {"from": authority})
         if status in (Status.APPROVED, Status.SUSPENDED):
-            merchant_registry.approve(account, DEFAULT_LIMITS, {"from": authority})
+            approve_with_tag(merchant_registry, authority, account, tax_id)
         if status == Status.SUSPENDED:
             merchant_registry.suspend(account, "audit", {"from": authority})
         assert merchant_registry.merchant(account)["status"] == status
@@ -124,6 +132,9 @@ def test_deployer_given_authority_holds_admin_and_authority_roles(merchant_regis
     admin_role = bytes(merchant_registry.DEFAULT_ADMIN_ROLE())
 
     assert merchant_registry.hasRole(admin_role, authority)
+    assert merchant_registry.defaultAdmin() == authority
+    assert merchant_registry.defaultAdminDelay() == ADMIN_TRANSFER_DELAY
+    assert merchant_registry.ADMIN_TRANSFER_DELAY() == ADMIN_TRANSFER_DELAY
     assert merchant_registry.hasRole(authority_role, authority)
     assert not merchant_registry.hasRole(authority_role, stranger)
     assert merchant_registry.MAX_NAME_LENGTH() == MAX_NAME_LENGTH
@@ -133,7 +144,7 @@ def test_granted_authority_can_approve(merchant_registry, authority, auditor, me
     merchant_registry.grantRole(authority_role, auditor, {"from": authority})
     merchant_registry.applyAsMerchant(MERCHANT_NAME, MERCHANT_TAX_ID, licence_hash("L-001"), {"from": merchant})
 
-    merchant_registry.approve(merchant, DEFAULT_LIMITS, {"from": auditor})
+    merchant_registry.approve(merchant, DEFAULT_LIMITS, seller_tag(MERCHANT_TAX_ID, merchant), {"from": auditor})
 
     assert merchant_registry.isActiveMerchant(merchant)
 
@@ -150,8 +161,9 @@ def test_apply_records_pending_application(merchant_registry, merchant):
     assert bytes(record["taxId"]) == tax_id_bytes(MERCHANT_TAX_ID)
     assert bytes(record["licenceHash"]) == licence_hash("L-001")
     assert record["limits"].dict() == {"invoiceCap": 0, "monthlyQuota": 0, "hourlyNorm": 0}
+    assert as_bytes(record["sellerTag"]) == NO_TAG
     assert record["name"] == MERCHANT_NAME
-    assert merchant_registry.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == merchant
+    assert merchant_registry.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == ZERO_ADDRESS  # reserved by nobody
     assert not merchant_registry.isActiveMerchant(merchant)
 
 
@@ -221,12 +233,23 @@ def test_apply_refuses_account_already_registered(bring_to, merchant, status):
         registry.applyAsMerchant("新名称", OTHER_MERCHANT_TAX_ID, licence_hash("L-009"), {"from": merchant})
 
 
-@pytest.mark.parametrize("holder_status", [Status.PENDING, Status.APPROVED, Status.SUSPENDED])
-def test_apply_refuses_tax_id_held_by_another_account(bring_to, merchant, other_merchant, holder_status):
+@pytest.mark.parametrize("holder_status", [Status.APPROVED, Status.SUSPENDED])
+def test_apply_refuses_tax_id_owned_by_another_merchant(bring_to, merchant, other_merchant, holder_status):
     registry = bring_to(merchant, holder_status)
 
     with reverts("TaxIdAlreadyRegistered", tax_id_bytes(MERCHANT_TAX_ID), merchant):
         registry.applyAsMerchant(OTHER_MERCHANT_NAME, MERCHANT_TAX_ID, licence_hash("L-002"), {"from": other_merchant})
+
+
+@pytest.mark.parametrize("holder_status", [Status.PENDING, Status.REJECTED])
+def test_apply_accepts_tax_id_of_an_unapproved_application(bring_to, merchant, other_merchant, holder_status):
+    registry = bring_to(merchant, holder_status)
+
+    registry.applyAsMerchant(OTHER_MERCHANT_NAME, MERCHANT_TAX_ID, licence_hash("L-002"), {"from": other_merchant})
+
+    assert registry.merchant(other_merchant)["status"] == Status.PENDING
+    assert registry.merchant(merchant)["status"] == holder_status
+    assert registry.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == ZERO_ADDRESS
 
 
 def test_reapply_after_rejection_with_same_tax_id(bring_to, merchant):
@@ -239,24 +262,26 @@ def test_reapply_after_rejection_with_same_tax_id(bring_to, merchant):
     assert record["appliedAt"] == tx.timestamp
     assert record["name"] == "厦门示例贸易股份有限公司"
     assert bytes(record["licenceHash"]) == licence_hash("L-001b")
-    assert registry.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == merchant
+    assert registry.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == ZERO_ADDRESS  # pending: not bound yet
     assert tx.events["MerchantApplied"]["account"] == merchant
 
 
-def test_reapply_after_rejection_with_other_tax_id(bring_to, merchant):
+def test_reapply_after_rejection_with_other_tax_id(bring_to, authority, merchant):
     registry = bring_to(merchant, Status.REJECTED)
 
     registry.applyAsMerchant(MERCHANT_NAME, OTHER_MERCHANT_TAX_ID, licence_hash("L-001"), {"from": merchant})
 
     assert bytes(registry.merchant(merchant)["taxId"]) == tax_id_bytes(OTHER_MERCHANT_TAX_ID)
+    approve_with_tag(registry, authority, merchant, OTHER_MERCHANT_TAX_ID)
     assert registry.accountOfTaxId(tax_id_bytes(OTHER_MERCHANT_TAX_ID)) == merchant
     assert registry.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == ZERO_ADDRESS
 
 
-def test_rejected_tax_id_can_be_taken_by_another_account(bring_to, merchant, other_merchant):
+def test_rejected_tax_id_can_be_taken_by_another_account(bring_to, authority, merchant, other_merchant):
     registry = bring_to(merchant, Status.REJECTED)
-
     registry.applyAsMerchant(OTHER_MERCHANT_NAME, MERCHANT_TAX_ID, licence_hash("L-002"), {"from": other_merchant})
+
+    approve_with_tag(registry, authority, other_merchant, MERCHANT_TAX_ID)
 
     assert registry.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == other_merchant
     with reverts("TaxIdAlreadyRegistered", tax_id_bytes(MERCHANT_TAX_ID), other_merchant):
@@ -317,10 +342,11 @@ def test_parse_tax_id_returns_its_bytes(merchant_registry, tax_id):
 
 
 @pytest.mark.parametrize("tax_id", VALID_TAX_IDS)
-def test_apply_accepts_valid_tax_id(merchant_registry, merchant, tax_id):
+def test_apply_accepts_valid_tax_id(merchant_registry, authority, merchant, tax_id):
     merchant_registry.applyAsMerchant(MERCHANT_NAME, tax_id, licence_hash("L-001"), {"from": merchant})
 
     assert bytes(merchant_registry.merchant(merchant)["taxId"]) == tax_id_bytes(tax_id)
+    approve_with_tag(merchant_registry, authority, merchant, tax_id)
     assert merchant_registry.accountOfTaxId(tax_id_bytes(tax_id)) == merchant
 
 
@@ -366,16 +392,22 @@ def test_apply_refuses_invalid_tax_id(merchant_registry, merchant, tax_id):
 # --- approve ---------------------------------------------------------------------------
 
 
-def test_approve_sets_status_and_limits(bring_to, authority, merchant):
+def test_approve_sets_status_limits_tag_and_binds_tax_id(bring_to, authority, merchant):
     registry = bring_to(merchant, Status.PENDING)
+    tag = seller_tag(MERCHANT_TAX_ID, merchant)
 
-    tx = registry.approve(merchant, (500, 2_000, 7), {"from": authority})
+    tx = registry.approve(merchant, (500, 2_000, 7), tag, {"from": authority})
 
     record = registry.merchant(merchant)
     assert record["status"] == Status.APPROVED
     assert record["limits"].dict() == {"invoiceCap": 500, "monthlyQuota": 2_000, "hourlyNorm": 7}
+    assert as_bytes(record["sellerTag"]) == tag
     assert registry.isActiveMerchant(merchant)
-    assert event_fields(tx.events["MerchantApproved"]) == {
+    assert registry.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == merchant
+    event = event_fields(tx.events["MerchantApproved"])
+    assert as_bytes(event.pop("taxId")) == tax_id_bytes(MERCHANT_TAX_ID)
+    assert as_bytes(event.pop("sellerTag")) == tag
+    assert event == {
         "account": merchant.address,
         "invoiceCap": 500,
         "monthlyQuota": 2_000,
@@ -383,19 +415,29 @@ def test_approve_sets_status_and_limits(bring_to, authority, merchant):
     }
 
 
+def test_approve_refuses_zero_seller_tag(bring_to, authority, merchant):
+    registry = bring_to(merchant, Status.PENDING)
+
+    with reverts("MissingSellerTag"):
+        registry.approve(merchant, DEFAULT_LIMITS, NO_TAG, {"from": authority})
+
+    assert registry.merchant(merchant)["status"] == Status.PENDING
+    assert registry.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == ZERO_ADDRESS
+
+
 def test_approve_accepts_quota_equal_to_cap(bring_to, authority, merchant):
     registry = bring_to(merchant, Status.PENDING)
 
-    registry.approve(merchant, (1_000, 1_000, 1), {"from": authority})
+    registry.approve(merchant, (1_000, 1_000, 1), seller_tag(MERCHANT_TAX_ID, merchant), {"from": authority})
 
     assert registry.merchant(merchant)["limits"].dict() == {"invoiceCap": 1_000, "monthlyQuota": 1_000, "hourlyNorm": 1}
 
 
 def test_approve_accepts_maximum_limits(bring_to, authority, merchant):
     registry = bring_to(merchant, Status.PENDING)
-    limits = (2**96 - 1, 2**96 - 1, 2**32 - 1)
+    limits = MAX_LIMITS
 
-    registry.approve(merchant, limits, {"from": authority})
+    registry.approve(merchant, limits, seller_tag(MERCHANT_TAX_ID, merchant), {"from": authority})
 
     assert tuple(registry.merchant(merchant)["limits"]) == limits
 
@@ -415,7 +457,7 @@ def test_approve_refuses_invalid_limits(bring_to, authority, merchant, limits):
     registry = bring_to(merchant, Status.PENDING)
 
     with reverts("InvalidMerchantLimits", *limits):
-        registry.approve(merchant, limits, {"from": authority})
+        registry.approve(merchant, limits, seller_tag(MERCHANT_TAX_ID, merchant), {"from": authority})
 
     assert registry.merchant(merchant)["status"] == Status.PENDING
 
@@ -425,28 +467,28 @@ def test_approve_refuses_account_not_pending(bring_to, authority, merchant, stat
     registry = bring_to(merchant, status)
 
     with reverts("InvalidMerchantStatus", merchant, Status.PENDING, status):
-        registry.approve(merchant, DEFAULT_LIMITS, {"from": authority})
+        registry.approve(merchant, DEFAULT_LIMITS, seller_tag(MERCHANT_TAX_ID, merchant), {"from": authority})
 
 
 def test_approve_refuses_stranger(bring_to, merchant, stranger, authority_role):
     registry = bring_to(merchant, Status.PENDING)
 
     with reverts("AccessControlUnauthorizedAccount", stranger, authority_role):
-        registry.approve(merchant, DEFAULT_LIMITS, {"from": stranger})
+        registry.approve(merchant, DEFAULT_LIMITS, seller_tag(MERCHANT_TAX_ID, merchant), {"from": stranger})
 
 
 def test_approve_refuses_applicant_approving_itself(bring_to, merchant, authority_role):
     registry = bring_to(merchant, Status.PENDING)
 
     with reverts("AccessControlUnauthorizedAccount", merchant, authority_role):
-        registry.approve(merchant, DEFAULT_LIMITS, {"from": merchant})
+        registry.approve(merchant, DEFAULT_LIMITS, seller_tag(MERCHANT_TAX_ID, merchant), {"from": merchant})
 
 
 def test_approve_refuses_merchant(bring_to, approved_merchants, merchant, stranger, authority_role):
     bring_to(stranger, Status.PENDING, tax_id=uscc("91310000MA1FL0000"))
 
     with reverts("AccessControlUnauthorizedAccount", merchant, authority_role):
-        approved_merchants.approve(stranger, DEFAULT_LIMITS, {"from": merchant})
+        approved_merchants.approve(stranger, DEFAULT_LIMITS, seller_tag("91310000MA1FL0000", stranger), {"from": merchant})
 
 
 # --- reject ----------------------------------------------------------------------------
@@ -496,10 +538,13 @@ def test_reject_refuses_merchant(bring_to, approved_merchants, merchant, strange
 def test_suspend_sets_status_and_keeps_limits(approved_merchants, authority, merchant, other_merchant):
     tx = approved_merchants.suspend(merchant, "suspected fake invoicing", {"from": authority})
 
-    status, limits = approved_merchants.auditProfile(merchant)
+    status, limits, tag = approved_merchants.issuerProfile(merchant)
     assert status == Status.SUSPENDED
     assert tuple(limits) == DEFAULT_LIMITS
+    assert as_bytes(tag) == seller_tag(MERCHANT_TAX_ID, merchant)
     assert not approved_merchants.isActiveMerchant(merchant)
+    assert approved_merchants.isSuspended(merchant)
+    assert not approved_merchants.isSuspended(other_merchant)
     assert approved_merchants.isActiveMerchant(other_merchant)
     assert approved_merchants.accountOfTaxId(tax_id_bytes(MERCHANT_TAX_ID)) == merchant
     assert event_fields(tx.events["MerchantSuspended"]) == {
@@ -534,10 +579,12 @@ def test_reinstate_restores_approved_status(approved_merchants, authority, merch
 
     tx = approved_merchants.reinstate(merchant, {"from": authority})
 
-    status, limits = approved_merchants.auditProfile(merchant)
+    status, limits, tag = approved_merchants.issuerProfile(merchant)
     assert status == Status.APPROVED
     assert tuple(limits) == DEFAULT_LIMITS
+    assert as_bytes(tag) == seller_tag(MERCHANT_TAX_ID, merchant)
     assert approved_merchants.isActiveMerchant(merchant)
+    assert not approved_merchants.isSuspended(merchant)
     assert event_fields(tx.events["MerchantReinstated"]) == {
         "account": merchant.address,
     }
@@ -574,7 +621,8 @@ def test_set_limits_changes_limits_not_status(bring_to, authority, merchant, sta
 
     tx = registry.setLimits(merchant, (300, 300, 2), {"from": authority})
 
-    status_after, limits = registry.auditProfile(merchant)
+    status_after, limits, tag = registry.issuerProfile(merchant)
+    assert as_bytes(tag) == seller_tag(MERCHANT_TAX_ID, merchant)  # limits only: the tag stays
     assert status_after == status
     assert limits.dict() == {"invoiceCap": 300, "monthlyQuota": 300, "hourlyNorm": 2}
     assert event_fields(tx.events["MerchantLimitsChanged"]) == {
@@ -608,7 +656,7 @@ def test_set_limits_refuses_stranger(approved_merchants, merchant, stranger, aut
 
 def test_set_limits_refuses_merchant_raising_its_own(approved_merchants, merchant, authority_role):
     with reverts("AccessControlUnauthorizedAccount", merchant, authority_role):
-        approved_merchants.setLimits(merchant, (2**96 - 1, 2**96 - 1, 2**32 - 1), {"from": merchant})
+        approved_merchants.setLimits(merchant, MAX_LIMITS, {"from": merchant})
 
 
 # --- setOperator / canActFor -----------------------------------------------------------
@@ -704,6 +752,7 @@ def test_merchant_of_unknown_account_is_empty(merchant_registry, stranger):
         "taxId": "0x" + "00" * 18,
         "licenceHash": "0x" + "00" * 32,
         "limits": {"invoiceCap": 0, "monthlyQuota": 0, "hourlyNorm": 0},
+        "sellerTag": "0x" + "00" * 12,
         "name": "",
     }
 
@@ -716,18 +765,21 @@ def test_merchant_returns_registration_of_approved_merchant(approved_merchants, 
     assert bytes(record["taxId"]) == tax_id_bytes(OTHER_MERCHANT_TAX_ID)
     assert bytes(record["licenceHash"]) == licence_hash("L-002")
     assert tuple(record["limits"]) == DEFAULT_LIMITS
+    assert as_bytes(record["sellerTag"]) == seller_tag(OTHER_MERCHANT_TAX_ID, other_merchant)
     assert record["name"] == OTHER_MERCHANT_NAME
 
 
 @pytest.mark.parametrize("status", list(Status))
-def test_audit_profile_reports_status_and_limits(bring_to, merchant, status):
+def test_issuer_profile_reports_status_limits_and_seller_tag(bring_to, merchant, status):
     registry = bring_to(merchant, status)
 
-    profile_status, limits = registry.auditProfile(merchant)
+    profile_status, limits, tag = registry.issuerProfile(merchant)
 
     assert profile_status == status
-    expected = DEFAULT_LIMITS if status in (Status.APPROVED, Status.SUSPENDED) else (0, 0, 0)
-    assert tuple(limits) == expected
+    approved = status in (Status.APPROVED, Status.SUSPENDED)
+    assert tuple(limits) == (DEFAULT_LIMITS if approved else (0, 0, 0))
+    assert as_bytes(tag) == (seller_tag(MERCHANT_TAX_ID, merchant) if approved else NO_TAG)
+    assert registry.isSuspended(merchant) is (status == Status.SUSPENDED)
 
 
 @pytest.mark.parametrize(
@@ -753,7 +805,7 @@ def test_account_of_unregistered_tax_id_is_zero(merchant_registry):
 @pytest.mark.parametrize(
     "status, holds",
     [
-        (Status.PENDING, True),
+        (Status.PENDING, False),  # an application reserves nothing
         (Status.APPROVED, True),
         (Status.SUSPENDED, True),
         (Status.REJECTED, False),
