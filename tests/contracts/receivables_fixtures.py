@@ -1,21 +1,35 @@
-"""Fixtures and helpers of the ReceivableLedger / SettlementToken tests.
+"""Fixtures and helpers of the ReceivableLedger / SettlementToken tests (contracts v2).
 
 Imported by the receivable test modules with ``from tests.contracts.receivables_fixtures
-import *`` so that they do not depend on (or clash with) the invoice tests' conftest.
+import *`` so that they do not depend on (or clash with) the invoice tests' fixtures.
 
-Set-up: a fresh InvoiceRegistry on the approved merchants, the settlement token, the
-ledger holding LEDGER_ROLE on the registry, `financier` holding FINANCIER_ROLE, and the
-invoice buyer registered as `debtor`, a keyed local account so that it can sign EIP-712
-acceptances. `debtor` and `financier` hold tokens and have approved the ledger.
+Set-up: a fresh InvoiceRegistry on the approved merchants (each with a number range), the
+settlement token, the ledger holding LEDGER_ROLE on the registry, `financier` and
+`second_financier` holding FINANCIER_ROLE, and the invoice buyer's keyed tag registered to
+`debtor`, a keyed local account so that it can sign EIP-712 acceptances. `debtor` and the
+financiers hold tokens and have approved the ledger.
+
+Invoices name their buyer only by a salted commitment: `new_invoice()` returns an
+`IssuedInvoice` whose `proof` (buyer digest, buyer tag) opens it, as the off-chain document
+would; `ledger.create(inv.key, amount, due, *inv.proof, {"from": seller})`.
 """
-import itertools
-import re
+from contextlib import contextmanager
+from typing import NamedTuple
 
-import brownie
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
+
+from tests.conftest import NUMBERS, allocate_number_ranges
+from tests.contracts.conftest import (  # the buyer-privacy formulas of the v2 spec
+    buyer_commitment,
+    buyer_digest,
+    buyer_tag,
+    buyer_tag_for_seller,
+    reverts_with,
+    salt_of,
+)
 
 RECEIVABLE_BUYER_TAX_ID = "91310000MA1FL8XY2K"
 DEBTOR_KEY = "0x" + keccak(text="receivables test debtor").hex()
@@ -23,25 +37,39 @@ OTHER_DEBTOR_KEY = "0x" + keccak(text="receivables test other debtor").hex()
 ATTESTOR_KEY = "0x" + keccak(text="receivables test attestor").hex()
 
 DAY = 24 * 3600
-FUNDS = 10**12  # fen given to the debtor and the financier
+FUNDS = 10**12  # fen given to the debtor and the financiers
 MAX_UINT = 2**256 - 1
+MAX_AMOUNT = 2**48 - 1  # the ledger's and the registry's largest amount in fen
+ZERO_ADDRESS = "0x" + "00" * 20
 
 # ReceivableStatus
-NONE, CREATED, ACCEPTED, PLEDGED, SPLIT, SETTLED, CANCELLED, DECLINED = range(8)
+NONE, CREATED, ACCEPTED, PLEDGED, SPLIT, SETTLED, CANCELLED, DECLINED, HELD = range(9)
+LIVE = (CREATED, ACCEPTED, PLEDGED, HELD)
 # IInvoiceRegistry.InvoiceStatus
 INV_ISSUED, INV_FLAGGED, INV_CLEARED, INV_REJECTED, INV_VOIDED, INV_RED_LETTERED = range(1, 7)
 
 ROOT_BITS, DIGIT_BITS = 64, 4
+EIP712_NAME, EIP712_VERSION = "ReceivableLedger", "2"  # v2 bumped the domain version: v1 signatures are void
 
-_numbers = itertools.count(1)
-
-
-def buyer_id_hash(tax_id: str) -> bytes:
-    """bytes20 buyer identity: first 20 bytes of keccak256(upper-cased tax ID)."""
-    return keccak(text=tax_id.upper())[:20]
+BUYER_TAG = buyer_tag(RECEIVABLE_BUYER_TAX_ID)
 
 
-BUYER_HASH = buyer_id_hash(RECEIVABLE_BUYER_TAX_ID)
+class IssuedInvoice(NamedTuple):
+    """An invoice issued by `new_invoice`, with what its off-chain document tells about the buyer."""
+
+    key: str
+    number: str
+    seller: str
+    salt: bytes
+    buyer_tax_id: str
+    tag: bytes
+    digest: bytes
+    gross: int
+
+    @property
+    def proof(self):
+        """(buyerDigest, buyerTag): the arguments that open the invoice's buyer commitment."""
+        return (self.digest, self.tag)
 
 
 def depth_of(receivable_id: int) -> int:
@@ -61,11 +89,50 @@ def parent_id(receivable_id: int) -> int:
     return receivable_id & ~(0xF << (ROOT_BITS + DIGIT_BITS * (depth - 1)))
 
 
-def next_invoice_number() -> str:
-    return f"2677{next(_numbers):016d}"
+def allocate_parts(paid: int, amounts):
+    """What a split records as paid on each part: earlier payments fill the parts in order."""
+    allocated = []
+    for amount in amounts:
+        share = min(paid, amount)
+        allocated.append(share)
+        paid -= share
+    return allocated
 
 
-def typed_data(ledger, chain_id, primary, fields, message, verifying_contract=None):
+def issue_request(
+    registry,
+    seller,
+    chain,
+    net=1_000_000,
+    rate=13,
+    buyer_tax_id=RECEIVABLE_BUYER_TAX_ID,
+    salt=None,
+    number=None,
+):
+    """A valid v2 IssueRequest tuple (one rate group, exact tax, next number of the seller's
+    range on `registry`) and the document's buyer data: returns (request, salt, tag, digest)."""
+    number = number or NUMBERS.next(seller, registry=registry)
+    salt = salt_of(number) if salt is None else salt
+    tag = buyer_tag(buyer_tax_id)
+    digest = buyer_digest(salt, buyer_tax_id)
+    tax = net * rate // 100
+    request = (
+        number,
+        str(seller),
+        buyer_commitment(digest, tag),
+        buyer_tag_for_seller(tag, seller),
+        net,
+        tax,
+        net + tax,
+        0,
+        chain[-1].timestamp - 60,
+        keccak(text="receivable test document " + number),
+        [(rate, 1, net, tax)],
+    )
+    return request, salt, tag, digest
+
+
+def typed_data(ledger, chain_id, primary, fields, message, verifying_contract=None, version=EIP712_VERSION):
     return {
         "types": {
             "EIP712Domain": [
@@ -78,8 +145,8 @@ def typed_data(ledger, chain_id, primary, fields, message, verifying_contract=No
         },
         "primaryType": primary,
         "domain": {
-            "name": "ReceivableLedger",
-            "version": "1",
+            "name": EIP712_NAME,
+            "version": version,
             "chainId": chain_id,
             "verifyingContract": str(verifying_contract or ledger.address),
         },
@@ -97,7 +164,7 @@ ACCEPT_FIELDS = [
 ]
 
 CLAIM_FIELDS = [
-    {"name": "buyerIdHash", "type": "bytes20"},
+    {"name": "buyerTag", "type": "bytes32"},
     {"name": "account", "type": "address"},
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
@@ -108,7 +175,9 @@ def sign_typed(key, data) -> bytes:
     return bytes(Account.sign_message(encode_typed_data(full_message=data), key).signature)
 
 
-def sign_acceptance(ledger, key, receivable_id, nonce, deadline, chain_id, verifying_contract=None, **overrides):
+def sign_acceptance(
+    ledger, key, receivable_id, nonce, deadline, chain_id, verifying_contract=None, version=EIP712_VERSION, **overrides
+):
     """The debtor's EIP-712 AcceptReceivable signature over the receivable's current terms."""
     view = ledger.getReceivable(receivable_id)
     message = {
@@ -120,31 +189,35 @@ def sign_acceptance(ledger, key, receivable_id, nonce, deadline, chain_id, verif
         "deadline": deadline,
     }
     message.update(overrides)
-    return sign_typed(key, typed_data(ledger, chain_id, "AcceptReceivable", ACCEPT_FIELDS, message, verifying_contract))
+    data = typed_data(ledger, chain_id, "AcceptReceivable", ACCEPT_FIELDS, message, verifying_contract, version)
+    return sign_typed(key, data)
 
 
-def sign_buyer_claim(ledger, key, buyer_hash, account, nonce, deadline, chain_id):
-    message = {"buyerIdHash": bytes(buyer_hash), "account": str(account), "nonce": nonce, "deadline": deadline}
+def sign_buyer_claim(ledger, key, tag, account, nonce, deadline, chain_id):
+    """An authority's EIP-712 BuyerClaim(bytes32 buyerTag,address account,uint256 nonce,uint256 deadline)."""
+    message = {"buyerTag": bytes(tag), "account": str(account), "nonce": nonce, "deadline": deadline}
     return sign_typed(key, typed_data(ledger, chain_id, "BuyerClaim", CLAIM_FIELDS, message))
 
 
 def _format_arg(value) -> str:
+    """An argument as brownie prints it in a decoded custom error."""
     if isinstance(value, (bytes, bytearray)):
-        return repr(bytes(value))  # brownie renders bytesN arguments as Python bytes
-    if isinstance(value, bool):
+        return repr(bytes(value))
+    if isinstance(value, (bool, int)):
         return str(value)
-    if isinstance(value, int):
-        return str(value)
-    return str(value).lower()  # addresses, accounts, contracts
+    text = str(value)
+    if text.startswith("0x") and len(text) == 66:  # a bytes32 given as hex (e.g. an invoice key)
+        return repr(bytes.fromhex(text[2:]))
+    return text.lower()  # addresses, accounts, contracts
 
 
-def reverts(error: str, *args):
-    """brownie.reverts for the custom error `error`, with exactly `args` when given."""
-    if args:
-        pattern = re.escape(f"{error}: " + ", ".join(_format_arg(a) for a in args))
-    else:
-        pattern = re.escape(error) + r"(: .*)?"
-    return brownie.reverts(revert_pattern=pattern)
+@contextmanager
+def reverts_with_args(error: str, *args):
+    """reverts_with(`error`), and the error's arguments are exactly `args`."""
+    with reverts_with(error) as excinfo:
+        yield excinfo
+    expected = f"{error}: " + ", ".join(_format_arg(a) for a in args) if args else error
+    assert excinfo.value.revert_msg == expected, f"reverted with {excinfo.value.revert_msg!r}, expected {expected!r}"
 
 
 def _keyed_account(accounts, funder, key):
@@ -162,7 +235,7 @@ def debtor(accounts, authority):
 
 @pytest.fixture(scope="module")
 def attestor(accounts, authority):
-    """A keyed account that will hold AUTHORITY_ROLE on the ledger (signs buyer attestations)."""
+    """A keyed account that may hold AUTHORITY_ROLE on the ledger (signs buyer attestations)."""
     return _keyed_account(accounts, authority, ATTESTOR_KEY)
 
 
@@ -188,47 +261,63 @@ def settlement_token(SettlementToken, authority):
 
 
 @pytest.fixture(scope="module")
-def receivable_invoices(InvoiceRegistry, approved_merchants, authority):
-    return InvoiceRegistry.deploy(authority, approved_merchants, {"from": authority})
+def receivable_invoices(InvoiceRegistry, approved_merchants, authority, merchant, other_merchant):
+    """A fresh InvoiceRegistry; both merchants hold a number range on it."""
+    registry = InvoiceRegistry.deploy(authority, approved_merchants, {"from": authority})
+    allocate_number_ranges(registry, authority, [merchant, other_merchant])
+    return registry
+
+
+def deploy_ledger(ReceivableLedger, registry, token, authority, financiers, debtor):
+    """A ReceivableLedger with LEDGER_ROLE on `registry`, FINANCIER_ROLE for `financiers`,
+    the test buyer registered to `debtor`, funded accounts approving it on `token`."""
+    ledger = ReceivableLedger.deploy(authority, registry, token, {"from": authority})
+    registry.grantRole(registry.LEDGER_ROLE(), ledger, {"from": authority})
+    for financier in financiers:
+        ledger.grantRole(ledger.FINANCIER_ROLE(), financier, {"from": authority})
+    ledger.registerBuyer(BUYER_TAG, debtor, {"from": authority})
+    for account in (debtor, *financiers):
+        token.mint(account, FUNDS, {"from": authority})
+        token.approve(ledger, MAX_UINT, {"from": account})
+    return ledger
 
 
 @pytest.fixture(scope="module")
 def receivable_ledger(
     ReceivableLedger, receivable_invoices, settlement_token, authority, financier, second_financier, debtor
 ):
-    ledger = ReceivableLedger.deploy(authority, receivable_invoices, settlement_token, {"from": authority})
-    receivable_invoices.grantRole(receivable_invoices.LEDGER_ROLE(), ledger, {"from": authority})
-    ledger.grantRole(ledger.FINANCIER_ROLE(), financier, {"from": authority})
-    ledger.grantRole(ledger.FINANCIER_ROLE(), second_financier, {"from": authority})
-    ledger.registerBuyer(BUYER_HASH, debtor, {"from": authority})
-    for account in (debtor, financier, second_financier):
-        settlement_token.mint(account, FUNDS, {"from": authority})
-        settlement_token.approve(ledger, MAX_UINT, {"from": account})
-    return ledger
+    return deploy_ledger(
+        ReceivableLedger, receivable_invoices, settlement_token, authority, (financier, second_financier), debtor
+    )
 
 
 @pytest.fixture(scope="module")
 def new_invoice(receivable_invoices, chain, merchant):
-    """Issues an invoice of `net` fen at `rate` % to the registered buyer; returns its key."""
+    """Issues an invoice of `net` fen at `rate` % (one line) to the buyer with `buyer_tax_id`
+    (by default the one registered to `debtor`); returns an IssuedInvoice."""
 
-    def issue(net=1_000_000, rate=13, seller=None, buyer_hash=BUYER_HASH):
-        number = next_invoice_number()
-        tax = net * rate // 100
+    def issue(net=1_000_000, rate=13, seller=None, buyer_tax_id=RECEIVABLE_BUYER_TAX_ID):
         seller = seller or merchant
-        request = (
-            number,
-            str(seller),
-            bytes(buyer_hash),
-            net,
-            tax,
-            net + tax,
-            rate,
-            1,
-            0,
-            chain[-1].timestamp - 60,
-            keccak(text="receivable test document " + number),
+        request, salt, tag, digest = issue_request(
+            receivable_invoices, seller, chain, net=net, rate=rate, buyer_tax_id=buyer_tax_id
         )
-        return receivable_invoices.issue(request, {"from": seller}).return_value
+        key = receivable_invoices.issue(request, {"from": seller}).return_value
+        return IssuedInvoice(key, request[0], str(seller), salt, buyer_tax_id, tag, digest, request[6])
+
+    return issue
+
+
+@pytest.fixture(scope="module")
+def new_red_letter_note(receivable_invoices, chain):
+    """Reduces `invoice` (an IssuedInvoice) by `net` + 13 % tax with a red-letter note from the
+    seller's range, same buyer commitment and rate; returns the transaction."""
+
+    def issue(invoice, net, reason_code=1, rate=13):
+        request, _, _, _ = issue_request(
+            receivable_invoices, invoice.seller, chain, net=net, rate=rate,
+            buyer_tax_id=invoice.buyer_tax_id, salt=invoice.salt,
+        )
+        return receivable_invoices.issueRedLetter(invoice.key, request, reason_code, {"from": invoice.seller})
 
     return issue
 
@@ -237,12 +326,19 @@ def new_invoice(receivable_invoices, chain, merchant):
 def new_receivable(receivable_ledger, new_invoice, chain, merchant, debtor):
     """Creates a receivable (by default accepted) on a fresh invoice; returns its id."""
 
-    def create(amount=500_000, due_in=30 * DAY, accept=True, invoice=None, seller=None):
-        key = invoice if invoice is not None else new_invoice()
-        tx = receivable_ledger.create(key, amount, chain[-1].timestamp + due_in, {"from": seller or merchant})
+    def create(amount=500_000, due_in=30 * DAY, accept=True, invoice=None, seller=None, ledger=None):
+        ledger = ledger or receivable_ledger
+        invoice = invoice if invoice is not None else new_invoice()
+        tx = ledger.create(invoice.key, amount, chain[-1].timestamp + due_in, *invoice.proof, {"from": seller or merchant})
         receivable_id = tx.return_value
         if accept:
-            receivable_ledger.accept(receivable_id, {"from": debtor})
+            ledger.accept(receivable_id, {"from": debtor})
         return receivable_id
 
     return create
+
+
+@pytest.fixture
+def invoice_of(receivable_ledger, receivable_invoices):
+    """invoice_of(receivable_id): the registry's record of the receivable's invoice."""
+    return lambda receivable_id: receivable_invoices.getInvoice(receivable_ledger.getReceivable(receivable_id)["invoiceKey"])
