@@ -90,7 +90,7 @@ contract MerchantRegistry is AccessControlDefaultAdminRules, IMerchantRegistry {
      * Emits a {MerchantApproved} event.
      * @param account The applicant.
      * @param limits Its audit limits.
-     * @param sellerTag bytes12(keccak256(abi.encode(tag of its tax ID, account))): the self-dealing rule compares it.
+     * @param sellerTag bytes12(keccak256(abi.encode(self-dealing tag of its tax ID, account))): the self-dealing rule compares it.
      */
     function approve(address account, MerchantLimits calldata limits, bytes12 sellerTag)
         external

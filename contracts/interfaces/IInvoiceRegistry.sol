@@ -17,8 +17,10 @@ pragma solidity ^0.8.24;
  * `buyerDigest = keccak256(abi.encode(salt, keccak256(bytes(buyerTaxId))))`, a fresh random
  * `salt` per invoice and `buyerTag` the operator's keyed tag of the buyer (HMAC); salt, tax ID
  * and tag travel in the off-chain document, so its holder can prove who the buyer is
- * ({verifyBuyer}). `buyerTagForSeller = bytes12(keccak256(abi.encode(buyerTag, seller)))`
- * lets the self-dealing rule compare buyer and seller without linking a buyer across sellers.
+ * ({verifyBuyer}). `buyerTagForSeller = bytes12(keccak256(abi.encode(selfDealingTag, seller)))`,
+ * `selfDealingTag` a second keyed tag of the buyer's tax ID that is never published (buyer tags
+ * are, when a ledger registers a buyer), lets the self-dealing rule compare buyer and seller
+ * without linking a buyer across sellers.
  */
 interface IInvoiceRegistry {
     enum InvoiceStatus {

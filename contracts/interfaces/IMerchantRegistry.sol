@@ -33,7 +33,7 @@ interface IMerchantRegistry {
         bytes18 taxId; // Unified Social Credit Code (USCC), 18 ASCII characters
         bytes32 licenceHash; // keccak256 of the business-licence number
         MerchantLimits limits;
-        bytes12 sellerTag; // the merchant's own buyer tag scoped to its account (self-dealing rule)
+        bytes12 sellerTag; // its own tax ID's self-dealing tag scoped to its account (self-dealing rule)
         string name;
     }
 
@@ -104,7 +104,7 @@ interface IMerchantRegistry {
      * @param account The seller.
      * @return status Its status.
      * @return limits Its audit limits.
-     * @return sellerTag Its own buyer tag scoped to its account (self-dealing rule).
+     * @return sellerTag Its own tax ID's self-dealing tag scoped to its account (self-dealing rule).
      */
     function issuerProfile(address account)
         external

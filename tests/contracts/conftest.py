@@ -6,7 +6,8 @@ Buyer privacy (IInvoiceRegistry): the buyer is on chain only as
     buyerTag          = HMAC-SHA256(operator key, b"einvoice-buyer-tag:" + TAX_ID)
     buyerDigest       = keccak256(abi.encode(bytes32 salt, keccak256(bytes(taxId))))
     buyerCommitment   = bytes20(keccak256(abi.encode(bytes32 buyerDigest, bytes32 buyerTag)))
-    buyerTagForSeller = bytes12(keccak256(abi.encode(bytes32 buyerTag, address seller)))
+    selfDealingTag    = HMAC-SHA256(operator key, b"einvoice-self-dealing-tag:" + TAX_ID)  (never published)
+    buyerTagForSeller = bytes12(keccak256(abi.encode(bytes32 selfDealingTag, address seller)))
 and a merchant's sellerTag is the tag-for-seller of its own tax ID and account. The tests'
 operator key is TEST_BUYER_TAG_KEY, fixed and public (never a production key).
 
@@ -51,6 +52,7 @@ MAX_BATCH_SIZE = 200
 
 TEST_BUYER_TAG_KEY = b"einvoice contract tests: public buyer tag key"
 BUYER_TAG_DOMAIN = b"einvoice-buyer-tag:"
+SELF_DEALING_DOMAIN = b"einvoice-self-dealing-tag:"
 
 
 def buyer_tag(tax_id: str, key: bytes = TEST_BUYER_TAG_KEY) -> bytes:
@@ -68,15 +70,21 @@ def buyer_commitment(digest: bytes, tag: bytes) -> bytes:
     return keccak(encode(["bytes32", "bytes32"], [bytes(digest), bytes(tag)]))[:20]
 
 
-def buyer_tag_for_seller(tag: bytes, seller) -> bytes:
-    """bytes12(keccak256(abi.encode(bytes32 buyerTag, address seller)))."""
-    return keccak(encode(["bytes32", "address"], [bytes(tag), str(seller)]))[:12]
+def self_dealing_tag(tax_id: str, key: bytes = TEST_BUYER_TAG_KEY) -> bytes:
+    """The operator's second keyed tag, never published: HMAC-SHA256(key, b"einvoice-self-dealing-tag:" + TAX_ID).
+    (The ledger publishes buyer tags when it registers buyers; scoping those would link a buyer across sellers.)"""
+    return hmac.new(key, SELF_DEALING_DOMAIN + tax_id.upper().encode("ascii"), hashlib.sha256).digest()
+
+
+def buyer_tag_for_seller(tax_id: str, seller) -> bytes:
+    """bytes12(keccak256(abi.encode(bytes32 selfDealingTag(taxId), address seller)))."""
+    return keccak(encode(["bytes32", "address"], [self_dealing_tag(tax_id), str(seller)]))[:12]
 
 
 def seller_tag(tax_id: str, account) -> bytes:
-    """The seller tag given to MerchantRegistry.approve: the tag of the merchant's own tax ID
-    scoped to its account (so buyerTagForSeller == sellerTag iff buyer = seller)."""
-    return buyer_tag_for_seller(buyer_tag(tax_id), account)
+    """The seller tag given to MerchantRegistry.approve: the merchant's own tax ID scoped to its
+    account like a buyer's (so buyerTagForSeller == sellerTag iff buyer = seller)."""
+    return buyer_tag_for_seller(tax_id, account)
 
 
 def salt_of(number: str) -> bytes:
@@ -235,7 +243,7 @@ def build_request(
     gross = net + tax if gross is None else gross
     tag = buyer_tag(buyer_tax_id)
     derived_commitment = buyer_commitment(buyer_digest(salt_of(number) if salt is None else salt, buyer_tax_id), tag)
-    derived_tag_for_seller = buyer_tag_for_seller(tag, seller)
+    derived_tag_for_seller = buyer_tag_for_seller(buyer_tax_id, seller)
     if like is not None:  # a red-letter note: the original's buyer
         derived_commitment, derived_tag_for_seller = bytes(like.buyerCommitment), bytes(like.buyerTagForSeller)
     return IssueRequest(

@@ -120,7 +120,7 @@ def issue_request(
         number,
         str(seller),
         buyer_commitment(digest, tag),
-        buyer_tag_for_seller(tag, seller),
+        buyer_tag_for_seller(buyer_tax_id, seller),
         net,
         tax,
         net + tax,
@@ -342,3 +342,16 @@ def new_receivable(receivable_ledger, new_invoice, chain, merchant, debtor):
 def invoice_of(receivable_ledger, receivable_invoices):
     """invoice_of(receivable_id): the registry's record of the receivable's invoice."""
     return lambda receivable_id: receivable_invoices.getInvoice(receivable_ledger.getReceivable(receivable_id)["invoiceKey"])
+
+
+@pytest.fixture
+def accepted(new_receivable):
+    """An accepted receivable of 5,000.00 yuan held by the merchant, on an invoice of 11,300.00 yuan."""
+    return new_receivable(amount=500_000)
+
+
+@pytest.fixture
+def pledged(receivable_ledger, accepted, merchant, financier):
+    """`accepted`, pledged by the merchant to the financier."""
+    receivable_ledger.pledge(accepted, financier, {"from": merchant})
+    return accepted

@@ -18,18 +18,6 @@ from tests.contracts.receivables_fixtures import (
 ZERO = ZERO_ADDRESS
 
 
-@pytest.fixture
-def accepted(new_receivable):
-    """An accepted receivable of 5,000.00 yuan held by the merchant."""
-    return new_receivable(amount=500_000)
-
-
-@pytest.fixture
-def pledged(receivable_ledger, accepted, merchant, financier):
-    receivable_ledger.pledge(accepted, financier, {"from": merchant})
-    return accepted
-
-
 # ---------------------------------------------------------------- transfer
 
 

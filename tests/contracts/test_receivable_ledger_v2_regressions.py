@@ -43,18 +43,6 @@ GROSS = 1_130_000  # of new_invoice(): net 1,000,000 + 13 % tax
 
 
 @pytest.fixture
-def accepted(new_receivable):
-    """An accepted receivable of 5,000.00 yuan held by the merchant, on an invoice of 11,300.00 yuan."""
-    return new_receivable(amount=500_000)
-
-
-@pytest.fixture
-def pledged(receivable_ledger, accepted, merchant, financier):
-    receivable_ledger.pledge(accepted, financier, {"from": merchant})
-    return accepted
-
-
-@pytest.fixture
 def due(chain):
     return chain[-1].timestamp + 30 * DAY
 

@@ -364,13 +364,13 @@ def test_self_dealing_is_still_flagged_through_the_seller_tag(invoice_registry, 
                                                              merchant):
     own_tag = as_bytes(approved_merchants.merchant(merchant)["sellerTag"])
     request = issue_request(buyer_tax_id=MERCHANT_TAX_ID)
-    assert request.buyerTagForSeller == own_tag == buyer_tag_for_seller(buyer_tag(MERCHANT_TAX_ID), merchant)
+    assert request.buyerTagForSeller == own_tag == buyer_tag_for_seller(MERCHANT_TAX_ID, merchant)
 
     tx = invoice_registry.issue(request, {"from": merchant})
 
     assert tx.events["InvoiceFlagged"]["flags"] == FLAG_SELF_DEALING
     other_sellers_tag = issue_request(buyer_tax_id=MERCHANT_TAX_ID, seller=merchant,
-                                      tag_for_seller=buyer_tag_for_seller(buyer_tag(MERCHANT_TAX_ID), "0x" + "11" * 20))
+                                      tag_for_seller=buyer_tag_for_seller(MERCHANT_TAX_ID, "0x" + "11" * 20))
     assert invoice_registry.issue(other_sellers_tag, {"from": merchant}).events["InvoiceIssued"]["flags"] == 0
 
 
