@@ -15,6 +15,10 @@ def create_app(config=None):
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.load(app, config)
 
+    from . import buyer_privacy
+
+    buyer_privacy.init_app(app)  # BUYER_TAG_KEY parsed once (refuses a short or malformed key)
+
     from . import db, security, auth, merchant, verify, audit, admin, api, cli, chain, views
 
     db.init_app(app)

@@ -1,9 +1,9 @@
-"""Authority: merchants (approve / reject / suspend / reinstate / limits), audit
-parameters."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+"""Authority: merchants (approve / reject / suspend / reinstate / limits / number
+ranges), audit parameters."""
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import merchants
+from . import merchants, numbers
 from .auth import EmptyForm, roles_required
 from .chain import ChainError
 from .db import get_db
@@ -11,20 +11,24 @@ from .models import Merchant, User
 from .views import explained_refusals, flash_error, parse_yuan
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+ACTION_WORDS = {"approve": "已批准并分配号段", "reject": "已拒绝", "suspend": "已暂停", "reinstate": "已恢复",
+                "limits": "限额已更新", "numbers": "已分配新号段"}
 
 
 @bp.route("/merchants", endpoint="merchants")
 @roles_required("authority")
 def merchants_page():
     rows = get_db().query(Merchant).order_by(Merchant.status, Merchant.id).all()
-    return render_template("admin/merchants.html", rows=rows, form=EmptyForm(), defaults=merchants.DEFAULT_LIMITS)
+    ranges = {m.id: numbers.range_of(m.user.address) for m in rows if m.user.address}
+    return render_template("admin/merchants.html", rows=rows, form=EmptyForm(), defaults=merchants.DEFAULT_LIMITS,
+                           ranges=ranges, range_size=current_app.config["NUMBER_RANGE_SIZE"])
 
 
 
 @bp.post("/merchants/<int:merchant_id>/<action>")
 @roles_required("authority")
 def decide(merchant_id, action):
-    if action not in ("approve", "reject", "suspend", "reinstate", "limits"):
+    if action not in merchants.ACTIONS:
         abort(404)
     if EmptyForm().validate_on_submit():
         body = {}
@@ -34,12 +38,13 @@ def decide(merchant_id, action):
             if request.form.get(field):
                 body[field] = parse_yuan(request.form[field]) if parse_yuan(request.form[field]) is not None \
                     else request.form[field]
-        if request.form.get("hourly_norm"):
-            hn = request.form["hourly_norm"]
-            body["hourly_norm"] = int(hn) if hn.isdigit() else hn
+        for field in ("hourly_norm", "count"):
+            if request.form.get(field):
+                value = request.form[field].strip().replace(",", "")
+                body[field] = int(value) if value.isdigit() else value
         with explained_refusals():
             m, _ = merchants.decide(current_user, merchant_id, action, body)
-            flash(f"{m.name}: {action} done. 操作成功", "ok")
+            flash(f"{m.name}：{ACTION_WORDS.get(action, action)}。操作成功 {action} done.", "ok")
     return redirect(url_for("admin.merchants"))
 
 
@@ -69,7 +74,7 @@ def parameters():
     except ChainError as exc:
         flash(f"Chain unavailable: {exc}", "error")
         params = None
-    return render_template("admin/parameters.html", form=form, params=params, all_rates=list(range(0, 18)))
+    return render_template("admin/parameters.html", form=form, params=params, all_rates=list(range(0, 24)))
 
 
 @bp.route("/users", methods=("GET",))

@@ -123,7 +123,7 @@ def issue_payload(inv, created):
     out = {"number": inv.number, "key": inv.key, "status": inv.chain_status or inv.state.capitalize(),
            "state": inv.state, "flags": inv.flags, "flag_names": [f["name"] for f in invoices.flag_words(inv.flags)],
            "check_code": inv.check_code, "net": int(inv.net), "tax": int(inv.tax), "gross": int(inv.gross),
-           "tx_hash": inv.outbox.tx_hash if inv.outbox else None}
+           "rates": invoices.rates_of(inv), "tx_hash": inv.outbox.tx_hash if inv.outbox else None}
     return out, 202 if inv.state == "pending" else (201 if created else 200)
 
 
@@ -187,7 +187,9 @@ def get_invoice(number):
         out["chain"] = {k: (("0x" + bytes(v).hex()) if isinstance(v, (bytes, bytearray)) else
                             (str(v) if isinstance(v, int) and not isinstance(v, bool) and v > 2**53 else v))
                         for k, v in chain_data.items()}
+        out["chain"]["rates"] = invoices.canonical.rates_of_mask(int(chain_data.get("rateMask") or 0))
         out["status"] = inv.chain_status
+    out["status_text"] = invoices.status_text(inv, chain_data)
     return jsonify(out)
 
 
@@ -246,7 +248,7 @@ def verify():
     result = invoices.verify_one(body)
     invoices.record(g.api_user, "single", result["number"], body, result["result"], result["detail"], _client())
     get_db().commit()
-    return jsonify({"result": result["result"], "detail": result["detail"]})
+    return jsonify({"result": result["result"], "label": result["label"], "detail": result["detail"]})
 
 
 @bp.post("/verify/batch")
@@ -328,7 +330,7 @@ def list_merchants():
 @bp.post("/merchants/<int:merchant_id>/<action>")
 @api_auth("authority")
 def decide(merchant_id, action):
-    if action not in ("approve", "reject", "suspend", "reinstate", "limits"):
+    if action not in merchants.ACTIONS:
         return error("not_found", "Unknown action.", 404)
     m, result = merchants.decide(g.api_user, merchant_id, action, body_json(required=False))
     return jsonify(merchants.as_dict(m) | {"tx_hash": result.tx_hash})

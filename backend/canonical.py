@@ -11,7 +11,9 @@ from datetime import date, datetime, timedelta, timezone
 
 from eth_utils import keccak
 
-DOCUMENT_VERSION = 1
+# 2 (contracts v2): the buyer block carries the buyer commitment's "salt" and "tag"
+# (0x-hex, 32 bytes each) and line items may have different tax rates.
+DOCUMENT_VERSION = 2
 CHINA = timezone(timedelta(hours=8))
 
 
@@ -64,14 +66,32 @@ def compute_totals(items):
     return net, tax, net + tax
 
 
+def rate_groups(items):
+    """The on-chain RateGroup list of computed items: [(rate, item_count, net, tax)], one
+    per rate, rates ascending; net and tax are the sums of the lines at that rate (each
+    line's tax rounded half up, as ``compute_totals``)."""
+    groups = {}
+    for item in items:
+        count, net, tax = groups.get(item["tax_rate"], (0, 0, 0))
+        groups[item["tax_rate"]] = (count + 1, net + item["amount"], tax + item_tax(item["amount"], item["tax_rate"]))
+    return [(rate, *groups[rate]) for rate in sorted(groups)]
+
+
+def rate_mask(rates) -> int:
+    """Bit r set for each rate r % (the registry's ``rateMask``)."""
+    mask = 0
+    for rate in rates:
+        mask |= 1 << rate
+    return mask
+
+
+def rates_of_mask(mask: int):
+    return [r for r in range(mask.bit_length()) if mask >> r & 1]
+
+
 def invoice_key(number: str) -> str:
     """The on-chain key: keccak256(bytes(number))."""
     return "0x" + keccak(text=number).hex()
-
-
-def buyer_id_hash(tax_id: str) -> bytes:
-    """bytes20: first 20 bytes of keccak256(utf8(upper-cased buyer tax ID))."""
-    return keccak(text=tax_id.strip().upper())[:20]
 
 
 def china_date(ts: int) -> str:
@@ -101,7 +121,8 @@ def build_document(*, number, invoice_type, issue_date, seller, buyer, items, ne
         "type": invoice_type,
         "issue_date": issue_date,
         "seller": {"name": seller["name"], "tax_id": seller["tax_id"], "address": seller["address"]},
-        "buyer": {"name": buyer["name"], "tax_id": buyer["tax_id"]},
+        # salt and tag open the buyer commitment on chain (InvoiceRegistry.verifyBuyer)
+        "buyer": {"name": buyer["name"], "tax_id": buyer["tax_id"], "salt": buyer["salt"], "tag": buyer["tag"]},
         "items": [
             {
                 "name": it["name"],

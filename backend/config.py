@@ -3,7 +3,7 @@ mapping passed to create_app (tests).
 
 Dev mode (``EINVOICE_ENV=dev``, as for scripts/deploy.py, or ``EINVOICE_DEV=1``, or
 ``DEV_MODE=True`` in instance/config.py; unset means production for the backend) is the only mode in which a
-SECRET_KEY is invented and in which the Anvil dev accounts sign transactions.
+SECRET_KEY and a BUYER_TAG_KEY are invented and in which the Anvil dev accounts sign transactions.
 """
 import os
 from pathlib import Path
@@ -22,7 +22,9 @@ DEFAULTS = {
     "KEYSTORE_PASSWORD": None,  # from the environment; never in a file
     "DEV_MNEMONIC": "test test test test test test test test test test test junk",
     "TX_TIMEOUT": 30,
-    "INVOICE_REGION": "53",  # region digits of the 20-digit number (53 = Yunnan)
+    "INVOICE_REGION": "53",  # region digits of number prefixes when a USCC has none (53 = Yunnan)
+    "NUMBER_RANGE_SIZE": 1_000_000,  # numbers per range the authority allocates to a merchant
+    "BUYER_TAG_KEY": None,  # HMAC key of the buyer tags (0x-hex or text); required outside dev mode
     "INVOICE_MAX_ITEMS": 200,
     "INVOICE_MAX_AMOUNT": 10**15,  # fen: ten trillion yuan is "absurd"
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
@@ -48,6 +50,8 @@ ENV_KEYS = {
     "KEYSTORE_DIR": str,
     "KEYSTORE_PASSWORD": str,
     "INVOICE_REGION": str,
+    "NUMBER_RANGE_SIZE": int,
+    "BUYER_TAG_KEY": str,
     "VERIFY_RATE_LIMIT": int,
     "TX_TIMEOUT": int,
     "MAX_CONTENT_LENGTH": int,
@@ -98,6 +102,19 @@ def load(app, overrides=None):
         else:
             raise RuntimeError(
                 "SECRET_KEY is not set. Set SECRET_KEY in the environment or instance/config.py "
+                "(or EINVOICE_ENV=dev for a development run)."
+            )
+    if not app.config.get("BUYER_TAG_KEY"):
+        if app.config["DEV_MODE"] or app.config.get("TESTING"):
+            from .buyer_privacy import DEV_BUYER_TAG_KEY
+
+            app.config["BUYER_TAG_KEY"] = DEV_BUYER_TAG_KEY
+        else:
+            raise RuntimeError(
+                "未设置购买方标签密钥 BUYER_TAG_KEY。BUYER_TAG_KEY is not set: the platform's secret key of the "
+                "buyer tags (HMAC-SHA256; 32 random bytes as 0x + 64 hex digits, e.g. "
+                "python -c 'import secrets; print(\"0x\" + secrets.token_hex(32))'). Set BUYER_TAG_KEY in the "
+                "environment or instance/config.py, keep it secret and never change it "
                 "(or EINVOICE_ENV=dev for a development run)."
             )
     if app.config["DEV_MODE"] or app.config.get("TESTING"):

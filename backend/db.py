@@ -48,3 +48,23 @@ def init_app(app):
         from . import models  # noqa: F401  (register the tables)
 
         db.create_all()
+        add_missing_columns()
+
+
+def add_missing_columns():
+    """There are no migrations: ``create_all`` makes missing tables, and this adds the
+    nullable columns a later version introduced to an existing table (e.g.
+    ``invoices.rate_mask``), so a database made by an earlier version keeps working."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(db.engine)
+    existing_tables = set(inspector.get_table_names())
+    with db.engine.begin() as conn:
+        for table in db.metadata.sorted_tables:
+            if table.name not in existing_tables:
+                continue
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=db.engine.dialect)
+                    conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')

@@ -2,7 +2,12 @@
 block into ``chain_events``. Resumable (a cursor row holds the last processed block,
 committed in the same transaction as the events of that range) and idempotent
 ((tx_hash, log_index) is unique). Lists and timelines read from it; it also mirrors
-merchant and invoice statuses into their tables."""
+merchant and invoice statuses into their tables.
+
+Contracts v2 events: ``InvoiceIssued`` carries the rate groups (one packed word each; net,
+tax and item count are their sums) and the buyer commitment, never the buyer; the registry's receivable events are
+``InvoiceAmountDrawn`` / ``InvoiceDrawReleased`` / ``InvoiceAmountSettled``;
+``NumberRangeAllocated`` is kept (account = the merchant) for the merchant's history."""
 import json
 import threading
 import time
@@ -10,7 +15,7 @@ import time
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 
-from .canonical import china_date
+from .canonical import china_date, rate_mask
 from .chain import INVOICE_STATUS, _jsonable, get_chain
 from .db import get_db
 from .models import ChainEvent, IndexerCursor, Invoice, Merchant, User
@@ -81,7 +86,7 @@ def _run(max_blocks):
             bn = log["blockNumber"]
             if bn not in times:
                 times[bn] = chain.w3.eth.get_block(bn)["timestamp"]
-            decoded_logs.append((cname, ename, log, _jsonable(dict(decoded["args"]))))
+            decoded_logs.append((cname, ename, log, _jsonable(_normalise(dict(decoded["args"])))))
         session.commit()  # a fresh snapshot: rows committed before these txs were sent are visible
         with session.no_autoflush:
             hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
@@ -106,6 +111,39 @@ def _run(max_blocks):
         session.commit()
         start = end + 1
     return {"from": first, "to": latest, "events": count}
+
+
+GROUP_FIELDS = ("rate", "itemCount", "net", "tax")
+
+
+MASK48 = (1 << 48) - 1
+
+
+def unpack_group(group):
+    """One rate group of an InvoiceIssued event as {"rate", "itemCount", "net", "tax"}: the
+    event packs each group in one word, ``rate << 112 | itemCount << 96 | net << 48 | tax``
+    (a tuple or named struct is taken as it is)."""
+    if hasattr(group, "keys"):
+        return {k: int(group[k]) for k in GROUP_FIELDS}
+    if isinstance(group, (tuple, list)):
+        return dict(zip(GROUP_FIELDS, map(int, group)))
+    word = int(group)
+    return {"rate": word >> 112, "itemCount": (word >> 96) & 0xFFFF, "net": (word >> 48) & MASK48,
+            "tax": word & MASK48}
+
+
+def _normalise(args):
+    """Rate groups unpacked into a list of {"rate", "itemCount", "net", "tax"}."""
+    if "groups" in args:
+        args["groups"] = [unpack_group(g) for g in args["groups"]]
+    return args
+
+
+def group_totals(args):
+    """(net, tax, item_count, rates) of an InvoiceIssued event's rate groups."""
+    groups = args.get("groups") or []
+    return (sum(int(g["net"]) for g in groups), sum(int(g["tax"]) for g in groups),
+            sum(int(g["itemCount"]) for g in groups), [int(g["rate"]) for g in groups])
 
 
 def _apply(session, ev, args):
@@ -149,12 +187,13 @@ def _external_invoice(session, ev, args):
     seller = args.get("seller")
     user = session.query(User).filter_by(address=seller).first() if seller else None
     m = user.merchant if user is not None else None
-    net, tax = int(args.get("net", 0)), int(args.get("tax", 0))
+    net, tax, item_count, rates = group_totals(args)
     inv = Invoice(number=number, key=ev.invoice_key, user_id=user.id if user is not None else None,
                   seller_address=seller or "", seller_name=m.name if m else "", seller_tax_id=m.tax_id if m else "",
                   buyer_name="", buyer_tax_id="", issue_date=china_date(int(args.get("issuedAt", 0))),
                   issued_at=int(args.get("issuedAt", 0)), invoice_type=int(args.get("invoiceType", 0)),
-                  rate=int(args.get("rate", 0)), item_count=0, net=net, tax=tax, gross=net + tax, document="",
+                  rate=max(rates, default=0), rate_mask=rate_mask(rates), item_count=item_count, net=net, tax=tax,
+                  gross=net + tax, document="",
                   document_hash=args.get("documentHash") or "", state="issued",
                   is_red_letter=False, flags=int(args.get("flags", 0)))
     session.add(inv)

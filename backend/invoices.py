@@ -1,5 +1,5 @@
-"""Invoice service: validation, totals, number allocation, issuance through the
-outbox, void, red-letter, review, verification. The portals and the API both call
+"""Invoice service: validation, totals and rate groups, numbers from the merchant's range,
+buyer commitment, issuance through the outbox, void, red-letter, review, verification. The portals and the API both call
 these functions, so an action refused in one is refused in the other with the same
 reason and the same custom-error name."""
 import csv
@@ -7,52 +7,77 @@ import hashlib
 import io
 import json
 import re
-import threading
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import insert, or_, update
+from sqlalchemy import insert, or_
 from sqlalchemy.exc import IntegrityError
 
-from . import canonical
-from .chain import CONFLICT_ERRORS, INVOICE_STATUS, ChainError, ChainRefusal, get_chain
-from .db import db, get_db
-from .models import Invoice, NumberSequence, OutboxTx, Verification
+from . import buyer_privacy, canonical, numbers
+from .chain import CONFLICT_ERRORS, FORBIDDEN_ERRORS, INVOICE_STATUS, ChainError, ChainRefusal, get_chain
+from .db import get_db
+from .models import Invoice, OutboxTx, Verification
 
 VAT_RATES = (0, 1, 3, 5, 6, 9, 13)
 REGISTRY = "InvoiceRegistry"
 MERCHANTS = "MerchantRegistry"
-CHANNEL = "1"  # 5th digit of the number: issued through the platform
-VERIFY_RESULTS = ["authentic", "not_found", "mismatch", "voided", "flagged", "rejected", "red_lettered"]
+# InvoiceRegistry.VerifyResult, in order
+VERIFY_RESULTS = ["authentic", "not_found", "mismatch", "voided", "flagged", "rejected", "red_lettered",
+                  "partly_red_lettered", "red_letter_note"]
+VERIFY_LABELS = {
+    "authentic": "真实有效 Authentic",
+    "not_found": "查无此票 Not found",
+    "mismatch": "信息不一致 Mismatch",
+    "voided": "已作废 Voided",
+    "flagged": "待审核 Flagged",
+    "rejected": "审核未通过 Rejected",
+    "red_lettered": "已全额红冲 Red-lettered",
+    "partly_red_lettered": "部分红冲 Partly red-lettered",
+    "red_letter_note": "红字发票 Red-letter note",
+    "invalid": "查询有误 Invalid",
+    "tampered": "文件已被篡改 Tampered",
+}
 STATUS_WORDS = {
-    "Issued": "Issued 已开具 — registered and valid",
-    "Flagged": "Flagged 待审核 — recorded, waiting for an auditor's review",
-    "Cleared": "Cleared 审核通过 — an auditor reviewed and cleared it",
-    "Rejected": "Rejected 审核驳回 — an auditor rejected it; it is not valid",
-    "Voided": "Voided 已作废 — voided by the seller",
-    "RedLettered": "Red-lettered 已全额红冲 — fully reversed by red-letter notes",
+    "Issued": "已开具 Issued — 已登记且有效 registered and valid",
+    "Flagged": "待审核 Flagged — 已登记，等待审计员审核 recorded, waiting for an auditor's review",
+    "Cleared": "审核通过 Cleared — 审计员已审核通过 an auditor reviewed and cleared it",
+    "Rejected": "审核驳回 Rejected — 审计员已驳回，发票无效 an auditor rejected it; it is not valid",
+    "Voided": "已作废 Voided — 销售方已作废 voided by the seller",
+    "RedLettered": "已全额红冲 Red-lettered — 已被红字发票全额冲销，发票无效 fully reversed by red-letter notes; "
+                   "not valid any more",
+    "PartlyRedLettered": "部分红冲 Partly red-lettered — 红字发票冲减了部分金额，发票按未冲销金额有效 red-letter notes "
+                         "reduced part of it; it is valid for its open amount",
+    "RedLetterNote": "红字发票 Red-letter note — 负数发票，冲减另一张发票的金额，本身不是可抵扣或可融资的发票 a negative "
+                     "invoice reducing another invoice; not an invoice to deduct or finance",
 }
 FLAGS = [
-    (1, "MonthlyQuotaExceeded", "The merchant's monthly quota was exceeded 超出月度限额"),
-    (2, "DuplicateDocument", "The same document was registered before (suspected duplicate) 疑似重复开票"),
-    (4, "SelfDealing", "Buyer and seller are the same taxpayer 购销双方相同"),
-    (8, "RateSpike", "More invoices this hour than the merchant's norm 开票频率异常"),
+    (1, "MonthlyQuotaExceeded", "超出月度限额 The merchant's monthly quota was exceeded"),
+    (2, "DuplicateDocument", "疑似重复开票 The same document was registered before (suspected duplicate)"),
+    (4, "SelfDealing", "购销双方相同 Buyer and seller are the same taxpayer"),
+    (8, "RateSpike", "开票频率异常 More invoices this hour than the merchant's norm"),
 ]
 VERIFY_DETAIL = {
-    "authentic": "The invoice is registered on chain and the data matches. 发票真实有效",
-    "not_found": "No invoice with this number is registered. 查无此票",
-    "mismatch": "The invoice exists but the date, amount or check code does not match. 信息不一致",
-    "voided": "The invoice was voided by its seller. 发票已作废",
-    "flagged": "The invoice is flagged and waiting for an auditor's review. 发票待审核",
-    "rejected": "The invoice was rejected by an auditor. 发票审核未通过",
-    "red_lettered": "The invoice was fully reversed by red-letter notes. 发票已红冲",
+    "authentic": "发票真实有效。The invoice is registered on chain and the data matches.",
+    "not_found": "查无此票。No invoice with this number is registered.",
+    "mismatch": "信息不一致：发票存在，但开票日期、金额或校验码不符。The invoice exists but the date, amount or "
+                "check code does not match.",
+    "voided": "发票已作废。The invoice was voided by its seller.",
+    "flagged": "发票待审核。The invoice is flagged and waiting for an auditor's review.",
+    "rejected": "发票审核未通过。The invoice was rejected by an auditor.",
+    "red_lettered": "发票已全额红冲（已被红字发票全部冲销），不再有效。The invoice was fully reversed by red-letter "
+                    "notes.",
+    "partly_red_lettered": "发票部分红冲：红字发票冲减了部分金额，发票按未冲销金额有效。The invoice was partly reversed "
+                           "by red-letter notes: it is valid for its open amount.",
+    "red_letter_note": "这是一张红字发票（负数发票），用于冲减另一张发票，本身不是可抵扣的发票。This number is a red-letter "
+                       "note (a negative invoice reducing another invoice), not an invoice.",
 }
 NUMBER_RE = re.compile(r"^[0-9]{20}$")
 TAX_ID_RE = re.compile(r"^[0-9A-Z]{15,20}$")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 QTY_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
-_alloc_lock = threading.Lock()
+# refusals of a number (not of the invoice): the issuance is retried with a fresh number
+NUMBER_REFUSALS = ("NumberNotInSellerRange", "InvoiceAlreadyRegistered")
 
 
 class ValidationError(Exception):
@@ -76,7 +101,7 @@ class Refused(Exception):
 
 
 def refusal_from_chain(exc: ChainRefusal):
-    status = 409 if exc.name in CONFLICT_ERRORS else (403 if exc.name in ("NotMerchantOrOperator", "AccessControlUnauthorizedAccount") else 422)
+    status = 409 if exc.name in CONFLICT_ERRORS else (403 if exc.name in FORBIDDEN_ERRORS else 422)
     return Refused(exc.name, exc.message, status)
 
 
@@ -256,57 +281,38 @@ def validate_issue(body, config):
 
 
 def _totals(clean, body, errors, max_amount):
+    """Totals and rate groups. Lines may have different rates: one on-chain rate group per
+    rate (ascending), each with its line count, net and tax."""
     items = clean["items"]
     if any(k.startswith("items") for k in errors) or not items:
         return
-    rates = {it["tax_rate"] for it in items}
-    if len(rates) > 1:
-        errors["items"] = "all line items of one invoice must have the same tax rate (the on-chain rule checks one rate)"
-        return
-    clean["rate"] = rates.pop()
     net, tax, gross = canonical.compute_totals(items)
+    groups = canonical.rate_groups(items)
+    rates = [g[0] for g in groups]
+    clean.update(groups=groups, rates=rates, rate=max(rates), rate_mask=canonical.rate_mask(rates))
     if gross > max_amount:
         errors["items"] = f"the gross total {gross} fen is over the limit of {max_amount} fen"
     for name, value in (("net", net), ("tax", tax), ("gross", gross)):
         if name in body and body[name] != value:
             errors[name] = f"does not match the server-computed total ({value} fen)"
-    if "rate" in body and body["rate"] != clean["rate"]:
-        errors["rate"] = "does not match the items' rate"
+    if "rate" in body:
+        if len(rates) > 1:
+            errors["rate"] = ("本发票含多个税率，请勿填写 rate（税率在每一行的 tax_rate）。This invoice has several "
+                              "rates: leave rate out (each line has its tax_rate).")
+        elif body["rate"] != clean["rate"]:
+            errors["rate"] = "does not match the items' rate"
     clean.update(net=net, tax=tax, gross=gross)
+
+
+def groups_dict(groups):
+    return [{"rate": r, "item_count": n, "net": net, "tax": tax} for r, n, net, tax in groups]
 
 
 def preview(body, config):
     """Totals for the issue form (no number, no chain)."""
     clean = validate_issue(body, config)
-    return {k: clean[k] for k in ("net", "tax", "gross", "rate")} | {"items": clean["items"]}
-
-
-# ---------------------------------------------------------------- numbers
-def allocate_number(when=None, region=None):
-    """The next 20-digit number: YY + region(2) + channel(1) + 15-digit sequence."""
-    when = when or datetime.now(canonical.CHINA)
-    region = (region or current_app.config["INVOICE_REGION"])[:2].rjust(2, "0")
-    prefix = f"{when.year % 100:02d}{region}{CHANNEL}"
-    with _alloc_lock:
-        for _ in range(5):
-            with db.engine.begin() as conn:
-                row = conn.execute(update(NumberSequence).where(NumberSequence.prefix == prefix)
-                                   .values(last=NumberSequence.last + 1)
-                                   .returning(NumberSequence.last)).first()
-                if row is not None:
-                    seq = row[0]
-                    break
-                try:
-                    conn.execute(insert(NumberSequence).values(prefix=prefix, last=1))
-                    seq = 1
-                    break
-                except IntegrityError:
-                    continue
-        else:
-            raise RuntimeError("could not allocate an invoice number")
-    if seq >= 10**15:
-        raise RuntimeError("invoice number sequence exhausted")
-    return f"{prefix}{seq:015d}"
+    return {k: clean[k] for k in ("net", "tax", "gross", "rate", "rates")} | {
+        "groups": groups_dict(clean["groups"]), "items": clean["items"]}
 
 
 # ---------------------------------------------------------------- lookups / access
@@ -361,21 +367,29 @@ def _fingerprint(body):
 
 
 # ---------------------------------------------------------------- issuance
-def _request_tuple(number, seller, clean, issued_at, dhash):
-    return (number, seller, canonical.buyer_id_hash(clean["buyer_tax_id"]), clean["net"], clean["tax"],
-            clean["gross"], clean["rate"], len(clean["items"]), clean["invoice_type"], issued_at,
-            bytes.fromhex(dhash[2:]))
+def _request_tuple(number, seller, clean, issued_at, dhash, salt, tag):
+    """The registry's IssueRequest v2: (number, seller, buyerCommitment, buyerTagForSeller,
+    net, tax, gross, invoiceType, issuedAt, documentHash, groups). The buyer's tax ID is not
+    in it: only the salted commitment and the seller-scoped tag."""
+    commitment, _ = buyer_privacy.commitment_of(salt, clean["buyer_tax_id"], tag)
+    return (number, seller, commitment, buyer_privacy.buyer_tag_for_seller(clean["buyer_tax_id"], seller), clean["net"],
+            clean["tax"], clean["gross"], clean["invoice_type"], issued_at, bytes.fromhex(dhash[2:]),
+            [tuple(g) for g in clean["groups"]])
 
 
-def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, original=None, reason_code=None):
-    """Allocates a number, builds and hashes the canonical document; returns the unsaved
-    Invoice row and the chain's IssueRequest tuple. With ``original``: a red-letter note."""
-    number = allocate_number()
+def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, original=None, reason_code=None,
+                 buyer=None):
+    """Takes the merchant's next number, builds and hashes the canonical document; returns
+    the unsaved Invoice row and the chain's IssueRequest tuple. With ``original``: a
+    red-letter note, whose ``buyer`` (salt, tag) is the original's."""
+    number = numbers.next_number(user.address, merchant.tax_id)
     original_number = original.number if original is not None else None
+    salt, tag = buyer or (buyer_privacy.new_salt(), buyer_privacy.buyer_tag(clean["buyer_tax_id"]))
     doc = canonical.build_document(
         number=number, invoice_type=clean["invoice_type"], issue_date=clean["issue_date"].isoformat(),
         seller={"name": merchant.name, "tax_id": merchant.tax_id, "address": user.address},
-        buyer={"name": clean["buyer_name"], "tax_id": clean["buyer_tax_id"]}, items=clean["items"],
+        buyer={"name": clean["buyer_name"], "tax_id": clean["buyer_tax_id"], "salt": buyer_privacy.to_hex(salt),
+               "tag": buyer_privacy.to_hex(tag)}, items=clean["items"],
         net=clean["net"], tax=clean["tax"], gross=clean["gross"], remarks=clean["remarks"] or "",
         drawer=clean.get("drawer") or "", original_number=original_number, reason_code=reason_code)
     text = canonical.canonical_json(doc).decode("utf-8")
@@ -385,15 +399,40 @@ def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, origina
                   seller_name=merchant.name, seller_tax_id=merchant.tax_id, buyer_name=clean["buyer_name"],
                   buyer_tax_id=clean["buyer_tax_id"], issue_date=clean["issue_date"].isoformat(),
                   issued_at=issued_at, invoice_type=clean["invoice_type"], rate=clean["rate"],
-                  item_count=len(clean["items"]), net=clean["net"], tax=clean["tax"], gross=clean["gross"],
+                  rate_mask=clean["rate_mask"], item_count=len(clean["items"]), net=clean["net"], tax=clean["tax"],
+                  gross=clean["gross"],
                   document=text, document_hash=dhash, is_red_letter=original is not None,
                   original_number=original_number, state="pending", idempotency_key=idempotency_key,
                   request_fingerprint=fingerprint)
-    return row, _request_tuple(number, user.address, clean, issued_at, dhash)
+    return row, _request_tuple(number, user.address, clean, issued_at, dhash, salt, tag)
+
+
+def _send_new(user, merchant, clean, function, *, idempotency_key, fingerprint, original=None, reason_code=None,
+              buyer=None):
+    """Build (number, document) and journal + send ``issue`` or ``issueRedLetter``. A refusal
+    of the number itself (not in the seller's range: the authority replaced the range; or
+    already registered by another client) is retried with a fresh number, twice at most."""
+    chain = get_chain()
+    session = get_db()
+    for attempt in range(3):
+        inv, req = _new_invoice(user, merchant, clean, idempotency_key=idempotency_key, fingerprint=fingerprint,
+                                original=original, reason_code=reason_code, buyer=buyer)
+        args = (req,) if original is None else (bytes.fromhex(original.key[2:]), req, reason_code)
+        try:
+            result = chain.transact(user.address, REGISTRY, function, *args, ref=inv.number, journal=[inv],
+                                    on_journal=lambda row: setattr(inv, "outbox_id", row.id))
+        except ChainRefusal as exc:
+            session.rollback()
+            if exc.name in NUMBER_REFUSALS and attempt < 2:
+                if exc.name == "NumberNotInSellerRange":
+                    numbers.sync_from_chain(user.address)
+                continue
+            raise refusal_from_chain(exc) from None
+        return inv, result
 
 
 def issue(user, body, idempotency_key=None):
-    """Validate, allocate, hash, journal + send. Returns (invoice, created: bool)."""
+    """Validate, take a number, hash, journal + send. Returns (invoice, created: bool)."""
     m = active_merchant(user)
     session = get_db()
     fingerprint = _fingerprint(body) if isinstance(body, (dict, list)) else None
@@ -402,14 +441,8 @@ def issue(user, body, idempotency_key=None):
         if existing is not None:
             return _replay(existing, fingerprint)
     clean = validate_issue(body, current_app.config)
-    chain = get_chain()
-    inv, req = _new_invoice(user, m, clean, idempotency_key=idempotency_key, fingerprint=fingerprint)
     try:
-        result = chain.transact(user.address, REGISTRY, "issue", req, ref=inv.number, journal=[inv],
-                                on_journal=lambda row: setattr(inv, "outbox_id", row.id))
-    except ChainRefusal as exc:
-        session.rollback()
-        raise refusal_from_chain(exc) from None
+        inv, result = _send_new(user, m, clean, "issue", idempotency_key=idempotency_key, fingerprint=fingerprint)
     except IntegrityError:
         session.rollback()
         existing = session.query(Invoice).filter_by(user_id=user.id, idempotency_key=idempotency_key).first()
@@ -544,14 +577,24 @@ def red_letter(user, number, body, idempotency_key=None):
         raise Refused("IsRedLetterNote", "A red-letter note cannot itself be red-lettered.", 409)
     if original.state != "issued":
         raise Refused("not_issued", "The original is not registered on chain.", 409)
+    if not original.document and "items" not in body:
+        raise ValidationError({"items": "required: the platform does not hold the original's document"})
+    try:
+        buyer = buyer_privacy.document_buyer(json.loads(original.document)) if original.document else None
+    except ValueError:
+        buyer = None
+    if buyer is None:
+        raise Refused("document_not_held",
+                      "平台没有原发票的完整文件（含购买方盐值），红字发票无法证明是同一购买方：请用开具原发票的系统开具红字发票。"
+                      "The platform does not hold the original's document with its buyer salt, so a red-letter "
+                      "note cannot carry the same buyer commitment: issue the note with the client that issued "
+                      "the original.", 409)
     errors = {}
     unknown = set(body) - {"reason_code", "items", "issue_date", "remarks"}
     if unknown:
         errors["body"] = "unknown fields: " + ", ".join(sorted(map(str, unknown)))
     reason = _req_int(body.get("reason_code"), "reason_code", errors, minimum=1, maximum=255)
-    if not original.document and "items" not in body:
-        raise ValidationError({"items": "required: the platform does not hold the original's document"})
-    doc_items = json.loads(original.document)["items"] if original.document else []
+    doc_items = json.loads(original.document)["items"]
     raw_items = body.get("items", [{k: it[k] for k in ("name", "spec", "unit", "quantity", "unit_price", "amount",
                                                        "tax_rate", "tax_code")} for it in doc_items])
     clean = {"buyer_name": original.buyer_name, "buyer_tax_id": original.buyer_tax_id,
@@ -562,20 +605,15 @@ def red_letter(user, number, body, idempotency_key=None):
     clean["items"] = validate_items(raw_items, errors, max_items=current_app.config["INVOICE_MAX_ITEMS"],
                                     max_amount=current_app.config["INVOICE_MAX_AMOUNT"])
     _totals(clean, {}, errors, current_app.config["INVOICE_MAX_AMOUNT"])
-    if not errors and clean["rate"] != original.rate:
-        errors["items"] = f"a red-letter note must have the original's rate ({original.rate}%)"
+    allowed = rates_of(original)
+    if not errors and not set(clean["rates"]) <= set(allowed):
+        errors["items"] = ("红字发票的税率必须是原发票已有的税率（" + "、".join(f"{r}%" for r in allowed) + "）。"
+                           "A red-letter note may only have rates of the original (" +
+                           ", ".join(f"{r}%" for r in allowed) + ").")
     if errors:
         raise ValidationError(errors)
-    chain = get_chain()
-    note, req = _new_invoice(user, m, clean, idempotency_key=idempotency_key, fingerprint=fingerprint,
-                             original=original, reason_code=reason)
-    try:
-        result = chain.transact(user.address, REGISTRY, "issueRedLetter", bytes.fromhex(original.key[2:]), req,
-                                reason, ref=note.number, journal=[note],
-                                on_journal=lambda row: setattr(note, "outbox_id", row.id))
-    except ChainRefusal as exc:
-        session.rollback()
-        raise refusal_from_chain(exc) from None
+    note, result = _send_new(user, m, clean, "issueRedLetter", idempotency_key=idempotency_key,
+                             fingerprint=fingerprint, original=original, reason_code=reason, buyer=buyer)
     apply_result(note, result)
     refresh(original)
     session.commit()
@@ -604,6 +642,31 @@ def review(user, number, decision, reason_code):
     refresh(inv)
     get_db().commit()
     return inv, result
+
+
+def rates_of(inv):
+    """The invoice's tax rates, ascending (its rate mask; older rows: their one rate)."""
+    if inv.rate_mask:
+        return canonical.rates_of_mask(inv.rate_mask)
+    if inv.document:
+        return sorted({it["tax_rate"] for it in json.loads(inv.document).get("items", [])})
+    return [inv.rate] if inv.rate is not None else []
+
+
+def status_key(inv, chain_data=None):
+    """The key of STATUS_WORDS that tells a person what the invoice is: a red-letter note, a
+    partly red-lettered invoice (valid for its open amount), or its on-chain status."""
+    if inv.is_red_letter:
+        return "RedLetterNote"
+    if chain_data and inv.chain_status in ("Issued", "Cleared", "Flagged") and chain_data.get("redLettered") \
+            and chain_data.get("openAmount"):
+        return "PartlyRedLettered"
+    return inv.chain_status
+
+
+def status_text(inv, chain_data=None):
+    key = status_key(inv, chain_data)
+    return STATUS_WORDS.get(key, key) if key else None
 
 
 # ---------------------------------------------------------------- verification
@@ -646,7 +709,7 @@ def verify_one(row):
     number, d, amount, code6 = q
     code = get_chain().call(REGISTRY, "verify", number, _yyyymmdd(d), amount, code6)
     result = VERIFY_RESULTS[code]
-    return {"number": number, "result": result, "detail": VERIFY_DETAIL[result]}
+    return {"number": number, "result": result, "detail": VERIFY_DETAIL[result], "label": VERIFY_LABELS[result]}
 
 
 def verify_many(rows, chunk=500):
@@ -669,7 +732,8 @@ def verify_many(rows, chunk=500):
         codes = chain.call(REGISTRY, "verifyBatch", queries[start:start + chunk])
         for (i, number), code in zip(where[start:start + chunk], codes):
             result = VERIFY_RESULTS[code]
-            out[i] = {"row": i + 1, "number": number, "result": result, "detail": VERIFY_DETAIL[result]}
+            out[i] = {"row": i + 1, "number": number, "result": result, "label": VERIFY_LABELS[result],
+                      "detail": VERIFY_DETAIL[result]}
     return out
 
 
@@ -788,7 +852,7 @@ def as_dict(inv, *, with_document=True):
         "number": inv.number, "key": inv.key, "state": inv.state, "status": inv.chain_status,
         "flags": inv.flags, "flag_names": [f["name"] for f in flag_words(inv.flags or 0)],
         "check_code": inv.check_code, "net": int(inv.net), "tax": int(inv.tax), "gross": int(inv.gross),
-        "rate": inv.rate, "issue_date": inv.issue_date, "invoice_type": inv.invoice_type,
+        "rate": inv.rate, "rates": rates_of(inv), "issue_date": inv.issue_date, "invoice_type": inv.invoice_type,
         "seller": {"name": inv.seller_name, "tax_id": inv.seller_tax_id, "address": inv.seller_address},
         "buyer": {"name": inv.buyer_name, "tax_id": inv.buyer_tax_id},
         "document_hash": inv.document_hash, "is_red_letter": inv.is_red_letter,

@@ -152,9 +152,11 @@ def detail(number):
     except ChainError as exc:
         flash(f"Chain data unavailable: {exc}", "error")
     notes = get_db().query(Invoice).filter_by(original_number=inv.number).all()
-    return render_template("merchant/detail.html", inv=inv, chain=chain_data, doc=json.loads(inv.document) if inv.document else {"items": []},
+    return render_template("merchant/detail.html", inv=inv, chain=chain_data,
+                           doc=json.loads(inv.document) if inv.document else {"items": []},
                            flags=invoices.flag_words(inv.flags or 0), timeline=indexer.timeline(inv),
-                           words=invoices.STATUS_WORDS, form=EmptyForm(), notes=notes)
+                           status_text=invoices.status_text(inv, chain_data), rates=invoices.rates_of(inv),
+                           form=EmptyForm(), notes=notes)
 
 
 @bp.post("/invoices/<number>/void")
@@ -180,8 +182,11 @@ def red_letter(number):
                 original = invoices.owned(current_user, number)
                 if amount is None:
                     raise ValidationError({"amount": "a net amount in yuan, e.g. 100.00"})
+                rates = invoices.rates_of(original)
+                rate = request.form.get("tax_rate", "")
+                rate = int(rate) if rate.isdigit() and int(rate) in rates else max(rates, default=original.rate)
                 body["items"] = [{"name": "红字冲销 Red-letter reduction", "quantity": 1, "unit_price": amount,
-                                  "tax_rate": original.rate}]
+                                  "tax_rate": rate}]
             note, _ = invoices.red_letter(current_user, number, body)
             flash(f"Red-letter note {note.number} issued. 红字发票已开具", "ok")
             return redirect(url_for("merchant.detail", number=note.number))

@@ -1,11 +1,13 @@
 """Merchant registration (on chain from the merchant's own address) and the
-authority's decisions (approve / reject / suspend / reinstate / limits), audit
-parameters."""
+authority's decisions (approve with limits, seller tag and a first number range /
+reject / suspend / reinstate / limits / a new number range), audit parameters."""
 import re
 
 from eth_utils import keccak
+from flask import current_app
 
-from .chain import ChainRefusal, get_chain
+from . import buyer_privacy, numbers
+from .chain import MERCHANT_STATUS, ChainRefusal, get_chain
 from .db import get_db
 from .invoices import MERCHANTS, REGISTRY, Refused, ValidationError, _is_int, _req_int, _req_str, refusal_from_chain
 from .models import Merchant
@@ -25,6 +27,9 @@ def valid_uscc(code):
     """The same check as MerchantRegistry.parseTaxId: alphabet, digits 3-8, check character."""
     return bool(USCC_RE.match(code)) and code[2:8].isdigit() and uscc_check_char(code[:17]) == code[17]
 DEFAULT_LIMITS = {"invoice_cap": 10_000_000_00, "monthly_quota": 50_000_000_00, "hourly_norm": 50}
+# MerchantLimits v2: (uint48 invoiceCap, uint64 monthlyQuota, uint32 hourlyNorm)
+LIMIT_MAX = {"invoice_cap": 2**48 - 1, "monthly_quota": 2**64 - 1, "hourly_norm": 2**32 - 1}
+ACTIONS = ("approve", "reject", "suspend", "reinstate", "limits", "numbers")
 
 
 def _transact(user, contract, function, *args, ref=None):
@@ -56,8 +61,11 @@ def register(user, body):
         errors["tax_id"] = "not a valid Unified Social Credit Code (check character)"
     if errors:
         raise ValidationError(errors)
-    if get_db().query(Merchant).filter(Merchant.tax_id == tax_id, Merchant.user_id != user.id).first():
-        raise Refused("TaxIdAlreadyRegistered", "This tax ID is already registered by another merchant.", 409)
+    owner = get_db().query(Merchant).filter(Merchant.tax_id == tax_id, Merchant.user_id != user.id,
+                                            Merchant.status.in_(("approved", "suspended"))).first()
+    if owner is not None:  # pending applications reserve nothing (the chain's rule)
+        raise Refused("TaxIdAlreadyRegistered", "该税号已属于另一家已获批准的商户。This tax ID belongs to another "
+                                                "approved merchant.", 409)
     result = _transact(user, MERCHANTS, "applyAsMerchant", name, tax_id, keccak(text=licence), ref=tax_id)
     m = user.merchant or Merchant(user_id=user.id)
     m.name, m.tax_id, m.licence_number, m.status, m.note = name, tax_id, licence, "pending", None
@@ -69,12 +77,8 @@ def register(user, body):
 def _limits(body):
     body = body or {}
     errors = {}
-    cap = _req_int(body.get("invoice_cap", DEFAULT_LIMITS["invoice_cap"]), "invoice_cap", errors,
-                   minimum=1, maximum=2**96 - 1)
-    quota = _req_int(body.get("monthly_quota", DEFAULT_LIMITS["monthly_quota"]), "monthly_quota", errors,
-                     minimum=1, maximum=2**96 - 1)
-    norm = _req_int(body.get("hourly_norm", DEFAULT_LIMITS["hourly_norm"]), "hourly_norm", errors,
-                    minimum=1, maximum=2**32 - 1)
+    cap, quota, norm = (_req_int(body.get(name, DEFAULT_LIMITS[name]), name, errors, minimum=1,
+                                 maximum=LIMIT_MAX[name]) for name in ("invoice_cap", "monthly_quota", "hourly_norm"))
     if not errors and quota < cap:
         errors["monthly_quota"] = "must be at least the invoice cap"
     if errors:
@@ -82,8 +86,30 @@ def _limits(body):
     return (cap, quota, norm)
 
 
+def _count(body):
+    errors = {}
+    count = _req_int(body.get("count", current_app.config["NUMBER_RANGE_SIZE"]), "count", errors, minimum=1,
+                     maximum=10**12)
+    if errors:
+        raise ValidationError(errors)
+    return count
+
+
+def open_number_range(authority_address, m, count=None):
+    """Allocate the merchant a fresh number range on chain (prefix YY + its USCC province +
+    channel 1) and record it. Returns (the stored range, TxResult)."""
+    try:
+        return numbers.allocate_range(authority_address, m.user.address, m.tax_id, count)
+    except ChainRefusal as exc:
+        raise refusal_from_chain(exc) from None
+
+
 def decide(user, merchant_id, action, body=None):
-    """approve / reject / suspend / reinstate / limits, by the authority."""
+    """approve / reject / suspend / reinstate / limits / numbers, by the authority.
+
+    approve = MerchantRegistry.approve(account, limits, sellerTag) then
+    InvoiceRegistry.allocateNumberRange(account, prefix, NUMBER_RANGE_SIZE); numbers = a
+    fresh range (``{"count"?}``), replacing the merchant's current one."""
     if user.role != "authority":
         raise Refused("forbidden", "Only the authority decides on merchants. 仅税务机关可操作", 403)
     m = get_db().get(Merchant, merchant_id) if _is_int(merchant_id) else None
@@ -97,14 +123,23 @@ def decide(user, merchant_id, action, body=None):
         if errors:
             raise ValidationError(errors)
     if action == "approve":
-        result = _transact(user, MERCHANTS, "approve", account, _limits(body), ref=m.tax_id)
+        limits = _limits(body)
+        result = _transact(user, MERCHANTS, "approve", account, limits,
+                           buyer_privacy.seller_tag(m.tax_id, account), ref=m.tax_id)
         m.status = "approved"
-        chain = get_chain()
-        if chain.has_function(REGISTRY, "openMerchantBook"):
-            try:
-                chain.transact(user.address, REGISTRY, "openMerchantBook", account, ref=m.tax_id)
-            except ChainRefusal:
-                pass
+        get_db().commit()
+        try:
+            open_number_range(user.address, m)
+        except (Refused, ChainRefusal) as exc:  # approved all the same: the range comes at the first invoice
+            current_app.logger.warning("number range for %s not allocated: %s", m.tax_id, exc)
+    elif action == "numbers":
+        if m.status != "approved":
+            raise Refused("InvalidMerchantStatus", f"只能为已批准的商户分配号段（当前：{m.status}）。Only approved "
+                                                   f"merchants get number ranges (this one is {m.status}).", 409)
+        count = _count(body)
+        if not user.address:
+            raise Refused("no_signing_key", "This account has no chain address to sign with.", 403)
+        _, result = open_number_range(user.address, m, count)
     elif action == "limits":
         result = _transact(user, MERCHANTS, "setLimits", account, _limits(body), ref=m.tax_id)
     elif action == "reject":
@@ -123,19 +158,24 @@ def decide(user, merchant_id, action, body=None):
 
 
 def chain_profile(m):
+    """The merchant as the chain sees it: status, limits, number range."""
     try:
-        data = get_chain().call_named(MERCHANTS, "merchant", m.user.address)
+        chain = get_chain()
+        data = chain.call_named(MERCHANTS, "merchant", m.user.address)
+        first, last = chain.call(REGISTRY, "numberRangeOf", m.user.address)
     except Exception:  # noqa: BLE001 - shown as unknown
         return None
     limits = data.get("limits")
-    return {"status": ["None", "Pending", "Approved", "Suspended", "Rejected"][data["status"]],
+    return {"status": MERCHANT_STATUS[data["status"]],
             "invoice_cap": limits[0] if limits else None, "monthly_quota": limits[1] if limits else None,
-            "hourly_norm": limits[2] if limits else None}
+            "hourly_norm": limits[2] if limits else None,
+            "number_range": {"first": f"{first:020d}", "last": f"{last:020d}"} if first else None}
 
 
 def as_dict(m):
     return {"id": m.id, "name": m.name, "tax_id": m.tax_id, "licence_number": m.licence_number,
-            "status": m.status, "note": m.note, "address": m.user.address, "username": m.user.username}
+            "status": m.status, "note": m.note, "address": m.user.address, "username": m.user.username,
+            "number_range": numbers.range_of(m.user.address) if m.user.address else None}
 
 
 # ---------------------------------------------------------------- audit parameters
@@ -145,7 +185,7 @@ PARAM_FIELDS = ("allowed_rates", "backdating_window", "future_skew", "per_item_t
 def audit_parameters():
     data = get_chain().call_named(REGISTRY, "auditParameters")
     mask = int(data["allowedRates"])
-    return {"allowed_rates": [r for r in range(101) if mask >> r & 1], "backdating_window": data["backdatingWindow"],
+    return {"allowed_rates": [r for r in range(24) if mask >> r & 1], "backdating_window": data["backdatingWindow"],
             "future_skew": data["futureSkew"], "per_item_tolerance": data["perItemTolerance"],
             "void_window": data["voidWindow"], "paused": data["paused"]}
 
@@ -163,8 +203,8 @@ def set_audit_parameters(user, body):
     calls = []
     if "allowed_rates" in body:
         rates = body["allowed_rates"]
-        if not isinstance(rates, list) or not rates or not all(_is_int(r) and 0 <= r <= 100 for r in rates):
-            errors["allowed_rates"] = "a non-empty list of whole percents 0..100"
+        if not isinstance(rates, list) or not rates or not all(_is_int(r) and 0 <= r <= 23 for r in rates):
+            errors["allowed_rates"] = "a non-empty list of whole percents 0..23"
         elif sorted(set(rates)) != current["allowed_rates"]:
             calls.append(("setAllowedRates", sum(1 << r for r in set(rates))))
     if "backdating_window" in body or "future_skew" in body:

@@ -1,5 +1,5 @@
-"""Tables: users, merchant profiles, invoice documents, outbox, indexed events,
-indexer cursors, invoice-number sequences, verification history."""
+"""Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
+outbox, indexed events, indexer cursors, verification history."""
 import hashlib
 import secrets
 from datetime import datetime, timezone
@@ -76,7 +76,9 @@ class Merchant(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    tax_id: Mapped[str] = mapped_column(String(18), unique=True)
+    # Not unique: like MerchantRegistry, a tax ID belongs to an account only once approved, so a
+    # pending application never blocks the company's own (several may be pending at once).
+    tax_id: Mapped[str] = mapped_column(String(18), index=True)
     licence_number: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending approved suspended rejected
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -86,11 +88,20 @@ class Merchant(db.Model):
     user = relationship("User", back_populates="merchant")
 
 
-class NumberSequence(db.Model):
-    """Last sequence number allocated per 5-digit prefix (year + region + channel)."""
-    __tablename__ = "number_sequences"
-    prefix: Mapped[str] = mapped_column(String(5), primary_key=True)
-    last: Mapped[int] = mapped_column(BigInteger, default=0)
+class NumberRange(db.Model):
+    """A merchant's invoice-number range (号段) allocated on chain by the authority
+    (InvoiceRegistry.allocateNumberRange), and the next number the platform hands out.
+
+    A number is ``prefix`` (5 digits: YY + region + channel) followed by a 15-digit
+    sequence; the range is ``prefix·10^15 + first_seq`` … ``prefix·10^15 + last_seq``.
+    (20-digit numbers do not fit a 64-bit integer column, their parts do.)"""
+    __tablename__ = "number_ranges"
+    merchant: Mapped[str] = mapped_column(String(42), primary_key=True)  # checksummed address
+    prefix: Mapped[int] = mapped_column(Integer)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    next_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
 class Invoice(db.Model):
@@ -110,7 +121,10 @@ class Invoice(db.Model):
     issue_date: Mapped[str] = mapped_column(String(10), index=True)  # YYYY-MM-DD (China time)
     issued_at: Mapped[int] = mapped_column(BigInteger)  # unix seconds sent to the chain
     invoice_type: Mapped[int] = mapped_column(Integer, default=0)
-    rate: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[int] = mapped_column(Integer)  # the highest tax rate of the lines (% )
+    # bit r set: the invoice has lines at rate r % (as the registry's rateMask); None on rows
+    # written before contracts v2 (one rate: ``rate``)
+    rate_mask: Mapped[int | None] = mapped_column(Integer, nullable=True)
     item_count: Mapped[int] = mapped_column(Integer)
     net: Mapped[int] = mapped_column(Money)
     tax: Mapped[int] = mapped_column(Money)

@@ -42,8 +42,11 @@ def spec():
     e = lambda *codes: {c: ERRORS[c] for c in codes}  # noqa: E731
     return {
         "openapi": "3.0.3",
-        "info": {"title": "E-Invoice Chain API", "version": "1.0.0",
-                 "description": "Money in integer fen; tax_rate in whole percent; dates YYYY-MM-DD (China time)."},
+        "info": {"title": "E-Invoice Chain API", "version": "2.0.0",
+                 "description": "Money in integer fen; tax_rate in whole percent (each line its own; one on-chain "
+                                "rate group per rate); dates YYYY-MM-DD (China time). Contracts v2: invoice "
+                                "numbers come from the merchant's own range; the buyer is on chain only as a "
+                                "salted commitment (salt and tag in the document's buyer block)."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {
@@ -62,8 +65,11 @@ def spec():
                         ("q", "string"), ("status", "string"), ("buyer", "string"), ("from", "string"),
                         ("to", "string"), ("page", "integer"), ("per_page", "integer"))]),
             },
-            "/invoices/preview": {"post": _op("Totals computed server-side", {
-                "200": ok({"type": "object", "required": ["net", "tax", "gross", "rate"]}), **e("400", "401", "403")},
+            "/invoices/preview": {"post": _op("Totals and rate groups computed server-side", {
+                "200": ok({"type": "object", "required": ["net", "tax", "gross", "rate", "rates", "groups"],
+                           "properties": {"rates": {"type": "array", "items": {"type": "integer"}},
+                                          "groups": {"type": "array", "items": _ref("RateGroup")}}}),
+                **e("400", "401", "403")},
                 body=_json(_ref("IssueRequest")), roles=["merchant"])},
             "/invoices/{number}": {"get": _op("Document + chain status + timeline", {
                 "200": ok(_ref("InvoiceDetail")), **e("401", "403", "404")}, params=[NUMBER_PARAM])},
@@ -116,14 +122,18 @@ def spec():
                             roles=["merchant"])},
             "/merchants": {"get": _op("Merchants", {"200": ok({"type": "object"}), **e("401", "403")},
                                       roles=["authority", "auditor"])},
-            "/merchants/{id}/{action}": {"post": _op("approve | reject | suspend | reinstate | limits", {
+            "/merchants/{id}/{action}": {"post": _op(
+                "approve (limits, seller tag, first number range) | reject | suspend | reinstate | limits | "
+                "numbers (a new number range, replacing the current one)", {
                 "200": ok(_ref("Merchant")), **e("400", "401", "403", "404", "409", "422")},
                 body=_json({"type": "object", "properties": {
                     "reason": {"type": "string"}, "invoice_cap": {"type": "integer"},
-                    "monthly_quota": {"type": "integer"}, "hourly_norm": {"type": "integer"}}}),
+                    "monthly_quota": {"type": "integer"}, "hourly_norm": {"type": "integer"},
+                    "count": {"type": "integer", "minimum": 1}}}),
                 params=[{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
                         {"name": "action", "in": "path", "required": True, "schema": {
-                            "type": "string", "enum": ["approve", "reject", "suspend", "reinstate", "limits"]}}],
+                            "type": "string",
+                            "enum": ["approve", "reject", "suspend", "reinstate", "limits", "numbers"]}}],
                 roles=["authority"])},
             "/users": {"get": _op("Users with the on-chain role their web role needs", {
                 "200": ok({"type": "object", "required": ["users"]}), **e("401", "403")}, roles=["authority"])},
@@ -171,7 +181,11 @@ def spec():
                     "flag_names": {"type": "array", "items": {"type": "string"}},
                     "check_code": {"type": "string", "nullable": True}, "net": {"type": "integer"},
                     "tax": {"type": "integer"}, "gross": {"type": "integer"},
+                    "rates": {"type": "array", "items": {"type": "integer"}},
                     "tx_hash": {"type": "string", "nullable": True}}},
+                "RateGroup": {"type": "object", "required": ["rate", "item_count", "net", "tax"], "properties": {
+                    "rate": {"type": "integer"}, "item_count": {"type": "integer"}, "net": {"type": "integer"},
+                    "tax": {"type": "integer"}}},
                 "Invoice": {"type": "object", "required": ["number", "key", "state", "net", "tax", "gross"]},
                 "InvoiceDetail": {"type": "object", "required": ["number", "document", "timeline", "status"],
                                   "properties": {"document": {"type": "object"},
@@ -185,10 +199,11 @@ def spec():
                                                "issue_date": {"type": "string", "format": "date"},
                                                "gross": {"type": "integer"},
                                                "check_code": {"type": "string", "pattern": "^[0-9]{6}$"}}},
-                "VerifyResult": {"type": "object", "required": ["result", "detail"], "properties": {
+                "VerifyResult": {"type": "object", "required": ["result", "label", "detail"], "properties": {
                     "result": {"type": "string", "enum": ["authentic", "not_found", "mismatch", "voided", "flagged",
-                                                          "rejected", "red_lettered"]},
-                    "detail": {"type": "string"}}},
+                                                          "rejected", "red_lettered", "partly_red_lettered",
+                                                          "red_letter_note"]},
+                    "label": {"type": "string"}, "detail": {"type": "string"}}},
                 "BatchRow": {"type": "object", "required": ["row", "result"], "properties": {
                     "row": {"type": "integer"}, "number": {"type": "string", "nullable": True},
                     "result": {"type": "string"}, "detail": {"type": "string"}}},

@@ -1,6 +1,7 @@
 """Dev seeding (dev mode only): demo users bound to Anvil dev accounts, merchants
-registered and approved on chain, the auditor granted AUDITOR_ROLE, and
-var/dev-credentials.json written with their logins and API tokens."""
+registered and approved on chain (limits, seller tag) with a number range each, the
+auditor granted AUDITOR_ROLE, and var/dev-credentials.json written with their logins and
+API tokens."""
 import json
 import os
 import secrets
@@ -8,6 +9,7 @@ import secrets
 from eth_utils import keccak
 from flask import current_app
 
+from . import buyer_privacy, numbers
 from .chain import get_chain, get_keyring
 from .config import VAR
 from .db import get_db
@@ -22,7 +24,7 @@ DEMO = [
     ("financier", "financier", 4, None, None),
     ("buyer", "buyer", 5, None, "91530100MA6K0000XA"),
 ]
-LIMITS = (10_000_000_00, 50_000_000_00, 50)
+LIMITS = (10_000_000_00, 50_000_000_00, 50)  # MerchantLimits v2: (uint48 cap, uint64 quota, uint32 norm), fen
 
 
 def _has_role(chain, contract, role_name, account):
@@ -83,10 +85,13 @@ def register_on_chain():
                            keccak(text=m.licence_number), ref=m.tax_id)
             status = 1
         if status == 1:
-            chain.transact(authority.address, "MerchantRegistry", "approve", account, LIMITS, ref=m.tax_id)
-            if chain.has_function("InvoiceRegistry", "openMerchantBook"):
-                chain.transact(authority.address, "InvoiceRegistry", "openMerchantBook", account, ref=m.tax_id)
+            chain.transact(authority.address, "MerchantRegistry", "approve", account, LIMITS,
+                           buyer_privacy.seller_tag(m.tax_id, account), ref=m.tax_id)
             status = 2
+        if status == 2:
+            numbers.sync_from_chain(account)  # the range on chain (also drops one of an older deployment)
+            if not numbers.usable(account):
+                numbers.allocate_range(authority.address, account, m.tax_id)
         m.status = {2: "approved", 3: "suspended", 4: "rejected", 1: "pending"}.get(status, m.status)
     auditor = db.query(User).filter_by(role="auditor").first()
     if auditor is not None and chain.has("InvoiceRegistry") and \

@@ -31,13 +31,13 @@ def parse_yuan(text):
 def flash_error(exc):
     """Flash a service exception; returns True when it was one we explain."""
     if isinstance(exc, ValidationError):
-        flash(exc.message + " " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
+        flash("请检查输入。" + exc.message + " " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
     elif isinstance(exc, Refused):
-        flash(f"Refused ({exc.code}): {exc.message}", "error")
+        flash(f"操作被拒绝 Refused ({exc.code})：{exc.message}", "error")
     elif isinstance(exc, ChainUnavailable):
-        flash(f"The chain is unavailable: {exc}", "error")
+        flash(f"区块链暂不可用 The chain is unavailable: {exc}", "error")
     elif isinstance(exc, ChainError):
-        flash(f"Chain error: {exc}", "error")
+        flash(f"区块链错误 Chain error: {exc}", "error")
     else:
         return False
     return True

@@ -6,6 +6,9 @@
 Idempotent: when the record's contracts still have their code on the connected chain
 and the build artifacts did not change, they are reused; otherwise everything is
 deployed fresh. A record made for another chain id is refused, never overwritten.
+When a fresh set replaces a recorded one (e.g. contracts v1 → v2), the old record is
+kept next to the new one as ``deployment.v<version>-<block>.json`` (records without a
+``version`` are v1), so the addresses of the old contracts are not lost.
 
 Keys: in dev mode (EINVOICE_ENV unset or "dev") the deployer is Anvil's first dev
 account. Otherwise DEPLOYER_KEYSTORE names an eth-account keystore file and
@@ -27,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "build" / "contracts"
 RECORD = Path(os.environ.get("DEPLOYMENT_RECORD", ROOT / "var" / "deployment.json"))
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+RECORD_VERSION = 2  # the contracts' generation (issue 8: v2); records written before it have none (v1)
 
 # Contracts in deployment order; each entry names the constructor arguments, resolved by
 # name against the deployer ("authority") and the contracts already deployed.
@@ -124,6 +128,23 @@ def write_record(path: Path, record: dict) -> None:
     temporary.replace(path)
 
 
+def archive_name(record: dict) -> str:
+    """File name stem that keeps a replaced record: ``deployment.v1-<block>``."""
+    return f"deployment.v{record.get('version', 1)}-{record.get('block', 0)}"
+
+
+def keep_old_record(path: Path, record: dict) -> Path:
+    """Copy the replaced record ``path`` aside (never overwriting an earlier kept one); the
+    new record then replaces ``path`` atomically, so there is always a record there."""
+    target = path.with_name(archive_name(record) + ".json")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{archive_name(record)}.{n}.json")
+    target.write_bytes(path.read_bytes())
+    return target
+
+
 def artifact_hash(artifact: dict) -> str:
     return "0x" + keccak(text=artifact["bytecode"]).hex()
 
@@ -210,7 +231,12 @@ def deploy(w3: Web3, account, rpc_url: str, record_path: Path = RECORD, abi_dir:
         raise DeployError(f"deployment reverted: {error}") from None
     except Web3RPCError as error:
         raise DeployError(f"deployment transaction refused by {rpc_url}: {error.message}") from None
+    if record is not None and record.get("contracts"):
+        kept = keep_old_record(record_path, record)
+        log(f"kept the replaced deployment record (contracts v{record.get('version', 1)}, block "
+            f"{record.get('block', '?')}) as {kept}")
     record = {
+        "version": RECORD_VERSION,
         "chain_id": chain_id,
         "rpc_url": rpc_url,
         "block": block,

@@ -6,14 +6,21 @@ Starts the persistent dev chain (var/chain/), deploys or reuses the contracts
 (EINVOICE_ENV unset or "dev") the demo users are seeded and their logins written to
 var/dev-credentials.json. With RPC_URL set, no chain is started: the contracts are
 deployed to (or reused on) that endpoint instead.
+
+In dev mode the web app's default database (var/einvoice.sqlite) belongs to the
+deployment: when the deploy replaced the recorded contracts with a fresh set (e.g.
+contracts v1 → v2), the old database is moved aside next to the kept record
+(var/einvoice.v1-<block>.sqlite) and the web app starts on a new one, seeded again.
 """
 import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 from scripts.chain import Chain, ChainError, ensure_port_free, platform_chain
-from scripts.deploy import RECORD, DeployError, artifacts_stale, compile_contracts, connect, deploy, deployer_account, dev_mode
+from scripts.deploy import (RECORD, DeployError, archive_name, artifacts_stale, compile_contracts, connect, deploy,
+                            deployer_account, dev_mode, read_record)
 
 WEB_HOST = "127.0.0.1"
 
@@ -28,6 +35,36 @@ def serve_web_app(port: int) -> None:
 
     print(f"web app: http://{WEB_HOST}:{port}" + ("  (demo logins: var/dev-credentials.json)" if dev_mode() else ""))
     serve(["--host", WEB_HOST, "--port", str(port)] + (["--dev", "--seed"] if dev_mode() else []))
+
+
+def default_database() -> Path | None:
+    """The web app's SQLite file when it uses the default one (no DATABASE_URL)."""
+    if os.environ.get("DATABASE_URL") or os.environ.get("EINVOICE_DATABASE_URL"):
+        return None
+    from backend.config import VAR
+
+    return VAR / "einvoice.sqlite"
+
+
+def set_database_aside(old_record: dict, log=print) -> Path | None:
+    """Dev mode: the deployment was replaced, so the invoices, ranges and outbox of the
+    default database refer to contracts that are no longer used; move the file (and its
+    WAL files) aside as var/einvoice.<v1-block>.sqlite. Returns the new path."""
+    database = default_database()
+    if database is None or not database.exists():
+        return None
+    stem = archive_name(old_record).replace("deployment", "einvoice", 1)  # einvoice.v1-<block>
+    target, n = database.with_name(stem + ".sqlite"), 1
+    while target.exists():
+        n += 1
+        target = database.with_name(f"{stem}.{n}.sqlite")
+    for suffix in ("-wal", "-shm"):
+        side = database.with_name(database.name + suffix)
+        if side.exists():
+            side.replace(target.with_name(target.name + suffix))
+    database.replace(target)
+    log(f"the contracts were redeployed: the old web database is kept as {target}; starting on a fresh one")
+    return target
 
 
 def main() -> int:
@@ -48,7 +85,10 @@ def main() -> int:
             chain = platform_chain().start()
             rpc_url = chain.rpc_url
             print(f"chain: Anvil at {rpc_url} (chain id {chain.chain_id}), state in {chain.state_file}")
+        previous = read_record(RECORD)
         record = deploy(connect(rpc_url), deployer_account(), rpc_url)
+        if previous is not None and previous.get("contracts") != record["contracts"] and dev_mode():
+            set_database_aside(previous)
         print(f"deployment record: {RECORD}")
         print(json.dumps(record["contracts"], indent=2))
         print("running; press Ctrl-C to stop")

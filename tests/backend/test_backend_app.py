@@ -19,10 +19,62 @@ def test_secret_key_required_outside_dev_mode(tmp_path, monkeypatch):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
 
 
-def test_secret_key_from_environment(tmp_path, monkeypatch):
+def _production_env(monkeypatch):
+    for name in ("SECRET_KEY", "EINVOICE_SECRET_KEY", "BUYER_TAG_KEY", "EINVOICE_BUYER_TAG_KEY", "EINVOICE_DEV",
+                 "EINVOICE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_buyer_tag_key_required_outside_dev_mode(tmp_path, monkeypatch):
+    _production_env(monkeypatch)
     monkeypatch.setenv("SECRET_KEY", "from-env")
-    monkeypatch.delenv("EINVOICE_DEV", raising=False)
-    monkeypatch.delenv("EINVOICE_ENV", raising=False)
+    with pytest.raises(RuntimeError, match="BUYER_TAG_KEY is not set") as e:
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
+    assert "购买方标签密钥" in str(e.value)  # Chinese first, as every message a person reads
+    # the serve entry point says it in one line and exits 1
+    from backend import serve
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/y.sqlite")
+    with pytest.raises(SystemExit) as exit_:
+        serve.main(["--port", "0"])
+    assert exit_.value.code == 1
+
+
+def test_buyer_tag_key_from_environment_hex_or_text(tmp_path, monkeypatch):
+    from backend import buyer_privacy
+
+    _production_env(monkeypatch)
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("BUYER_TAG_KEY", "0x" + "ab" * 32)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
+    assert app.extensions[buyer_privacy.EXTENSION] == bytes.fromhex("ab" * 32)
+    monkeypatch.setenv("BUYER_TAG_KEY", "a long operator passphrase")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
+    assert app.extensions[buyer_privacy.EXTENSION] == b"a long operator passphrase"
+    with app.app_context():
+        assert buyer_privacy.buyer_tag("91530100MA6K0000XA") != buyer_privacy.buyer_tag(
+            "91530100MA6K0000XA", buyer_privacy.parse_key(buyer_privacy.DEV_BUYER_TAG_KEY))
+    # too short or bad hex: refused, and the message does not repeat the key
+    for bad in ("short-key", "0xzz" + "00" * 20):
+        monkeypatch.setenv("BUYER_TAG_KEY", bad)
+        with pytest.raises(RuntimeError, match="BUYER_TAG_KEY") as e:
+            create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
+        assert bad not in str(e.value)
+
+
+def test_dev_mode_uses_the_documented_dev_buyer_tag_key(tmp_path, monkeypatch):
+    from backend import buyer_privacy
+
+    _production_env(monkeypatch)
+    monkeypatch.setenv("EINVOICE_ENV", "dev")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
+    assert app.extensions[buyer_privacy.EXTENSION] == buyer_privacy.DEV_BUYER_TAG_KEY.encode()
+
+
+def test_secret_key_from_environment(tmp_path, monkeypatch):
+    _production_env(monkeypatch)
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("BUYER_TAG_KEY", "0x" + "ab" * 32)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
     assert app.config["SECRET_KEY"] == "from-env"
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -153,7 +205,8 @@ def test_production_keystore_encrypted(tmp_path, monkeypatch):
     """Outside dev mode a signing user gets an encrypted keystore; no plaintext key on disk."""
     monkeypatch.delenv("EINVOICE_ENV", raising=False)
     monkeypatch.delenv("EINVOICE_DEV", raising=False)
-    app = make_app(tmp_path, DEV_MODE=False, TESTING=False, KEYSTORE_PASSWORD="correct horse")
+    app = make_app(tmp_path, DEV_MODE=False, TESTING=False, KEYSTORE_PASSWORD="correct horse",
+                   BUYER_TAG_KEY="0x" + "cd" * 32)
     r = app.test_cli_runner().invoke(args=["users", "create", "m", "--role", "merchant", "--password", "pw-123456"])
     assert r.exit_code == 0, r.output
     address = json.loads(r.output)["address"]
@@ -172,3 +225,33 @@ def test_production_keystore_encrypted(tmp_path, monkeypatch):
     # a buyer gets no key
     r = app.test_cli_runner().invoke(args=["users", "create", "b", "--role", "buyer"])
     assert json.loads(r.output)["address"] is None
+
+
+def test_database_of_an_earlier_version_keeps_working(tmp_path):
+    """No migrations: create_all adds the new tables (number_ranges) and the start-up adds
+    the new nullable columns (invoices.rate_mask) to a database made before contracts v2."""
+    from sqlalchemy import inspect
+
+    app = make_app(tmp_path)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE invoices DROP COLUMN rate_mask")
+            conn.exec_driver_sql("DROP TABLE number_ranges")
+            conn.exec_driver_sql(
+                "INSERT INTO invoices (number, key, seller_address, seller_name, seller_tax_id, buyer_name, "
+                "buyer_tax_id, issue_date, issued_at, invoice_type, rate, item_count, net, tax, gross, document, "
+                "document_hash, is_red_letter, state, flags, created_at, updated_at) VALUES ('26531000000000000001', "
+                "'0xk', '0xS', 'S', 'T', 'B', 'X', '2026-01-01', 0, 0, 9, 1, 100, 9, 109, '', '0xh', 0, 'issued', 0, "
+                "'2026-01-01', '2026-01-01')")
+        db.engine.dispose()
+    app = make_app(tmp_path, fresh=False)
+    with app.app_context():
+        inspector = inspect(db.engine)
+        assert "rate_mask" in {c["name"] for c in inspector.get_columns("invoices")}
+        assert "number_ranges" in inspector.get_table_names()
+        from backend.invoices import as_dict, rates_of
+        from backend.models import Invoice
+
+        old = db.session.query(Invoice).one()
+        assert old.rate_mask is None and rates_of(old) == [9] and as_dict(old)["rates"] == [9]
+        db.engine.dispose()

@@ -1,4 +1,5 @@
-"""Canonical document, hash reproducibility, totals, numbers, buyer hash."""
+"""Canonical document, hash reproducibility, totals and rate groups, numbers from the
+merchant's range (database part)."""
 import json
 import re
 from datetime import date, datetime, timezone
@@ -6,8 +7,10 @@ from datetime import date, datetime, timezone
 import pytest
 from eth_utils import keccak
 
-from backend import canonical
-from backend.invoices import ValidationError, allocate_number, validate_issue
+from backend import canonical, numbers
+from backend.db import db
+from backend.invoices import ValidationError, validate_issue
+from backend.models import Invoice, NumberRange
 
 CONFIG = {"INVOICE_MAX_ITEMS": 200, "INVOICE_MAX_AMOUNT": 10**15}
 
@@ -19,7 +22,8 @@ def sample_doc():
     return canonical.build_document(number="26531000000000000001", invoice_type=0, issue_date="2026-11-21",
                                     seller={"name": "厦门示例贸易有限公司", "tax_id": "91350100M000100Y43",
                                             "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"},
-                                    buyer={"name": "昆明示例商贸有限公司", "tax_id": "91530100MA6K0000XA"},
+                                    buyer={"name": "昆明示例商贸有限公司", "tax_id": "91530100MA6K0000XA",
+                                           "salt": "0x" + "11" * 32, "tag": "0x" + "22" * 32},
                                     items=items, net=net, tax=tax, gross=gross)
 
 
@@ -75,9 +79,25 @@ def test_totals_computed_per_item():
     assert [i["tax"] for i in items] == [5, 5]
 
 
-def test_buyer_id_hash_upper_cased():
-    h = canonical.buyer_id_hash("91530100ma6k0000xa")
-    assert h == keccak(text="91530100MA6K0000XA")[:20] and len(h) == 20
+def test_document_v2_buyer_block_carries_salt_and_tag():
+    doc = sample_doc()
+    assert doc["version"] == canonical.DOCUMENT_VERSION == 2
+    assert doc["buyer"] == {"name": "昆明示例商贸有限公司", "tax_id": "91530100MA6K0000XA",
+                            "salt": "0x" + "11" * 32, "tag": "0x" + "22" * 32}
+    other = sample_doc()
+    other["buyer"]["salt"] = "0x" + "33" * 32
+    assert canonical.document_hash(other) != canonical.document_hash(doc)  # the salt is part of the hash
+
+
+def test_rate_groups_per_rate_ascending():
+    items = [{"amount": 1000, "tax_rate": 13}, {"amount": 150, "tax_rate": 6}, {"amount": 150, "tax_rate": 6},
+             {"amount": 2000, "tax_rate": 13}, {"amount": 500, "tax_rate": 0}]
+    net, tax, gross = canonical.compute_totals(items)
+    groups = canonical.rate_groups(items)
+    assert groups == [(0, 1, 500, 0), (6, 2, 300, 18), (13, 2, 3000, 390)]  # 6 %: 9 + 9 per line, not 18 of 300
+    assert (sum(g[2] for g in groups), sum(g[3] for g in groups)) == (net, tax)
+    assert canonical.rate_mask([0, 6, 13]) == 1 | 1 << 6 | 1 << 13
+    assert canonical.rates_of_mask(1 << 6 | 1 << 13) == [6, 13]
 
 
 def test_invoice_key():
@@ -100,6 +120,7 @@ def test_validate_computes_totals_and_checks_client_totals():
     clean = validate_issue(body, CONFIG)
     assert clean["items"][0]["amount"] == 2500 and clean["items"][0]["quantity"] == "2.5"
     assert (clean["net"], clean["tax"], clean["gross"], clean["rate"]) == (2500, 150, 2650, 6)
+    assert clean["groups"] == [(6, 1, 2500, 150)] and clean["rate_mask"] == 1 << 6
     assert clean["buyer_tax_id"] == "91530100MA6K0000XA"
     with pytest.raises(ValidationError) as e:
         validate_issue({**body, "gross": 2651}, CONFIG)
@@ -126,7 +147,8 @@ def test_validate_computes_totals_and_checks_client_totals():
     (lambda b: b["items"][0].update(colour="red"), "items[0]"),
     (lambda b: b.update(invoice_type=5), "invoice_type"),
     (lambda b: b.update(extra=1), "body"),
-    (lambda b: b["items"].append({"name": "y", "unit_price": 1, "tax_rate": 6}), "items"),
+    (lambda b: b.update(rate=6), "rate"),
+    (lambda b: (b["items"].append({"name": "y", "unit_price": 1, "tax_rate": 6}), b.update(rate=13)), "rate"),
 ])
 def test_validation_errors_per_field(mutate, field):
     body = {"buyer_name": "B", "buyer_tax_id": "91530100MA6K0000XA",
@@ -137,26 +159,76 @@ def test_validation_errors_per_field(mutate, field):
     assert field in e.value.fields, e.value.fields
 
 
-def test_numbers_are_20_digits_unique_and_increasing(app):
+def test_multi_rate_invoice_is_valid():
+    body = {"buyer_name": "B", "buyer_tax_id": "91530100MA6K0000XA", "items": [
+        {"name": "货物 goods", "quantity": 2, "unit_price": 10000, "tax_rate": 13},
+        {"name": "服务 service", "quantity": 1, "unit_price": 5000, "tax_rate": 6},
+        {"name": "货物 goods", "quantity": 1, "unit_price": 333, "tax_rate": 13}]}
+    clean = validate_issue(body, CONFIG)
+    assert clean["groups"] == [(6, 1, 5000, 300), (13, 2, 20333, 2643)]
+    assert (clean["net"], clean["tax"], clean["gross"]) == (25333, 2943, 28276)
+    assert clean["rates"] == [6, 13] and clean["rate"] == 13 and clean["rate_mask"] == 1 << 6 | 1 << 13
+
+
+MERCHANT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+THIS_YEAR = datetime.now(canonical.CHINA).year % 100
+
+
+def test_prefix_year_province_channel(app):
     with app.app_context():
-        numbers = [allocate_number() for _ in range(50)]
-    assert len(set(numbers)) == 50
-    assert all(re.fullmatch(r"[0-9]{20}", n) for n in numbers)
-    assert numbers == sorted(numbers)
-    assert numbers[0][2:4] == app.config["INVOICE_REGION"]
+        assert numbers.prefix_for("91350100M000100Y43", datetime(2026, 5, 1)) == 26351  # 35 = Fujian
+        assert numbers.prefix_for("91110000802100433B", datetime(2027, 1, 1)) == 27111  # 11 = Beijing
+        assert numbers.prefix_for("X", datetime(2026, 5, 1)) == int(f"26{app.config['INVOICE_REGION']}1")
+
+
+def test_numbers_come_from_the_stored_range_in_order(app):
+    prefix = THIS_YEAR * 1000 + 351
+    with app.app_context():
+        assert numbers.take(MERCHANT) is None  # no range yet
+        assert numbers.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 50)
+        assert not numbers.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 50)  # unchanged
+        got = [numbers.take(MERCHANT) for _ in range(50)]
+        assert got == [f"{prefix:05d}{i:015d}" for i in range(1, 51)]
+        assert all(re.fullmatch(r"[0-9]{20}", n) for n in got)
+        assert numbers.take(MERCHANT) is None and not numbers.usable(MERCHANT)  # used up
+        assert numbers.range_of(MERCHANT)["left"] == 0
+        # a range of last year is not used any more
+        old = (THIS_YEAR - 1) % 100 * 1000 + 351
+        numbers.record_range(MERCHANT, old * 10**15 + 1, old * 10**15 + 9)
+        assert numbers.take(MERCHANT) is None
+        # (0, 0) on chain: the stored range is dropped
+        assert numbers.record_range(MERCHANT, 0, 0) and db.session.get(NumberRange, MERCHANT) is None
+
+
+def test_new_range_skips_numbers_the_database_holds(app):
+    """An older deployment's invoices keep their numbers in the database: a range over
+    them starts after the highest one."""
+    prefix = THIS_YEAR * 1000 + 351
+    with app.app_context():
+        db.session.add(Invoice(number=f"{prefix:05d}{7:015d}", key="0x" + "ab" * 32, seller_address=MERCHANT,
+                               seller_name="", seller_tax_id="", buyer_name="", buyer_tax_id="",
+                               issue_date="2026-01-01", issued_at=0, rate=13, item_count=1, net=1, tax=0, gross=1,
+                               document="", document_hash="", state="issued"))
+        db.session.commit()
+        numbers.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 100)
+        assert numbers.take(MERCHANT) == f"{prefix:05d}{8:015d}"
 
 
 def test_numbers_unique_under_threads(app):
     import threading
 
+    prefix = THIS_YEAR * 1000 + 351
+    with app.app_context():
+        numbers.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 1000)
     out = []
 
     def work():
         with app.app_context():
             for _ in range(20):
-                out.append(allocate_number())
+                out.append(numbers.take(MERCHANT))
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    assert len(out) == 80 and len(set(out)) == 80
+    assert len(out) == 80 and len(set(out)) == 80 and None not in out
+    assert sorted(out) == [f"{prefix:05d}{i:015d}" for i in range(1, 81)]

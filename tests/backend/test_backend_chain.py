@@ -16,10 +16,23 @@ TAX_IDS = ["91350100M000100Y43", "91110000802100433B"]
 
 
 def test_seed_registers_and_approves_merchants(chain_app, seeded):
+    from backend import buyer_privacy, numbers
+
     with chain_app.app_context():
         chain = get_chain()
-        for name in ("merchant1", "merchant2"):
-            assert chain.call("MerchantRegistry", "isActiveMerchant", seeded[name]["address"])
+        ranges = []
+        for name, tax_id, province in (("merchant1", TAX_IDS[0], "35"), ("merchant2", TAX_IDS[1], "11")):
+            address = seeded[name]["address"]
+            assert chain.call("MerchantRegistry", "isActiveMerchant", address)
+            # approved with the seller tag of its own tax ID (the self-dealing rule compares it)
+            profile = chain.call_named("MerchantRegistry", "merchant", address)
+            assert profile["sellerTag"] == buyer_privacy.seller_tag(tax_id, address)
+            # and a number range of its own: YY + its USCC province + channel 1
+            first, last = chain.call("InvoiceRegistry", "numberRangeOf", address)
+            assert f"{first:020d}"[2:5] == province + "1" and last - first + 1 == chain_app.config["NUMBER_RANGE_SIZE"]
+            assert numbers.range_of(address)["first"] == f"{first:020d}"
+            ranges.append((first, last))
+        assert ranges[0][1] < ranges[1][0] or ranges[1][1] < ranges[0][0]
         rows = db.session.query(OutboxTx).all()
         assert rows and all(r.status == "mined" for r in rows)
         assert len({(r.sender, r.nonce) for r in rows}) == len(rows)
@@ -42,8 +55,66 @@ def test_custom_error_decoded_with_human_message(chain_app, seeded):
         assert e.value.name == "InvalidTaxId"
         with pytest.raises(ChainRefusal) as e:
             chain.transact(dev_account(7).address, "MerchantRegistry", "approve", dev_account(8).address,
-                           (1, 1, 1))
+                           (1, 1, 1), b"\x01" * 12)
         assert e.value.name == "AccessControlUnauthorizedAccount"
+        assert e.value.message.startswith("账户") and "AUTHORITY_ROLE" in e.value.message  # role named, Chinese first
+
+
+def _abi_errors(*names):
+    """{name: [input names]} of every custom error in these build artifacts' ABIs."""
+    import json
+
+    from chainutil import ARTIFACTS
+
+    out = {}
+    for name in names:
+        for entry in json.loads((ARTIFACTS / f"{name}.json").read_text())["abi"]:
+            if entry["type"] == "error":
+                out[entry["name"]] = [i["name"] for i in entry["inputs"]]
+    return out
+
+
+def test_every_platform_error_has_a_chinese_first_message():
+    """Every custom error of the v2 contracts (their own and the OpenZeppelin access and
+    pause errors) has a message, Chinese first, whose fields are the error's arguments;
+    no message is left for an error that no longer exists."""
+    import re
+
+    from backend.chain import MESSAGES
+
+    errors = _abi_errors("MerchantRegistry", "InvoiceRegistry", "ReceivableLedger", "SettlementToken")
+    required = set(_abi_errors("IMerchantRegistry", "IInvoiceRegistry", "IReceivableLedger")) | {
+        "AccessControlUnauthorizedAccount", "AccessControlBadConfirmation", "AccessControlEnforcedDefaultAdminRules",
+        "AccessControlInvalidDefaultAdmin", "AccessControlEnforcedDefaultAdminDelay", "EnforcedPause",
+        "ExpectedPause"}
+    assert required <= set(errors), sorted(required - set(errors))
+    missing = sorted(required - set(MESSAGES))
+    assert not missing, missing
+    stale = sorted(set(MESSAGES) - set(errors))
+    assert not stale, stale  # e.g. v1's OpenAmountBelowDrawn is gone
+    for name, template in MESSAGES.items():
+        first_letter = re.search(r"[A-Za-z\u4e00-\u9fff]", re.sub(r"\{[^}]*\}", "", template)).group()
+        assert "\u4e00" <= first_letter <= "\u9fff", name  # Chinese before any English
+        fields = set(re.findall(r"\{(\w+)(?::\w+)?\}", template))
+        assert fields <= set(errors[name]), (name, fields - set(errors[name]))
+
+
+def test_human_messages_show_yuan_rates_and_names():
+    from eth_utils import keccak
+
+    from backend.chain import human_message
+
+    m = human_message("TaxOutOfTolerance", {"rate": 13, "net": 123456, "tax": 17000, "tolerance": 2})
+    assert m.startswith("13% 税率分组的税额 ¥170.00") and "¥1,234.56" in m and "¥0.02" in m
+    m = human_message("RateMismatch", {"key": b"k", "expectedMask": 1 << 13, "actualMask": 1 << 6 | 1 << 13})
+    assert "原发票：13%；红字发票：6%、13%" in m and "note: 6%, 13%" in m
+    m = human_message("InvoiceHasReceivable", {"key": b"k", "receivables": 5000_00})
+    assert "¥5,000.00" in m
+    m = human_message("AccessControlUnauthorizedAccount", {"account": "0xA", "neededRole": keccak(text="AUDITOR_ROLE")})
+    assert "AUDITOR_ROLE" in m
+    m = human_message("InvalidMerchantStatus", {"account": "0xA", "expected": 2, "actual": 3})
+    assert "“已暂停”" in m and "Suspended where this needs Approved" in m
+    assert human_message("NoSuchError", {"x": 1}) == "NoSuchError(x=1)"
 
 
 def test_nonce_manager_concurrent_sends(chain_app, seeded):

@@ -96,26 +96,40 @@ def test_invoice_issued_by_another_client_is_listed(chain_app, seeded, api, chai
     from chainutil import dev_account
     from eth_utils import keccak
 
-    from backend import canonical
+    from backend import buyer_privacy
     from backend.chain import get_chain
 
-    number = "26539000000000000042"
     with chain_app.app_context():
         c = get_chain()
-        req = (number, seeded["merchant1"]["address"], canonical.buyer_id_hash("91530100MA6K0000XA"), 10000, 1300,
-               11300, 13, 1, 0, int(_time.time()) - 10, keccak(text="external document"))
+        seller = seeded["merchant1"]["address"]
+        _, last = c.call("InvoiceRegistry", "numberRangeOf", seller)
+        number = f"{last:020d}"  # from the merchant's own range (its end: the platform counts from the start)
+        tag = buyer_privacy.buyer_tag("91530100MA6K0000XA")
+        commitment, _ = buyer_privacy.commitment_of(b"\x07" * 32, "91530100MA6K0000XA", tag)
+        req = (number, seller, commitment, buyer_privacy.buyer_tag_for_seller("91530100MA6K0000XA", seller), 15000, 1600, 16600, 0,
+               int(_time.time()) - 10, keccak(text="external document"), [(6, 1, 5000, 300), (13, 2, 10000, 1300)])
         r = c.transact(dev_account(1).address, "InvoiceRegistry", "issue", req)
         assert r.status == "mined"
         indexer.run_once()
         inv = db.session.query(Invoice).filter_by(number=number).one()
         assert inv.state == "issued" and inv.chain_status == "Issued" and inv.document == ""
-        assert inv.user_id is not None and int(inv.gross) == 11300
+        assert inv.user_id is not None and int(inv.gross) == 16600 and (int(inv.net), int(inv.tax)) == (15000, 1600)
+        assert (inv.rate, inv.rate_mask, inv.item_count) == (13, 1 << 6 | 1 << 13, 3)  # from the packed groups
+        ev = db.session.query(ChainEvent).filter_by(event="InvoiceIssued", invoice_key=inv.key).one()
+        assert json.loads(ev.args)["groups"] == [{"rate": 6, "itemCount": 1, "net": 5000, "tax": 300},
+                                                 {"rate": 13, "itemCount": 2, "net": 10000, "tax": 1300}]
     listed = api("merchant1").get("/invoices").get_json()
     assert number in [i["number"] for i in listed["invoices"]]
     detail = api("merchant1").get(f"/invoices/{number}").get_json()
     assert detail["document"] is None and detail["timeline"][0]["event"] == "InvoiceIssued"
+    assert detail["rates"] == [6, 13] and detail["chain"]["rates"] == [6, 13]
     assert api("merchant2").get(f"/invoices/{number}").status_code == 403
     r = api("merchant1").post(f"/invoices/{number}/red-letter", json={"reason_code": 1})
     assert r.status_code == 400 and "items" in r.get_json()["fields"]
+    # with items the platform still cannot make the note: it does not know the buyer's salt
+    r = api("merchant1").post(f"/invoices/{number}/red-letter", json={"reason_code": 1, "items": [
+        {"name": "x", "quantity": 1, "unit_price": 100, "tax_rate": 13}]})
+    assert r.status_code == 409 and r.get_json()["error"] == "document_not_held"
+    assert r.get_json()["message"].startswith("平台")
     r = api("merchant1").post(f"/invoices/{number}/void")
     assert r.status_code == 200 and r.get_json()["status"] == "Voided"

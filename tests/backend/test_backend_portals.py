@@ -66,6 +66,50 @@ def test_issue_form_preview_add_row_and_issue(browser, chain_app):
         assert db.session.query(Invoice).count() == 1
 
 
+def test_issue_form_lines_with_different_rates(browser, chain_app):
+    """Goods at 13 % and a service at 6 % on one invoice: the preview shows one row per
+    rate, the invoice is issued with both rates; a partial red-letter note picks its rate."""
+    b = browser("merchant1")
+    page = b.get("/merchant/issue").get_data(as_text=True)
+    assert "每行可用不同税率" in page and "one tax rate per invoice" not in page
+    form = {**issue_form(), "item-1-name": "安装服务 Installation", "item-1-spec": "", "item-1-unit": "次",
+            "item-1-quantity": "1", "item-1-unit_price": "100.00", "item-1-tax_rate": "6"}
+    text = b.post("/merchant/issue", {**form, "action": "preview"}, page=page).get_data(as_text=True)
+    assert "¥125.00" in text and "¥9.25" in text and "¥134.25" in text  # 25 + 100 net; 3.25 + 6 tax
+    assert re.search(r">6%</td><td class=\"num\">1</td><td class=\"num\">¥100.00</td><td class=\"num\">¥6.00<", text)
+    assert re.search(r">13%</td><td class=\"num\">1</td><td class=\"num\">¥25.00</td><td class=\"num\">¥3.25<", text)
+    r = b.post("/merchant/issue", {**form, "action": "issue"}, page=page)
+    assert r.status_code == 302, r.get_data(as_text=True)[-2000:]
+    number = r.headers["Location"].rsplit("/", 1)[-1]
+    detail = b.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Tax 税额 (6%、13%)" in detail and "已开具 Issued" in detail
+    r = b.post(f"/invoices/{number}/red-letter", {"reason_code": "4", "amount": "50.00", "tax_rate": "6"},
+               page=detail)
+    assert r.status_code == 302, r.get_data(as_text=True)[-2000:]
+    note = b.get(r.headers["Location"]).get_data(as_text=True)
+    assert "红字发票 Red-letter note — 负数发票" in note and "¥53.00" in note  # 50 + 6 % tax
+    page = b.get(f"/invoices/{number}").get_data(as_text=True)
+    assert "部分红冲 Partly red-lettered" in page
+    with chain_app.app_context():
+        row = db.session.query(Invoice).filter_by(number=number).one()
+        assert row.rate_mask == 1 << 6 | 1 << 13
+        assert db.session.query(Invoice).filter_by(original_number=number).one().rate_mask == 1 << 6
+
+
+def test_verify_page_says_partly_red_lettered_and_note(browser, api):
+    inv = api("merchant1").post("/invoices", json=sample_invoice()).get_json()
+    note = api("merchant1").post(f"/invoices/{inv['number']}/red-letter", json={"reason_code": 1, "items": [
+        {"name": "退货 return", "quantity": 1, "unit_price": 100_00, "tax_rate": 13}]}).get_json()
+    date = api("merchant1").get(f"/invoices/{inv['number']}").get_json()["issue_date"]
+    anon = browser()
+    r = anon.post("/verify/", {"number": inv["number"], "issue_date": date, "gross": "226.00",
+                               "check_code": inv["check_code"][-6:]}).get_data(as_text=True)
+    assert "部分红冲 Partly red-lettered" in r and "按未冲销金额有效" in r
+    r = anon.post("/verify/", {"number": note["number"], "issue_date": date, "gross": "113.00",
+                               "check_code": note["check_code"][-6:]}).get_data(as_text=True)
+    assert "红字发票 Red-letter note" in r and "负数发票" in r
+
+
 def test_issue_form_errors_shown_not_500(browser):
     b = browser("merchant1")
     r = b.post("/merchant/issue", {**issue_form(**{"item-0-unit_price": "abc", "buyer_tax_id": ""}),
@@ -142,6 +186,13 @@ def test_authority_merchants_and_parameters(browser, chain_app):
     auth = browser("authority")
     page = auth.get("/admin/merchants").get_data(as_text=True)
     assert "厦门示例贸易有限公司" in page
+    # each approved merchant shows its number range and can get a new one
+    first = re.search(r"(\d{20}) –<br>", page).group(1)
+    assert first[2:5] == "351" and "分配新号段" in page
+    mid = re.findall(r'/admin/merchants/(\d+)/numbers', page)[0]
+    r = auth.post(f"/admin/merchants/{mid}/numbers", {"count": "500"}, page=page, follow_redirects=True)
+    text = r.get_data(as_text=True)
+    assert "已分配新号段" in text and "剩余 500 left" in text
     page = auth.get("/admin/parameters").get_data(as_text=True)
     assert 'name="per_item_tolerance"' in page
     tol = int(re.search(r'name="per_item_tolerance" value="(\d+)"', page).group(1))

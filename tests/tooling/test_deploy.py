@@ -176,3 +176,56 @@ def test_production_deployment_grants_no_demo_roles(run_cli, throwaway_chain, tm
     for name, role, grantee in DEV_GRANTS:
         assert not contract(name).functions.hasRole(contract(name).functions[role]().call(), names[grantee]).call()
     assert contract("SettlementToken").functions.totalSupply().call() == 0
+
+
+def test_replaced_record_is_kept(throwaway_chain, tmp_path):
+    """A fresh set deployed over a record whose contracts differ (here: a v1 record, no
+    "version") keeps the old record as deployment.v1-<block>.json and says so in one line;
+    reusing the deployment keeps nothing."""
+    from scripts.deploy import RECORD_VERSION
+
+    record_path = tmp_path / "deployment.json"
+    first = deploy_to(throwaway_chain, record_path)
+    assert first["version"] == RECORD_VERSION == 2
+    assert deploy_to(throwaway_chain, record_path)["contracts"] == first["contracts"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deployment.json"], "a reuse keeps nothing"
+    v1 = {k: v for k, v in first.items() if k != "version"}
+    v1["artifact_hashes"] = {**v1["artifact_hashes"], "InvoiceRegistry": "0x" + "00" * 32}  # "the v1 build"
+    record_path.write_text(json.dumps(v1))
+    messages = []
+    second = deploy(connect(throwaway_chain.rpc_url), dev_account(0), throwaway_chain.rpc_url, record_path,
+                    log=messages.append)
+    kept = tmp_path / f"deployment.v1-{first['block']}.json"
+    assert json.loads(kept.read_text()) == v1, "the old record is kept as it was"
+    assert json.loads(record_path.read_text()) == second and second["version"] == 2
+    assert set(second["contracts"].values()).isdisjoint(first["contracts"].values())
+    said = [m for m in messages if "kept" in m]
+    assert len(said) == 1 and str(kept) in said[0] and "v1" in said[0]
+    # replaced again: the v2 record is kept too, under its own name, and the v1 one stays
+    stale = json.loads(record_path.read_text())
+    stale["artifact_hashes"]["MerchantRegistry"] = "0x" + "00" * 32
+    record_path.write_text(json.dumps(stale))
+    deploy_to(throwaway_chain, record_path)
+    assert (tmp_path / f"deployment.v2-{second['block']}.json").exists() and kept.exists()
+
+
+def test_no_deployer_grants_the_default_admin_role():
+    """AccessControlDefaultAdminRules refuses grantRole(DEFAULT_ADMIN_ROLE): the plan never asks."""
+    from scripts.deploy import DEV_GRANTS, GRANTS
+
+    assert all(role != "DEFAULT_ADMIN_ROLE" for _, role, _ in GRANTS + DEV_GRANTS)
+
+
+def test_run_sets_the_dev_database_aside_when_the_contracts_changed(tmp_path, monkeypatch):
+    from scripts import run
+
+    database = tmp_path / "einvoice.sqlite"
+    database.write_text("old")
+    (tmp_path / "einvoice.sqlite-wal").write_text("wal")
+    monkeypatch.setattr(run, "default_database", lambda: database)
+    lines = []
+    moved = run.set_database_aside({"block": 7, "contracts": {"InvoiceRegistry": "0x1"}}, log=lines.append)
+    assert moved == tmp_path / "einvoice.v1-7.sqlite" and moved.read_text() == "old"
+    assert (tmp_path / "einvoice.v1-7.sqlite-wal").read_text() == "wal"
+    assert not database.exists() and len(lines) == 1 and str(moved) in lines[0]
+    assert run.set_database_aside({"block": 7}, log=lines.append) is None  # nothing (left) to move
