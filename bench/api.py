@@ -27,7 +27,7 @@ from web3 import HTTPProvider, Web3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend import canonical  # noqa: E402
+from backend import buyer_privacy  # noqa: E402
 from scripts import deploy as deploy_module  # noqa: E402
 from scripts.chain import Chain, free_port  # noqa: E402
 from scripts.dev_accounts import dev_account  # noqa: E402
@@ -86,18 +86,26 @@ def issue_api(base, token, n, results):
 def raw_rate(url, record, n):
     """The same issue() call the way a web3 user sends it: build_transaction (web3
     estimates gas and fills the fees), sign with eth-account, send raw, wait for the
-    receipt (polled every 2 ms, as the backend does) — sequentially, like the API run."""
+    receipt (polled every 2 ms, as the backend does) — sequentially, like the API run.
+    The request is v2's: a number from merchant2's own range, the buyer as a salted
+    commitment (dev buyer-tag key), one 13 % rate group."""
     w3 = Web3(HTTPProvider(url))
     abi = json.loads((ARTIFACTS / "InvoiceRegistry.json").read_text())["abi"]
     c = w3.eth.contract(address=record["contracts"]["InvoiceRegistry"], abi=abi)
-    acct = dev_account(2)  # merchant2
+    acct = dev_account(2)  # merchant2 (the API run issues as merchant1)
+    first, last = c.functions.numberRangeOf(acct.address).call()
+    assert first and last - first + 1 >= n, "merchant2 has no number range large enough"
+    key = buyer_privacy.parse_key(buyer_privacy.DEV_BUYER_TAG_KEY)
+    tag = buyer_privacy.buyer_tag(BODY["buyer_tax_id"], key)
+    tag_for_seller = buyer_privacy.buyer_tag_for_seller(BODY["buyer_tax_id"], acct.address, key)
     nonce = w3.eth.get_transaction_count(acct.address)
     t0 = time.perf_counter()
     for i in range(n):
-        number = f"99530{i:015d}"
+        number = f"{first + i:020d}"
         net, tax = 12500, 1625
-        req = (number, acct.address, canonical.buyer_id_hash(BODY["buyer_tax_id"]), net, tax, net + tax, 13, 1, 0,
-               int(time.time()) - 5, keccak(text=number))
+        commitment, _ = buyer_privacy.commitment_of(buyer_privacy.new_salt(), BODY["buyer_tax_id"], tag)
+        req = (number, acct.address, commitment, tag_for_seller, net, tax, net + tax, 0, int(time.time()) - 5,
+               keccak(text=number), [(13, 1, net, tax)])
         tx = c.functions.issue(req).build_transaction({"from": acct.address, "nonce": nonce})
         h = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
         assert w3.eth.wait_for_transaction_receipt(h, poll_latency=0.002)["status"] == 1
