@@ -29,7 +29,13 @@ DEFAULTS = {
     "INVOICE_MAX_AMOUNT": 10**15,  # fen: ten trillion yuan is "absurd"
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "VERIFY_BATCH_MAX_ROWS": 20000,
-    "VERIFY_RATE_LIMIT": 120,  # requests per minute per client on public verification
+    # Rate limits (Flask-Limiter): a number = per minute, or a limits string ("120/minute;2000/hour"); 0 = off
+    "VERIFY_RATE_LIMIT": 120,  # public verification (pages and API, single, batch, document) per client address
+    "LOGIN_RATE_LIMIT": "10/minute",  # failed logins per client address and, separately, per username
+    "RATELIMIT_STORAGE_URI": "memory://",  # one process only; redis://host:6379/0 shares limits between processes
+    "RATELIMIT_STRATEGY": "moving-window",
+    "RATELIMIT_KEY_PREFIX": "einvoice",
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # shared store down: limits per process instead of errors
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": True,
@@ -39,7 +45,19 @@ DEFAULTS = {
     "INDEXER_INTERVAL": 1.0,  # seconds between background indexer runs under serve.py; 0 = off
     "CHAIN_ENABLED": True,
     "SQLITE_WAL_AUTOCHECKPOINT": 1000,  # pages; serve.py raises it and checkpoints in the background
+    "DATABASE_AUTO_UPGRADE": True,  # create_app upgrades the schema to the newest migration (migrations/)
 }
+
+
+def _flag(value):
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def rate_limit_setting(value):
+    """A rate limit from the environment: digits = requests per minute, else a limits string."""
+    value = str(value).strip()
+    return int(value) if value.isascii() and value.isdigit() else value
+
 
 ENV_KEYS = {
     "SECRET_KEY": str,
@@ -52,11 +70,14 @@ ENV_KEYS = {
     "INVOICE_REGION": str,
     "NUMBER_RANGE_SIZE": int,
     "BUYER_TAG_KEY": str,
-    "VERIFY_RATE_LIMIT": int,
+    "VERIFY_RATE_LIMIT": rate_limit_setting,
+    "LOGIN_RATE_LIMIT": rate_limit_setting,
+    "RATELIMIT_STORAGE_URI": str,
     "TX_TIMEOUT": int,
     "MAX_CONTENT_LENGTH": int,
     "VERIFY_BATCH_MAX_ROWS": int,
     "INDEXER_INTERVAL": float,
+    "DATABASE_AUTO_UPGRADE": _flag,
 }
 
 

@@ -209,7 +209,8 @@ class Verification(db.Model):
     kind: Mapped[str] = mapped_column(String(12))  # single batch document
     number: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     query: Mapped[str] = mapped_column(Text)  # JSON
-    result: Mapped[str] = mapped_column(String(16), index=True)
+    # a word of invoices.VERIFY_RESULTS ("partly_red_lettered": 19), "tampered", "mixed" …
+    result: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 

@@ -1,7 +1,9 @@
 """Production entry point: waitress on 127.0.0.1:5000 (``python -m backend.serve`` or
-the ``einvoice-serve`` script). Reconciles the outbox and starts the event indexer
-before serving. ``--dev --seed`` (what ``make run`` wants): dev mode, demo users seeded
-and var/dev-credentials.json written. ``main(argv)`` blocks until the server stops."""
+the ``einvoice-serve`` script). The database is upgraded to the newest migration first
+(``create_app``, unless DATABASE_AUTO_UPGRADE is off; a failed upgrade stops the start).
+Reconciles the outbox and starts the event indexer before serving. ``--dev --seed``
+(what ``make run`` wants): dev mode, demo users seeded and var/dev-credentials.json
+written. ``main(argv)`` blocks until the server stops."""
 import argparse
 import logging
 

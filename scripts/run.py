@@ -11,6 +11,9 @@ In dev mode the web app's default database (var/einvoice.sqlite) belongs to the
 deployment: when the deploy replaced the recorded contracts with a fresh set (e.g.
 contracts v1 → v2), the old database is moved aside next to the kept record
 (var/einvoice.v1-<block>.sqlite) and the web app starts on a new one, seeded again.
+Either way the web app upgrades its database to the newest migration (migrations/)
+before it serves: a new one is made by the migrations, one of the previous release is
+stamped as the baseline and upgraded.
 """
 import json
 import os

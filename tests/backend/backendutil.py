@@ -3,13 +3,17 @@ conftest.py, so test modules must not import from "conftest")."""
 import os
 import re
 
+from sqlalchemy import MetaData
+
 from backend import create_app
-from backend.db import db
+from backend.db import db, upgrade_database
 
 
 def make_app(tmp_path, deployment_path="/nonexistent/deployment.json", fresh=True, **extra):
     """TEST_DATABASE_URL (e.g. a PostgreSQL database) replaces the per-test SQLite file;
-    its tables are dropped and created for each test."""
+    its tables (alembic_version too) are dropped and made again by the migrations for
+    each test. create_app upgrades the database (a new SQLite file: made by the
+    migrations) unless DATABASE_AUTO_UPGRADE=False is passed."""
     database = os.environ.get("TEST_DATABASE_URL")
     config = {
         "TESTING": True,
@@ -25,10 +29,13 @@ def make_app(tmp_path, deployment_path="/nonexistent/deployment.json", fresh=Tru
         **extra,
     }
     if database and fresh:
-        app = create_app(config)
+        app = create_app({**config, "DATABASE_AUTO_UPGRADE": False})
         with app.app_context():
-            db.drop_all()
-            db.create_all()
+            tables = MetaData()
+            tables.reflect(db.engine)
+            tables.drop_all(db.engine)
+            if config.get("DATABASE_AUTO_UPGRADE", True):
+                upgrade_database()
         return app
     return create_app(config)
 
