@@ -8,18 +8,26 @@ STAMPS := $(VENV)/.stamps
 # Slither gets its own virtualenv: its solc-select would shadow solc in ours.
 SLITHER_VENV := .venv-slither
 SLITHER := $(SLITHER_VENV)/bin/slither
+# schemathesis (API schema fuzzing) too: its hypothesis & co. conflict with brownie's pins.
+SCHEMATHESIS_VENV := .venv-schemathesis
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS := $(SCHEMATHESIS_VENV)/.installed-$(SCHEMATHESIS_VERSION)
+# `make fuzz-api`: the schema fuzz test with a larger budget (examples per operation and
+# phase; `make test` runs 400) and, when given, another seed: `make fuzz-api FUZZ_SEED=7`.
+FUZZ_EXAMPLES ?= 1000
+FUZZ_SEED ?=
 SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # The test suite's throwaway Anvil runs on a free port unless one is given.
 TEST_CHAIN_PORT ?= $(shell python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TEST_CHAIN_PORT
 
-.PHONY: run test setup compile clean bench-gas bench-api slither
+.PHONY: run test setup compile clean bench-gas bench-api slither fuzz-api
 
 run: setup compile
 	$(PY) -m scripts.run
 
-test: setup compile $(SLITHER)
+test: setup compile $(SLITHER) $(SCHEMATHESIS)
 	$(PY) -m pytest --network anvil $(PYTEST_ARGS)
 
 setup: $(STAMPS)/python $(STAMPS)/npm $(VENV)/bin/anvil
@@ -33,6 +41,10 @@ bench-gas: setup compile
 bench-api: setup compile
 	$(PY) bench/api.py
 
+fuzz-api: setup compile $(SCHEMATHESIS)
+	SCHEMA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),SCHEMA_FUZZ_SEED=$(FUZZ_SEED)) \
+		$(PY) -m pytest --network anvil tests/backend/test_backend_schema_fuzz.py -q -s $(PYTEST_ARGS)
+
 slither: setup $(SLITHER)
 	$(SLITHER) contracts --solc-standard-json --solc "$$($(PY) -m scripts.install_solc --path)" \
 		--solc-remaps "@openzeppelin=node_modules/@openzeppelin" --filter-paths node_modules
@@ -40,7 +52,7 @@ slither: setup $(SLITHER)
 clean:
 	rm -rf var build reports
 
-$(STAMPS)/system:
+$(STAMPS)/system: scripts/ensure_system.sh
 	@scripts/ensure_system.sh
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -58,6 +70,11 @@ $(STAMPS)/npm: package.json package-lock.json | $(STAMPS)/system
 $(SLITHER): | $(STAMPS)/system
 	$(PYTHON) -m venv $(SLITHER_VENV)
 	$(SLITHER_VENV)/bin/pip install --quiet --disable-pip-version-check slither-analyzer==0.11.6
+
+$(SCHEMATHESIS): | $(STAMPS)/system
+	$(PYTHON) -m venv $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+	@touch $@
 
 $(VENV)/bin/anvil: $(STAMPS)/npm | $(VENV)/bin/python
 	ln -sf "$$($(PY) -c 'from scripts.chain import anvil_binary; print(anvil_binary())')" $@

@@ -35,6 +35,7 @@ def create_app(config=None):
     app.register_blueprint(audit.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
+    security.init_limits(app)  # rate limits on the verification and login endpoints (Flask-Limiter)
 
     @app.route("/")
     def index():

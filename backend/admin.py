@@ -8,7 +8,7 @@ from .auth import EmptyForm, roles_required
 from .chain import ChainError
 from .db import get_db
 from .models import Merchant, User
-from .views import explained_refusals, flash_error, parse_yuan
+from .views import explained_refusals, flash_error, form_int, parse_yuan
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ACTION_WORDS = {"approve": "已批准并分配号段", "reject": "已拒绝", "suspend": "已暂停", "reinstate": "已恢复",
@@ -41,7 +41,7 @@ def decide(merchant_id, action):
         for field in ("hourly_norm", "count"):
             if request.form.get(field):
                 value = request.form[field].strip().replace(",", "")
-                body[field] = int(value) if value.isdigit() else value
+                body[field] = form_int(value) if form_int(value) is not None else value
         with explained_refusals():
             m, _ = merchants.decide(current_user, merchant_id, action, body)
             flash(f"{m.name}：{ACTION_WORDS.get(action, action)}。操作成功 {action} done.", "ok")
@@ -95,7 +95,7 @@ def users():
 def user_role(user_id, action):
     if action not in ("grant", "revoke"):
         abort(404)
-    user = get_db().get(User, user_id)
+    user = get_db().get(User, user_id) if user_id < 2**31 else None  # INTEGER ids (32-bit on PostgreSQL)
     if user is None:
         abort(404)
     if EmptyForm().validate_on_submit():

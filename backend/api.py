@@ -1,19 +1,19 @@
 """JSON API /api/v1 (Bearer tokens). Errors: {"error", "message", "fields"?}."""
 import functools
-import json
-from decimal import Decimal
+import re
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
-from . import indexer, invoices, merchants
+from . import indexer, invoices, merchants, security
 from .auth import user_from_bearer
 from .chain import ChainError, ChainUnavailable
 from .db import get_db
 from .invoices import Refused, ValidationError
 from .models import Invoice, Merchant, User, Verification
-from .openapi import spec
-from .security import csrf, limiter
+from .openapi import ID_MAX, PAGE_MAX, spec
+from .security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens only, no cookies: not CSRF-able
@@ -31,6 +31,41 @@ def error(code, message, status, fields=None, **extra):
     return resp
 
 
+HTTP_ERRORS = {  # status → (error code, Chinese words put before Werkzeug's English description)
+    400: ("bad_request", "请求有误。"), 401: ("unauthorized", "未登录或令牌无效。"), 403: ("forbidden", "无权操作。"),
+    404: ("not_found", "未找到。"), 405: ("method_not_allowed", "不支持此请求方法。"),
+    406: ("not_acceptable", "无法提供所要求的格式。"), 413: ("payload_too_large", "请求内容过大。"),
+    415: ("unsupported_media_type", "不支持的内容类型。"), 429: ("rate_limited", "请求过于频繁。"),
+    500: ("internal_error", "内部错误，未做任何更改。"), 501: ("not_implemented", "不支持此请求方法。"),
+}
+
+
+def _http_error_response(exc):
+    """An HTTPException as an API error, keeping the headers it carries (Allow of a 405,
+    Retry-After of a 429, WWW-Authenticate …)."""
+    code, cn = HTTP_ERRORS.get(exc.code, ("http_error", ""))
+    extra = {}
+    if exc.code == 429:
+        seconds = security.retry_after(exc)
+        message = security.limit_message(exc, seconds)
+        extra["retry_after"] = seconds
+    elif exc.code == 405:
+        allowed = ", ".join(getattr(exc, "valid_methods", None) or ())
+        message = f"{cn}允许的方法：{allowed}。Method not allowed; allowed: {allowed}." if allowed else \
+            f"{cn}{exc.description or exc.name}"
+    elif exc.code == 500:
+        message = f"{cn}Internal error; nothing was changed."
+    else:
+        message = f"{cn}{exc.description or exc.name}"
+    resp = error(code, message, exc.code, **extra)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            resp.headers[name] = value
+    if exc.code == 429:
+        resp.headers["Retry-After"] = str(extra["retry_after"])
+    return resp
+
+
 def handle(exc):
     """Map service exceptions to API errors (also used by the app-level handler)."""
     if isinstance(exc, ValidationError):
@@ -42,12 +77,9 @@ def handle(exc):
     if isinstance(exc, ChainError):
         return error("chain_error", str(exc), 502)
     if isinstance(exc, HTTPException):
-        code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-                429: "rate_limited"}.get(exc.code, "http_error")
-        return error(code, exc.description or exc.name, exc.code)
+        return _http_error_response(exc)
     current_app.logger.exception("API error")
-    return error("internal_error", "Internal error; nothing was changed.", 500)
+    return error("internal_error", "内部错误，未做任何更改。Internal error; nothing was changed.", 500)
 
 
 @bp.errorhandler(Exception)
@@ -56,17 +88,33 @@ def _errors(exc):
     return handle(exc)
 
 
+class NumberConverter(BaseConverter):
+    """``<number:…>``: an invoice number in a path is 20 digits. Anything else is no route
+    (404), so /invoices/preview is not also "GET an invoice" (its Allow header is POST only)."""
+    regex = "[0-9]{20}"
+
+
 def init_app(app):
-    """HTTP errors answer JSON under /api/, an HTML page elsewhere."""
-    from flask import render_template
+    """HTTP errors answer JSON under /api/, an HTML page elsewhere; both keep the headers
+    of the error (Allow on a 405, Retry-After on a 429). Registers the ``number`` converter
+    (before the blueprint's routes are)."""
+    from flask import make_response, render_template
+
+    app.url_map.converters.setdefault("number", NumberConverter)
 
     def _http_error(exc):
         if request.path.startswith("/api/"):
             return handle(exc)
-        return render_template("error.html", code=exc.code, name=exc.name, description=exc.description), exc.code
+        if exc.code == 429:
+            return security.rate_limited_response(exc)
+        resp = make_response(render_template("error.html", code=exc.code, name=exc.name,
+                                             description=exc.description), exc.code)
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                resp.headers[name] = value
+        return resp
 
-    for code in (400, 401, 403, 404, 405, 413, 429):
-        app.register_error_handler(code, _http_error)
+    app.register_error_handler(HTTPException, _http_error)
 
 
 def api_auth(*roles, optional=False):
@@ -88,32 +136,58 @@ def api_auth(*roles, optional=False):
     return deco
 
 
-def _reject_constant(name):
-    raise ValueError(f"{name} is not allowed")
-
-
 def body_json(required=True):
     data = request.get_data(cache=True)
     if not data:
         if required:
-            raise ValidationError({"body": "a JSON body is required"})
+            raise ValidationError({"body": "a JSON body is required"}, "需要 JSON 请求体。A JSON body is required.")
         return {}
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError({"body": "the body is not UTF-8"}) from None
-    try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationError({"body": f"malformed JSON: {exc}"}) from None
+    return invoices.load_json(data, "body")
+
+
+# Integer query parameters: at most 19 ASCII digits (int() of "²" or of 5000 digits raises). The
+# bounds come from backend.openapi: PAGE_MAX (beyond: 400, so offsets stay far inside SQL's
+# 64-bit integers) and ID_MAX (ids are 32-bit INTEGER columns: a larger one in a path is 404).
+INT_RE = re.compile(r"[+-]?[0-9]{1,19}")
+
+
+def int_arg(name, default, minimum, maximum):
+    """A query parameter that must be an integer in [minimum, maximum] when given (400
+    otherwise: "abc", "null", "1.5", "", huge numbers)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not INT_RE.fullmatch(text) or not minimum <= int(text) <= maximum:
+        raise ValidationError({name: f"must be an integer from {minimum} to {maximum}"},
+                              f"查询参数 {name} 必须是 {minimum} 到 {maximum} 之间的整数。The query parameter {name} "
+                              f"must be an integer from {minimum} to {maximum}.")
+    return int(text)
+
+
+def str_arg(name, max_len=200, pattern=None):
+    """A text query parameter: at most ``max_len`` characters, no control characters (a NUL
+    would break PostgreSQL), and ``pattern`` when given; None when absent or empty."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > max_len or any(ord(c) < 32 or ord(c) == 127 for c in value) or \
+            (pattern is not None and not pattern.fullmatch(value)):
+        raise ValidationError({name: f"at most {max_len} characters, no control characters"
+                               + (", format " + pattern.pattern if pattern is not None else "")},
+                              f"查询参数 {name} 格式不正确。The query parameter {name} is malformed.")
+    return value
+
+
+def idempotency_key():
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 128 and key.isprintable()):
+        raise ValidationError({"Idempotency-Key": "1..128 printable characters"})
+    return key
 
 
 def _client():
     return request.remote_addr or "-"
-
-
-def _rate_limited():
-    return not limiter.allow(("verify", _client()), current_app.config["VERIFY_RATE_LIMIT"])
 
 
 def issue_payload(inv, created):
@@ -129,16 +203,13 @@ def issue_payload(inv, created):
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(spec())
+    return jsonify(spec(current_app.config))
 
 
 @bp.post("/invoices")
 @api_auth("merchant")
 def create_invoice():
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (1 <= len(key) <= 128 and key.isprintable()):
-        raise ValidationError({"Idempotency-Key": "1..128 printable characters"})
-    inv, created = invoices.issue(g.api_user, body_json(), key)
+    inv, created = invoices.issue(g.api_user, body_json(), idempotency_key())
     payload, status = issue_payload(inv, created)
     return status if payload is None else (jsonify(payload), status)
 
@@ -152,19 +223,18 @@ def preview_invoice():
 @bp.get("/invoices")
 @api_auth()
 def list_invoices():
-    args = request.args
-    page = max(1, args.get("page", 1, type=int) or 1)
-    per_page = min(200, max(1, args.get("per_page", 50, type=int) or 50))
+    page = int_arg("page", 1, 1, PAGE_MAX)
+    per_page = int_arg("per_page", 50, 1, 200)
     query = invoices.search(get_db().query(Invoice), user=g.api_user if g.api_user.role in ("merchant", "buyer")
-                            else None, q=args.get("q"), status=args.get("status"), buyer=args.get("buyer"),
-                            date_from=args.get("from"), date_to=args.get("to"))
+                            else None, q=str_arg("q"), status=str_arg("status", 32), buyer=str_arg("buyer"),
+                            date_from=str_arg("from", 10, invoices.DATE_RE), date_to=str_arg("to", 10, invoices.DATE_RE))
     total = query.count()
     rows = query.offset((page - 1) * per_page).limit(per_page).all()
     return jsonify({"total": total, "page": page, "per_page": per_page,
                     "invoices": [invoices.as_dict(i, with_document=False) for i in rows]})
 
 
-@bp.get("/invoices/<number>")
+@bp.get("/invoices/<number:number>")
 @api_auth()
 def get_invoice(number):
     inv = invoices.find(number)
@@ -200,17 +270,17 @@ def _index_quietly():
         current_app.logger.warning("indexer: %s", exc)
 
 
-@bp.post("/invoices/<number>/void")
+@bp.post("/invoices/<number:number>/void")
 @api_auth("merchant")
 def void_invoice(number):
     inv, result = invoices.void(g.api_user, number)
     return jsonify({"number": inv.number, "status": inv.chain_status, "tx_hash": result.tx_hash})
 
 
-@bp.post("/invoices/<number>/red-letter")
+@bp.post("/invoices/<number:number>/red-letter")
 @api_auth("merchant")
 def red_letter(number):
-    note, created = invoices.red_letter(g.api_user, number, body_json(), request.headers.get("Idempotency-Key"))
+    note, created = invoices.red_letter(g.api_user, number, body_json(), idempotency_key())
     payload, status = issue_payload(note, created)
     if payload is None:
         return status
@@ -219,7 +289,7 @@ def red_letter(number):
     return jsonify(payload), status
 
 
-@bp.post("/invoices/<number>/<decision>")
+@bp.post("/invoices/<number:number>/<decision>")
 @api_auth("auditor")
 def review(number, decision):
     if decision not in ("clear", "reject"):
@@ -242,8 +312,6 @@ def review_queue():
 @bp.post("/verify")
 @api_auth(optional=True)
 def verify():
-    if _rate_limited():
-        return error("rate_limited", "Too many verifications; try again in a minute.", 429)
     body = body_json()
     result = invoices.verify_one(body)
     invoices.record(g.api_user, "single", result["number"], body, result["result"], result["detail"], _client())
@@ -254,15 +322,14 @@ def verify():
 @bp.post("/verify/batch")
 @api_auth(optional=True)
 def verify_batch():
-    if _rate_limited():
-        return error("rate_limited", "Too many verifications; try again in a minute.", 429)
     upload = request.files.get("file")
     if upload is not None:
         data, ctype = upload.read(), upload.mimetype
     else:
         data, ctype = request.get_data(), request.mimetype
     if not data:
-        raise ValidationError({"file": "send a JSON list or a CSV (body or multipart field 'file')"})
+        raise ValidationError({"file": "send a JSON list or a CSV (body or multipart field 'file')"},
+                              invoices.EMPTY_BATCH)
     max_rows = current_app.config["VERIFY_BATCH_MAX_ROWS"]
     rows = invoices.parse_batch(data, ctype, max_rows)
     results = invoices.verify_many(rows)
@@ -280,8 +347,6 @@ def verify_batch():
 @bp.post("/verify/document")
 @api_auth(optional=True)
 def verify_document():
-    if _rate_limited():
-        return error("rate_limited", "Too many verifications; try again in a minute.", 429)
     upload = request.files.get("file")
     data = upload.read() if upload is not None else request.get_data()
     result = invoices.verify_document(data)
@@ -298,11 +363,12 @@ def history():
     query = get_db().query(Verification)
     if user.role not in ("auditor", "authority"):
         query = query.filter(Verification.user_id == user.id)
-    if request.args.get("q"):
-        query = query.filter(Verification.number.like(f"%{request.args['q']}%"))
-    if request.args.get("result"):
-        query = query.filter(Verification.result == request.args["result"])
-    rows = query.order_by(Verification.id.desc()).limit(min(1000, request.args.get("limit", 100, type=int) or 100))
+    q, result, limit = str_arg("q"), str_arg("result", 32), int_arg("limit", 100, 1, 1000)
+    if q:
+        query = query.filter(Verification.number.like(f"%{q}%"))
+    if result:
+        query = query.filter(Verification.result == result)
+    rows = query.order_by(Verification.id.desc()).limit(limit)
     return jsonify({"verifications": [{"id": v.id, "kind": v.kind, "number": v.number, "result": v.result,
                                        "detail": v.detail, "created_at": v.created_at.isoformat() + "Z"}
                                       for v in rows]})
@@ -330,9 +396,13 @@ def list_merchants():
 @bp.post("/merchants/<int:merchant_id>/<action>")
 @api_auth("authority")
 def decide(merchant_id, action):
-    if action not in merchants.ACTIONS:
-        return error("not_found", "Unknown action.", 404)
-    m, result = merchants.decide(g.api_user, merchant_id, action, body_json(required=False))
+    if action not in merchants.ACTIONS or merchant_id > ID_MAX:
+        return error("not_found", "Unknown action." if action not in merchants.ACTIONS else "No such merchant.", 404)
+    body = body_json(required=False)
+    if not isinstance(body, dict):  # approve, limits, numbers: optional fields; the others: a reason
+        raise ValidationError({"body": "must be a JSON object"},
+                              "请求体必须是 JSON 对象。The body must be a JSON object.")
+    m, result = merchants.decide(g.api_user, merchant_id, action, body)
     return jsonify(merchants.as_dict(m) | {"tx_hash": result.tx_hash})
 
 
@@ -362,7 +432,7 @@ def list_users():
 def user_role(user_id, action):
     if action not in ("grant-role", "revoke-role"):
         return error("not_found", "Unknown action.", 404)
-    user = get_db().get(User, user_id)
+    user = get_db().get(User, user_id) if user_id <= ID_MAX else None
     if user is None:
         return error("not_found", "No such user.", 404)
     info = merchants.set_chain_role(g.api_user, user, action == "grant-role")

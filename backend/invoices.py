@@ -83,7 +83,7 @@ NUMBER_REFUSALS = ("NumberNotInSellerRange", "InvoiceAlreadyRegistered")
 class ValidationError(Exception):
     """Bad input: ``fields`` maps a field path to what is wrong with it."""
 
-    def __init__(self, fields, message="The request has invalid fields."):
+    def __init__(self, fields, message="请求中有字段不正确。The request has invalid fields."):
         self.fields = fields
         self.message = message
         super().__init__(message)
@@ -103,6 +103,62 @@ class Refused(Exception):
 def refusal_from_chain(exc: ChainRefusal):
     status = 409 if exc.name in CONFLICT_ERRORS else (403 if exc.name in FORBIDDEN_ERRORS else 422)
     return Refused(exc.name, exc.message, status)
+
+
+# ---------------------------------------------------------------- JSON input
+def _reject_constant(name):
+    raise ValueError(f"{name} is not allowed")
+
+
+MAX_JSON_DEPTH = 32  # arrays and objects within each other; an invoice document needs 4
+
+
+def _json_problem(value):
+    """What makes a parsed JSON value unusable, or None: nesting deeper than MAX_JSON_DEPTH,
+    or a string holding a lone UTF-16 surrogate (JSON "\\ud800"), which cannot be stored nor
+    hashed as UTF-8."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return "invalid Unicode: a lone surrogate (\\ud800-\\udfff) in a string"
+        elif isinstance(v, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"nested more than {MAX_JSON_DEPTH} levels deep"
+            items = list(v.keys()) + list(v.values()) if isinstance(v, dict) else v
+            stack.extend((x, depth + 1) for x in items)
+    return None
+
+
+def load_json(data, field="body", *, decimals=True):
+    """Bytes → a JSON value; ValidationError({field: …}) for anything but well-formed UTF-8
+    JSON: not UTF-8, malformed, NaN/Infinity, numbers with too many digits, lone surrogates,
+    nesting deeper than MAX_JSON_DEPTH. ``decimals``: fractions as Decimal (money never goes
+    through a float)."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    except UnicodeDecodeError:
+        raise ValidationError({field: "the body is not UTF-8"}, "内容不是 UTF-8 编码。The body is not UTF-8.") from None
+    try:
+        value = json.loads(text, parse_float=Decimal if decimals else None, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValidationError({field: "malformed JSON: nested too deeply"}, "JSON 嵌套过深。The JSON is nested too "
+                                                                           "deeply.") from None
+    except ValueError as exc:
+        raise ValidationError({field: f"malformed JSON: {exc}"}, "JSON 格式错误。Malformed JSON.") from None
+    problem = _json_problem(value)
+    if problem:
+        raise ValidationError({field: problem}, "JSON 内容无法处理（嵌套过深或含无效的 Unicode 字符）。The JSON is nested "
+                                                "too deeply or holds an invalid Unicode character.")
+    return value
+
+
+def ascii_digits(text):
+    """True for a non-empty string of the digits 0-9 only (str.isdigit also takes ² and ٣)."""
+    return isinstance(text, str) and text.isascii() and text.isdigit()
 
 
 # ---------------------------------------------------------------- validation
@@ -688,7 +744,7 @@ def validate_query(row, errors, prefix=""):
         errors[prefix + "number"] = "must be the 20-digit invoice number"
     d = parse_date(row.get("issue_date"), prefix + "issue_date", errors, allow_future=True)
     amount = row.get("gross", row.get("amount"))
-    if isinstance(amount, str) and amount.strip().isdigit():
+    if isinstance(amount, str) and ascii_digits(amount.strip()) and len(amount.strip()) <= 19:
         amount = int(amount.strip())
     _req_int(amount, prefix + "gross", errors, minimum=0, maximum=10**18)
     code = row.get("check_code")
@@ -773,23 +829,29 @@ def parse_batch_csv(data: bytes, max_rows):
 
 
 def parse_batch(data: bytes, content_type: str, max_rows):
-    """A batch upload as JSON (a list, or {"rows": [...]}) or CSV."""
+    """A batch upload as JSON (a list, or {"rows": [...]}) or CSV: at least one row, at most
+    ``max_rows``. The content type decides (text/csv is CSV even when it looks like JSON);
+    another one (an upload's application/octet-stream …) by the first character."""
     stripped = data.lstrip()
-    if "json" in (content_type or "") or stripped[:1] in (b"[", b"{"):
-        try:
-            payload = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ValidationError({"file": "the body is not UTF-8"}) from None
-        except ValueError as exc:
-            raise ValidationError({"file": f"malformed JSON: {exc}"}) from None
+    ctype = (content_type or "").lower()
+    if "json" in ctype or ("csv" not in ctype and stripped[:1] in (b"[", b"{")):
+        payload = load_json(data, "file")
         if isinstance(payload, dict):
             payload = payload.get("rows")
         if not isinstance(payload, list):
-            raise ValidationError({"file": "expected a JSON list of rows"})
-        if len(payload) > max_rows:
-            raise ValidationError({"file": f"at most {max_rows} rows"})
-        return payload
-    return parse_batch_csv(data, max_rows)
+            raise ValidationError({"file": "expected a JSON list of rows (or {\"rows\": [...]})"})
+        rows = payload
+    else:
+        rows = parse_batch_csv(data, max_rows)
+    if not rows:
+        raise ValidationError({"file": "the batch has no rows"}, EMPTY_BATCH)
+    if len(rows) > max_rows:
+        raise ValidationError({"file": f"at most {max_rows} rows"},
+                              f"批量查验最多 {max_rows} 行。A batch has at most {max_rows} rows.")
+    return rows
+
+
+EMPTY_BATCH = "批量查验至少需要一行。An empty batch is not allowed: send at least one row."
 
 
 def results_csv(results):
@@ -803,12 +865,7 @@ def results_csv(results):
 
 def verify_document(data: bytes):
     """An uploaded invoice JSON → authentic | tampered | not_found (+ number)."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValidationError({"file": "the file is not UTF-8"}) from None
-    except ValueError as exc:
-        raise ValidationError({"file": f"not a JSON document: {exc}"}) from None
+    doc = load_json(data, "file", decimals=False)
     if not isinstance(doc, dict) or not isinstance(doc.get("number"), str) or not NUMBER_RE.match(doc["number"]):
         raise ValidationError({"file": "not an invoice document (no 20-digit number)"})
     try:

@@ -11,7 +11,7 @@ from .chain import ChainError
 from .db import get_db
 from .invoices import VAT_RATES, ValidationError
 from .models import Invoice
-from .views import explained_refusals, flash_error, page_args, parse_yuan
+from .views import explained_refusals, flash_error, form_int, page_args, parse_yuan
 
 bp = Blueprint("merchant", __name__)
 MAX_FORM_ROWS = 50
@@ -54,7 +54,7 @@ def _body_from_form(form, rows):
         rate = r["tax_rate"]
         items.append({"name": r["name"], "spec": r["spec"], "unit": r["unit"], "quantity": r["quantity"] or "1",
                       "unit_price": price if price is not None else 0,
-                      "tax_rate": int(rate) if rate.isdigit() else -1})
+                      "tax_rate": form_int(rate) if form_int(rate) is not None else -1})
     body = {"buyer_name": form.get("buyer_name", ""), "buyer_tax_id": form.get("buyer_tax_id", ""),
             "invoice_type": 1 if form.get("invoice_type") == "1" else 0,
             "remarks": form.get("remarks", ""), "items": items}
@@ -80,7 +80,7 @@ def issue():
                          "tax_rate": rows[-1]["tax_rate"]})
         elif action.startswith("remove_") and len(rows) > 1:
             idx = action[len("remove_"):]
-            if idx.isdigit() and int(idx) < len(rows):
+            if form_int(idx) is not None and int(idx) < len(rows):
                 rows.pop(int(idx))
         elif action in ("preview", "issue"):
             body, errors = _body_from_form(request.form, rows)
@@ -173,8 +173,8 @@ def void(number):
 @roles_required("merchant")
 def red_letter(number):
     if EmptyForm().validate_on_submit():
-        body = {"reason_code": int(request.form["reason_code"]) if request.form.get("reason_code", "").isdigit()
-                else request.form.get("reason_code")}
+        code = request.form.get("reason_code", "")
+        body = {"reason_code": form_int(code) if form_int(code) is not None else request.form.get("reason_code")}
         partial = request.form.get("amount", "").strip()
         with explained_refusals(abort_statuses=(403, 404)):
             if partial:
@@ -184,7 +184,7 @@ def red_letter(number):
                     raise ValidationError({"amount": "a net amount in yuan, e.g. 100.00"})
                 rates = invoices.rates_of(original)
                 rate = request.form.get("tax_rate", "")
-                rate = int(rate) if rate.isdigit() and int(rate) in rates else max(rates, default=original.rate)
+                rate = form_int(rate) if form_int(rate) in rates else max(rates, default=original.rate)
                 body["items"] = [{"name": "红字冲销 Red-letter reduction", "quantity": 1, "unit_price": amount,
                                   "tax_rate": rate}]
             note, _ = invoices.red_letter(current_user, number, body)

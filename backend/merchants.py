@@ -112,7 +112,7 @@ def decide(user, merchant_id, action, body=None):
     fresh range (``{"count"?}``), replacing the merchant's current one."""
     if user.role != "authority":
         raise Refused("forbidden", "Only the authority decides on merchants. 仅税务机关可操作", 403)
-    m = get_db().get(Merchant, merchant_id) if _is_int(merchant_id) else None
+    m = get_db().get(Merchant, merchant_id) if _is_int(merchant_id) and 0 <= merchant_id < 2**31 else None
     if m is None:
         raise Refused("not_found", "No such merchant.", 404)
     account = m.user.address

@@ -1,9 +1,27 @@
-"""CSRF on every form, security headers, a small in-process rate limiter."""
-import threading
+"""CSRF on every form, security headers, rate limits (Flask-Limiter).
+
+Rate limits live in the store ``RATELIMIT_STORAGE_URI`` names: ``memory://`` (the default)
+counts per process; a shared store such as ``redis://host:6379/0`` makes a limit hold across
+every process and machine serving the app. Each app gets its own ``Limiter`` (tests build
+many apps in one process), applied to the endpoints of ``LIMITED`` once the blueprints are
+registered (``init_limits``):
+
+- public verification (pages and API: single, batch, document), one shared budget per client
+  address, ``VERIFY_RATE_LIMIT`` (a number = per minute, or a limits string such as
+  ``"120/minute;2000/hour"``; 0 = off);
+- login: ``LOGIN_RATE_LIMIT`` failed attempts per client address and, separately, per
+  username (a successful login costs nothing).
+
+A breach raises ``RateLimitExceeded`` (429): the API answers JSON ``rate_limited`` with
+Retry-After (backend.api), pages a friendly page (``rate_limited_response``).
+"""
+import math
 import time
 
-from flask import request
+from flask import current_app, render_template, request
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import CSRFProtect
+from limits import parse_many
 
 csrf = CSRFProtect()
 
@@ -11,6 +29,12 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
 )
+
+# What a person reads when a limit is hit, per kind (Chinese first, then English).
+LIMIT_TEXT = {
+    "verify": ("查验请求过于频繁。", "Too many verification requests."),
+    "login": ("登录尝试失败次数过多。", "Too many failed login attempts."),
+}
 
 
 def init_app(app):
@@ -31,27 +55,104 @@ def init_app(app):
         return response
 
 
-class RateLimiter:
-    """Sliding one-minute window per client key. In-process (one waitress process)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._hits = {}
-
-    def allow(self, key, limit, window=60.0):
-        if not limit:
-            return True
-        now = time.monotonic()
-        with self._lock:
-            hits = [t for t in self._hits.get(key, ()) if now - t < window]
-            if len(hits) >= limit:
-                self._hits[key] = hits
-                return False
-            hits.append(now)
-            self._hits[key] = hits
-            if len(self._hits) > 10000:
-                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] < window}
-            return True
+# ---------------------------------------------------------------- rate limits
+def limit_string(value):
+    """A rate-limit setting as a limits string: 120 → "120/minute"; 0, None, "" → "" (off)."""
+    if value is None or value == "" or value == 0:
+        return ""
+    if isinstance(value, bool):
+        raise ValueError("a rate limit is a number or a string such as 120/minute")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a rate limit cannot be negative")
+        return f"{value}/minute"
+    text = str(value).strip()
+    if text.isascii() and text.isdigit():
+        return limit_string(int(text))
+    return text
 
 
-limiter = RateLimiter()
+def _setting(name):
+    return lambda: limit_string(current_app.config.get(name))
+
+
+def client_address():
+    return request.remote_addr or "-"
+
+
+def login_username():
+    name = request.form.get("username", "").strip().lower()[:64]
+    return "user:" + name if name else ""  # an empty key skips the limit (the form refuses it anyway)
+
+
+def _failed_login(response):
+    """A login POST that did not log in: the form is shown again (200). A success redirects
+    and a refused (429) attempt is not counted again."""
+    return response.status_code == 200
+
+
+def _limits(limiter):
+    """endpoint → the RouteLimits applied to it."""
+    verify = limiter.shared_limit(_setting("VERIFY_RATE_LIMIT"), scope="verify", methods=["POST"],
+                                  error_message="verify")
+    login_by_address = limiter.shared_limit(_setting("LOGIN_RATE_LIMIT"), scope="login-address", methods=["POST"],
+                                            deduct_when=_failed_login, error_message="login")
+    login_by_name = limiter.shared_limit(_setting("LOGIN_RATE_LIMIT"), scope="login-username", methods=["POST"],
+                                         key_func=login_username, deduct_when=_failed_login, error_message="login")
+    return {
+        "verify.single": [verify], "verify.batch": [verify], "verify.document": [verify],
+        "api.verify": [verify], "api.verify_batch": [verify], "api.verify_document": [verify],
+        "auth.login": [login_by_address, login_by_name],
+    }
+
+
+def init_limits(app):
+    """A Limiter for ``app`` on the store of RATELIMIT_STORAGE_URI; call after the blueprints
+    are registered. Refuses to start on a malformed limit setting."""
+    for name in ("VERIFY_RATE_LIMIT", "LOGIN_RATE_LIMIT"):
+        try:
+            text = limit_string(app.config.get(name))
+            if text:
+                parse_many(text)
+        except ValueError as exc:
+            raise RuntimeError(f"限流设置 {name} 无效：{app.config.get(name)!r}。{name} is not a rate limit "
+                               f"(a number per minute, or e.g. \"10/minute;100/hour\"; 0 = off): {exc}") from None
+    limiter = Limiter(key_func=client_address, app=app)
+    app.extensions["einvoice_limiter"] = limiter
+    for endpoint, limits in _limits(limiter).items():
+        view = app.view_functions[endpoint]
+        for limit in limits:
+            view = limit(view)
+        app.view_functions[endpoint] = view
+    return limiter
+
+
+def get_limiter(app=None):
+    return (app or current_app).extensions["einvoice_limiter"]
+
+
+def retry_after(exc=None):
+    """Whole seconds until the breached limit lets the client in again (at least 1)."""
+    try:
+        current = get_limiter().current_limit
+        if current is not None and current.breached:
+            return max(1, math.ceil(current.window[0] - time.time()))
+    except Exception:  # noqa: BLE001 - the store may be unreachable: a minute is a fair guess
+        pass
+    return 60
+
+
+def limit_message(exc, seconds):
+    """(Chinese + English message) of a 429, naming when to retry."""
+    kind = exc.description if isinstance(exc, RateLimitExceeded) else None
+    cn, en = LIMIT_TEXT.get(kind, ("请求过于频繁。", "Too many requests."))
+    return f"{cn}请在 {seconds} 秒后重试。{en} Retry in {seconds} seconds."
+
+
+def rate_limited_response(exc):
+    """The friendly 429 page of the HTML routes."""
+    seconds = retry_after(exc)
+    kind = exc.description if isinstance(exc, RateLimitExceeded) else None
+    cn, en = LIMIT_TEXT.get(kind, ("请求过于频繁。", "Too many requests."))
+    body = render_template("rate_limited.html", seconds=seconds, cn=cn, en=en, kind=kind)
+    return body, 429, {"Retry-After": str(seconds)}

@@ -17,13 +17,22 @@ def yuan(fen):
     return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
 
 
+def form_int(text, max_digits=30):
+    """A form field's non-negative integer: ASCII digits only (str.isdigit also takes ² and
+    ٣, which int() refuses), at most ``max_digits`` of them; None otherwise."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > max_digits:
+        return None
+    return int(text)
+
+
 def parse_yuan(text):
     """'12.34' / '12' → 1234 fen; None on bad input. No floats."""
     text = (text or "").strip().replace(",", "").replace("¥", "")
     if not text:
         return None
     whole, _, frac = text.partition(".")
-    if not whole.isdigit() or (frac and (not frac.isdigit() or len(frac) > 2)):
+    if form_int(whole) is None or (frac and (form_int(frac) is None or len(frac) > 2)):
         return None
     return int(whole) * 100 + int((frac or "0").ljust(2, "0"))
 
@@ -66,7 +75,7 @@ def back(default):
 
 
 def page_args():
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 1_000_000)  # huge pages: offsets stay in SQL's range
     return page, 20
 
 

@@ -299,12 +299,11 @@ def test_verification_history(api):
 
 def test_rate_limit(api, chain_app):
     chain_app.config["VERIFY_RATE_LIMIT"] = 2
-    from backend.security import limiter
-    limiter._hits.clear()
     q = {"number": "1" * 20, "issue_date": "2026-01-01", "gross": 1, "check_code": "123456"}
-    codes = [api().post("/verify", json=q).status_code for _ in range(3)]
-    limiter._hits.clear()
-    assert codes == [200, 200, 429]
+    responses = [api().post("/verify", json=q) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    conforms("/verify", "post", responses[-1])
+    assert int(responses[-1].headers["Retry-After"]) >= 1
 
 
 def test_flagged_review_queue(api, chain_app):

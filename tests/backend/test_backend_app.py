@@ -225,33 +225,3 @@ def test_production_keystore_encrypted(tmp_path, monkeypatch):
     # a buyer gets no key
     r = app.test_cli_runner().invoke(args=["users", "create", "b", "--role", "buyer"])
     assert json.loads(r.output)["address"] is None
-
-
-def test_database_of_an_earlier_version_keeps_working(tmp_path):
-    """No migrations: create_all adds the new tables (number_ranges) and the start-up adds
-    the new nullable columns (invoices.rate_mask) to a database made before contracts v2."""
-    from sqlalchemy import inspect
-
-    app = make_app(tmp_path)
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("ALTER TABLE invoices DROP COLUMN rate_mask")
-            conn.exec_driver_sql("DROP TABLE number_ranges")
-            conn.exec_driver_sql(
-                "INSERT INTO invoices (number, key, seller_address, seller_name, seller_tax_id, buyer_name, "
-                "buyer_tax_id, issue_date, issued_at, invoice_type, rate, item_count, net, tax, gross, document, "
-                "document_hash, is_red_letter, state, flags, created_at, updated_at) VALUES ('26531000000000000001', "
-                "'0xk', '0xS', 'S', 'T', 'B', 'X', '2026-01-01', 0, 0, 9, 1, 100, 9, 109, '', '0xh', 0, 'issued', 0, "
-                "'2026-01-01', '2026-01-01')")
-        db.engine.dispose()
-    app = make_app(tmp_path, fresh=False)
-    with app.app_context():
-        inspector = inspect(db.engine)
-        assert "rate_mask" in {c["name"] for c in inspector.get_columns("invoices")}
-        assert "number_ranges" in inspector.get_table_names()
-        from backend.invoices import as_dict, rates_of
-        from backend.models import Invoice
-
-        old = db.session.query(Invoice).one()
-        assert old.rate_mask is None and rates_of(old) == [9] and as_dict(old)["rates"] == [9]
-        db.engine.dispose()
