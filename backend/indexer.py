@@ -113,20 +113,12 @@ def _run(max_blocks):
     return {"from": first, "to": latest, "events": count}
 
 
-GROUP_FIELDS = ("rate", "itemCount", "net", "tax")
-
-
 MASK48 = (1 << 48) - 1
 
 
 def unpack_group(group):
     """One rate group of an InvoiceIssued event as {"rate", "itemCount", "net", "tax"}: the
-    event packs each group in one word, ``rate << 112 | itemCount << 96 | net << 48 | tax``
-    (a tuple or named struct is taken as it is)."""
-    if hasattr(group, "keys"):
-        return {k: int(group[k]) for k in GROUP_FIELDS}
-    if isinstance(group, (tuple, list)):
-        return dict(zip(GROUP_FIELDS, map(int, group)))
+    event packs each group in one word, ``rate << 112 | itemCount << 96 | net << 48 | tax``."""
     word = int(group)
     return {"rate": word >> 112, "itemCount": (word >> 96) & 0xFFFF, "net": (word >> 48) & MASK48,
             "tax": word & MASK48}
