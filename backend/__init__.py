@@ -7,34 +7,27 @@ import os
 
 from flask import Flask, render_template
 
-from . import config as config_module
+from .core import config as config_module
 
 
 def create_app(config=None):
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, template_folder="web/templates",
+                static_folder="web/static")
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.load(app, config)
 
-    from . import buyer_privacy
+    from .core import buyer_privacy, db, security
 
     buyer_privacy.init_app(app)  # BUYER_TAG_KEY parsed once (refuses a short or malformed key)
-
-    from . import db, security, auth, merchant, verify, audit, admin, api, cli, chain, views
-
     db.init_app(app)
     security.init_app(app)
-    auth.init_app(app)
+
+    from . import api, chain, cli, web
+
     chain.init_app(app)
     cli.init_app(app)
+    web.init_app(app)
     api.init_app(app)
-    views.init_app(app)
-
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(merchant.bp)
-    app.register_blueprint(verify.bp)
-    app.register_blueprint(audit.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(api.bp)
     security.init_limits(app)  # rate limits on the verification and login endpoints (Flask-Limiter)
 
     @app.route("/")
@@ -44,8 +37,8 @@ def create_app(config=None):
     @app.route("/healthz")
     def healthz():
         """Liveness + how far the event indexer got (for operators and the benchmark)."""
-        from .db import get_db
-        from .models import IndexerCursor
+        from .core.db import get_db
+        from .core.models import IndexerCursor
 
         cursor = get_db().get(IndexerCursor, "events")
         return {"status": "ok", "indexed_block": cursor.last_block if cursor else None}

@@ -7,8 +7,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .db import get_db
-from .models import ROLES, User
+from .core.db import get_db
+from .core.models import ROLES, User
 
 users_cli = AppGroup("users", help="Manage users.")
 outbox_cli = AppGroup("outbox", help="The transaction outbox.")
@@ -71,9 +71,9 @@ def list_command():
 @click.option("--deep", is_flag=True, help="Also re-check mined transactions.")
 def reconcile_command(deep):
     """Re-broadcast journaled transactions unknown to the chain; record receipts."""
-    from . import invoices
+    from .services import issuance
 
-    changed = invoices.reconcile(deep=deep)
+    changed = issuance.reconcile(deep=deep)
     click.echo(json.dumps(changed))
 
 
@@ -84,7 +84,7 @@ def init_app(app):
     @app.cli.command("index")
     def index_command():
         """Index contract events up to the latest block."""
-        from . import indexer
+        from .chain import indexer
 
         click.echo(json.dumps(indexer.run_once()))
 
@@ -92,7 +92,7 @@ def init_app(app):
     @click.option("--out", default=None, help="Credentials file (default var/dev-credentials.json).")
     def seed_command(out):
         """Dev mode only: demo users bound to Anvil accounts, merchants approved on chain."""
-        from . import seed
+        from .services import seed
 
         path = seed.seed_dev(out)
         click.echo(f"wrote {path}")

@@ -30,10 +30,11 @@ def main(argv=None):
     except RuntimeError as exc:  # e.g. no SECRET_KEY outside dev mode
         parser.exit(1, f"error: {exc}\n")
     with app.app_context():
-        from . import indexer, invoices, seed
+        from .chain import indexer
+        from .services import issuance, seed
 
         try:
-            changed = invoices.reconcile(deep=True)
+            changed = issuance.reconcile(deep=True)
             app.logger.info("outbox reconciled: %s", changed)
         except Exception as exc:  # noqa: BLE001 - serve anyway; chain pages say it is down
             app.logger.warning("outbox reconcile skipped: %s", exc)

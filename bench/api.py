@@ -27,7 +27,7 @@ from web3 import HTTPProvider, Web3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend import buyer_privacy  # noqa: E402
+from backend.core import buyer_privacy  # noqa: E402
 from scripts import deploy as deploy_module  # noqa: E402
 from scripts.chain import Chain, free_port  # noqa: E402
 from scripts.dev_accounts import dev_account  # noqa: E402
@@ -46,15 +46,15 @@ def seed(env):
     """Seed the demo users in the bench DB; returns {username: credentials}."""
     os.environ.update(env)
     from backend import create_app
-    from backend import seed as seed_module
+    from backend.services import seed as seed_module
 
     app = create_app({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():
         users = seed_module.seed_users(password="bench")
         # a large hourly norm / quota so that the benchmark is not about flags
-        from backend.chain import get_chain
+        from backend.chain import get_signer
 
-        chain = get_chain()
+        chain = get_signer()
         for u in users:
             if u["role"] == "merchant":
                 chain.transact(users[0]["address"], "MerchantRegistry", "setLimits", u["address"],

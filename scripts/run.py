@@ -44,7 +44,7 @@ def default_database() -> Path | None:
     """The web app's SQLite file when it uses the default one (no DATABASE_URL)."""
     if os.environ.get("DATABASE_URL") or os.environ.get("EINVOICE_DATABASE_URL"):
         return None
-    from backend.config import VAR
+    from backend.core.config import VAR
 
     return VAR / "einvoice.sqlite"
 

@@ -6,7 +6,7 @@ import re
 from sqlalchemy import MetaData
 
 from backend import create_app
-from backend.db import db, upgrade_database
+from backend.core.db import db, upgrade_database
 
 
 def make_app(tmp_path, deployment_path="/nonexistent/deployment.json", fresh=True, **extra):

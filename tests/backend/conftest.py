@@ -7,7 +7,7 @@ after deployment, so tests do not see each other's invoices."""
 import pytest
 from web3 import HTTPProvider, Web3
 
-from backend.db import db
+from backend.core.db import db
 
 from backendutil import csrf_token, login, make_app, sample_invoice  # noqa: F401  (re-exported)
 from chainutil import ARTIFACTS, Anvil, deploy
@@ -74,7 +74,7 @@ def runner(app):
 def seeded(chain_app):
     """Demo users (see backend.seed.DEMO) with merchants approved on chain.
     Returns {username: credentials}."""
-    from backend import seed
+    from backend.services import seed
 
     with chain_app.app_context():
         users = seed.seed_users(password="pw-test-123")

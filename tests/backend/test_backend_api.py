@@ -6,11 +6,11 @@ import json
 import pytest
 from backendutil import sample_invoice
 
-from backend import canonical
+from backend.core import canonical
 from backend.chain import get_chain
-from backend.db import db
-from backend.models import Invoice, OutboxTx
-from backend.openapi import spec
+from backend.core.db import db
+from backend.core.models import Invoice, OutboxTx
+from backend.api.openapi import spec
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.core import given  # hypothesis' own (brownie wraps hypothesis.given for its chain's snapshots)
 
-from backend import canonical, invoices
-from backend.config import DEFAULTS
-from backend.openapi import spec
+from backend.core import canonical
+from backend.services import errors, validation, verification
+from backend.core.config import DEFAULTS
+from backend.api.openapi import spec
 
 
 DOC = spec()
@@ -151,8 +152,8 @@ def test_issue_request_fields_the_document_allows_are_accepted(field):
         return  # "not in the future (China time)": in the description
     body = {**sample_invoice(), name: value}
     try:
-        invoices.validate_issue(body, CONFIG)
-    except invoices.ValidationError as exc:
+        validation.validate_issue(body, CONFIG)
+    except errors.ValidationError as exc:
         assert name not in exc.fields, (name, value, exc.fields)
 
 
@@ -162,7 +163,7 @@ def test_item_fields_the_document_allows_are_accepted(field):
     name, value = field
     item = {"name": "x", "quantity": 1, "unit_price": 100, "tax_rate": 13, name: value}
     errors = {}
-    invoices.validate_items([item], errors, max_items=200, max_amount=CONFIG["INVOICE_MAX_AMOUNT"])
+    validation.validate_items([item], errors, max_items=200, max_amount=CONFIG["INVOICE_MAX_AMOUNT"])
     assert f"items[0].{name}" not in errors and "items[0]" not in errors, (name, value, errors)
 
 
@@ -171,21 +172,21 @@ def test_item_fields_the_document_allows_are_accepted(field):
 def test_verify_query_fields_the_document_allows_are_accepted(field):
     name, value = field
     errors = {}
-    assert invoices.validate_query({**QUERY, name: value}, errors) is not None, (name, value, errors)
+    assert verification.validate_query({**QUERY, name: value}, errors) is not None, (name, value, errors)
 
 
 @FUZZ
 @given(_strategy(SCHEMAS["Reason"]["properties"]["reason_code"]))
 def test_reason_codes_the_document_allows_are_accepted(code):
     errors = {}
-    invoices._req_int(code, "reason_code", errors, minimum=1, maximum=65535)
+    validation._req_int(code, "reason_code", errors, minimum=1, maximum=65535)
     assert not errors
 
 
 @FUZZ
 @given(st.from_regex(DOC["paths"]["/verify/batch"]["post"]["requestBody"]["content"]["text/csv"]["schema"]["pattern"]))
 def test_csv_batches_the_document_allows_are_parsed(text):
-    assert invoices.parse_batch(text.encode(), "text/csv", 20000)
+    assert verification.parse_batch(text.encode(), "text/csv", 20000)
 
 
 def test_document_lengths_are_the_validators():
@@ -204,9 +205,9 @@ def test_document_lengths_are_the_validators():
                                                                  "tax_rate": 13}]}, "items[0].unit"),
     ]:
         n = schema["maxLength"]
-        invoices.validate_issue(build("票" * n), CONFIG)
-        with pytest.raises(invoices.ValidationError) as exc:
-            invoices.validate_issue(build("票" * (n + 1)), CONFIG)
+        validation.validate_issue(build("票" * n), CONFIG)
+        with pytest.raises(errors.ValidationError) as exc:
+            validation.validate_issue(build("票" * (n + 1)), CONFIG)
         assert path in exc.value.fields
     assert SCHEMAS["IssueRequest"]["properties"]["items"]["maxItems"] == CONFIG["INVOICE_MAX_ITEMS"]
     assert item["unit_price"]["maximum"] == CONFIG["INVOICE_MAX_AMOUNT"]

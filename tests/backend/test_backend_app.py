@@ -6,8 +6,8 @@ import pytest
 from backendutil import csrf_token, login, make_app
 
 from backend import create_app
-from backend.db import db
-from backend.models import User
+from backend.core.db import db
+from backend.core.models import User
 
 
 def test_secret_key_required_outside_dev_mode(tmp_path, monkeypatch):
@@ -41,7 +41,7 @@ def test_buyer_tag_key_required_outside_dev_mode(tmp_path, monkeypatch):
 
 
 def test_buyer_tag_key_from_environment_hex_or_text(tmp_path, monkeypatch):
-    from backend import buyer_privacy
+    from backend.core import buyer_privacy
 
     _production_env(monkeypatch)
     monkeypatch.setenv("SECRET_KEY", "from-env")
@@ -63,7 +63,7 @@ def test_buyer_tag_key_from_environment_hex_or_text(tmp_path, monkeypatch):
 
 
 def test_dev_mode_uses_the_documented_dev_buyer_tag_key(tmp_path, monkeypatch):
-    from backend import buyer_privacy
+    from backend.core import buyer_privacy
 
     _production_env(monkeypatch)
     monkeypatch.setenv("EINVOICE_ENV", "dev")
@@ -88,7 +88,7 @@ def test_database_url(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example/einvoice")
     from flask import Flask
 
-    from backend import config
+    from backend.core import config
     probe = Flask("probe")
     config.load(probe, {"TESTING": True, "SECRET_KEY": "t"})
     assert probe.config["SQLALCHEMY_DATABASE_URI"].startswith(("postgresql://", "postgresql+psycopg://"))
@@ -214,7 +214,7 @@ def test_production_keystore_encrypted(tmp_path, monkeypatch):
     data = json.loads(path.read_text())
     assert data["crypto"]["kdf"] == "scrypt" and "ciphertext" in data["crypto"]
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    from backend.keys import KeyRing
+    from backend.chain.keys import KeyRing
     ring = KeyRing(dev_mode=False, keystore_dir=str(tmp_path / "keystore"), password="correct horse")
     assert ring.account(address).address == address
     with pytest.raises(Exception):

@@ -7,10 +7,12 @@ from datetime import date, datetime, timezone
 import pytest
 from eth_utils import keccak
 
-from backend import canonical, numbers
-from backend.db import db
-from backend.invoices import ValidationError, validate_issue
-from backend.models import Invoice, NumberRange
+from backend.core import canonical
+from backend.services import numbering
+from backend.core.db import db
+from backend.services.errors import ValidationError
+from backend.services.validation import validate_issue
+from backend.core.models import Invoice, NumberRange
 
 CONFIG = {"INVOICE_MAX_ITEMS": 200, "INVOICE_MAX_AMOUNT": 10**15}
 
@@ -176,28 +178,28 @@ THIS_YEAR = datetime.now(canonical.CHINA).year % 100
 
 def test_prefix_year_province_channel(app):
     with app.app_context():
-        assert numbers.prefix_for("91350100M000100Y43", datetime(2026, 5, 1)) == 26351  # 35 = Fujian
-        assert numbers.prefix_for("91110000802100433B", datetime(2027, 1, 1)) == 27111  # 11 = Beijing
-        assert numbers.prefix_for("X", datetime(2026, 5, 1)) == int(f"26{app.config['INVOICE_REGION']}1")
+        assert numbering.prefix_for("91350100M000100Y43", datetime(2026, 5, 1)) == 26351  # 35 = Fujian
+        assert numbering.prefix_for("91110000802100433B", datetime(2027, 1, 1)) == 27111  # 11 = Beijing
+        assert numbering.prefix_for("X", datetime(2026, 5, 1)) == int(f"26{app.config['INVOICE_REGION']}1")
 
 
 def test_numbers_come_from_the_stored_range_in_order(app):
     prefix = THIS_YEAR * 1000 + 351
     with app.app_context():
-        assert numbers.take(MERCHANT) is None  # no range yet
-        assert numbers.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 50)
-        assert not numbers.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 50)  # unchanged
-        got = [numbers.take(MERCHANT) for _ in range(50)]
+        assert numbering.take(MERCHANT) is None  # no range yet
+        assert numbering.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 50)
+        assert not numbering.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 50)  # unchanged
+        got = [numbering.take(MERCHANT) for _ in range(50)]
         assert got == [f"{prefix:05d}{i:015d}" for i in range(1, 51)]
         assert all(re.fullmatch(r"[0-9]{20}", n) for n in got)
-        assert numbers.take(MERCHANT) is None and not numbers.usable(MERCHANT)  # used up
-        assert numbers.range_of(MERCHANT)["left"] == 0
+        assert numbering.take(MERCHANT) is None and not numbering.usable(MERCHANT)  # used up
+        assert numbering.range_of(MERCHANT)["left"] == 0
         # a range of last year is not used any more
         old = (THIS_YEAR - 1) % 100 * 1000 + 351
-        numbers.record_range(MERCHANT, old * 10**15 + 1, old * 10**15 + 9)
-        assert numbers.take(MERCHANT) is None
+        numbering.record_range(MERCHANT, old * 10**15 + 1, old * 10**15 + 9)
+        assert numbering.take(MERCHANT) is None
         # (0, 0) on chain: the stored range is dropped
-        assert numbers.record_range(MERCHANT, 0, 0) and db.session.get(NumberRange, MERCHANT) is None
+        assert numbering.record_range(MERCHANT, 0, 0) and db.session.get(NumberRange, MERCHANT) is None
 
 
 def test_new_range_skips_numbers_the_database_holds(app):
@@ -210,8 +212,8 @@ def test_new_range_skips_numbers_the_database_holds(app):
                                issue_date="2026-01-01", issued_at=0, rate=13, item_count=1, net=1, tax=0, gross=1,
                                document="", document_hash="", state="issued"))
         db.session.commit()
-        numbers.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 100)
-        assert numbers.take(MERCHANT) == f"{prefix:05d}{8:015d}"
+        numbering.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 100)
+        assert numbering.take(MERCHANT) == f"{prefix:05d}{8:015d}"
 
 
 def test_numbers_unique_under_threads(app):
@@ -219,13 +221,13 @@ def test_numbers_unique_under_threads(app):
 
     prefix = THIS_YEAR * 1000 + 351
     with app.app_context():
-        numbers.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 1000)
+        numbering.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 1000)
     out = []
 
     def work():
         with app.app_context():
             for _ in range(20):
-                out.append(numbers.take(MERCHANT))
+                out.append(numbering.take(MERCHANT))
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     [t.start() for t in threads]

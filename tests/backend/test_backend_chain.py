@@ -8,15 +8,17 @@ from backendutil import make_app
 from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 
-from backend.chain import ChainRefusal, get_chain, reset_chain
-from backend.db import db
-from backend.models import OutboxTx
+from backend.chain import get_chain, get_signer, reset_chain
+from backend.chain.errors import ChainRefusal
+from backend.core.db import db
+from backend.core.models import OutboxTx
 
 TAX_IDS = ["91350100M000100Y43", "91110000802100433B"]
 
 
 def test_seed_registers_and_approves_merchants(chain_app, seeded):
-    from backend import buyer_privacy, numbers
+    from backend.core import buyer_privacy
+    from backend.services import numbering
 
     with chain_app.app_context():
         chain = get_chain()
@@ -30,7 +32,7 @@ def test_seed_registers_and_approves_merchants(chain_app, seeded):
             # and a number range of its own: YY + its USCC province + channel 1
             first, last = chain.call("InvoiceRegistry", "numberRangeOf", address)
             assert f"{first:020d}"[2:5] == province + "1" and last - first + 1 == chain_app.config["NUMBER_RANGE_SIZE"]
-            assert numbers.range_of(address)["first"] == f"{first:020d}"
+            assert numbering.range_of(address)["first"] == f"{first:020d}"
             ranges.append((first, last))
         assert ranges[0][1] < ranges[1][0] or ranges[1][1] < ranges[0][0]
         rows = db.session.query(OutboxTx).all()
@@ -40,7 +42,7 @@ def test_seed_registers_and_approves_merchants(chain_app, seeded):
 
 def test_custom_error_decoded_with_human_message(chain_app, seeded):
     with chain_app.app_context():
-        chain = get_chain()
+        chain = get_signer()
         before = db.session.query(OutboxTx).count()
         with pytest.raises(ChainRefusal) as e:
             chain.transact(seeded["merchant1"]["address"], "MerchantRegistry", "applyAsMerchant", "X",
@@ -80,7 +82,7 @@ def test_every_platform_error_has_a_chinese_first_message():
     no message is left for an error that no longer exists."""
     import re
 
-    from backend.chain import MESSAGES
+    from backend.chain.errors import MESSAGES
 
     errors = _abi_errors("MerchantRegistry", "InvoiceRegistry", "ReceivableLedger", "SettlementToken")
     required = set(_abi_errors("IMerchantRegistry", "IInvoiceRegistry", "IReceivableLedger")) | {
@@ -102,7 +104,7 @@ def test_every_platform_error_has_a_chinese_first_message():
 def test_human_messages_show_yuan_rates_and_names():
     from eth_utils import keccak
 
-    from backend.chain import human_message
+    from backend.chain.errors import human_message
 
     m = human_message("TaxOutOfTolerance", {"rate": 13, "net": 123456, "tax": 17000, "tolerance": 2})
     assert m.startswith("13% 税率分组的税额 ¥170.00") and "¥1,234.56" in m and "¥0.02" in m
@@ -127,7 +129,7 @@ def test_nonce_manager_concurrent_sends(chain_app, seeded):
     def work(i):
         try:
             with chain_app.app_context():
-                r = get_chain().transact(sender.address, "MerchantRegistry", "setOperator",
+                r = get_signer().transact(sender.address, "MerchantRegistry", "setOperator",
                                          dev_account(8 + i % 2).address, i % 2 == 0)
                 results.append(r)
         except Exception as exc:  # noqa: BLE001
@@ -149,7 +151,7 @@ def test_nonce_resync_after_external_send(chain_app, seeded, chain):
     tx re-signed with a fresh nonce; nothing is sent twice."""
     sender = dev_account(1)
     with chain_app.app_context():
-        c = get_chain()
+        c = get_signer()
         c.transact(sender.address, "MerchantRegistry", "setOperator", dev_account(8).address, True)
         # an external send with the next nonce
         w3 = chain["w3"]
@@ -166,7 +168,7 @@ def test_outbox_journal_then_crash_then_reconcile(chain_app, seeded, chain):
     """Signed + journaled but never broadcast (backend died): reconcile sends it once."""
     sender = dev_account(1)
     with chain_app.app_context():
-        c = get_chain()
+        c = get_signer()
         original = c.w3.eth.send_raw_transaction
 
         def dead(raw):
@@ -182,14 +184,14 @@ def test_outbox_journal_then_crash_then_reconcile(chain_app, seeded, chain):
     # "restart" the backend: a new app on the same DB
     with chain_app.app_context():
         reset_chain(chain_app)
-        changed = get_chain().reconcile()
+        changed = get_signer().reconcile()
         assert changed == {r.tx_hash: "broadcast"}
-        get_chain().wait_pending()
+        get_signer().wait_pending()
         row = db.session.get(OutboxTx, r.outbox_id)
         assert row.status == "mined" and row.broadcasts == 1
         assert get_chain().call("MerchantRegistry", "canActFor", dev_account(8).address, sender.address)
         # reconcile again: nothing to do, nothing sent twice
-        assert get_chain().reconcile(deep=True) == {}
+        assert get_signer().reconcile(deep=True) == {}
         assert chain["w3"].eth.get_transaction_count(sender.address) == row.nonce + 1
 
 
@@ -206,7 +208,7 @@ def test_outbox_survives_chain_restart_between_sign_and_receipt(tmp_path):
         w3 = Web3(HTTPProvider(anvil.url))
         w3.provider.make_request("evm_setAutomine", [False])
         with app.app_context():
-            r = get_chain().transact(sender.address, "MerchantRegistry", "applyAsMerchant", "厦门示例",
+            r = get_signer().transact(sender.address, "MerchantRegistry", "applyAsMerchant", "厦门示例",
                                      "91350100M000100Y43", keccak(text="L-1"))
             assert r.status == "sent"  # in the mempool, not mined
         anvil.stop()  # state dumped without the pending tx
@@ -216,12 +218,12 @@ def test_outbox_survives_chain_restart_between_sign_and_receipt(tmp_path):
         app.config["RPC_URL"] = anvil.url
         with app.app_context():
             reset_chain(app)
-            changed = get_chain().reconcile(deep=True)
+            changed = get_signer().reconcile(deep=True)
             assert changed == {r.tx_hash: "broadcast"}
-            get_chain().wait_pending()
+            get_signer().wait_pending()
             row = db.session.get(OutboxTx, r.outbox_id)
             assert row.status == "mined" and row.broadcasts == 2
-            assert get_chain().reconcile(deep=True) == {}
+            assert get_signer().reconcile(deep=True) == {}
             assert get_chain().call_named("MerchantRegistry", "merchant", sender.address)["status"] == 1
         assert w3.eth.get_transaction_count(sender.address) == 1
         with app.app_context():
@@ -233,7 +235,7 @@ def test_outbox_survives_chain_restart_between_sign_and_receipt(tmp_path):
 def test_reconcile_marks_dropped_when_nonce_consumed(chain_app, seeded, chain):
     sender = dev_account(1)
     with chain_app.app_context():
-        c = get_chain()
+        c = get_signer()
         c.w3.eth.send_raw_transaction, saved = (lambda raw: (_ for _ in ()).throw(ConnectionError("Connection refused"))), c.w3.eth.send_raw_transaction
         r = c.transact(sender.address, "MerchantRegistry", "setOperator", dev_account(8).address, True)
         c.w3.eth.send_raw_transaction = saved

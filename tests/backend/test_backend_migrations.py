@@ -17,8 +17,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from backend.db import db, migrations_config, schema_revisions, upgrade_database
-from backend.models import token_digest
+from backend.core.db import db, migrations_config, schema_revisions, upgrade_database
+from backend.core.models import token_digest
 
 from backendutil import make_app
 
@@ -251,8 +251,8 @@ def test_previous_release_database_is_upgraded_keeping_its_data(tmp_path):
 
     # and writes what v2 adds: a multi-rate invoice, a number range, a second application
     # with the same tax ID (v1's UNIQUE would refuse it)
-    from backend.invoices import as_dict
-    from backend.models import Invoice, Merchant, NumberRange, User
+    from backend.services.invoices import as_dict
+    from backend.core.models import Invoice, Merchant, NumberRange, User
 
     with app.app_context():
         s = db.session

@@ -6,10 +6,11 @@ import threading
 from backendutil import sample_invoice
 from web3 import HTTPProvider, Web3
 
-from backend import canonical, invoices
+from backend.core import canonical
+from backend.services import issuance
 from backend.chain import get_chain, reset_chain
-from backend.db import db
-from backend.models import Invoice, OutboxTx
+from backend.core.db import db
+from backend.core.models import Invoice, OutboxTx
 
 
 def test_eight_concurrent_clients(api, chain_app):
@@ -51,7 +52,7 @@ def test_node_unreachable_at_broadcast_then_reconciled(api, chain_app):
     assert body["state"] == "pending" and body["tx_hash"]
     with chain_app.app_context():
         get_chain().w3.eth.send_raw_transaction = saved
-        changed = invoices.reconcile()
+        changed = issuance.reconcile()
         assert changed == {body["tx_hash"]: "broadcast"}
         inv = db.session.query(Invoice).filter_by(number=body["number"]).one()
         assert inv.state == "issued" and inv.chain_status == "Issued" and inv.check_code
@@ -67,7 +68,7 @@ def test_chain_restart_between_sign_and_receipt(tmp_path):
     from chainutil import Anvil, deploy
     from backendutil import make_app
 
-    from backend import seed
+    from backend.services import seed
 
     anvil = Anvil(state=tmp_path / "state.json").start()
     try:
@@ -91,13 +92,13 @@ def test_chain_restart_between_sign_and_receipt(tmp_path):
             reset_chain(app2)
             chain = get_chain()
             assert not chain.call("InvoiceRegistry", "exists", bytes.fromhex(canonical.invoice_key(number)[2:]))
-            invoices.reconcile(deep=True)
+            issuance.reconcile(deep=True)
             inv = db.session.query(Invoice).filter_by(number=number).one()
             assert inv.state == "issued" and inv.chain_status == "Issued"
             onchain = chain.call_named("InvoiceRegistry", "getInvoiceByNumber", number)
             assert onchain["gross"] == inv.gross
             assert db.session.query(OutboxTx).filter_by(ref=number).one().broadcasts == 2
-            assert invoices.reconcile(deep=True) == {}
+            assert issuance.reconcile(deep=True) == {}
             db.engine.dispose()
     finally:
         anvil.stop()

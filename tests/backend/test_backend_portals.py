@@ -8,8 +8,8 @@ import re
 import pytest
 from backendutil import sample_invoice
 
-from backend.db import db
-from backend.models import Invoice
+from backend.core.db import db
+from backend.core.models import Invoice
 
 
 def token_of(page):

@@ -8,7 +8,7 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from backend import buyer_privacy as bp
+from backend.core import buyer_privacy as bp
 
 KEY = bytes(range(32))
 TAX_ID = "91530100MA6K0000XA"

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from backendutil import csrf_token, login, make_app
 
-from backend.config import rate_limit_setting
-from backend.db import db
-from backend.models import User
-from backend.openapi import spec
-from backend.security import get_limiter, limit_string
+from backend.core.config import rate_limit_setting
+from backend.core.db import db
+from backend.core.models import User
+from backend.api.openapi import spec
+from backend.core.security import get_limiter, limit_string
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY = {"number": "1" * 20, "issue_date": "2026-01-01", "gross": 1, "check_code": "123456"}

@@ -20,7 +20,7 @@ from urllib.request import urlopen
 import pytest
 from waitress import create_server
 
-from backend.db import db
+from backend.core.db import db
 
 from backendutil import make_app, sample_invoice
 
@@ -163,7 +163,7 @@ def schemathesis_command(url, config_file):
 @pytest.fixture
 def existing_ids(chain_app, seeded):
     """Ids of merchant2 and of the users other than the authority."""
-    from backend.models import Merchant, User
+    from backend.core.models import Merchant, User
 
     with chain_app.app_context():
         users = {u.username: u for u in db.session.query(User)}

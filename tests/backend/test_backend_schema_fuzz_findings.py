@@ -7,7 +7,7 @@ document's own examples and links are valid."""
 import re
 
 import pytest
-from backend.openapi import INVOICE_LINKS, ISSUE_EXAMPLE, QUERY_DATE, VERIFY_EXAMPLE, spec
+from backend.api.openapi import INVOICE_LINKS, ISSUE_EXAMPLE, QUERY_DATE, VERIFY_EXAMPLE, spec
 
 pytestmark = pytest.mark.usefixtures("seeded")
 DOC = spec()

@@ -8,10 +8,11 @@ import pytest
 from backendutil import sample_invoice
 from eth_utils import keccak
 
-from backend import buyer_privacy, canonical, numbers
-from backend.chain import get_chain
-from backend.db import db
-from backend.models import Invoice, OutboxTx
+from backend.core import buyer_privacy, canonical
+from backend.services import numbering
+from backend.chain import get_chain, get_signer
+from backend.core.db import db
+from backend.core.models import Invoice, OutboxTx
 
 pytestmark = pytest.mark.usefixtures("seeded")
 BUYER = "91530100MA6K0000XA"
@@ -54,9 +55,9 @@ def test_multi_rate_invoice_goods_13_and_service_6(api, chain_app):
         row = db.session.query(Invoice).filter_by(number=inv["number"]).one()
         assert (row.rate, row.rate_mask) == (13, 1 << 6 | 1 << 13)
         # the request sent on chain: one group per rate, ascending, summing to the totals
-        from backend.indexer import run_once
+        from backend.chain.indexer import run_once
         run_once()
-        from backend.models import ChainEvent
+        from backend.core.models import ChainEvent
         ev = db.session.query(ChainEvent).filter_by(event="InvoiceIssued", invoice_key=row.key).one()
         assert json.loads(ev.args)["groups"] == [{"rate": 6, "itemCount": 1, "net": 300_00, "tax": 18_00},
                                                  {"rate": 13, "itemCount": 2, "net": 10147_70, "tax": 1319_20}]
@@ -109,7 +110,7 @@ def test_numbers_come_from_each_merchants_own_range(api, chain_app):
 
 
 def seeded_address(app, username):
-    from backend.models import User
+    from backend.core.models import User
 
     with app.app_context():
         return db.session.query(User).filter_by(username=username).one().address
@@ -178,8 +179,8 @@ def test_numbers_run_out_and_the_platform_allocates_a_new_range(api, chain_app, 
     # (NumberNotInSellerRange), reads the new range and issues from it
     chain_app.config["NUMBER_RANGE_SIZE"] = 100
     with chain_app.app_context():
-        get_chain().transact(seeded["authority"]["address"], "InvoiceRegistry", "allocateNumberRange", address,
-                             numbers.prefix_for("91350100M000100Y43"), 5)
+        get_signer().transact(seeded["authority"]["address"], "InvoiceRegistry", "allocateNumberRange", address,
+                             numbering.prefix_for("91350100M000100Y43"), 5)
         outside = get_chain().call("InvoiceRegistry", "numberRangeOf", address)
     n = issue(api)["number"]
     assert int(n) == outside[0]
@@ -189,7 +190,7 @@ def test_numbers_run_out_and_the_platform_allocates_a_new_range(api, chain_app, 
 
 
 def test_no_authority_key_means_a_clear_refusal(api, chain_app, seeded):
-    from backend.models import NumberRange, User
+    from backend.core.models import NumberRange, User
 
     with chain_app.app_context():
         address = seeded["merchant1"]["address"]
@@ -258,7 +259,7 @@ def test_invoice_of_a_replaced_deployment_still_shows(api, chain_app, seeded):
     doc = {"version": 1, "number": number, "buyer": {"name": "B", "tax_id": BUYER},
            "items": [{"name": "x", "quantity": 1, "unit_price": 100, "amount": 100, "tax_rate": 13, "tax": 13}]}
     with chain_app.app_context():
-        from backend.models import User
+        from backend.core.models import User
 
         user = db.session.query(User).filter_by(username="merchant1").one()
         db.session.add(Invoice(number=number, key=canonical.invoice_key(number), user_id=user.id,

@@ -6,14 +6,14 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from . import indexer, invoices, merchants, security
-from .auth import user_from_bearer
-from .chain import ChainError, ChainUnavailable
-from .db import get_db
-from .invoices import Refused, ValidationError
-from .models import Invoice, Merchant, User, Verification
+from ..chain.errors import ChainError, ChainUnavailable, jsonable
+from ..core import canonical, security
+from ..core.db import get_db
+from ..core.models import Invoice, Merchant, User, Verification
+from ..core.security import csrf, user_from_bearer
+from ..services import invoices, issuance, json_input, merchants, validation, verification
+from ..services.errors import Refused, ValidationError
 from .openapi import ID_MAX, PAGE_MAX, spec
-from .security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens only, no cookies: not CSRF-able
@@ -142,7 +142,7 @@ def body_json(required=True):
         if required:
             raise ValidationError({"body": "a JSON body is required"}, "需要 JSON 请求体。A JSON body is required.")
         return {}
-    return invoices.load_json(data, "body")
+    return json_input.load_json(data, "body")
 
 
 # Integer query parameters: at most 19 ASCII digits (int() of "²" or of 5000 digits raises). The
@@ -209,7 +209,7 @@ def openapi():
 @bp.post("/invoices")
 @api_auth("merchant")
 def create_invoice():
-    inv, created = invoices.issue(g.api_user, body_json(), idempotency_key())
+    inv, created = issuance.issue(g.api_user, body_json(), idempotency_key())
     payload, status = issue_payload(inv, created)
     return status if payload is None else (jsonify(payload), status)
 
@@ -217,7 +217,7 @@ def create_invoice():
 @bp.post("/invoices/preview")
 @api_auth("merchant")
 def preview_invoice():
-    return jsonify(invoices.preview(body_json(), current_app.config))
+    return jsonify(validation.preview(body_json(), current_app.config))
 
 
 @bp.get("/invoices")
@@ -227,7 +227,7 @@ def list_invoices():
     per_page = int_arg("per_page", 50, 1, 200)
     query = invoices.search(get_db().query(Invoice), user=g.api_user if g.api_user.role in ("merchant", "buyer")
                             else None, q=str_arg("q"), status=str_arg("status", 32), buyer=str_arg("buyer"),
-                            date_from=str_arg("from", 10, invoices.DATE_RE), date_to=str_arg("to", 10, invoices.DATE_RE))
+                            date_from=str_arg("from", 10, validation.DATE_RE), date_to=str_arg("to", 10, validation.DATE_RE))
     total = query.count()
     rows = query.offset((page - 1) * per_page).limit(per_page).all()
     return jsonify({"total": total, "page": page, "per_page": per_page,
@@ -242,45 +242,29 @@ def get_invoice(number):
         return error("not_found", "No such invoice.", 404)
     if not invoices.can_view(g.api_user, inv):
         return error("forbidden", "You may not see this invoice.", 403)
-    if inv.state == "pending":
-        invoices.settle(inv)
-    _index_quietly()
+    chain_data, _ = issuance.up_to_date(inv)
     out = invoices.as_dict(inv)
     out["flags_explained"] = invoices.flag_words(inv.flags or 0)
-    out["timeline"] = indexer.timeline(inv)
-    try:
-        chain_data = invoices.refresh(inv)
-        get_db().commit()
-    except ChainError:
-        chain_data = None
+    out["timeline"] = invoices.timeline(inv)
     if chain_data:
-        out["chain"] = {k: (("0x" + bytes(v).hex()) if isinstance(v, (bytes, bytearray)) else
-                            (str(v) if isinstance(v, int) and not isinstance(v, bool) and v > 2**53 else v))
-                        for k, v in chain_data.items()}
-        out["chain"]["rates"] = invoices.canonical.rates_of_mask(int(chain_data.get("rateMask") or 0))
+        out["chain"] = jsonable(chain_data)
+        out["chain"]["rates"] = canonical.rates_of_mask(int(chain_data.get("rateMask") or 0))
         out["status"] = inv.chain_status
     out["status_text"] = invoices.status_text(inv, chain_data)
     return jsonify(out)
 
 
-def _index_quietly():
-    try:
-        indexer.run_once(blocking=False)
-    except Exception as exc:  # noqa: BLE001 - the timeline may lag; the page still answers
-        current_app.logger.warning("indexer: %s", exc)
-
-
 @bp.post("/invoices/<number:number>/void")
 @api_auth("merchant")
 def void_invoice(number):
-    inv, result = invoices.void(g.api_user, number)
+    inv, result = issuance.void(g.api_user, number)
     return jsonify({"number": inv.number, "status": inv.chain_status, "tx_hash": result.tx_hash})
 
 
 @bp.post("/invoices/<number:number>/red-letter")
 @api_auth("merchant")
 def red_letter(number):
-    note, created = invoices.red_letter(g.api_user, number, body_json(), idempotency_key())
+    note, created = issuance.red_letter(g.api_user, number, body_json(), idempotency_key())
     payload, status = issue_payload(note, created)
     if payload is None:
         return status
@@ -295,7 +279,7 @@ def review(number, decision):
     if decision not in ("clear", "reject"):
         return error("not_found", "Unknown action.", 404)
     body = body_json()
-    inv, result = invoices.review(g.api_user, number, decision, body.get("reason_code") if isinstance(body, dict)
+    inv, result = issuance.review(g.api_user, number, decision, body.get("reason_code") if isinstance(body, dict)
                                   else None)
     return jsonify({"number": inv.number, "status": inv.chain_status, "tx_hash": result.tx_hash})
 
@@ -313,8 +297,8 @@ def review_queue():
 @api_auth(optional=True)
 def verify():
     body = body_json()
-    result = invoices.verify_one(body)
-    invoices.record(g.api_user, "single", result["number"], body, result["result"], result["detail"], _client())
+    result = verification.verify_one(body)
+    verification.record(g.api_user, "single", result["number"], body, result["result"], result["detail"], _client())
     get_db().commit()
     return jsonify({"result": result["result"], "label": result["label"], "detail": result["detail"]})
 
@@ -329,17 +313,17 @@ def verify_batch():
         data, ctype = request.get_data(), request.mimetype
     if not data:
         raise ValidationError({"file": "send a JSON list or a CSV (body or multipart field 'file')"},
-                              invoices.EMPTY_BATCH)
+                              verification.EMPTY_BATCH)
     max_rows = current_app.config["VERIFY_BATCH_MAX_ROWS"]
-    rows = invoices.parse_batch(data, ctype, max_rows)
-    results = invoices.verify_many(rows)
-    invoices.record_many(g.api_user, "batch", rows, results, _client())
+    rows = verification.parse_batch(data, ctype, max_rows)
+    results = verification.verify_many(rows)
+    verification.record_many(g.api_user, "batch", rows, results, _client())
     get_db().commit()
     summary = {}
     for r in results:
         summary[r["result"]] = summary.get(r["result"], 0) + 1
     if "text/csv" in request.headers.get("Accept", ""):
-        return Response(invoices.results_csv(results), mimetype="text/csv",
+        return Response(verification.results_csv(results), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=verification-results.csv"})
     return jsonify({"count": len(results), "summary": summary, "results": results})
 
@@ -349,8 +333,8 @@ def verify_batch():
 def verify_document():
     upload = request.files.get("file")
     data = upload.read() if upload is not None else request.get_data()
-    result = invoices.verify_document(data)
-    invoices.record(g.api_user, "document", result["number"], {"document_hash": result.get("document_hash")},
+    result = verification.verify_document(data)
+    verification.record(g.api_user, "document", result["number"], {"document_hash": result.get("document_hash")},
                     result["result"], result["detail"], _client())
     get_db().commit()
     return jsonify(result)

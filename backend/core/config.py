@@ -8,7 +8,7 @@ SECRET_KEY and a BUYER_TAG_KEY are invented and in which the Anvil dev accounts 
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
 
 DEFAULTS = {

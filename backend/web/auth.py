@@ -7,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .db import get_db
-from .models import User, token_digest
+from ..core.db import get_db
+from ..core.models import User
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
@@ -24,16 +24,6 @@ def init_app(app):
 @login_manager.user_loader
 def load_user(user_id):
     user = get_db().get(User, int(user_id))
-    return user if user and user.active else None
-
-
-def user_from_bearer():
-    """The active user whose API token is in ``Authorization: Bearer …``, or None."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    user = get_db().query(User).filter_by(api_token_hash=token_digest(token.strip())).first()
     return user if user and user.active else None
 
 

@@ -7,12 +7,12 @@ import io
 from flask import Blueprint, Response, current_app, flash, render_template, request
 from flask_login import current_user, login_required
 
-from . import invoices
+from ..core.db import get_db
+from ..core.models import Verification
+from ..services import verification
+from ..services.errors import ValidationError
 from .auth import EmptyForm
-from .db import get_db
-from .invoices import ValidationError
-from .models import Verification
-from .views import flash_error, parse_yuan
+from .helpers import flash_error, parse_yuan
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -31,8 +31,8 @@ def single():
                "gross": gross if gross is not None else request.form.get("gross"),
                "check_code": request.form.get("check_code", "").strip()}
         try:
-            result = invoices.verify_one(row)
-            invoices.record(_user(), "single", result["number"], row, result["result"], result["detail"],
+            result = verification.verify_one(row)
+            verification.record(_user(), "single", result["number"], row, result["result"], result["detail"],
                             request.remote_addr)
             get_db().commit()
         except ValidationError as exc:
@@ -52,12 +52,12 @@ def batch():
         try:
             if upload is None or not upload.filename:
                 raise ValidationError({"file": "choose a CSV or JSON file"})
-            rows = invoices.parse_batch(upload.read(), upload.mimetype, current_app.config["VERIFY_BATCH_MAX_ROWS"])
-            results = invoices.verify_many(rows)
-            invoices.record_many(_user(), "batch", rows, results, request.remote_addr)
+            rows = verification.parse_batch(upload.read(), upload.mimetype, current_app.config["VERIFY_BATCH_MAX_ROWS"])
+            results = verification.verify_many(rows)
+            verification.record_many(_user(), "batch", rows, results, request.remote_addr)
             get_db().commit()
             if request.form.get("download"):
-                return Response(invoices.results_csv(results), mimetype="text/csv",
+                return Response(verification.results_csv(results), mimetype="text/csv",
                                 headers={"Content-Disposition": "attachment; filename=verification-results.csv"})
             summary = {}
             for r in results:
@@ -77,8 +77,8 @@ def document():
         try:
             if upload is None or not upload.filename:
                 raise ValidationError({"file": "choose the invoice JSON file"})
-            result = invoices.verify_document(upload.read())
-            invoices.record(_user(), "document", result["number"], {"document_hash": result.get("document_hash")},
+            result = verification.verify_document(upload.read())
+            verification.record(_user(), "document", result["number"], {"document_hash": result.get("document_hash")},
                             result["result"], result["detail"], request.remote_addr)
             get_db().commit()
         except Exception as exc:  # noqa: BLE001
@@ -110,4 +110,4 @@ def history():
                         headers={"Content-Disposition": "attachment; filename=verification-history.csv"})
     rows = query.limit(200).all()
     return render_template("verify/history.html", rows=rows, args=request.args,
-                           results=invoices.VERIFY_RESULTS + ["invalid", "tampered"])
+                           results=verification.VERIFY_RESULTS + ["invalid", "tampered"])

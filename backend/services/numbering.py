@@ -22,12 +22,14 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, func, insert, select, update
 
-from . import canonical
-from .chain import ChainRefusal, get_chain, get_keyring
-from .db import db, get_db
-from .models import Invoice, NumberRange, User
+from ..chain import get_chain, get_keyring, get_signer
+from ..chain.client import REGISTRY
+from ..chain.errors import ChainRefusal
+from ..core import canonical
+from ..core.db import db, get_db
+from ..core.models import Invoice, NumberRange, User
+from .errors import Refused
 
-REGISTRY = "InvoiceRegistry"
 CHANNEL = "1"  # 5th digit of the number: issued through the platform
 SEQ = 10**15  # a number is prefix * SEQ + sequence
 _locks = defaultdict(threading.Lock)
@@ -137,10 +139,9 @@ def range_of(address):
 def allocate_range(authority_address, merchant_address, tax_id, count=None):
     """The authority allocates a fresh range to the merchant on chain (replacing its previous
     one) and the platform records it. Returns (the stored range, TxResult). Raises ChainRefusal."""
-    from .invoices import Refused
 
     count = int(count or current_app.config["NUMBER_RANGE_SIZE"])
-    result = get_chain().transact(authority_address, REGISTRY, "allocateNumberRange", merchant_address,
+    result = get_signer().transact(authority_address, REGISTRY, "allocateNumberRange", merchant_address,
                                   prefix_for(tax_id), count, ref=f"numbers:{tax_id}"[:80])
     if result.status != "mined":
         r = result.refusal
@@ -168,7 +169,6 @@ def authority_signer():
 
 
 def exhausted():
-    from .invoices import Refused
 
     return Refused("NumberRangeExhausted",
                    "本商户没有可用的发票号段（未分配、已用完或跨年），且平台无法以税务机关身份分配新号段："

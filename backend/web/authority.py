@@ -3,12 +3,12 @@ ranges), audit parameters."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import merchants, numbers
+from ..chain.errors import ChainError
+from ..core.db import get_db
+from ..core.models import Merchant, User
+from ..services import merchants, numbering
 from .auth import EmptyForm, roles_required
-from .chain import ChainError
-from .db import get_db
-from .models import Merchant, User
-from .views import explained_refusals, flash_error, form_int, parse_yuan
+from .helpers import explained_refusals, flash_error, form_int, parse_yuan
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ACTION_WORDS = {"approve": "已批准并分配号段", "reject": "已拒绝", "suspend": "已暂停", "reinstate": "已恢复",
@@ -19,7 +19,7 @@ ACTION_WORDS = {"approve": "已批准并分配号段", "reject": "已拒绝", "s
 @roles_required("authority")
 def merchants_page():
     rows = get_db().query(Merchant).order_by(Merchant.status, Merchant.id).all()
-    ranges = {m.id: numbers.range_of(m.user.address) for m in rows if m.user.address}
+    ranges = {m.id: numbering.range_of(m.user.address) for m in rows if m.user.address}
     return render_template("admin/merchants.html", rows=rows, form=EmptyForm(), defaults=merchants.DEFAULT_LIMITS,
                            ranges=ranges, range_size=current_app.config["NUMBER_RANGE_SIZE"])
 

@@ -3,18 +3,9 @@ from contextlib import contextmanager
 
 from flask import abort, flash, redirect, request, url_for
 
-from .chain import ChainError, ChainUnavailable
-from .invoices import Refused, ValidationError
-
-
-def yuan(fen):
-    """Format fen as yuan with two decimals (exact integer arithmetic)."""
-    if fen is None:
-        return "—"
-    fen = int(fen)
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
+from ..chain.errors import ChainError, ChainUnavailable
+from ..core.canonical import yuan
+from ..services.errors import Refused, ValidationError
 
 
 def form_int(text, max_digits=30):

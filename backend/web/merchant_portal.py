@@ -5,13 +5,13 @@ import json
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import indexer, invoices, merchants
+from ..core.db import get_db
+from ..core.models import Invoice
+from ..services import invoices, issuance, merchants, validation
+from ..services.errors import ValidationError
+from ..services.validation import VAT_RATES
 from .auth import EmptyForm, roles_required
-from .chain import ChainError
-from .db import get_db
-from .invoices import VAT_RATES, ValidationError
-from .models import Invoice
-from .views import explained_refusals, flash_error, form_int, page_args, parse_yuan
+from .helpers import explained_refusals, flash_error, form_int, page_args, parse_yuan
 
 bp = Blueprint("merchant", __name__)
 MAX_FORM_ROWS = 50
@@ -87,9 +87,9 @@ def issue():
             try:
                 if errors:
                     raise ValidationError(errors)
-                totals = invoices.preview(body, current_app.config)
+                totals = validation.preview(body, current_app.config)
                 if action == "issue":
-                    inv, _ = invoices.issue(current_user, body)
+                    inv, _ = issuance.issue(current_user, body)
                     if inv.state == "failed":
                         flash(f"The chain refused the invoice: {inv.error}", "error")
                     else:
@@ -142,19 +142,13 @@ def _viewable_invoice(number):
 @login_required
 def detail(number):
     inv = _viewable_invoice(number)
-    chain_data = None
-    try:
-        if inv.state == "pending":
-            invoices.settle(inv)
-        indexer.run_once(blocking=False)
-        chain_data = invoices.refresh(inv)
-        get_db().commit()
-    except ChainError as exc:
-        flash(f"Chain data unavailable: {exc}", "error")
+    chain_data, trouble = issuance.up_to_date(inv)
+    if trouble is not None:
+        flash(f"链上数据暂不可用 Chain data unavailable: {trouble}", "error")
     notes = get_db().query(Invoice).filter_by(original_number=inv.number).all()
     return render_template("merchant/detail.html", inv=inv, chain=chain_data,
                            doc=json.loads(inv.document) if inv.document else {"items": []},
-                           flags=invoices.flag_words(inv.flags or 0), timeline=indexer.timeline(inv),
+                           flags=invoices.flag_words(inv.flags or 0), timeline=invoices.timeline(inv),
                            status_text=invoices.status_text(inv, chain_data), rates=invoices.rates_of(inv),
                            form=EmptyForm(), notes=notes)
 
@@ -164,7 +158,7 @@ def detail(number):
 def void(number):
     if EmptyForm().validate_on_submit():
         with explained_refusals(abort_statuses=(403, 404)):
-            invoices.void(current_user, number)
+            issuance.void(current_user, number)
             flash("Invoice voided. 已作废", "ok")
     return redirect(url_for("merchant.detail", number=number))
 
@@ -187,7 +181,7 @@ def red_letter(number):
                 rate = form_int(rate) if form_int(rate) in rates else max(rates, default=original.rate)
                 body["items"] = [{"name": "红字冲销 Red-letter reduction", "quantity": 1, "unit_price": amount,
                                   "tax_rate": rate}]
-            note, _ = invoices.red_letter(current_user, number, body)
+            note, _ = issuance.red_letter(current_user, number, body)
             flash(f"Red-letter note {note.number} issued. 红字发票已开具", "ok")
             return redirect(url_for("merchant.detail", number=note.number))
     return redirect(url_for("merchant.detail", number=number))

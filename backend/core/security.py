@@ -23,6 +23,9 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import CSRFProtect
 from limits import parse_many
 
+from .db import get_db
+from .models import User, token_digest
+
 csrf = CSRFProtect()
 
 CSP = (
@@ -156,3 +159,13 @@ def rate_limited_response(exc):
     cn, en = LIMIT_TEXT.get(kind, ("请求过于频繁。", "Too many requests."))
     body = render_template("rate_limited.html", seconds=seconds, cn=cn, en=en, kind=kind)
     return body, 429, {"Retry-After": str(seconds)}
+
+
+def user_from_bearer():
+    """The active user whose API token is in ``Authorization: Bearer …``, or None."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    user = get_db().query(User).filter_by(api_token_hash=token_digest(token.strip())).first()
+    return user if user and user.active else None

@@ -8,7 +8,7 @@ character of a tax ID, a monthly quota at least the invoice cap) is in the descr
 answers 400 or 422. Limits that are settings (items per invoice, amounts, rows per batch)
 come from the app's configuration when there is one.
 """
-from .config import DEFAULTS
+from ..core.config import DEFAULTS
 
 VAT = [0, 1, 3, 5, 6, 9, 13]
 PAGE_MAX = 1_000_000

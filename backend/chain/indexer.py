@@ -15,10 +15,11 @@ import time
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 
-from .canonical import china_date, rate_mask
-from .chain import INVOICE_STATUS, _jsonable, get_chain
-from .db import get_db
-from .models import ChainEvent, IndexerCursor, Invoice, Merchant, User
+from ..core.canonical import china_date, rate_mask
+from ..core.db import get_db
+from ..core.models import ChainEvent, IndexerCursor, Invoice, Merchant, User
+from . import get_chain
+from .errors import INVOICE_STATUS, jsonable
 
 CURSOR = "events"
 _run_lock = threading.Lock()
@@ -86,7 +87,7 @@ def _run(max_blocks):
             bn = log["blockNumber"]
             if bn not in times:
                 times[bn] = chain.w3.eth.get_block(bn)["timestamp"]
-            decoded_logs.append((cname, ename, log, _jsonable(_normalise(dict(decoded["args"])))))
+            decoded_logs.append((cname, ename, log, jsonable(_normalise(dict(decoded["args"])))))
         session.commit()  # a fresh snapshot: rows committed before these txs were sent are visible
         with session.no_autoflush:
             hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
@@ -190,14 +191,6 @@ def _external_invoice(session, ev, args):
                   is_red_letter=False, flags=int(args.get("flags", 0)))
     session.add(inv)
     return inv
-
-
-def timeline(inv):
-    rows = (get_db().query(ChainEvent)
-            .filter((ChainEvent.invoice_key == inv.key) | (ChainEvent.related_key == inv.key))
-            .order_by(ChainEvent.block_number, ChainEvent.log_index).all())
-    return [{"event": r.event, "block": r.block_number, "time": r.block_time, "tx_hash": r.tx_hash,
-             "args": json.loads(r.args)} for r in rows]
 
 
 def start_background(app, interval=1.0):

@@ -6,11 +6,15 @@ import re
 from eth_utils import keccak
 from flask import current_app
 
-from . import buyer_privacy, numbers
-from .chain import MERCHANT_STATUS, ChainRefusal, get_chain
-from .db import get_db
-from .invoices import MERCHANTS, REGISTRY, Refused, ValidationError, _is_int, _req_int, _req_str, refusal_from_chain
-from .models import Merchant
+from ..chain import get_chain, get_signer
+from ..chain.client import MERCHANTS, REGISTRY
+from ..chain.errors import MERCHANT_STATUS, ChainRefusal
+from ..core import buyer_privacy
+from ..core.db import get_db
+from ..core.models import Merchant
+from . import numbering
+from .errors import Refused, ValidationError, refusal_from_chain
+from .validation import _is_int, _req_int, _req_str
 
 USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -36,7 +40,7 @@ def _transact(user, contract, function, *args, ref=None):
     if not user.address:
         raise Refused("no_signing_key", "This account has no chain address to sign with.", 403)
     try:
-        result = get_chain().transact(user.address, contract, function, *args, ref=ref)
+        result = get_signer().transact(user.address, contract, function, *args, ref=ref)
     except ChainRefusal as exc:
         raise refusal_from_chain(exc) from None
     if result.status == "reverted":
@@ -99,7 +103,7 @@ def open_number_range(authority_address, m, count=None):
     """Allocate the merchant a fresh number range on chain (prefix YY + its USCC province +
     channel 1) and record it. Returns (the stored range, TxResult)."""
     try:
-        return numbers.allocate_range(authority_address, m.user.address, m.tax_id, count)
+        return numbering.allocate_range(authority_address, m.user.address, m.tax_id, count)
     except ChainRefusal as exc:
         raise refusal_from_chain(exc) from None
 
@@ -175,7 +179,7 @@ def chain_profile(m):
 def as_dict(m):
     return {"id": m.id, "name": m.name, "tax_id": m.tax_id, "licence_number": m.licence_number,
             "status": m.status, "note": m.note, "address": m.user.address, "username": m.user.username,
-            "number_range": numbers.range_of(m.user.address) if m.user.address else None}
+            "number_range": numbering.range_of(m.user.address) if m.user.address else None}
 
 
 # ---------------------------------------------------------------- audit parameters

@@ -9,11 +9,12 @@ import secrets
 from eth_utils import keccak
 from flask import current_app
 
-from . import buyer_privacy, numbers
-from .chain import get_chain, get_keyring
-from .config import VAR
-from .db import get_db
-from .models import Merchant, User
+from ..chain import get_chain, get_keyring, get_signer
+from ..core import buyer_privacy
+from ..core.config import VAR
+from ..core.db import get_db
+from ..core.models import Merchant, User
+from . import numbering
 
 # username, role, dev account index, merchant profile, buyer tax ID
 DEMO = [
@@ -74,33 +75,33 @@ def seed_users(password=None, register=True):
 
 
 def register_on_chain():
-    chain = get_chain()
+    chain, signer = get_chain(), get_signer()
     db = get_db()
     authority = db.query(User).filter_by(username="authority").one()
     for m in db.query(Merchant).all():
         account = m.user.address
         status = chain.call_named("MerchantRegistry", "merchant", account)["status"]
         if status == 0:
-            chain.transact(account, "MerchantRegistry", "applyAsMerchant", m.name, m.tax_id,
+            signer.transact(account, "MerchantRegistry", "applyAsMerchant", m.name, m.tax_id,
                            keccak(text=m.licence_number), ref=m.tax_id)
             status = 1
         if status == 1:
-            chain.transact(authority.address, "MerchantRegistry", "approve", account, LIMITS,
+            signer.transact(authority.address, "MerchantRegistry", "approve", account, LIMITS,
                            buyer_privacy.seller_tag(m.tax_id, account), ref=m.tax_id)
             status = 2
         if status == 2:
-            numbers.sync_from_chain(account)  # the range on chain (also drops one of an older deployment)
-            if not numbers.usable(account):
-                numbers.allocate_range(authority.address, account, m.tax_id)
+            numbering.sync_from_chain(account)  # the range on chain (also drops one of an older deployment)
+            if not numbering.usable(account):
+                numbering.allocate_range(authority.address, account, m.tax_id)
         m.status = {2: "approved", 3: "suspended", 4: "rejected", 1: "pending"}.get(status, m.status)
     auditor = db.query(User).filter_by(role="auditor").first()
     if auditor is not None and chain.has("InvoiceRegistry") and \
             not _has_role(chain, "InvoiceRegistry", "AUDITOR_ROLE", auditor.address):
         role = chain.contract("InvoiceRegistry").functions.AUDITOR_ROLE().call()
-        chain.transact(authority.address, "InvoiceRegistry", "grantRole", role, auditor.address, ref="auditor")
+        signer.transact(authority.address, "InvoiceRegistry", "grantRole", role, auditor.address, ref="auditor")
     financier = db.query(User).filter_by(role="financier").first()
     if financier is not None and chain.has_function("ReceivableLedger", "FINANCIER_ROLE") and \
             not _has_role(chain, "ReceivableLedger", "FINANCIER_ROLE", financier.address):
         role = chain.contract("ReceivableLedger").functions.FINANCIER_ROLE().call()
-        chain.transact(authority.address, "ReceivableLedger", "grantRole", role, financier.address, ref="financier")
+        signer.transact(authority.address, "ReceivableLedger", "grantRole", role, financier.address, ref="financier")
     db.commit()

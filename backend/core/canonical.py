@@ -89,6 +89,16 @@ def rates_of_mask(mask: int):
     return [r for r in range(mask.bit_length()) if mask >> r & 1]
 
 
+def yuan(fen) -> str:
+    """Fen as yuan with two decimals, exact: 123456 → '¥1,234.56'; None → '—'."""
+    if fen is None:
+        return "—"
+    fen = int(fen)
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
+
+
 def invoice_key(number: str) -> str:
     """The on-chain key: keccak256(bytes(number))."""
     return "0x" + keccak(text=number).hex()

@@ -2,11 +2,11 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import invoices
+from ..core.db import get_db
+from ..core.models import Invoice
+from ..services import invoices, issuance
 from .auth import EmptyForm, roles_required
-from .db import get_db
-from .models import Invoice
-from .views import explained_refusals, form_int, page_args
+from .helpers import explained_refusals, form_int, page_args
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 REASONS = {1: "Verified with the merchant 已核实", 2: "Legitimate volume 正常业务量", 3: "Duplicate confirmed 确认重复",
@@ -44,7 +44,7 @@ def review(number, decision):
     if EmptyForm().validate_on_submit():
         code = request.form.get("reason_code", "")
         with explained_refusals():
-            invoices.review(current_user, number, decision, form_int(code) if form_int(code) is not None else code)
+            issuance.review(current_user, number, decision, form_int(code) if form_int(code) is not None else code)
             flash(f"Invoice {number}: {decision}ed. 审核完成", "ok")
     return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
                     and not request.form.get("next", "").startswith("//") else url_for("audit.queue"))

@@ -1,0 +1,1 @@
+"""Core: settings, database and models, security (headers, CSRF, rate limits, API tokens), and the formats every layer shares (canonical document, buyer commitment); imports nothing else of the backend."""

@@ -1,0 +1,326 @@
+"""Issuance and the seller's and auditor's actions: a number from the merchant's range,
+the canonical document and its hash, the buyer commitment, journal and send through the
+outbox; void, red-letter, review; pending invoices settled from the outbox. The portals and
+the API both call these, so an action refused in one is refused in the other with the same
+reason and the same custom-error name."""
+import hashlib
+import json
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from ..chain import get_chain, get_signer, indexer
+from ..chain.client import REGISTRY
+from ..chain.errors import INVOICE_STATUS, ChainError, ChainRefusal
+from ..core import buyer_privacy, canonical
+from ..core.db import get_db
+from ..core.models import Invoice, OutboxTx
+from . import numbering
+from .errors import Refused, ValidationError, refusal_from_chain
+from .invoices import active_merchant, find, owned, rates_of
+from .validation import _req_int, _req_str, _totals, parse_date, validate_issue, validate_items
+
+
+# refusals of a number (not of the invoice): the issuance is retried with a fresh number
+NUMBER_REFUSALS = ("NumberNotInSellerRange", "InvoiceAlreadyRegistered")
+
+
+def _fingerprint(body):
+    try:
+        data = canonical.canonical_json(body)
+    except TypeError:
+        data = json.dumps(body, sort_keys=True, default=str).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _request_tuple(number, seller, clean, issued_at, dhash, salt, tag):
+    """The registry's IssueRequest v2: (number, seller, buyerCommitment, buyerTagForSeller,
+    net, tax, gross, invoiceType, issuedAt, documentHash, groups). The buyer's tax ID is not
+    in it: only the salted commitment and the seller-scoped tag."""
+    commitment, _ = buyer_privacy.commitment_of(salt, clean["buyer_tax_id"], tag)
+    return (number, seller, commitment, buyer_privacy.buyer_tag_for_seller(clean["buyer_tax_id"], seller), clean["net"],
+            clean["tax"], clean["gross"], clean["invoice_type"], issued_at, bytes.fromhex(dhash[2:]),
+            [tuple(g) for g in clean["groups"]])
+
+
+def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, original=None, reason_code=None,
+                 buyer=None):
+    """Takes the merchant's next number, builds and hashes the canonical document; returns
+    the unsaved Invoice row and the chain's IssueRequest tuple. With ``original``: a
+    red-letter note, whose ``buyer`` (salt, tag) is the original's."""
+    number = numbering.next_number(user.address, merchant.tax_id)
+    original_number = original.number if original is not None else None
+    salt, tag = buyer or (buyer_privacy.new_salt(), buyer_privacy.buyer_tag(clean["buyer_tax_id"]))
+    doc = canonical.build_document(
+        number=number, invoice_type=clean["invoice_type"], issue_date=clean["issue_date"].isoformat(),
+        seller={"name": merchant.name, "tax_id": merchant.tax_id, "address": user.address},
+        buyer={"name": clean["buyer_name"], "tax_id": clean["buyer_tax_id"], "salt": buyer_privacy.to_hex(salt),
+               "tag": buyer_privacy.to_hex(tag)}, items=clean["items"],
+        net=clean["net"], tax=clean["tax"], gross=clean["gross"], remarks=clean["remarks"] or "",
+        drawer=clean.get("drawer") or "", original_number=original_number, reason_code=reason_code)
+    text = canonical.canonical_json(doc).decode("utf-8")
+    dhash = canonical.document_hash(text)
+    issued_at = canonical.issue_timestamp(clean["issue_date"])
+    row = Invoice(number=number, key=canonical.invoice_key(number), user_id=user.id, seller_address=user.address,
+                  seller_name=merchant.name, seller_tax_id=merchant.tax_id, buyer_name=clean["buyer_name"],
+                  buyer_tax_id=clean["buyer_tax_id"], issue_date=clean["issue_date"].isoformat(),
+                  issued_at=issued_at, invoice_type=clean["invoice_type"], rate=clean["rate"],
+                  rate_mask=clean["rate_mask"], item_count=len(clean["items"]), net=clean["net"], tax=clean["tax"],
+                  gross=clean["gross"],
+                  document=text, document_hash=dhash, is_red_letter=original is not None,
+                  original_number=original_number, state="pending", idempotency_key=idempotency_key,
+                  request_fingerprint=fingerprint)
+    return row, _request_tuple(number, user.address, clean, issued_at, dhash, salt, tag)
+
+
+def _send_new(user, merchant, clean, function, *, idempotency_key, fingerprint, original=None, reason_code=None,
+              buyer=None):
+    """Build (number, document) and journal + send ``issue`` or ``issueRedLetter``. A refusal
+    of the number itself (not in the seller's range: the authority replaced the range; or
+    already registered by another client) is retried with a fresh number, twice at most."""
+    signer = get_signer()
+    session = get_db()
+    for attempt in range(3):
+        inv, req = _new_invoice(user, merchant, clean, idempotency_key=idempotency_key, fingerprint=fingerprint,
+                                original=original, reason_code=reason_code, buyer=buyer)
+        args = (req,) if original is None else (bytes.fromhex(original.key[2:]), req, reason_code)
+        try:
+            result = signer.transact(user.address, REGISTRY, function, *args, ref=inv.number, journal=[inv],
+                                    on_journal=lambda row: setattr(inv, "outbox_id", row.id))
+        except ChainRefusal as exc:
+            session.rollback()
+            if exc.name in NUMBER_REFUSALS and attempt < 2:
+                if exc.name == "NumberNotInSellerRange":
+                    numbering.sync_from_chain(user.address)
+                continue
+            raise refusal_from_chain(exc) from None
+        return inv, result
+
+
+def issue(user, body, idempotency_key=None):
+    """Validate, take a number, hash, journal + send. Returns (invoice, created: bool)."""
+    m = active_merchant(user)
+    session = get_db()
+    fingerprint = _fingerprint(body) if isinstance(body, (dict, list)) else None
+    if idempotency_key:
+        existing = session.query(Invoice).filter_by(user_id=user.id, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+    clean = validate_issue(body, current_app.config)
+    try:
+        inv, result = _send_new(user, m, clean, "issue", idempotency_key=idempotency_key, fingerprint=fingerprint)
+    except IntegrityError:
+        session.rollback()
+        existing = session.query(Invoice).filter_by(user_id=user.id, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        raise
+    apply_result(inv, result)
+    return inv, True
+
+
+def _replay(existing, fingerprint):
+    if fingerprint and existing.request_fingerprint and fingerprint != existing.request_fingerprint:
+        raise Refused("idempotency_key_reused", "This Idempotency-Key was used with a different request body.", 409)
+    if existing.state == "pending":
+        settle(existing)
+    return existing, False
+
+
+def apply_result(inv, result):
+    session = get_db()
+    if result.status == "mined":
+        inv.state = "issued"
+        if not _from_receipt(inv, result):
+            refresh(inv)
+    elif result.status == "reverted":
+        inv.state = "failed"
+        inv.error = result.refusal.message if result.refusal else "reverted"
+    session.commit()
+
+
+def _from_receipt(inv, result):
+    """Status and flags from the receipt's InvoiceIssued log, the check code from
+    checkCodeOf (one cheap call instead of getInvoice)."""
+    try:
+        chain = get_chain()
+        event = chain.contract(REGISTRY).events.InvoiceIssued()
+        for log in result.logs:
+            try:
+                ev = event.process_log(log)
+            except Exception:  # noqa: BLE001 - another event of the receipt
+                continue
+            if "0x" + bytes(ev["args"]["key"]).hex() == inv.key:
+                inv.flags = int(ev["args"]["flags"])
+                inv.chain_status = "Flagged" if inv.flags else "Issued"
+                inv.check_code = f"{int(chain.call(REGISTRY, 'checkCodeOf', bytes.fromhex(inv.key[2:]))):020d}"
+                return True
+    except (ChainError, OSError):
+        return False
+    return False
+
+
+def settle(inv):
+    """Bring a pending invoice up to date with its outbox row."""
+    if inv.outbox_id is None:
+        return
+    row = get_db().get(OutboxTx, inv.outbox_id)
+    if row is None:
+        return
+    if row.status in ("signed", "sent"):
+        try:
+            if row.status == "sent":
+                get_signer().wait(row, get_db(), timeout=2)
+        except (ChainError, OSError):
+            return
+    if row.status == "mined" and inv.state != "issued":
+        inv.state = "issued"
+        refresh(inv)
+    elif row.status in ("reverted", "dropped", "rejected") and inv.state == "pending":
+        inv.state = "failed"
+        inv.error = row.error or row.status
+    get_db().commit()
+
+
+def refresh(inv):
+    """Copy the chain's view of the invoice (status, flags, check code) into the row."""
+    try:
+        data = get_chain().call_named(REGISTRY, "getInvoice", bytes.fromhex(inv.key[2:]))
+    except ChainRefusal:
+        return None
+    except (ChainError, OSError):
+        return None
+    inv.chain_status = INVOICE_STATUS[data["status"]]
+    inv.flags = int(data["flags"])
+    inv.check_code = f"{int(data['checkCode']):020d}"
+    return data
+
+
+def up_to_date(inv):
+    """For a page about ``inv``: settle it if pending, index the newest events (a failure
+    only lets the timeline lag), and read the chain's view. Returns (chain data, None), or
+    (None, the ChainError) when the chain cannot be read: the row's copy is shown then."""
+    try:
+        if inv.state == "pending":
+            settle(inv)
+        try:
+            indexer.run_once(blocking=False)
+        except Exception as exc:  # noqa: BLE001 - the timeline may lag; the page still answers
+            current_app.logger.warning("indexer: %s", exc)
+        data = refresh(inv)
+        get_db().commit()
+        return data, None
+    except ChainError as exc:
+        return None, exc
+
+
+def reconcile(deep=False):
+    """Outbox reconcile + settle every pending invoice. Returns what changed."""
+    signer = get_signer()
+    changed = signer.reconcile(deep=deep)
+    signer.wait_pending(timeout=signer.tx_timeout)
+    for inv in get_db().query(Invoice).filter_by(state="pending").all():
+        settle(inv)
+    return changed
+
+
+def void(user, number):
+    inv = owned(user, number)
+    if inv.state != "issued":
+        raise Refused("not_issued", "The invoice is not (yet) registered on chain.", 409)
+    try:
+        result = get_signer().transact(user.address, REGISTRY, "voidInvoice", bytes.fromhex(inv.key[2:]), ref=number)
+    except ChainRefusal as exc:
+        raise refusal_from_chain(exc) from None
+    if result.status == "reverted":
+        raise Refused(result.refusal.name if result.refusal else "Reverted",
+                      result.refusal.message if result.refusal else "reverted", 409)
+    refresh(inv)
+    get_db().commit()
+    return inv, result
+
+
+def red_letter(user, number, body, idempotency_key=None):
+    """A red-letter note against ``number``. Body: {"reason_code", "items"? (default:
+    the original's items: full reversal), "issue_date"?, "remarks"?}. Amounts are
+    positive magnitudes, as on chain."""
+    original = owned(user, number)
+    m = active_merchant(user)
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "must be a JSON object"})
+    session = get_db()
+    fingerprint = _fingerprint(body)
+    if idempotency_key:
+        existing = session.query(Invoice).filter_by(user_id=user.id, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+    if original.is_red_letter:
+        raise Refused("IsRedLetterNote", "A red-letter note cannot itself be red-lettered.", 409)
+    if original.state != "issued":
+        raise Refused("not_issued", "The original is not registered on chain.", 409)
+    if not original.document and "items" not in body:
+        raise ValidationError({"items": "required: the platform does not hold the original's document"})
+    try:
+        buyer = buyer_privacy.document_buyer(json.loads(original.document)) if original.document else None
+    except ValueError:
+        buyer = None
+    if buyer is None:
+        raise Refused("document_not_held",
+                      "平台没有原发票的完整文件（含购买方盐值），红字发票无法证明是同一购买方：请用开具原发票的系统开具红字发票。"
+                      "The platform does not hold the original's document with its buyer salt, so a red-letter "
+                      "note cannot carry the same buyer commitment: issue the note with the client that issued "
+                      "the original.", 409)
+    errors = {}
+    unknown = set(body) - {"reason_code", "items", "issue_date", "remarks"}
+    if unknown:
+        errors["body"] = "unknown fields: " + ", ".join(sorted(map(str, unknown)))
+    reason = _req_int(body.get("reason_code"), "reason_code", errors, minimum=1, maximum=255)
+    doc_items = json.loads(original.document)["items"]
+    raw_items = body.get("items", [{k: it[k] for k in ("name", "spec", "unit", "quantity", "unit_price", "amount",
+                                                       "tax_rate", "tax_code")} for it in doc_items])
+    clean = {"buyer_name": original.buyer_name, "buyer_tax_id": original.buyer_tax_id,
+             "invoice_type": original.invoice_type,
+             "remarks": _req_str(body, "remarks", errors, max_len=500, required=False, min_len=0)}
+    clean["issue_date"] = parse_date(body["issue_date"], "issue_date", errors) if "issue_date" in body \
+        else datetime.now(canonical.CHINA).date()
+    clean["items"] = validate_items(raw_items, errors, max_items=current_app.config["INVOICE_MAX_ITEMS"],
+                                    max_amount=current_app.config["INVOICE_MAX_AMOUNT"])
+    _totals(clean, {}, errors, current_app.config["INVOICE_MAX_AMOUNT"])
+    allowed = rates_of(original)
+    if not errors and not set(clean["rates"]) <= set(allowed):
+        errors["items"] = ("红字发票的税率必须是原发票已有的税率（" + "、".join(f"{r}%" for r in allowed) + "）。"
+                           "A red-letter note may only have rates of the original (" +
+                           ", ".join(f"{r}%" for r in allowed) + ").")
+    if errors:
+        raise ValidationError(errors)
+    note, result = _send_new(user, m, clean, "issueRedLetter", idempotency_key=idempotency_key,
+                             fingerprint=fingerprint, original=original, reason_code=reason, buyer=buyer)
+    apply_result(note, result)
+    refresh(original)
+    session.commit()
+    return note, True
+
+
+def review(user, number, decision, reason_code):
+    if user.role != "auditor":
+        raise Refused("forbidden", "Only auditors clear or reject invoices. 仅审计员可审核", 403)
+    if decision not in ("clear", "reject"):
+        raise ValidationError({"decision": "must be clear or reject"})
+    errors = {}
+    reason = _req_int(reason_code, "reason_code", errors, minimum=1, maximum=65535)
+    if errors:
+        raise ValidationError(errors)
+    inv = find(number)
+    if inv is None:
+        raise Refused("not_found", "No such invoice. 查无此票", 404)
+    if not user.address:
+        raise Refused("no_signing_key", "This account has no chain address to sign with.", 403)
+    try:
+        result = get_signer().transact(user.address, REGISTRY, decision, bytes.fromhex(inv.key[2:]), reason,
+                                      ref=number)
+    except ChainRefusal as exc:
+        raise refusal_from_chain(exc) from None
+    refresh(inv)
+    get_db().commit()
+    return inv, result

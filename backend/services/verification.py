@@ -1,0 +1,230 @@
+"""Verification: one query, a batch (JSON or CSV), an uploaded document; and the
+verification history."""
+import csv
+import io
+import json
+import re
+from datetime import datetime, timezone
+
+from sqlalchemy import insert
+
+from ..chain import get_chain
+from ..chain.client import REGISTRY
+from ..chain.errors import ChainRefusal
+from ..core import canonical
+from ..core.db import get_db
+from ..core.models import Verification
+from .errors import ValidationError
+from .invoices import NUMBER_RE
+from .json_input import ascii_digits, load_json
+from .validation import _is_int, _req_int, parse_date
+
+
+# InvoiceRegistry.VerifyResult, in order
+VERIFY_RESULTS = ["authentic", "not_found", "mismatch", "voided", "flagged", "rejected", "red_lettered",
+                  "partly_red_lettered", "red_letter_note"]
+
+
+VERIFY_LABELS = {
+    "authentic": "真实有效 Authentic",
+    "not_found": "查无此票 Not found",
+    "mismatch": "信息不一致 Mismatch",
+    "voided": "已作废 Voided",
+    "flagged": "待审核 Flagged",
+    "rejected": "审核未通过 Rejected",
+    "red_lettered": "已全额红冲 Red-lettered",
+    "partly_red_lettered": "部分红冲 Partly red-lettered",
+    "red_letter_note": "红字发票 Red-letter note",
+    "invalid": "查询有误 Invalid",
+    "tampered": "文件已被篡改 Tampered",
+}
+
+
+VERIFY_DETAIL = {
+    "authentic": "发票真实有效。The invoice is registered on chain and the data matches.",
+    "not_found": "查无此票。No invoice with this number is registered.",
+    "mismatch": "信息不一致：发票存在，但开票日期、金额或校验码不符。The invoice exists but the date, amount or "
+                "check code does not match.",
+    "voided": "发票已作废。The invoice was voided by its seller.",
+    "flagged": "发票待审核。The invoice is flagged and waiting for an auditor's review.",
+    "rejected": "发票审核未通过。The invoice was rejected by an auditor.",
+    "red_lettered": "发票已全额红冲（已被红字发票全部冲销），不再有效。The invoice was fully reversed by red-letter "
+                    "notes.",
+    "partly_red_lettered": "发票部分红冲：红字发票冲减了部分金额，发票按未冲销金额有效。The invoice was partly reversed "
+                           "by red-letter notes: it is valid for its open amount.",
+    "red_letter_note": "这是一张红字发票（负数发票），用于冲减另一张发票，本身不是可抵扣的发票。This number is a red-letter "
+                       "note (a negative invoice reducing another invoice), not an invoice.",
+}
+
+
+def _yyyymmdd(d):
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def validate_query(row, errors, prefix=""):
+    """One verification query → (number, date, amount, code6) or None (errors filled)."""
+    if not isinstance(row, dict):
+        errors[prefix or "body"] = "must be an object"
+        return None
+    number = row.get("number")
+    if not isinstance(number, str) or not NUMBER_RE.match(number.strip()):
+        errors[prefix + "number"] = "must be the 20-digit invoice number"
+    d = parse_date(row.get("issue_date"), prefix + "issue_date", errors, allow_future=True)
+    amount = row.get("gross", row.get("amount"))
+    if isinstance(amount, str) and ascii_digits(amount.strip()) and len(amount.strip()) <= 19:
+        amount = int(amount.strip())
+    _req_int(amount, prefix + "gross", errors, minimum=0, maximum=10**18)
+    code = row.get("check_code")
+    if _is_int(code):
+        code = str(code)
+    if not isinstance(code, str) or not re.fullmatch(r"[0-9]{6}|[0-9]{20}", code.strip()):
+        errors[prefix + "check_code"] = "must be the last 6 digits of the check code"
+    if any(k.startswith(prefix) or k == (prefix or "body") for k in errors):
+        return None
+    return number.strip(), d, amount, int(code.strip()[-6:])
+
+
+def verify_one(row):
+    errors = {}
+    q = validate_query(row, errors)
+    if q is None:
+        raise ValidationError(errors)
+    number, d, amount, code6 = q
+    code = get_chain().call(REGISTRY, "verify", number, _yyyymmdd(d), amount, code6)
+    result = VERIFY_RESULTS[code]
+    return {"number": number, "result": result, "detail": VERIFY_DETAIL[result], "label": VERIFY_LABELS[result]}
+
+
+def verify_many(rows, chunk=500):
+    """Rows → one result per row (invalid rows get result "invalid" + fields)."""
+    out = [None] * len(rows)
+    queries, where = [], []
+    for i, row in enumerate(rows):
+        errors = {}
+        q = validate_query(row, errors)
+        if q is None:
+            number = row.get("number") if isinstance(row, dict) else None
+            out[i] = {"row": i + 1, "number": number if isinstance(number, str) else None, "result": "invalid",
+                      "detail": "; ".join(f"{k}: {v}" for k, v in errors.items()), "fields": errors}
+            continue
+        number, d, amount, code6 = q
+        queries.append((bytes.fromhex(canonical.invoice_key(number)[2:]), _yyyymmdd(d), amount, code6))
+        where.append((i, number))
+    chain = get_chain()
+    for start in range(0, len(queries), chunk):
+        codes = chain.call(REGISTRY, "verifyBatch", queries[start:start + chunk])
+        for (i, number), code in zip(where[start:start + chunk], codes):
+            result = VERIFY_RESULTS[code]
+            out[i] = {"row": i + 1, "number": number, "result": result, "label": VERIFY_LABELS[result],
+                      "detail": VERIFY_DETAIL[result]}
+    return out
+
+
+CSV_COLUMNS = ("number", "issue_date", "gross", "check_code")
+
+
+def parse_batch_csv(data: bytes, max_rows):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError({"file": "the file is not UTF-8 text"}) from None
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        lines = [r for r in reader if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise ValidationError({"file": f"malformed CSV: {exc}"}) from None
+    if not lines:
+        raise ValidationError({"file": "the CSV is empty"})
+    header = [h.strip().lower() for h in lines[0]]
+    if "amount" in header and "gross" not in header:
+        header[header.index("amount")] = "gross"
+    if all(c in header for c in CSV_COLUMNS):
+        body = lines[1:]
+    elif len(header) == 4 and NUMBER_RE.match(lines[0][0].strip()):
+        header, body = list(CSV_COLUMNS), lines
+    else:
+        raise ValidationError({"file": "the CSV needs the columns number, issue_date, gross, check_code"})
+    if len(body) > max_rows:
+        raise ValidationError({"file": f"at most {max_rows} rows"})
+    rows = []
+    for r in body:
+        if len(r) != len(header):
+            rows.append({"_bad": f"expected {len(header)} columns, got {len(r)}"})
+            continue
+        rows.append({k: v.strip() for k, v in zip(header, r) if k in CSV_COLUMNS})
+    return rows
+
+
+def parse_batch(data: bytes, content_type: str, max_rows):
+    """A batch upload as JSON (a list, or {"rows": [...]}) or CSV: at least one row, at most
+    ``max_rows``. The content type decides (text/csv is CSV even when it looks like JSON);
+    another one (an upload's application/octet-stream …) by the first character."""
+    stripped = data.lstrip()
+    ctype = (content_type or "").lower()
+    if "json" in ctype or ("csv" not in ctype and stripped[:1] in (b"[", b"{")):
+        payload = load_json(data, "file")
+        if isinstance(payload, dict):
+            payload = payload.get("rows")
+        if not isinstance(payload, list):
+            raise ValidationError({"file": "expected a JSON list of rows (or {\"rows\": [...]})"})
+        rows = payload
+    else:
+        rows = parse_batch_csv(data, max_rows)
+    if not rows:
+        raise ValidationError({"file": "the batch has no rows"}, EMPTY_BATCH)
+    if len(rows) > max_rows:
+        raise ValidationError({"file": f"at most {max_rows} rows"},
+                              f"批量查验最多 {max_rows} 行。A batch has at most {max_rows} rows.")
+    return rows
+
+
+EMPTY_BATCH = "批量查验至少需要一行。An empty batch is not allowed: send at least one row."
+
+
+def results_csv(results):
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["row", "number", "result", "detail"])
+    for r in results:
+        w.writerow([r["row"], r.get("number") or "", r["result"], r.get("detail", "")])
+    return buf.getvalue()
+
+
+def verify_document(data: bytes):
+    """An uploaded invoice JSON → authentic | tampered | not_found (+ number)."""
+    doc = load_json(data, "file", decimals=False)
+    if not isinstance(doc, dict) or not isinstance(doc.get("number"), str) or not NUMBER_RE.match(doc["number"]):
+        raise ValidationError({"file": "not an invoice document (no 20-digit number)"})
+    try:
+        dhash = canonical.document_hash(doc)
+    except TypeError:
+        return {"number": doc["number"], "result": "tampered", "detail": "The document contains non-integer amounts."}
+    key = bytes.fromhex(canonical.invoice_key(doc["number"])[2:])
+    chain = get_chain()
+    try:
+        chain.call(REGISTRY, "getInvoice", key)
+    except ChainRefusal:
+        return {"number": doc["number"], "result": "not_found", "document_hash": dhash,
+                "detail": VERIFY_DETAIL["not_found"]}
+    ok = chain.call(REGISTRY, "verifyDocument", key, bytes.fromhex(dhash[2:]))
+    return {"number": doc["number"], "document_hash": dhash, "result": "authentic" if ok else "tampered",
+            "detail": "The document's hash matches the one registered on chain. 文件与链上一致" if ok else
+            "The document differs from the one registered on chain. 文件已被篡改"}
+
+
+def record(user, kind, number, query, result, detail=None, client=None):
+    get_db().add(Verification(user_id=user.id if user is not None and user.is_authenticated else None,
+                              client=(client or "")[:64] or None, kind=kind, number=(number or "")[:40] or None,
+                              query=json.dumps(query, ensure_ascii=False, default=str)[:4000],
+                              result=result, detail=(detail or "")[:2000] or None))
+
+
+def record_many(user, kind, rows, results, client=None):
+    uid = user.id if user is not None and user.is_authenticated else None
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    get_db().execute(insert(Verification), [
+        {"user_id": uid, "client": (client or "")[:64] or None, "kind": kind,
+         "number": (r.get("number") or "")[:40] or None,
+         "query": json.dumps(q, ensure_ascii=False, default=str)[:1000], "result": r["result"],
+         "detail": (r.get("detail") or "")[:2000] or None, "created_at": now}
+        for q, r in zip(rows, results)])

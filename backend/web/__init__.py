@@ -1,0 +1,11 @@
+"""Web: the HTML portals (blueprints, forms, templates, static files) for merchants, authority, auditors and the public; they call services."""
+from . import audit, auth, authority, helpers, merchant_portal, verification
+
+BLUEPRINTS = (auth.bp, merchant_portal.bp, verification.bp, audit.bp, authority.bp)
+
+
+def init_app(app):
+    auth.init_app(app)
+    helpers.init_app(app)
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp)
