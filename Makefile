@@ -11,7 +11,8 @@ SLITHER := $(SLITHER_VENV)/bin/slither
 # schemathesis (API schema fuzzing) too: its hypothesis & co. conflict with brownie's pins.
 SCHEMATHESIS_VENV := .venv-schemathesis
 SCHEMATHESIS_VERSION := 4.32.5
-SCHEMATHESIS := $(SCHEMATHESIS_VENV)/.installed-$(SCHEMATHESIS_VERSION)
+OPENAPI_VALIDATOR_VERSION := 0.9.0
+SCHEMATHESIS := $(SCHEMATHESIS_VENV)/.installed-$(SCHEMATHESIS_VERSION)-$(OPENAPI_VALIDATOR_VERSION)
 # `make fuzz-api`: the schema fuzz test with a larger budget (examples per operation and
 # phase; `make test` runs 400) and, when given, another seed: `make fuzz-api FUZZ_SEED=7`.
 FUZZ_EXAMPLES ?= 1000
@@ -73,7 +74,8 @@ $(SLITHER): | $(STAMPS)/system
 
 $(SCHEMATHESIS): | $(STAMPS)/system
 	$(PYTHON) -m venv $(SCHEMATHESIS_VENV)
-	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION) \
+		openapi-spec-validator==$(OPENAPI_VALIDATOR_VERSION)
 	@touch $@
 
 $(VENV)/bin/anvil: $(STAMPS)/npm | $(VENV)/bin/python

@@ -5,9 +5,25 @@ development and ``python -m backend.serve`` (waitress) for production.
 """
 import os
 
-from flask import Flask, render_template
+from flask import Flask, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from .core import config as config_module
+
+
+def _http_error(exc):
+    """HTTP errors answer JSON under /api/, an HTML page elsewhere; both keep the headers of
+    the error (Allow on a 405, Retry-After on a 429)."""
+    from .api import errors as api_errors
+    from .core import security
+
+    if request.path.startswith("/api/"):
+        return api_errors.handle(exc)
+    if exc.code == 429:
+        return security.rate_limited_response(exc)
+    page = make_response(render_template("error.html", code=exc.code, name=exc.name, description=exc.description),
+                         exc.code)
+    return api_errors.with_headers_of(exc, page)
 
 
 def create_app(config=None):
@@ -29,6 +45,7 @@ def create_app(config=None):
     web.init_app(app)
     api.init_app(app)
     security.init_limits(app)  # rate limits on the verification and login endpoints (Flask-Limiter)
+    app.register_error_handler(HTTPException, _http_error)
 
     @app.route("/")
     def index():

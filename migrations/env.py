@@ -7,7 +7,7 @@
 * on SQLite, foreign keys are off while migrations run (batch mode rebuilds a table by
   copy, drop and rename; dropping a referenced table would fail or cascade);
 * logging is configured from alembic.ini only for the ``flask db`` commands, not when
-  the app upgrades its database at start (backend.db.upgrade_database, which logs the
+  the app upgrades its database at start (backend.core.db.upgrade_database, which logs the
   revisions applied itself).
 """
 import logging
@@ -39,7 +39,7 @@ def get_engine_url():
         return str(get_engine().url).replace('%', '%%')
 
 
-# the models' MetaData (backend/models.py), for 'autogenerate' support
+# the models' MetaData (backend/core/models.py), for 'autogenerate' support
 config.set_main_option('sqlalchemy.url', get_engine_url())
 target_db = current_app.extensions['migrate'].db
 
@@ -109,7 +109,7 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions['migrate'].configure_args)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
-    if config.attributes.get("on_version_apply"):  # backend.db.upgrade_database logs the steps
+    if config.attributes.get("on_version_apply"):  # backend.core.db.upgrade_database logs the steps
         conf_args["on_version_apply"] = config.attributes["on_version_apply"]
 
     connectable = get_engine()
@@ -132,7 +132,7 @@ def run_migrations_online():
         finally:
             if sqlite:
                 connection.rollback()
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # as backend.db sets it on connect
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # as backend.core.db sets it on connect
                 connection.commit()
 
 

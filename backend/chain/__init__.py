@@ -1,5 +1,4 @@
-"""Chain layer: read client and error decoding, signer with nonce manager and outbox, event
-indexer, signing keys. Uses the core; called by the services."""
+"""Chain: the read client and its error decoding, the signer (nonce manager, outbox), the event indexer, signing keys; uses the core, called by the services."""
 import threading
 
 from flask import current_app

@@ -198,7 +198,7 @@ def start_background(app, interval=1.0):
     stop = threading.Event()
 
     def loop():
-        from .db import checkpoint
+        from ..core.db import checkpoint
 
         last_checkpoint = time.monotonic()
         while not stop.is_set():

@@ -10,7 +10,6 @@ from ..core.db import get_db
 from ..core.models import ChainEvent, Invoice
 from .errors import Refused
 
-
 STATUS_WORDS = {
     "Issued": "已开具 Issued — 已登记且有效 registered and valid",
     "Flagged": "待审核 Flagged — 已登记，等待审计员审核 recorded, waiting for an auditor's review",

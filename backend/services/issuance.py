@@ -5,7 +5,6 @@ the API both call these, so an action refused in one is refused in the other wit
 reason and the same custom-error name."""
 import hashlib
 import json
-from datetime import datetime
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -16,11 +15,11 @@ from ..chain.errors import INVOICE_STATUS, ChainError, ChainRefusal
 from ..core import buyer_privacy, canonical
 from ..core.db import get_db
 from ..core.models import Invoice, OutboxTx
+from ..schemas.invoices import RedLetterRequest, ReviewRequest
 from . import numbering
 from .errors import Refused, ValidationError, refusal_from_chain
 from .invoices import active_merchant, find, owned, rates_of
-from .validation import _req_int, _req_str, _totals, parse_date, validate_issue, validate_items
-
+from .validation import line_items, today, totals, validate_issue, validated
 
 # refusals of a number (not of the invoice): the issuance is retried with a fresh number
 NUMBER_REFUSALS = ("NumberNotInSellerRange", "InvoiceAlreadyRegistered")
@@ -259,7 +258,7 @@ def red_letter(user, number, body, idempotency_key=None):
         raise Refused("IsRedLetterNote", "A red-letter note cannot itself be red-lettered.", 409)
     if original.state != "issued":
         raise Refused("not_issued", "The original is not registered on chain.", 409)
-    if not original.document and "items" not in body:
+    if not original.document and body.get("items") is None:
         raise ValidationError({"items": "required: the platform does not hold the original's document"})
     try:
         buyer = buyer_privacy.document_buyer(json.loads(original.document)) if original.document else None
@@ -271,22 +270,18 @@ def red_letter(user, number, body, idempotency_key=None):
                       "The platform does not hold the original's document with its buyer salt, so a red-letter "
                       "note cannot carry the same buyer commitment: issue the note with the client that issued "
                       "the original.", 409)
+    if body.get("items") is None:  # a full reversal: the original's lines
+        body = {**body, "items": [{k: it[k] for k in ("name", "spec", "unit", "quantity", "unit_price", "amount",
+                                                      "tax_rate", "tax_code")}
+                                  for it in json.loads(original.document)["items"]]}
+    config = current_app.config
+    req = validated(RedLetterRequest, body, config)
     errors = {}
-    unknown = set(body) - {"reason_code", "items", "issue_date", "remarks"}
-    if unknown:
-        errors["body"] = "unknown fields: " + ", ".join(sorted(map(str, unknown)))
-    reason = _req_int(body.get("reason_code"), "reason_code", errors, minimum=1, maximum=255)
-    doc_items = json.loads(original.document)["items"]
-    raw_items = body.get("items", [{k: it[k] for k in ("name", "spec", "unit", "quantity", "unit_price", "amount",
-                                                       "tax_rate", "tax_code")} for it in doc_items])
     clean = {"buyer_name": original.buyer_name, "buyer_tax_id": original.buyer_tax_id,
-             "invoice_type": original.invoice_type,
-             "remarks": _req_str(body, "remarks", errors, max_len=500, required=False, min_len=0)}
-    clean["issue_date"] = parse_date(body["issue_date"], "issue_date", errors) if "issue_date" in body \
-        else datetime.now(canonical.CHINA).date()
-    clean["items"] = validate_items(raw_items, errors, max_items=current_app.config["INVOICE_MAX_ITEMS"],
-                                    max_amount=current_app.config["INVOICE_MAX_AMOUNT"])
-    _totals(clean, {}, errors, current_app.config["INVOICE_MAX_AMOUNT"])
+             "invoice_type": original.invoice_type, "remarks": req.remarks or "",
+             "issue_date": req.issue_date or today(),
+             "items": line_items(req.items, errors, max_amount=int(config["INVOICE_MAX_AMOUNT"]))}
+    totals(clean, {}, errors, int(config["INVOICE_MAX_AMOUNT"]))
     allowed = rates_of(original)
     if not errors and not set(clean["rates"]) <= set(allowed):
         errors["items"] = ("红字发票的税率必须是原发票已有的税率（" + "、".join(f"{r}%" for r in allowed) + "）。"
@@ -295,22 +290,20 @@ def red_letter(user, number, body, idempotency_key=None):
     if errors:
         raise ValidationError(errors)
     note, result = _send_new(user, m, clean, "issueRedLetter", idempotency_key=idempotency_key,
-                             fingerprint=fingerprint, original=original, reason_code=reason, buyer=buyer)
+                             fingerprint=fingerprint, original=original, reason_code=req.reason_code, buyer=buyer)
     apply_result(note, result)
     refresh(original)
     session.commit()
     return note, True
 
 
-def review(user, number, decision, reason_code):
+def review(user, number, decision, body):
+    """``decision`` (clear | reject) of a flagged invoice; ``body``: {"reason_code"}."""
     if user.role != "auditor":
         raise Refused("forbidden", "Only auditors clear or reject invoices. 仅审计员可审核", 403)
     if decision not in ("clear", "reject"):
         raise ValidationError({"decision": "must be clear or reject"})
-    errors = {}
-    reason = _req_int(reason_code, "reason_code", errors, minimum=1, maximum=65535)
-    if errors:
-        raise ValidationError(errors)
+    reason = validated(ReviewRequest, body).reason_code
     inv = find(number)
     if inv is None:
         raise Refused("not_found", "No such invoice. 查无此票", 404)

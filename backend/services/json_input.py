@@ -56,6 +56,3 @@ def load_json(data, field="body", *, decimals=True):
     return value
 
 
-def ascii_digits(text):
-    """True for a non-empty string of the digits 0-9 only (str.isdigit also takes ² and ٣)."""
-    return isinstance(text, str) and text.isascii() and text.isdigit()

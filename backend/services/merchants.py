@@ -1,8 +1,6 @@
 """Merchant registration (on chain from the merchant's own address) and the
 authority's decisions (approve with limits, seller tag and a first number range /
 reject / suspend / reinstate / limits / a new number range), audit parameters."""
-import re
-
 from eth_utils import keccak
 from flask import current_app
 
@@ -12,27 +10,11 @@ from ..chain.errors import MERCHANT_STATUS, ChainRefusal
 from ..core import buyer_privacy
 from ..core.db import get_db
 from ..core.models import Merchant
+from ..schemas.merchants import AuditParametersUpdate, Limits, NumberRangeRequest, Reason, Registration
 from . import numbering
 from .errors import Refused, ValidationError, refusal_from_chain
-from .validation import _is_int, _req_int, _req_str
+from .validation import validated
 
-USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def uscc_check_char(first17):
-    """The 18th character of a Unified Social Credit Code (GB 32100-2015)."""
-    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
-    return USCC_CHARS[(31 - total % 31) % 31]
-
-
-def valid_uscc(code):
-    """The same check as MerchantRegistry.parseTaxId: alphabet, digits 3-8, check character."""
-    return bool(USCC_RE.match(code)) and code[2:8].isdigit() and uscc_check_char(code[:17]) == code[17]
-DEFAULT_LIMITS = {"invoice_cap": 10_000_000_00, "monthly_quota": 50_000_000_00, "hourly_norm": 50}
-# MerchantLimits v2: (uint48 invoiceCap, uint64 monthlyQuota, uint32 hourlyNorm)
-LIMIT_MAX = {"invoice_cap": 2**48 - 1, "monthly_quota": 2**64 - 1, "hourly_norm": 2**32 - 1}
 ACTIONS = ("approve", "reject", "suspend", "reinstate", "limits", "numbers")
 
 
@@ -55,16 +37,8 @@ def register(user, body):
         raise Refused("forbidden", "Only merchant accounts register as merchants.", 403)
     if user.merchant is not None and user.merchant.status != "rejected":
         raise Refused("MerchantAlreadyRegistered", "This account already has a registration.", 409)
-    if not isinstance(body, dict):
-        raise ValidationError({"body": "must be an object"})
-    errors = {}
-    name = _req_str(body, "name", errors, max_len=100)
-    tax_id = _req_str(body, "tax_id", errors, max_len=18, min_len=18, pattern=USCC_RE, upper=True)
-    licence = _req_str(body, "licence_number", errors, max_len=64)
-    if "tax_id" not in errors and tax_id and not valid_uscc(tax_id):
-        errors["tax_id"] = "not a valid Unified Social Credit Code (check character)"
-    if errors:
-        raise ValidationError(errors)
+    req = validated(Registration, body)
+    name, tax_id, licence = req.name, req.tax_id, req.licence_number
     owner = get_db().query(Merchant).filter(Merchant.tax_id == tax_id, Merchant.user_id != user.id,
                                             Merchant.status.in_(("approved", "suspended"))).first()
     if owner is not None:  # pending applications reserve nothing (the chain's rule)
@@ -79,24 +53,11 @@ def register(user, body):
 
 
 def _limits(body):
-    body = body or {}
-    errors = {}
-    cap, quota, norm = (_req_int(body.get(name, DEFAULT_LIMITS[name]), name, errors, minimum=1,
-                                 maximum=LIMIT_MAX[name]) for name in ("invoice_cap", "monthly_quota", "hourly_norm"))
-    if not errors and quota < cap:
-        errors["monthly_quota"] = "must be at least the invoice cap"
-    if errors:
-        raise ValidationError(errors)
-    return (cap, quota, norm)
+    return validated(Limits, body).as_tuple()
 
 
 def _count(body):
-    errors = {}
-    count = _req_int(body.get("count", current_app.config["NUMBER_RANGE_SIZE"]), "count", errors, minimum=1,
-                     maximum=10**12)
-    if errors:
-        raise ValidationError(errors)
-    return count
+    return validated(NumberRangeRequest, body).count or current_app.config["NUMBER_RANGE_SIZE"]
 
 
 def open_number_range(authority_address, m, count=None):
@@ -116,16 +77,13 @@ def decide(user, merchant_id, action, body=None):
     fresh range (``{"count"?}``), replacing the merchant's current one."""
     if user.role != "authority":
         raise Refused("forbidden", "Only the authority decides on merchants. 仅税务机关可操作", 403)
-    m = get_db().get(Merchant, merchant_id) if _is_int(merchant_id) and 0 <= merchant_id < 2**31 else None
+    m = get_db().get(Merchant, merchant_id) if isinstance(merchant_id, int) and 0 <= merchant_id < 2**31 else None
     if m is None:
         raise Refused("not_found", "No such merchant.", 404)
     account = m.user.address
-    body = body if isinstance(body, dict) else {}
+    body = {} if body is None else body
     if action in ("reject", "suspend"):
-        errors = {}
-        reason = _req_str(body, "reason", errors, max_len=200)
-        if errors:
-            raise ValidationError(errors)
+        reason = validated(Reason, body).reason
     if action == "approve":
         limits = _limits(body)
         result = _transact(user, MERCHANTS, "approve", account, limits,
@@ -183,7 +141,6 @@ def as_dict(m):
 
 
 # ---------------------------------------------------------------- audit parameters
-PARAM_FIELDS = ("allowed_rates", "backdating_window", "future_skew", "per_item_tolerance", "void_window")
 
 
 def audit_parameters():
@@ -197,42 +154,21 @@ def audit_parameters():
 def set_audit_parameters(user, body):
     if user.role != "authority":
         raise Refused("forbidden", "Only the authority sets audit parameters.", 403)
-    if not isinstance(body, dict):
-        raise ValidationError({"body": "must be an object"})
-    errors = {}
-    unknown = set(body) - set(PARAM_FIELDS) - {"paused"}
-    if unknown:
-        errors["body"] = "unknown fields: " + ", ".join(sorted(map(str, unknown)))
+    req = validated(AuditParametersUpdate, body)
     current = audit_parameters()
     calls = []
-    if "allowed_rates" in body:
-        rates = body["allowed_rates"]
-        if not isinstance(rates, list) or not rates or not all(_is_int(r) and 0 <= r <= 23 for r in rates):
-            errors["allowed_rates"] = "a non-empty list of whole percents 0..23"
-        elif sorted(set(rates)) != current["allowed_rates"]:
-            calls.append(("setAllowedRates", sum(1 << r for r in set(rates))))
-    if "backdating_window" in body or "future_skew" in body:
-        bw = _req_int(body.get("backdating_window", current["backdating_window"]), "backdating_window", errors,
-                      minimum=1, maximum=2**32 - 1)
-        fs = _req_int(body.get("future_skew", current["future_skew"]), "future_skew", errors, minimum=0,
-                      maximum=2**32 - 1)
-        if (bw, fs) != (current["backdating_window"], current["future_skew"]):
-            calls.append(("setIssueTimeWindow", bw, fs))
-    if "per_item_tolerance" in body:
-        t = _req_int(body["per_item_tolerance"], "per_item_tolerance", errors, minimum=0, maximum=65535)
-        if t != current["per_item_tolerance"]:
-            calls.append(("setRoundingTolerance", t))
-    if "void_window" in body:
-        w = _req_int(body["void_window"], "void_window", errors, minimum=0, maximum=2**32 - 1)
-        if w != current["void_window"]:
-            calls.append(("setVoidWindow", w))
-    if "paused" in body:
-        if not isinstance(body["paused"], bool):
-            errors["paused"] = "must be true or false"
-        elif body["paused"] != current["paused"]:
-            calls.append(("pause",) if body["paused"] else ("unpause",))
-    if errors:
-        raise ValidationError(errors)
+    if req.allowed_rates is not None and sorted(set(req.allowed_rates)) != current["allowed_rates"]:
+        calls.append(("setAllowedRates", sum(1 << r for r in set(req.allowed_rates))))
+    window = (req.backdating_window if req.backdating_window is not None else current["backdating_window"],
+              req.future_skew if req.future_skew is not None else current["future_skew"])
+    if window != (current["backdating_window"], current["future_skew"]):
+        calls.append(("setIssueTimeWindow", *window))
+    if req.per_item_tolerance is not None and req.per_item_tolerance != current["per_item_tolerance"]:
+        calls.append(("setRoundingTolerance", req.per_item_tolerance))
+    if req.void_window is not None and req.void_window != current["void_window"]:
+        calls.append(("setVoidWindow", req.void_window))
+    if req.paused is not None and req.paused != current["paused"]:
+        calls.append(("pause",) if req.paused else ("unpause",))
     for fn, *args in calls:
         _transact(user, REGISTRY, fn, *args, ref="audit-parameters")
     return audit_parameters()

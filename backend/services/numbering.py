@@ -196,7 +196,7 @@ def next_number(address, tax_id):
         try:
             allocate_range(signer, address, tax_id)
         except ChainRefusal as exc:
-            from .invoices import refusal_from_chain
+            from .errors import refusal_from_chain
 
             raise refusal_from_chain(exc) from None
         number = take(address)

@@ -3,7 +3,6 @@ verification history."""
 import csv
 import io
 import json
-import re
 from datetime import datetime, timezone
 
 from sqlalchemy import insert
@@ -14,16 +13,12 @@ from ..chain.errors import ChainRefusal
 from ..core import canonical
 from ..core.db import get_db
 from ..core.models import Verification
+from ..schemas.verification import RESULTS as VERIFY_RESULTS
+from ..schemas.verification import DocumentToVerify, VerifyBatch, VerifyQuery
 from .errors import ValidationError
 from .invoices import NUMBER_RE
-from .json_input import ascii_digits, load_json
-from .validation import _is_int, _req_int, parse_date
-
-
-# InvoiceRegistry.VerifyResult, in order
-VERIFY_RESULTS = ["authentic", "not_found", "mismatch", "voided", "flagged", "rejected", "red_lettered",
-                  "partly_red_lettered", "red_letter_note"]
-
+from .json_input import load_json
+from .validation import validated
 
 VERIFY_LABELS = {
     "authentic": "真实有效 Authentic",
@@ -61,38 +56,12 @@ def _yyyymmdd(d):
     return d.year * 10000 + d.month * 100 + d.day
 
 
-def validate_query(row, errors, prefix=""):
-    """One verification query → (number, date, amount, code6) or None (errors filled)."""
-    if not isinstance(row, dict):
-        errors[prefix or "body"] = "must be an object"
-        return None
-    number = row.get("number")
-    if not isinstance(number, str) or not NUMBER_RE.match(number.strip()):
-        errors[prefix + "number"] = "must be the 20-digit invoice number"
-    d = parse_date(row.get("issue_date"), prefix + "issue_date", errors, allow_future=True)
-    amount = row.get("gross", row.get("amount"))
-    if isinstance(amount, str) and ascii_digits(amount.strip()) and len(amount.strip()) <= 19:
-        amount = int(amount.strip())
-    _req_int(amount, prefix + "gross", errors, minimum=0, maximum=10**18)
-    code = row.get("check_code")
-    if _is_int(code):
-        code = str(code)
-    if not isinstance(code, str) or not re.fullmatch(r"[0-9]{6}|[0-9]{20}", code.strip()):
-        errors[prefix + "check_code"] = "must be the last 6 digits of the check code"
-    if any(k.startswith(prefix) or k == (prefix or "body") for k in errors):
-        return None
-    return number.strip(), d, amount, int(code.strip()[-6:])
-
-
 def verify_one(row):
-    errors = {}
-    q = validate_query(row, errors)
-    if q is None:
-        raise ValidationError(errors)
-    number, d, amount, code6 = q
-    code = get_chain().call(REGISTRY, "verify", number, _yyyymmdd(d), amount, code6)
+    """One query (a VerifyQuery) → its result, as the registry's ``verify`` answers."""
+    q = validated(VerifyQuery, row)
+    code = get_chain().call(REGISTRY, "verify", q.number, _yyyymmdd(q.issue_date), q.gross, q.check_code)
     result = VERIFY_RESULTS[code]
-    return {"number": number, "result": result, "detail": VERIFY_DETAIL[result], "label": VERIFY_LABELS[result]}
+    return {"number": q.number, "result": result, "detail": VERIFY_DETAIL[result], "label": VERIFY_LABELS[result]}
 
 
 def verify_many(rows, chunk=500):
@@ -100,16 +69,16 @@ def verify_many(rows, chunk=500):
     out = [None] * len(rows)
     queries, where = [], []
     for i, row in enumerate(rows):
-        errors = {}
-        q = validate_query(row, errors)
-        if q is None:
+        try:
+            q = validated(VerifyQuery, row)
+        except ValidationError as exc:
             number = row.get("number") if isinstance(row, dict) else None
             out[i] = {"row": i + 1, "number": number if isinstance(number, str) else None, "result": "invalid",
-                      "detail": "; ".join(f"{k}: {v}" for k, v in errors.items()), "fields": errors}
+                      "detail": "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "fields": exc.fields}
             continue
-        number, d, amount, code6 = q
-        queries.append((bytes.fromhex(canonical.invoice_key(number)[2:]), _yyyymmdd(d), amount, code6))
-        where.append((i, number))
+        queries.append((bytes.fromhex(canonical.invoice_key(q.number)[2:]), _yyyymmdd(q.issue_date), q.gross,
+                        q.check_code))
+        where.append((i, q.number))
     chain = get_chain()
     for start in range(0, len(queries), chunk):
         codes = chain.call(REGISTRY, "verifyBatch", queries[start:start + chunk])
@@ -156,18 +125,21 @@ def parse_batch_csv(data: bytes, max_rows):
 
 
 def parse_batch(data: bytes, content_type: str, max_rows):
-    """A batch upload as JSON (a list, or {"rows": [...]}) or CSV: at least one row, at most
-    ``max_rows``. The content type decides (text/csv is CSV even when it looks like JSON);
-    another one (an upload's application/octet-stream …) by the first character."""
+    """A batch upload as JSON (a VerifyBatch: a list, or {"rows": [...]}) or CSV: at least
+    one row, at most ``max_rows``. The content type decides (text/csv is CSV even when it
+    looks like JSON); another one (an upload's application/octet-stream …) by the first
+    character."""
     stripped = data.lstrip()
     ctype = (content_type or "").lower()
     if "json" in ctype or ("csv" not in ctype and stripped[:1] in (b"[", b"{")):
         payload = load_json(data, "file")
-        if isinstance(payload, dict):
-            payload = payload.get("rows")
-        if not isinstance(payload, list):
-            raise ValidationError({"file": "expected a JSON list of rows (or {\"rows\": [...]})"})
-        rows = payload
+        try:
+            return validated(VerifyBatch, payload, {"VERIFY_BATCH_MAX_ROWS": max_rows}).row_list
+        except ValidationError:
+            rows = payload.get("rows") if isinstance(payload, dict) and set(payload) == {"rows"} else payload
+            if not isinstance(rows, list) or rows and len(rows) <= max_rows:  # not a row-count problem
+                raise ValidationError({"file": "expected a JSON list of rows (or {\"rows\": [...]} and nothing "
+                                               "else)"}) from None
     else:
         rows = parse_batch_csv(data, max_rows)
     if not rows:
@@ -193,8 +165,10 @@ def results_csv(results):
 def verify_document(data: bytes):
     """An uploaded invoice JSON → authentic | tampered | not_found (+ number)."""
     doc = load_json(data, "file", decimals=False)
-    if not isinstance(doc, dict) or not isinstance(doc.get("number"), str) or not NUMBER_RE.match(doc["number"]):
-        raise ValidationError({"file": "not an invoice document (no 20-digit number)"})
+    try:
+        validated(DocumentToVerify, doc)
+    except ValidationError:
+        raise ValidationError({"file": "not an invoice document (no 20-digit number)"}) from None
     try:
         dhash = canonical.document_hash(doc)
     except TypeError:

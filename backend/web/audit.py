@@ -44,7 +44,8 @@ def review(number, decision):
     if EmptyForm().validate_on_submit():
         code = request.form.get("reason_code", "")
         with explained_refusals():
-            issuance.review(current_user, number, decision, form_int(code) if form_int(code) is not None else code)
+            issuance.review(current_user, number, decision,
+                            {"reason_code": form_int(code) if form_int(code) is not None else code})
             flash(f"Invoice {number}: {decision}ed. 审核完成", "ok")
     return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
                     and not request.form.get("next", "").startswith("//") else url_for("audit.queue"))

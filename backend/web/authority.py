@@ -6,6 +6,7 @@ from flask_login import current_user
 from ..chain.errors import ChainError
 from ..core.db import get_db
 from ..core.models import Merchant, User
+from ..schemas.merchants import DEFAULT_LIMITS
 from ..services import merchants, numbering
 from .auth import EmptyForm, roles_required
 from .helpers import explained_refusals, flash_error, form_int, parse_yuan
@@ -20,7 +21,7 @@ ACTION_WORDS = {"approve": "已批准并分配号段", "reject": "已拒绝", "s
 def merchants_page():
     rows = get_db().query(Merchant).order_by(Merchant.status, Merchant.id).all()
     ranges = {m.id: numbering.range_of(m.user.address) for m in rows if m.user.address}
-    return render_template("admin/merchants.html", rows=rows, form=EmptyForm(), defaults=merchants.DEFAULT_LIMITS,
+    return render_template("admin/merchants.html", rows=rows, form=EmptyForm(), defaults=DEFAULT_LIMITS,
                            ranges=ranges, range_size=current_app.config["NUMBER_RANGE_SIZE"])
 
 

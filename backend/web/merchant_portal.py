@@ -7,9 +7,9 @@ from flask_login import current_user, login_required
 
 from ..core.db import get_db
 from ..core.models import Invoice
+from ..schemas.invoices import VAT_RATES
 from ..services import invoices, issuance, merchants, validation
 from ..services.errors import ValidationError
-from ..services.validation import VAT_RATES
 from .auth import EmptyForm, roles_required
 from .helpers import explained_refusals, flash_error, form_int, page_args, parse_yuan
 

@@ -110,4 +110,4 @@ def history():
                         headers={"Content-Disposition": "attachment; filename=verification-history.csv"})
     rows = query.limit(200).all()
     return render_template("verify/history.html", rows=rows, args=request.args,
-                           results=verification.VERIFY_RESULTS + ["invalid", "tampered"])
+                           results=[*verification.VERIFY_RESULTS, "invalid", "tampered"])

@@ -72,7 +72,7 @@ def runner(app):
 
 @pytest.fixture
 def seeded(chain_app):
-    """Demo users (see backend.seed.DEMO) with merchants approved on chain.
+    """Demo users (see backend.services.seed.DEMO) with merchants approved on chain.
     Returns {username: credentials}."""
     from backend.services import seed
 

@@ -1,4 +1,4 @@
-"""Buyer privacy formulas (backend/buyer_privacy.py) computed independently here, as the
+"""Buyer privacy formulas (backend/core/buyer_privacy.py) computed independently here, as the
 spec writes them; the chain agrees with them in test_backend_v2 (buyerCommitmentOf,
 verifyBuyer, the self-dealing flag through seller tags)."""
 import hashlib

@@ -7,7 +7,8 @@ document's own examples and links are valid."""
 import re
 
 import pytest
-from backend.api.openapi import INVOICE_LINKS, ISSUE_EXAMPLE, QUERY_DATE, VERIFY_EXAMPLE, spec
+from backend.api.openapi import INVOICE_LINKS, ISSUE_EXAMPLE, VERIFY_EXAMPLE, spec
+from backend.schemas.invoices import QUERY_DATE
 
 pytestmark = pytest.mark.usefixtures("seeded")
 DOC = spec()
@@ -103,8 +104,10 @@ def test_json_batch_rows_may_be_any_value_as_documented(api):
     """ST201: ``[null, null]`` (rows that are not objects) is answered 200 with two invalid
     rows, as the API always did; the document said the rows were VerifyQuery objects. It
     now says what the API does: any value, `invalid` when it is not a valid query."""
-    batch = DOC["paths"]["/verify/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    for alternative in batch["oneOf"]:
+    schemas = DOC["components"]["schemas"]
+    ref = DOC["paths"]["/verify/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    for alternative in schemas[ref.split("/")[-1]]["anyOf"]:
+        alternative = schemas[alternative["$ref"].split("/")[-1]] if "$ref" in alternative else alternative
         items = alternative["items"] if "items" in alternative else alternative["properties"]["rows"]["items"]
         assert "type" not in items and "$ref" not in items and "invalid" in items["description"]
     r = api().post("/verify/batch", json=[None, 1, "x", [], {"number": "1"}])
@@ -135,3 +138,30 @@ def test_document_examples_are_valid_requests(api):
     r = api("merchant1").post(f"/invoices/{number}/red-letter", json={"reason_code": 1})
     assert r.status_code == 201, r.get_json()
 
+
+
+# ---------------------------------------------------------------- found on the generated document
+def test_red_letter_with_null_items_is_a_full_reversal(api):
+    """ST101 (generated document, items nullable): ``"items": null`` was a 500; it is
+    what leaving items out is, a full reversal."""
+    number = api("merchant1").post("/invoices", json=ISSUE_EXAMPLE).get_json()["number"]
+    r = api("merchant1").post(f"/invoices/{number}/red-letter",
+                              json={"reason_code": 1, "items": None, "issue_date": None, "remarks": None})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["gross"] == api("merchant1").get(f"/invoices/{number}").get_json()["gross"]
+
+
+def test_role_change_answer_is_its_documented_model(api, seeded):
+    """ST108: the answer of grant-role / revoke-role was documented as a whole User."""
+    schema = DOC["paths"]["/users/{id}/{action}"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert schema["schema"] == {"$ref": "#/components/schemas/UserRole"}
+    auditor = next(u for u in api("authority").get("/users").get_json()["users"] if u["role"] == "auditor")
+    r = api("authority").post(f"/users/{auditor['id']}/grant-role")
+    assert r.status_code == 200 and set(r.get_json()) == {"id", "username", "chain_role"}
+
+
+@pytest.mark.parametrize("body", [{"rows": [None], "other": 1}, {"rows": [{}], "x": None}])
+def test_batch_object_with_other_fields_is_400(api, body):
+    """ST201: ``{"rows": [...], "x": 42}`` was verified; the document says rows and nothing else."""
+    r = api().post("/verify/batch", json=body)
+    assert r.status_code == 400 and "file" in r.get_json()["fields"], r.get_json()
