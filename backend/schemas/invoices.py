@@ -179,11 +179,11 @@ class Preview(Answer):
     items: list[dict]
 
 
-class IssueResult(Answer):
+class InvoiceSummary(Answer):
+    """What every answer about one invoice has."""
     number: InvoiceNumber
     key: str
-    status: str
-    state: str
+    state: str = Field(description="pending (journaled, not mined), issued, failed")
     flags: int | None
     flag_names: list[str]
     check_code: str | None
@@ -192,6 +192,10 @@ class IssueResult(Answer):
     gross: int
     rates: list[int]
     tx_hash: str | None
+
+
+class IssueResult(InvoiceSummary):
+    status: str
     original: dict | None = Field(None, description="a red-letter note: the original's number and status")
 
 
@@ -201,19 +205,9 @@ class Party(Answer):
     address: str | None = None
 
 
-class Invoice(Answer):
-    number: str
-    key: str
-    state: str
+class Invoice(InvoiceSummary):
     status: str | None
-    flags: int | None
-    flag_names: list[str]
-    check_code: str | None
-    net: int
-    tax: int
-    gross: int
     rate: int | None
-    rates: list[int]
     issue_date: date | str
     invoice_type: int
     seller: Party
@@ -221,7 +215,6 @@ class Invoice(Answer):
     document_hash: str | None
     is_red_letter: bool
     original_number: str | None
-    tx_hash: str | None
     error: str | None
 
 
