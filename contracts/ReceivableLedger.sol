@@ -6,7 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
@@ -246,7 +246,7 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
                 abi.encode(ACCEPT_TYPEHASH, id, _invoiceKeys[rootId], core.amount, terms.dueDate, nonce, deadline)
             )
         );
-        if (!SignatureChecker.isValidSignatureNow(terms.debtor, digest, signature)) {
+        if (!_isValidSignatureNow(terms.debtor, digest, signature)) {
             revert InvalidSignature(terms.debtor);
         }
         _useCheckedNonce(terms.debtor, nonce);
@@ -661,6 +661,25 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
         _requireCreated(id, status);
         _cores[id].status = ReceivableStatus.Accepted;
         emit ReceivableAccepted(id, debtor, msg.sender);
+    }
+
+    /// @dev OpenZeppelin's SignatureChecker.isValidSignatureNow(address, ...), inlined: since
+    /// 5.4 its file imports Bytes, whose `mcopy` needs Cancun, and the contracts are built
+    /// for Shanghai so that Ganache (no Cancun) runs them too (docs/architecture.md).
+    /// An EOA signs with ECDSA; a contract debtor answers ERC-1271.
+    function _isValidSignatureNow(address signer, bytes32 digest, bytes memory signature)
+        private
+        view
+        returns (bool)
+    {
+        if (signer.code.length == 0) {
+            (address recovered, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);
+            return error == ECDSA.RecoverError.NoError && recovered == signer;
+        }
+        (bool success, bytes memory result) =
+            signer.staticcall(abi.encodeCall(IERC1271.isValidSignature, (digest, signature)));
+        return success && result.length >= 32
+            && abi.decode(result, (bytes32)) == bytes32(IERC1271.isValidSignature.selector);
     }
 
     function _existing(uint256 id) private view returns (Core memory core) {

@@ -1,11 +1,13 @@
-"""Dev chain launcher: Anvil on 127.0.0.1, its state persisted under var/chain/.
+"""Dev chain launcher: Anvil (or Ganache) on 127.0.0.1, its state persisted under var/chain/.
 
     python -m scripts.chain run [--port 8545]     # foreground until Ctrl-C (state dumped on exit)
     python -m scripts.chain start | stop | status # background, pid in var/chain/anvil.pid
+    CHAIN=ganache python -m scripts.chain start   # the same with npm's ganache
 
 Anvil keeps the chain in memory and dumps it to ``var/chain/state.json`` every
 ``--state-interval`` seconds and on SIGTERM; the next start loads it, so contracts and
-data survive a restart. A kill -9 loses what was not dumped yet.
+data survive a restart. A kill -9 loses what was not dumped yet. Ganache writes every
+block to its database directory ``var/chain/ganache/`` as it goes.
 """
 import argparse
 import json
@@ -28,6 +30,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8545
 DEFAULT_CHAIN_ID = 31337
 DEFAULT_STATE_INTERVAL = 5
+CHAIN_KINDS = ("anvil", "ganache")
+# The dev accounts of scripts.dev_accounts; Ganache is given Anvil's mnemonic and balance.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
 
 class ChainError(Exception):
@@ -49,6 +54,45 @@ def anvil_binary() -> Path:
     if found:
         return Path(found)
     raise ChainError("anvil not found: run 'npm ci' (package @foundry-rs/anvil) or set ANVIL_BIN")
+
+
+def chain_kind(kind: str | None = None) -> str:
+    """The chain to run: ``kind`` or $CHAIN, "anvil" (default) or "ganache"."""
+    kind = (kind or os.environ.get("CHAIN") or "anvil").strip().lower()
+    if kind not in CHAIN_KINDS:
+        raise ChainError(f"CHAIN={kind} is not a chain this launcher runs; use one of: {', '.join(CHAIN_KINDS)}")
+    return kind
+
+
+def ganache_binary() -> Path:
+    """The Ganache launcher: $GANACHE_BIN, the npm package's (pinned in package.json), or `ganache` on PATH."""
+    if os.environ.get("GANACHE_BIN"):
+        path = Path(os.environ["GANACHE_BIN"])
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise ChainError(f"GANACHE_BIN={path} is not an executable file")
+        return path
+    packaged = ROOT / "node_modules" / ".bin" / "ganache"
+    if packaged.is_file():
+        return packaged
+    found = shutil.which("ganache")
+    if found:
+        return Path(found)
+    raise ChainError("ganache not found: run 'npm ci' (package ganache) or set GANACHE_BIN")
+
+
+def ganache_command(chain: "Chain") -> list[str]:
+    """Ganache with what the platform expects of its dev chain (as Anvil's defaults): the
+    dev mnemonic's 10 accounts with 10,000 ETH, the chain id, a 30M block gas limit,
+    instamine (a block per transaction, mined before the hash is answered) and the
+    Shanghai rules the contracts are compiled for (Ganache 7 knows no Cancun)."""
+    command = [str(ganache_binary()), "--server.host", chain.host, "--server.port", str(chain.port),
+               "--chain.chainId", str(chain.chain_id), "--chain.hardfork", "shanghai",
+               "--wallet.mnemonic", DEV_MNEMONIC, "--wallet.totalAccounts", "10", "--wallet.defaultBalance", "10000",
+               "--miner.blockGasLimit", "30000000", "--miner.blockTime", "0", "--miner.instamine", "eager",
+               "--server.ws", "false"]
+    if chain.state_file:
+        command += ["--database.dbPath", str(chain.state_file)]
+    return command + chain.extra_args
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -97,7 +141,8 @@ def rpc_request(url: str, method: str, params: list | None = None, timeout: floa
 
 @dataclass
 class Chain:
-    """An Anvil process. With ``state_file`` its state survives restarts."""
+    """An Anvil (or Ganache: ``kind``) process. With ``state_file`` its state survives
+    restarts: Anvil's dump file, or Ganache's database directory."""
 
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
@@ -107,12 +152,15 @@ class Chain:
     log_file: Path | None = None
     extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen | None = None
+    kind: str = "anvil"
 
     @property
     def rpc_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
+        if self.kind == "ganache":
+            return ganache_command(self)
         command = [str(anvil_binary()), "--host", self.host, "--port", str(self.port), "--chain-id", str(self.chain_id)]
         if self.state_file:
             command += ["--state", str(self.state_file), "--state-interval", str(self.state_interval)]
@@ -121,10 +169,12 @@ class Chain:
     def start(self, timeout: float = 30.0) -> "Chain":
         command = self.command()
         ensure_port_free(self.host, self.port)
-        if self.state_file:
+        if self.state_file and self.kind == "ganache":
+            self.state_file.mkdir(parents=True, exist_ok=True)
+        elif self.state_file:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             check_state_file(self.state_file)
-        log_path = self.log_file or (self.state_file.parent / "anvil.log" if self.state_file else None)
+        log_path = self.log_file or (self.state_file.parent / f"{self.kind}.log" if self.state_file else None)
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         # Own session: Ctrl-C in the terminal reaches us, and we stop Anvil with SIGTERM
         # so that it dumps its state.
@@ -142,7 +192,7 @@ class Chain:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ChainError(f"anvil exited with code {self.process.returncode} during start-up{_last_line(log_path)}")
+                raise ChainError(f"{self.kind} exited with code {self.process.returncode} during start-up{_last_line(log_path)}")
             try:
                 answered = int(rpc_request(self.rpc_url, "eth_chainId", timeout=1.0), 16)
             except ChainError:
@@ -151,10 +201,10 @@ class Chain:
             if answered != self.chain_id:
                 raise ChainError(f"the chain at {self.rpc_url} answers chain id {answered}, expected {self.chain_id}")
             return
-        raise ChainError(f"anvil did not answer on {self.rpc_url} within {timeout:.0f}s{_last_line(log_path)}")
+        raise ChainError(f"{self.kind} did not answer on {self.rpc_url} within {timeout:.0f}s{_last_line(log_path)}")
 
     def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM (Anvil dumps its state), then SIGKILL if it does not exit in time."""
+        """SIGTERM (Anvil dumps its state, Ganache closes its database), then SIGKILL if it does not exit in time."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
@@ -178,14 +228,16 @@ def _last_line(log_path: Path | None) -> str:
     return f": {lines[-1].strip()}" if lines else ""
 
 
-def platform_chain(port: int | None = None) -> Chain:
-    """The platform's persistent dev chain, configured from the environment."""
+def platform_chain(port: int | None = None, kind: str | None = None) -> Chain:
+    """The platform's persistent dev chain, configured from the environment ($CHAIN: its kind)."""
+    kind = chain_kind(kind)
     return Chain(
         host=os.environ.get("CHAIN_HOST", DEFAULT_HOST),
         port=port or int(os.environ.get("CHAIN_PORT", DEFAULT_PORT)),
         chain_id=int(os.environ.get("CHAIN_ID", DEFAULT_CHAIN_ID)),
-        state_file=CHAIN_DIR / "state.json",
+        state_file=CHAIN_DIR / ("ganache" if kind == "ganache" else "state.json"),
         state_interval=int(os.environ.get("CHAIN_STATE_INTERVAL", DEFAULT_STATE_INTERVAL)),
+        kind=kind,
     )
 
 
@@ -201,16 +253,22 @@ def _running_pid() -> int | None:
         return None
 
 
+def _running_kind() -> str:
+    """The kind the pid file names (files written before there were kinds: anvil)."""
+    fields = PID_FILE.read_text().split()
+    return fields[2] if len(fields) > 2 else "anvil"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.chain", description="Start or stop the platform's Anvil dev chain.")
+    parser = argparse.ArgumentParser(prog="python -m scripts.chain", description="Start or stop the platform's dev chain ($CHAIN: anvil or ganache).")
     parser.add_argument("action", choices=["run", "start", "stop", "status"])
     parser.add_argument("--port", type=int, help=f"RPC port on 127.0.0.1 (default $CHAIN_PORT or {DEFAULT_PORT})")
     args = parser.parse_args(argv)
-    chain = platform_chain(args.port)
     try:
+        chain = platform_chain(args.port)
         if args.action == "status":
             pid = _running_pid()
-            print(f"running (pid {pid}) at {chain.rpc_url}" if pid else "not running")
+            print(f"{_running_kind()} running (pid {pid}) at {chain.rpc_url}" if pid else "not running")
             return 0 if pid else 3
         if args.action == "stop":
             pid = _running_pid()
@@ -224,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
             print("stopped" if pid else "not running")
             return 0
         chain.start()
-        PID_FILE.write_text(f"{chain.process.pid} {chain.port}\n")
-        print(f"anvil running at {chain.rpc_url} (chain id {chain.chain_id}, state {chain.state_file})")
+        PID_FILE.write_text(f"{chain.process.pid} {chain.port} {chain.kind}\n")
+        print(f"{chain.kind} running at {chain.rpc_url} (chain id {chain.chain_id}, state {chain.state_file})")
         if args.action == "start":
             return 0
         try:

@@ -149,8 +149,16 @@ def artifact_hash(artifact: dict) -> str:
     return "0x" + keccak(text=artifact["bytecode"]).hex()
 
 
+def genesis_hash(w3: Web3) -> str:
+    """Block 0's hash: tells two chains of one chain id apart (an Anvil and a Ganache, or a
+    new Anvil), where the same deployer's contracts land at the same addresses."""
+    return w3.eth.get_block(0)["hash"].to_0x_hex()
+
+
 def reusable(w3: Web3, record: dict, artifacts: dict) -> str | None:
     """None when the recorded deployment can be reused, else the reason it cannot."""
+    if record.get("genesis") not in (None, genesis_hash(w3)):
+        return "the record is for another chain of the same chain id (its genesis block differs)"
     for name in artifacts:
         address = record["contracts"].get(name)
         if not address:
@@ -238,6 +246,7 @@ def deploy(w3: Web3, account, rpc_url: str, record_path: Path = RECORD, abi_dir:
     record = {
         "version": RECORD_VERSION,
         "chain_id": chain_id,
+        "genesis": genesis_hash(w3),
         "rpc_url": rpc_url,
         "block": block,
         "contracts": addresses,

@@ -1,6 +1,6 @@
 """`make run`: the platform on one machine — Anvil dev chain, contracts, web app.
 
-Starts the persistent dev chain (var/chain/), deploys or reuses the contracts
+Starts the persistent dev chain (var/chain/; CHAIN=ganache runs Ganache instead of Anvil), deploys or reuses the contracts
 (var/deployment.json), then serves the web app with waitress on 127.0.0.1:5000
 (WEB_PORT) until Ctrl-C, and stops the chain so that it dumps its state. In dev mode
 (EINVOICE_ENV unset or "dev") the demo users are seeded and their logins written to
@@ -70,6 +70,13 @@ def set_database_aside(old_record: dict, log=print) -> Path | None:
     return target
 
 
+def deployment_replaced(previous: dict, record: dict) -> bool:
+    """Other contracts, or the same addresses on another chain (switching CHAIN=anvil and
+    ganache, or a new chain: the same deployer's contracts land at the same addresses)."""
+    genesis = previous.get("genesis")  # records written before it have none
+    return previous.get("contracts") != record["contracts"] or (genesis is not None and genesis != record.get("genesis"))
+
+
 def main() -> int:
     external_rpc = os.environ.get("RPC_URL")
     web_port = int(os.environ.get("WEB_PORT", 5000))
@@ -87,10 +94,10 @@ def main() -> int:
         else:
             chain = platform_chain().start()
             rpc_url = chain.rpc_url
-            print(f"chain: Anvil at {rpc_url} (chain id {chain.chain_id}), state in {chain.state_file}")
+            print(f"chain: {chain.kind} at {rpc_url} (chain id {chain.chain_id}), state in {chain.state_file}")
         previous = read_record(RECORD)
         record = deploy(connect(rpc_url), deployer_account(), rpc_url)
-        if previous is not None and previous.get("contracts") != record["contracts"] and dev_mode():
+        if previous is not None and deployment_replaced(previous, record) and dev_mode():
             set_database_aside(previous)
         print(f"deployment record: {RECORD}")
         print(json.dumps(record["contracts"], indent=2))

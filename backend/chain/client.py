@@ -141,8 +141,8 @@ class ChainClient:
 
     def decode_error(self, exc, contract=None):
         data = getattr(exc, "data", None)
-        if isinstance(data, dict):
-            data = data.get("data")
+        if isinstance(data, dict):  # Ganache 7 answers {"result": revert data, "reason", "hash", ...}
+            data = data.get("data") or data.get("result")
         return self.decode_revert_data(data, contract, fallback=str(exc))
 
     def decode_revert_data(self, data, contract=None, fallback="execution reverted"):

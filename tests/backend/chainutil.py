@@ -1,5 +1,6 @@
-"""Backend tests' own Anvil (127.0.0.1, a free port, through scripts.chain) and the
-deployment through scripts.deploy (all contracts, dev-mode roles)."""
+"""Backend tests' own Anvil (127.0.0.1, a free port, through scripts.chain; or a Ganache:
+``Anvil(kind="ganache")``) and the deployment through scripts.deploy (all contracts,
+dev-mode roles)."""
 from pathlib import Path
 
 from web3 import HTTPProvider, Web3
@@ -13,12 +14,16 @@ ARTIFACTS = ROOT / "build" / "contracts"
 __all__ = ["Anvil", "deploy", "dev_account", "free_port", "ARTIFACTS"]
 
 
+# Anvil without a base fee; Ganache has none to set (its chain settings: scripts.chain).
+EXTRA_ARGS = {"anvil": ["--base-fee", "0", "--gas-limit", "30000000"], "ganache": []}
+
+
 class Anvil:
     """scripts.chain.Chain on a free port (optionally with a state file)."""
 
-    def __init__(self, state=None):
+    def __init__(self, state=None, kind="anvil"):
         self.chain = Chain(port=free_port(), state_file=Path(state) if state else None, state_interval=3600,
-                           extra_args=["--base-fee", "0", "--gas-limit", "30000000"])
+                           extra_args=EXTRA_ARGS[kind], kind=kind)
 
     @property
     def url(self):
