@@ -1,5 +1,5 @@
 """CLI: ``flask --app backend users create --role merchant NAME``, ``outbox reconcile``,
-``index``, ``seed-dev``."""
+``index`` (recovery first), ``verify-chain``, ``seed-dev``."""
 import json
 import secrets
 
@@ -83,10 +83,28 @@ def init_app(app):
 
     @app.cli.command("index")
     def index_command():
-        """Index contract events up to the latest block."""
-        from .chain import indexer
+        """Recover (a rewound chain, the outbox, invoice rows), then index contract events
+        up to the latest block."""
+        from .services import recovery
 
-        click.echo(json.dumps(indexer.run_once()))
+        out = recovery.recover()
+        click.echo(json.dumps({**out.pop("index"), **out}))
+
+    @app.cli.command("verify-chain")
+    def verify_chain_command():
+        """Compare every invoice row, outbox row and indexed event with the chain; exit 1
+        when they disagree."""
+        from .services.consistency import verify_against_chain
+
+        report = verify_against_chain()
+        for p in report["problems"][:200]:
+            click.echo(f"{p['kind']}\t{p['ref']}\t{p['detail']}")
+        c = report["checked"]
+        click.echo(f"{'一致' if report['ok'] else '不一致'}: {c['invoices']} invoices, {c['outbox']} outbox rows, "
+                   f"{c['events']} events up to block {c['to_block']} checked against the chain: "
+                   f"{len(report['problems'])} problems")
+        if not report["ok"]:
+            raise SystemExit(1)
 
     @app.cli.command("seed-dev")
     @click.option("--out", default=None, help="Credentials file (default var/dev-credentials.json).")

@@ -1,7 +1,8 @@
 """Production entry point: waitress on 127.0.0.1:5000 (``python -m backend.serve`` or
 the ``einvoice-serve`` script). The database is upgraded to the newest migration first
 (``create_app``, unless DATABASE_AUTO_UPGRADE is off; a failed upgrade stops the start).
-Reconciles the outbox and starts the event indexer before serving. ``--dev --seed``
+Recovers before serving (services.recovery: a rewound chain followed back, the outbox
+and the invoice rows reconciled with the chain) and starts the event indexer. ``--dev --seed``
 (what ``make run`` wants): dev mode, demo users seeded and var/dev-credentials.json
 written. ``main(argv)`` blocks until the server stops."""
 import argparse
@@ -31,13 +32,12 @@ def main(argv=None):
         parser.exit(1, f"error: {exc}\n")
     with app.app_context():
         from .chain import indexer
-        from .services import issuance, seed
+        from .services import recovery, seed
 
-        try:
-            changed = issuance.reconcile(deep=True)
-            app.logger.info("outbox reconciled: %s", changed)
+        try:  # a rewound chain followed back, the outbox and invoice rows reconciled, indexed
+            app.logger.info("recovered: %s", recovery.recover())
         except Exception as exc:  # noqa: BLE001 - serve anyway; chain pages say it is down
-            app.logger.warning("outbox reconcile skipped: %s", exc)
+            app.logger.warning("recovery skipped: %s", exc)
         if args.seed:
             if not app.config["DEV_MODE"]:
                 parser.error("--seed is for dev mode only (--dev or EINVOICE_ENV=dev)")
@@ -46,7 +46,7 @@ def main(argv=None):
             except Exception as exc:  # noqa: BLE001 - e.g. no deployment yet: serve anyway
                 app.logger.error("seeding failed: %s", exc)
         if app.config["INDEXER_INTERVAL"] > 0:
-            indexer.start_background(app, app.config["INDEXER_INTERVAL"])
+            indexer.start_background(app, app.config["INDEXER_INTERVAL"], on_rewind=recovery.recover)
     serve(app, host=args.host, port=args.port, threads=args.threads)
 
 

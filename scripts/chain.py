@@ -4,6 +4,10 @@
     python -m scripts.chain start | stop | status # background, pid in var/chain/anvil.pid
     CHAIN=ganache python -m scripts.chain start   # the same with npm's ganache
 
+`make run` (scripts/run.py) writes the same pid file, so ``status`` and ``stop`` see its
+chain too, also after the web app was killed (Anvil runs in its own session and outlives
+it); the next `make run` adopts that chain or restarts it.
+
 Anvil keeps the chain in memory and dumps it to ``var/chain/state.json`` every
 ``--state-interval`` seconds and on SIGTERM; the next start loads it, so contracts and
 data survive a restart. A kill -9 loses what was not dumped yet. Ganache writes every
@@ -103,7 +107,42 @@ def ensure_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError:
-            raise ChainError(f"port {port} on {host} is already in use (another chain or program); stop it or choose another port (CHAIN_PORT)") from None
+            holder = port_holder(port)
+            who = f"by pid {holder[0]} ({holder[1]})" if holder else "(another chain or program)"
+            raise ChainError(f"port {port} on {host} is already in use {who}; stop it or choose another port (CHAIN_PORT)") from None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def port_holder(port: int) -> tuple[int, str] | None:
+    """(pid, command line) of the process listening on TCP ``port`` (Linux /proc; None
+    elsewhere or when the process is not ours to inspect)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                return int(proc.name), _cmdline(int(proc.name)) or "?"
+        except OSError:
+            continue
+    return None
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:
@@ -153,6 +192,7 @@ class Chain:
     extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen | None = None
     kind: str = "anvil"
+    adopted_pid: int | None = None
 
     @property
     def rpc_url(self) -> str:
@@ -203,8 +243,17 @@ class Chain:
             return
         raise ChainError(f"{self.kind} did not answer on {self.rpc_url} within {timeout:.0f}s{_last_line(log_path)}")
 
+    def adopt(self, pid: int) -> "Chain":
+        """Take over a still-running Anvil of ours (started by an earlier `make run` or
+        `python -m scripts.chain start`): ``stop`` ends it as if we had started it."""
+        self.adopted_pid = pid
+        return self
+
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM (Anvil dumps its state, Ganache closes its database), then SIGKILL if it does not exit in time."""
+        if self.adopted_pid:
+            stop_pid(self.adopted_pid, timeout)
+            return
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
@@ -244,19 +293,54 @@ def platform_chain(port: int | None = None, kind: str | None = None) -> Chain:
 PID_FILE = CHAIN_DIR / "anvil.pid"
 
 
-def _running_pid() -> int | None:
+def _alive_chain(pid: int) -> bool:
     try:
-        pid = int(PID_FILE.read_text().split()[0])
         os.kill(pid, 0)
-        return pid
+    except OSError:
+        return False
+    cmdline = _cmdline(pid)
+    return "anvil" in cmdline or "ganache" in cmdline or not Path("/proc").is_dir()
+
+
+def running_chain(port: int | None = None) -> tuple[int, int, str] | None:
+    """(pid, port, kind) of our dev chain while it runs: the one the pid file names, or an
+    Anvil on ``port`` that keeps our state file (a chain orphaned before pid files were
+    written)."""
+    try:
+        fields = PID_FILE.read_text().split()
+        pid, recorded = int(fields[0]), int(fields[1])
+        if _alive_chain(pid):
+            return pid, recorded, fields[2] if len(fields) > 2 else "anvil"
     except (OSError, ValueError, IndexError):
-        return None
+        pass
+    holder = port_holder(port) if port else None
+    if holder and "anvil" in holder[1] and str(CHAIN_DIR / "state.json") in holder[1]:
+        return holder[0], port, "anvil"
+    return None
 
 
-def _running_kind() -> str:
-    """The kind the pid file names (files written before there were kinds: anvil)."""
-    fields = PID_FILE.read_text().split()
-    return fields[2] if len(fields) > 2 else "anvil"
+def write_pid_file(chain: Chain) -> None:
+    """What `status` and `stop` read: ``<pid> <port> <kind>``."""
+    pid = chain.adopted_pid or chain.process.pid
+    PID_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PID_FILE.write_text(f"{pid} {chain.port} {chain.kind}\n")
+
+
+def stop_pid(pid: int, timeout: float = 20.0) -> None:
+    """SIGTERM (Anvil dumps its state) and wait; SIGKILL when it does not exit in time."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive_chain(pid):
+            return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,23 +350,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         chain = platform_chain(args.port)
+        running = running_chain(chain.port)
         if args.action == "status":
-            pid = _running_pid()
-            print(f"{_running_kind()} running (pid {pid}) at {chain.rpc_url}" if pid else "not running")
-            return 0 if pid else 3
+            print(f"{running[2]} running (pid {running[0]}) at http://{chain.host}:{running[1]}" if running
+                  else "not running")
+            return 0 if running else 3
         if args.action == "stop":
-            pid = _running_pid()
-            if pid:
-                os.kill(pid, signal.SIGTERM)
-                for _ in range(200):
-                    if _running_pid() is None:
-                        break
-                    time.sleep(0.1)
+            if running:
+                stop_pid(running[0])
             PID_FILE.unlink(missing_ok=True)
-            print("stopped" if pid else "not running")
+            print("stopped" if running else "not running")
+            return 0
+        if running and args.action == "start":
+            print(f"already running (pid {running[0]}) at http://{chain.host}:{running[1]}")
             return 0
         chain.start()
-        PID_FILE.write_text(f"{chain.process.pid} {chain.port} {chain.kind}\n")
+        write_pid_file(chain)
         print(f"{chain.kind} running at {chain.rpc_url} (chain id {chain.chain_id}, state {chain.state_file})")
         if args.action == "start":
             return 0

@@ -2,7 +2,10 @@
 
 Starts the persistent dev chain (var/chain/; CHAIN=ganache runs Ganache instead of Anvil), deploys or reuses the contracts
 (var/deployment.json), then serves the web app with waitress on 127.0.0.1:5000
-(WEB_PORT) until Ctrl-C, and stops the chain so that it dumps its state. In dev mode
+(WEB_PORT) until Ctrl-C, and stops the chain so that it dumps its state. The chain's
+pid is in var/chain/anvil.pid, as for ``python -m scripts.chain start``: ``status`` and
+``stop`` see it; a chain left running by a killed `make run` is adopted by the next one
+(same chain id, our deployment on it) or stopped and started again. In dev mode
 (EINVOICE_ENV unset or "dev") the demo users are seeded and their logins written to
 var/dev-credentials.json. With RPC_URL set, no chain is started: the contracts are
 deployed to (or reused on) that endpoint instead.
@@ -21,7 +24,8 @@ import signal
 import sys
 from pathlib import Path
 
-from scripts.chain import Chain, ChainError, ensure_port_free, platform_chain
+from scripts.chain import (PID_FILE, Chain, ChainError, ensure_port_free, platform_chain, rpc_request, running_chain,
+                           stop_pid, write_pid_file)
 from scripts.deploy import (RECORD, DeployError, archive_name, artifacts_stale, compile_contracts, connect, deploy,
                             deployer_account, dev_mode, read_record)
 
@@ -77,6 +81,40 @@ def deployment_replaced(previous: dict, record: dict) -> bool:
     return previous.get("contracts") != record["contracts"] or (genesis is not None and genesis != record.get("genesis"))
 
 
+def ours(chain: Chain, record_path: Path) -> bool:
+    """The running chain answers our chain id and holds our recorded contracts."""
+    record = read_record(record_path) or {}
+    try:
+        if int(rpc_request(chain.rpc_url, "eth_chainId", timeout=2.0), 16) != chain.chain_id:
+            return False
+        return bool(record.get("contracts")) and all(
+            rpc_request(chain.rpc_url, "eth_getCode", [address, "latest"], timeout=2.0) not in ("0x", "0x0")
+            for address in record["contracts"].values())
+    except ChainError:
+        return False
+
+
+def start_chain(record_path: Path = RECORD, log=print) -> Chain:
+    """The dev chain, its pid in the pid file scripts.chain reads. A chain of ours still
+    running (the web app was killed, Anvil outlived it) is adopted when it is on our port
+    and holds our deployment, else stopped (it dumps its state) and started again. A port
+    held by another program is an error naming it."""
+    chain = platform_chain()
+    running = running_chain(chain.port)
+    if running:
+        pid, port, kind = running
+        if port == chain.port and kind == chain.kind and ours(chain, record_path):
+            log(f"chain: adopting the running {kind} (pid {pid}) at {chain.rpc_url}")
+            chain.adopt(pid)
+            write_pid_file(chain)
+            return chain
+        log(f"chain: stopping the earlier {kind} (pid {pid}, port {port}) to start it afresh")
+        stop_pid(pid)
+    chain.start()
+    write_pid_file(chain)
+    return chain
+
+
 def main() -> int:
     external_rpc = os.environ.get("RPC_URL")
     web_port = int(os.environ.get("WEB_PORT", 5000))
@@ -92,7 +130,7 @@ def main() -> int:
         if external_rpc:
             rpc_url = external_rpc
         else:
-            chain = platform_chain().start()
+            chain = start_chain()
             rpc_url = chain.rpc_url
             print(f"chain: {chain.kind} at {rpc_url} (chain id {chain.chain_id}), state in {chain.state_file}")
         previous = read_record(RECORD)
@@ -113,6 +151,7 @@ def main() -> int:
         if chain is not None:
             print("stopping the chain (state is dumped to disk)")
             chain.stop()
+            PID_FILE.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

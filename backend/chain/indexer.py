@@ -1,7 +1,8 @@
 """Event indexer: follows every event of the deployed contracts from the deployment
-block into ``chain_events``. Resumable (a cursor row holds the last processed block,
-committed in the same transaction as the events of that range) and idempotent
-((tx_hash, log_index) is unique). Lists and timelines read from it; it also mirrors
+block into ``chain_events``. Resumable (a cursor row holds the last processed block and
+its hash, committed in the same transaction as the events of that range), idempotent
+((tx_hash, log_index) is unique) and it follows a rewound chain back (``follow_back``:
+block hashes compared at every run). Lists and timelines read from it; it also mirrors
 merchant and invoice statuses into their tables.
 
 Contracts v2 events: ``InvoiceIssued`` carries the rate groups (one packed word each; net,
@@ -9,6 +10,7 @@ tax and item count are their sums) and the buyer commitment, never the buyer; th
 ``InvoiceAmountDrawn`` / ``InvoiceDrawReleased`` / ``InvoiceAmountSettled``;
 ``NumberRangeAllocated`` is kept (account = the merchant) for the merchant's history."""
 import json
+import logging
 import threading
 import time
 
@@ -28,7 +30,8 @@ MERCHANT_EVENTS = {"MerchantApproved": "approved", "MerchantSuspended": "suspend
 INVOICE_EVENT_STATUS = {"InvoiceCleared": "Cleared", "InvoiceRejected": "Rejected", "InvoiceVoided": "Voided"}
 
 
-def _topics(chain):
+def topics_of(chain):
+    """{topic0: (contract name, event name)} of every event the indexer stores."""
     topics = {}
     for name, contract in chain.contracts.items():
         for entry in contract.abi:
@@ -38,7 +41,8 @@ def _topics(chain):
 
 
 def run_once(max_blocks=2000, blocking=True):
-    """Index up to the latest block. Returns {"from", "to", "events"}."""
+    """Follow the chain back if it was rewound (see ``follow_back``), then index up to the
+    latest block. Returns {"from", "to", "events"} and "rewound" after a rewind."""
     if not _run_lock.acquire(blocking=blocking):
         return {"busy": True}
     try:
@@ -50,9 +54,7 @@ def run_once(max_blocks=2000, blocking=True):
         _run_lock.release()
 
 
-def _run(max_blocks):
-    chain = get_chain()
-    session = get_db()
+def _cursor(chain, session):
     cursor = session.get(IndexerCursor, CURSOR)
     if cursor is None or cursor.chain_id != chain.chain_id or cursor.last_block < chain.deploy_block - 1:
         if cursor is None:
@@ -60,13 +62,22 @@ def _run(max_blocks):
             session.add(cursor)
         else:
             cursor.last_block, cursor.chain_id = chain.deploy_block - 1, chain.chain_id
+        cursor.block_hash = None
         session.commit()
+    return cursor
+
+
+def _run(max_blocks):
+    chain = get_chain()
+    session = get_db()
+    cursor = _cursor(chain, session)
     latest = chain.w3.eth.block_number
+    rewound = follow_back(chain, session, cursor, latest)
     first = start = cursor.last_block + 1
-    topics = _topics(chain)
+    topics = topics_of(chain)
     by_address = {c.address: n for n, c in chain.contracts.items()}
     count = 0
-    times = {}
+    blocks = {}  # number -> (timestamp, hash)
     while start <= latest:
         end = min(start + max_blocks - 1, latest)
         # read everything from the node first, then write in one short DB transaction
@@ -84,34 +95,123 @@ def _run(max_blocks):
                 decoded = chain.contracts[cname].events[ename]().process_log(log)
             except Exception:  # noqa: BLE001 - a log we cannot decode is skipped, not fatal
                 continue
-            bn = log["blockNumber"]
-            if bn not in times:
-                times[bn] = chain.w3.eth.get_block(bn)["timestamp"]
             decoded_logs.append((cname, ename, log, jsonable(_normalise(dict(decoded["args"])))))
+        end_hash = _block(chain, blocks, end)[1]
+        if any(Web3.to_hex(log["blockHash"]) != _block(chain, blocks, log["blockNumber"])[1]
+               for _, _, log, _ in decoded_logs):
+            break  # the chain changed while we read: the next run starts from the cursor again
         session.commit()  # a fresh snapshot: rows committed before these txs were sent are visible
         with session.no_autoflush:
-            hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
-            seen = set()
-            if hashes:
-                seen = set(session.query(ChainEvent.tx_hash, ChainEvent.log_index)
-                           .filter(ChainEvent.tx_hash.in_(hashes)).all())
-            for cname, ename, log, args in decoded_logs:
-                tx_hash = Web3.to_hex(log["transactionHash"])
-                if (tx_hash, log["logIndex"]) in seen:
-                    continue
-                key = args.get("key") or args.get("originalKey")
-                ev = ChainEvent(contract=cname, event=ename, block_number=log["blockNumber"],
-                                block_time=times[log["blockNumber"]], tx_hash=tx_hash, log_index=log["logIndex"],
-                                invoice_key=key, related_key=args.get("noteKey"),
-                                account=args.get("account") or args.get("seller") or args.get("merchant"),
-                                args=json.dumps(args, ensure_ascii=False))
-                session.add(ev)
-                _apply(session, ev, args)
-                count += 1
-        cursor.last_block = end
+            count += _store(session, decoded_logs, blocks)
+        cursor.last_block, cursor.block_hash = end, end_hash
         session.commit()
         start = end + 1
-    return {"from": first, "to": latest, "events": count}
+    out = {"from": first, "to": latest, "events": count}
+    if rewound:
+        out["rewound"] = rewound
+    return out
+
+
+def _block(chain, blocks, number):
+    if number not in blocks:
+        block = chain.w3.eth.get_block(number)
+        blocks[number] = (block["timestamp"], Web3.to_hex(block["hash"]))
+    return blocks[number]
+
+
+def _store(session, decoded_logs, blocks):
+    """Store new events; one stored before (same tx hash and log index) is updated
+    to the block it is in now (a transaction mined again after a rewind). Returns how many
+    were new."""
+    hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
+    stored = {}
+    if hashes:
+        stored = {(e.tx_hash, e.log_index): e
+                  for e in session.query(ChainEvent).filter(ChainEvent.tx_hash.in_(hashes))}
+    count = 0
+    for cname, ename, log, args in decoded_logs:
+        tx_hash, bn = Web3.to_hex(log["transactionHash"]), log["blockNumber"]
+        time_, block_hash = blocks[bn]
+        ev = stored.get((tx_hash, log["logIndex"]))
+        if ev is not None:
+            ev.block_number, ev.block_hash, ev.block_time = bn, block_hash, time_
+            continue
+        key = args.get("key") or args.get("originalKey")
+        ev = ChainEvent(contract=cname, event=ename, block_number=bn, block_hash=block_hash,
+                        block_time=time_, tx_hash=tx_hash, log_index=log["logIndex"],
+                        invoice_key=key, related_key=args.get("noteKey"),
+                        account=args.get("account") or args.get("seller") or args.get("merchant"),
+                        args=json.dumps(args, ensure_ascii=False))
+        session.add(ev)
+        stored[(tx_hash, log["logIndex"])] = ev
+        _apply(session, ev, args)
+        count += 1
+    return count
+
+
+# -- following the chain back ---------------------------------------------------------------
+
+_rewind = {"keys": set(), "pending": threading.Event()}
+
+
+def follow_back(chain, session, cursor, latest):
+    """A chain restored from an older state, reverted or reorganised no longer has the
+    cursor's block (hash). Walk back to the last indexed block whose hash still matches
+    (or to the deployment block), delete the events indexed after it and rewind the
+    cursor there: the next range re-reads them from the chain as it is now. Returns
+    {"from", "to", "events_deleted"} or None (the chain still has the cursor's block)."""
+    if cursor.last_block < chain.deploy_block:
+        return None
+    if cursor.last_block <= latest:
+        now = Web3.to_hex(chain.w3.eth.get_block(cursor.last_block)["hash"])
+        if cursor.block_hash is None:  # indexed before block hashes were kept: trust it
+            cursor.block_hash = now
+            session.commit()
+        if now == cursor.block_hash:
+            return None
+    fork = _last_matching_block(chain, session, min(latest, cursor.last_block))
+    gone = session.query(ChainEvent).filter(ChainEvent.block_number > fork)
+    keys = {k for ev in gone for k in (ev.invoice_key, ev.related_key) if k}
+    deleted = gone.delete(synchronize_session=False)
+    rewound = {"from": cursor.last_block, "to": fork, "events_deleted": deleted}
+    cursor.last_block = fork
+    cursor.block_hash = Web3.to_hex(chain.w3.eth.get_block(fork)["hash"]) if fork >= chain.deploy_block else None
+    session.commit()
+    _rewind["keys"] |= keys
+    _rewind["pending"].set()
+    logging.getLogger(__name__).warning(
+        "链已回退：索引从区块 %s 回退到 %s，删除 %s 条事件。The chain was rewound: the index goes back from block "
+        "%s to %s (%s events deleted) and is read again.", rewound["from"], fork, deleted, rewound["from"], fork,
+        deleted)
+    return rewound
+
+
+def _last_matching_block(chain, session, top):
+    """The highest indexed event block (<= top) whose hash is still the chain's, found by
+    bisection: a block that matches vouches for all blocks before it (each hash covers its
+    parent's). The deployment block - 1 when none matches."""
+    known = (session.query(ChainEvent.block_number, ChainEvent.block_hash)
+             .filter(ChainEvent.block_number <= top, ChainEvent.block_hash.isnot(None))
+             .distinct().order_by(ChainEvent.block_number).all())
+    lo, hi, best = 0, len(known) - 1, chain.deploy_block - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        number, block_hash = known[mid]
+        if Web3.to_hex(chain.w3.eth.get_block(number)["hash"]) == block_hash:
+            best, lo = number, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def take_rewind():
+    """The invoice keys of the events a rewind deleted, once (None when there was no
+    rewind since the last call): recovery reconciles the outbox and those invoices."""
+    if not _rewind["pending"].is_set():
+        return None
+    _rewind["pending"].clear()
+    keys, _rewind["keys"] = _rewind["keys"], set()
+    return keys
 
 
 MASK48 = (1 << 48) - 1
@@ -193,8 +293,9 @@ def _external_invoice(session, ev, args):
     return inv
 
 
-def start_background(app, interval=1.0):
-    """A daemon thread indexing every ``interval`` seconds (serve.py)."""
+def start_background(app, interval=1.0, on_rewind=None):
+    """A daemon thread indexing every ``interval`` seconds (serve.py); after a rewind it
+    calls ``on_rewind()`` (the services' recovery: outbox and invoice rows)."""
     stop = threading.Event()
 
     def loop():
@@ -205,6 +306,8 @@ def start_background(app, interval=1.0):
             try:
                 with app.app_context():
                     run_once(blocking=False)
+                    if on_rewind is not None and _rewind["pending"].is_set():
+                        on_rewind()
                     if time.monotonic() - last_checkpoint > 5:
                         checkpoint()
                         last_checkpoint = time.monotonic()

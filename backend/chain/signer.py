@@ -241,7 +241,9 @@ class Signer:
         signed/sent rows: receipt → mined/reverted; known but pending → left; unknown →
         re-broadcast (same bytes) unless the sender's nonce was consumed by another
         transaction (→ dropped). With ``deep`` also re-checks mined rows (a chain
-        restarted from an older state) and re-broadcasts the lost ones.
+        restarted from an older state, rewound or reorganised): a receipt gone → the
+        same bytes re-broadcast, or dropped when the nonce went to another transaction;
+        a receipt in another block → the row's block number updated ("moved").
         """
         session = self.session_factory()
         statuses = PENDING_STATUSES + (("mined",) if deep else ())
@@ -255,34 +257,42 @@ class Signer:
             lock.acquire()
         try:
             for row in rows:
-                before = row.status
-                try:
-                    receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
-                except TransactionNotFound:
-                    receipt = None
-                if receipt is not None:
-                    if before != "mined":
-                        self._record_receipt(row, receipt, session)
-                elif self._known_pending(row.tx_hash):
-                    if row.status == "signed":
-                        row.status = "sent"
-                        session.commit()
-                elif self.w3.eth.get_transaction_count(row.sender, "latest") > row.nonce:
-                    row.status = "dropped"
-                    row.error = "nonce consumed by another transaction"
-                    session.commit()
-                else:
-                    if self._broadcast(row, session) == "ok":
-                        changed[row.tx_hash] = "broadcast"
-                        continue
-                if row.status != before:
-                    changed[row.tx_hash] = row.status
+                self._reconcile_row(row, session, changed)
             for s in senders:
                 self.nonces.resync(s)
         finally:
             for lock in locks:
                 lock.release()
         return changed
+
+    def _reconcile_row(self, row, session, changed):
+        before = row.status
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
+        except TransactionNotFound:
+            receipt = None
+        if receipt is not None:
+            # a mined row is recorded again when its tx is now in another block
+            # (re-broadcast after a rewind, or a reorganised chain)
+            if before != "mined" or row.block_number != receipt["blockNumber"]:
+                self._record_receipt(row, receipt, session)
+                if before == "mined":
+                    changed[row.tx_hash] = "moved"
+            return
+        if before == "mined":  # in no block any more (a rewound chain)
+            row.block_number = None
+        if self._known_pending(row.tx_hash):
+            row.status = "sent"
+            session.commit()
+        elif self.w3.eth.get_transaction_count(row.sender, "latest") > row.nonce:
+            row.status = "dropped"
+            row.error = "nonce consumed by another transaction"
+            session.commit()
+        elif self._broadcast(row, session) == "ok":
+            changed[row.tx_hash] = "broadcast"
+            return
+        if row.status != before:
+            changed[row.tx_hash] = row.status
 
     def _known_pending(self, tx_hash):
         try:

@@ -183,6 +183,8 @@ class ChainEvent(db.Model):
     contract: Mapped[str] = mapped_column(String(64), index=True)
     event: Mapped[str] = mapped_column(String(64), index=True)
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    # the block's hash when indexed: a rewound or reorganised chain is found by comparing it
+    block_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     tx_hash: Mapped[str] = mapped_column(String(66))
     log_index: Mapped[int] = mapped_column(Integer)
@@ -193,6 +195,8 @@ class ChainEvent(db.Model):
 
 
 class IndexerCursor(db.Model):
+    """How far the indexer got: the last block read and its hash (checked against the
+    chain at every run)."""
     __tablename__ = "indexer_cursors"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_block: Mapped[int] = mapped_column(BigInteger)

@@ -32,6 +32,7 @@ def test_resume_and_idempotent(chain_app, seeded, api, chain):
         # "restart": rewind the cursor as if the last range was not committed
         cursor = db.session.get(IndexerCursor, "events")
         cursor.last_block -= 3
+        cursor.block_hash = chain["w3"].eth.get_block(cursor.last_block)["hash"].to_0x_hex()  # as committed then
         db.session.commit()
         out = indexer.run_once()
         assert out["events"] == 1  # only the new InvoiceIssued; re-read events are not duplicated
