@@ -64,7 +64,7 @@ def test_run_chain_survives_kill9_is_seen_adopted_and_stopped(run_cli, tmp_path)
         # no deployment of ours on it: stopped (its state dumped) and started again
         second, pid2, said = start_run(full_env, record)
         stopped.append(pid2)
-        assert pid2 != pid and not alive(pid) and any("stopping the earlier Anvil" in s for s in said)
+        assert pid2 != pid and not alive(pid) and any("stopping the earlier anvil" in s for s in said)
         url = f"http://127.0.0.1:{port}"
         deploy_module.deploy(Web3(HTTPProvider(url)), dev_account(0), url, record, ROOT / "build" / "contracts",
                              log=lambda *a: None)
