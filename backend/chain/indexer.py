@@ -12,7 +12,7 @@ import json
 import threading
 import time
 
-from eth_utils import event_abi_to_log_topic
+from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 from web3 import Web3
 
 from ..core.canonical import china_date, rate_mask
@@ -115,6 +115,30 @@ def _run(max_blocks):
 
 
 MASK48 = (1 << 48) - 1
+ISSUED_TOPIC = keccak(text="InvoiceIssued(bytes32,address,bytes20,bytes20,uint8,uint64,bytes32,uint8,uint256[])")
+
+
+def decode_issued(log):
+    """The args of an InvoiceIssued log read from its raw words, as web3's decoder and
+    ``_normalise`` give them (several times faster; bulk issuance makes thousands)."""
+    data, topics = bytes(log["data"]), log["topics"]
+    words = [data[i:i + 32] for i in range(0, len(data), 32)]
+    count = int.from_bytes(words[7], "big")
+    return {"key": "0x" + bytes(topics[1]).hex(), "seller": to_checksum_address(bytes(topics[2])[12:]),
+            "number": "0x" + words[0][:20].hex(), "buyerCommitment": "0x" + words[1][:20].hex(),
+            "invoiceType": words[2][31], "issuedAt": int.from_bytes(words[3], "big"),
+            "documentHash": "0x" + words[4].hex(), "flags": words[5][31],
+            "groups": [unpack_group(int.from_bytes(w, "big")) for w in words[8:8 + count]]}
+
+
+def issued_flags(logs):
+    """{invoice key: flags} of the InvoiceIssued logs of a receipt."""
+    out = {}
+    for log in logs:
+        topics = log["topics"]
+        if topics and bytes(topics[0]) == ISSUED_TOPIC:
+            out["0x" + bytes(topics[1]).hex()] = bytes(log["data"])[191]
+    return out
 
 
 def unpack_group(group):

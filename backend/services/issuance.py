@@ -44,11 +44,12 @@ def _request_tuple(number, seller, clean, issued_at, dhash, salt, tag):
 
 
 def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, original=None, reason_code=None,
-                 buyer=None):
-    """Takes the merchant's next number, builds and hashes the canonical document; returns
-    the unsaved Invoice row and the chain's IssueRequest tuple. With ``original``: a
-    red-letter note, whose ``buyer`` (salt, tag) is the original's."""
-    number = numbering.next_number(user.address, merchant.tax_id)
+                 buyer=None, number=None):
+    """Takes the merchant's next number (unless given: bulk issuance takes its own), builds
+    and hashes the canonical document; returns the unsaved Invoice row and the chain's
+    IssueRequest tuple. With ``original``: a red-letter note, whose ``buyer`` (salt, tag)
+    is the original's."""
+    number = number or numbering.next_number(user.address, merchant.tax_id)
     original_number = original.number if original is not None else None
     salt, tag = buyer or (buyer_privacy.new_salt(), buyer_privacy.buyer_tag(clean["buyer_tax_id"]))
     doc = canonical.build_document(
