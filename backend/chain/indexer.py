@@ -81,13 +81,14 @@ def _run(max_blocks):
                 continue
             cname, ename = hit
             try:
-                decoded = chain.contracts[cname].events[ename]().process_log(log)
+                args = decode_issued(log) if ename == "InvoiceIssued" else \
+                    jsonable(_normalise(dict(chain.contracts[cname].events[ename]().process_log(log)["args"])))
             except Exception:  # noqa: BLE001 - a log we cannot decode is skipped, not fatal
                 continue
             bn = log["blockNumber"]
             if bn not in times:
                 times[bn] = chain.w3.eth.get_block(bn)["timestamp"]
-            decoded_logs.append((cname, ename, log, jsonable(_normalise(dict(decoded["args"])))))
+            decoded_logs.append((cname, ename, log, args))
         session.commit()  # a fresh snapshot: rows committed before these txs were sent are visible
         with session.no_autoflush:
             hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
@@ -95,6 +96,7 @@ def _run(max_blocks):
             if hashes:
                 seen = set(session.query(ChainEvent.tx_hash, ChainEvent.log_index)
                            .filter(ChainEvent.tx_hash.in_(hashes)).all())
+            invoices = _invoices_by_key(session, {a.get("key") or a.get("originalKey") for _, _, _, a in decoded_logs})
             for cname, ename, log, args in decoded_logs:
                 tx_hash = Web3.to_hex(log["transactionHash"])
                 if (tx_hash, log["logIndex"]) in seen:
@@ -106,7 +108,7 @@ def _run(max_blocks):
                                 account=args.get("account") or args.get("seller") or args.get("merchant"),
                                 args=json.dumps(args, ensure_ascii=False))
                 session.add(ev)
-                _apply(session, ev, args)
+                _apply(session, ev, args, invoices)
                 count += 1
         cursor.last_block = end
         session.commit()
@@ -163,8 +165,17 @@ def group_totals(args):
             sum(int(g["itemCount"]) for g in groups), [int(g["rate"]) for g in groups])
 
 
-def _apply(session, ev, args):
-    """Mirror statuses (the chain is the source of truth)."""
+def _invoices_by_key(session, keys):
+    """{key: Invoice} of the range's events, in a few queries instead of one per event."""
+    keys = sorted(k for k in keys if k)
+    found = {}
+    for start in range(0, len(keys), 500):
+        found.update((inv.key, inv) for inv in session.query(Invoice).filter(Invoice.key.in_(keys[start:start + 500])))
+    return found
+
+
+def _apply(session, ev, args, invoices):
+    """Mirror statuses (the chain is the source of truth); ``invoices``: the rows by key."""
     if ev.event in MERCHANT_EVENTS and ev.account:
         m = session.query(Merchant).join(User).filter(User.address == ev.account).first()
         if m is not None and not (ev.event == "MerchantApplied" and m.status != "pending"):
@@ -172,9 +183,9 @@ def _apply(session, ev, args):
         return
     if not ev.invoice_key:
         return
-    inv = session.query(Invoice).filter_by(key=ev.invoice_key).first()
+    inv = invoices.get(ev.invoice_key)
     if ev.event == "InvoiceIssued" and inv is None:
-        inv = _external_invoice(session, ev, args)
+        inv = invoices[ev.invoice_key] = _external_invoice(session, ev, args)
     if ev.event == "InvoiceIssued" and inv is not None:
         flags = int(args.get("flags", 0))
         inv.chain_status = INVOICE_STATUS[int(args["status"])] if "status" in args else \
