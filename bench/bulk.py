@@ -92,6 +92,7 @@ def main(argv=None):
             "issued": counts.get("issued", 0), "indexed": done, "index_seconds": round(index_seconds, 3),
             "indexer_per_s": round(done / index_seconds, 1),
             "end_to_end_per_s": round(args.invoices / index_seconds, 1),
+            "load_average_1m": round(os.getloadavg()[0], 2),  # other work on the machine skews the rates
             "setup": "Anvil automine (30M gas blocks), waitress 8 threads, SQLite (WAL), background indexer on "
                      f"(every {env['INDEXER_INTERVAL']} s), one client sending the requests in turn, same 2-core "
                      "machine; index_seconds from the first request until the index holds every InvoiceIssued",
