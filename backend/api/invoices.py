@@ -1,13 +1,14 @@
 """/api/v1/invoices: issue (and preview), list, detail, void, red-letter; the auditor's
 review queue and decisions."""
-from flask import current_app, g, jsonify
+from flask import current_app, g, jsonify, request
 
 from ..chain.errors import jsonable
 from ..core import canonical
 from ..core.db import get_db
 from ..core.models import Invoice
+from ..schemas import batch as batch_models
 from ..schemas import invoices as models
-from ..services import invoices, issuance, validation
+from ..services import bulk, invoices, issuance, validation
 from . import bp
 from .errors import error
 from .inputs import IdempotencyHeaders, api_auth, body_json, idempotency_key, query
@@ -45,6 +46,31 @@ def create_invoice():
     inv, created = issuance.issue(g.api_user, body_json(), idempotency_key())
     payload, status = issue_payload(inv, created)
     return status if payload is None else (jsonify(payload), status)
+
+
+@bp.post("/invoices/batch")
+@operation("createInvoiceBatch", json=batch_models.IssueBatchRequest,
+           ok={201: batch_models.IssueBatchResult, 207: batch_models.IssueBatchResult},
+           errors=(400, 401, 403, 409, 413, 422, 503),
+           extra={"requestBody": {"content": {"application/json": {"example": {"invoices": [
+               {**ISSUE_EXAMPLE, "idempotency_key": "order-1001"}]}}}}})
+@api_auth("merchant")
+def create_invoice_batch():
+    """Issue many invoices (role: merchant)
+
+    Up to INVOICE_BATCH_MAX_ROWS rows (more: 413; body up to INVOICE_BATCH_MAX_BYTES), each
+    a POST /invoices body with an optional `idempotency_key`. Every row is validated first:
+    one invalid row answers 422 with its fields (`invoices[i].field`) and nothing is issued.
+    A row whose key was used before is `replayed` (another body under that key: `refused`,
+    `idempotency_key_reused`, 409). The rest are sent through the registry's issueBatch, at
+    most INVOICE_BATCH_CHUNK per transaction; a row the chain refuses is `refused` with its
+    custom error and the others are issued. Results are per row, in order; 201 when every
+    row is issued or replayed, else 207.
+    """
+    request.max_content_length = int(current_app.config["INVOICE_BATCH_MAX_BYTES"])
+    results, totals = bulk.issue_batch(g.api_user, body_json())
+    done = totals["issued"] + totals["replayed"] == totals["rows"]
+    return jsonify({"totals": totals, "results": results}), 201 if done else 207
 
 
 @bp.post("/invoices/preview")

@@ -123,6 +123,18 @@ class ChainClient:
         values = [_post(o, v) for o, v in zip(outputs, values)]
         return values[0] if len(values) == 1 else tuple(values)
 
+    def refusal_of(self, sender, contract, function, *args):
+        """Simulate ``contract.function(*args)`` sent by ``sender`` (eth_call on the latest
+        block): its ChainRefusal, or None when it would go through."""
+        address, data = self.encode(contract, function, *args)
+        try:
+            self.w3.eth.call({"from": sender, "to": address, "data": data})
+        except ContractLogicError as exc:
+            return self.decode_error(exc, contract)
+        except (OSError, Web3RPCError) as exc:
+            raise ChainUnavailable(str(exc)) from exc
+        return None
+
     def call_named(self, contract, function, *args):
         """Call a view returning one struct; the result as a dict by component name."""
         result = self.call(contract, function, *args)

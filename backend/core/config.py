@@ -29,6 +29,9 @@ DEFAULTS = {
     "INVOICE_MAX_AMOUNT": 10**15,  # fen: ten trillion yuan is "absurd"
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "VERIFY_BATCH_MAX_ROWS": 20000,
+    "INVOICE_BATCH_MAX_ROWS": 5000,  # rows of one POST /api/v1/invoices/batch
+    "INVOICE_BATCH_CHUNK": 200,  # invoices per issueBatch transaction (the registry takes at most 200)
+    "INVOICE_BATCH_MAX_BYTES": 32 * 1024 * 1024,  # body limit of POST /api/v1/invoices/batch
     # Rate limits (Flask-Limiter): a number = per minute, or a limits string ("120/minute;2000/hour"); 0 = off
     "VERIFY_RATE_LIMIT": 120,  # public verification (pages and API, single, batch, document) per client address
     "LOGIN_RATE_LIMIT": "10/minute",  # failed logins per client address and, separately, per username
@@ -76,6 +79,9 @@ ENV_KEYS = {
     "TX_TIMEOUT": int,
     "MAX_CONTENT_LENGTH": int,
     "VERIFY_BATCH_MAX_ROWS": int,
+    "INVOICE_BATCH_MAX_ROWS": int,
+    "INVOICE_BATCH_CHUNK": int,
+    "INVOICE_BATCH_MAX_BYTES": int,
     "INDEXER_INTERVAL": float,
     "DATABASE_AUTO_UPGRADE": _flag,
 }

@@ -44,11 +44,12 @@ def _request_tuple(number, seller, clean, issued_at, dhash, salt, tag):
 
 
 def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, original=None, reason_code=None,
-                 buyer=None):
-    """Takes the merchant's next number, builds and hashes the canonical document; returns
-    the unsaved Invoice row and the chain's IssueRequest tuple. With ``original``: a
+                 buyer=None, number=None, make=Invoice):
+    """Takes the merchant's next number (unless given: bulk issuance takes its own), builds
+    and hashes the canonical document; returns the unsaved Invoice row (``make=dict``: its
+    columns, for a bulk insert) and the chain's IssueRequest tuple. With ``original``: a
     red-letter note, whose ``buyer`` (salt, tag) is the original's."""
-    number = numbering.next_number(user.address, merchant.tax_id)
+    number = number or numbering.next_number(user.address, merchant.tax_id)
     original_number = original.number if original is not None else None
     salt, tag = buyer or (buyer_privacy.new_salt(), buyer_privacy.buyer_tag(clean["buyer_tax_id"]))
     doc = canonical.build_document(
@@ -61,7 +62,7 @@ def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, origina
     text = canonical.canonical_json(doc).decode("utf-8")
     dhash = canonical.document_hash(text)
     issued_at = canonical.issue_timestamp(clean["issue_date"])
-    row = Invoice(number=number, key=canonical.invoice_key(number), user_id=user.id, seller_address=user.address,
+    row = make(number=number, key=canonical.invoice_key(number), user_id=user.id, seller_address=user.address,
                   seller_name=merchant.name, seller_tax_id=merchant.tax_id, buyer_name=clean["buyer_name"],
                   buyer_tax_id=clean["buyer_tax_id"], issue_date=clean["issue_date"].isoformat(),
                   issued_at=issued_at, invoice_type=clean["invoice_type"], rate=clean["rate"],

@@ -1,0 +1,263 @@
+"""Bulk issuance (POST /api/v1/invoices/batch): every row is validated first (nothing is
+issued when one is invalid); a row whose idempotency key was used before is replayed; the
+rest go to the registry's ``issueBatch`` in chunks, each chunk one journaled outbox
+transaction written together with its invoice rows. A row the chain refuses (a hard rule)
+is reported with its custom error and its chunk is sent again without it, so one bad row
+costs neither the others nor an invoice number."""
+import re
+from dataclasses import dataclass
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+from flask import current_app
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.exc import IntegrityError
+
+from ..chain import get_chain, get_signer
+from ..chain.client import REGISTRY
+from ..chain.errors import ChainRefusal
+from ..chain.indexer import issued_flags
+from ..core.db import get_db
+from ..core.models import Invoice, NumberRange
+from . import numbering
+from .errors import Refused, ValidationError, refusal_from_chain
+from .invoices import active_merchant
+from .issuance import _fingerprint, _new_invoice
+from .validation import validate_issue
+
+# refusals of the merchant or of the call, not of one row: every row not yet sent gets it
+BATCH_REFUSALS = ("EnforcedPause", "MerchantNotActive", "NotMerchantOrOperator", "InvalidBatchSize",
+                  "BatchSellerMismatch")
+KEY_RE = re.compile(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")
+KEY_REUSED = ("此幂等键已用于内容不同的发票。This idempotency key was used with a different invoice.")
+
+
+@dataclass
+class Row:
+    index: int
+    clean: dict
+    key: str | None
+    fingerprint: str
+
+
+def issue_batch(user, body):
+    """Validate every row, replay the known keys, issue the rest. Returns
+    (results in row order, totals)."""
+    merchant = active_merchant(user)
+    rows = parse(body, current_app.config)
+    results = [None] * len(rows)
+    queue = _replays(user, rows, results)
+    size = max(1, min(int(current_app.config["INVOICE_BATCH_CHUNK"]), 200))
+    while queue:
+        part, queue = queue[:size], queue[size:]
+        try:
+            queue = _issue_chunk(user, merchant, part, results) + queue
+        except Refused as exc:  # the merchant or the call is refused: no row left can go
+            for row in part + queue:
+                results[row.index] = _refused(row.index, exc)
+            queue = []
+    totals = {"rows": len(results)} | {s: 0 for s in ("issued", "pending", "replayed", "refused")}
+    for r in results:
+        totals[r["status"]] += 1
+    return results, totals
+
+
+def parse(body, config):
+    """{"invoices": [...]} → Rows; ValidationError (400) for the envelope, Refused 413 for
+    too many rows, Refused 422 with every row's problems (``invoices[i].field``)."""
+    items = body.get("invoices") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or set(body) != {"invoices"}:
+        raise ValidationError({"invoices": "required: a non-empty list of invoices"},
+                              '请求体应为 {"invoices": [发票, …]}，至少一张。The body must be {"invoices": [...]} '
+                              "with at least one invoice.")
+    limit = int(config["INVOICE_BATCH_MAX_ROWS"])
+    if len(items) > limit:
+        raise Refused("too_many_rows", f"一次最多开具 {limit} 张发票（本次 {len(items)} 张），请分批提交。At most {limit} "
+                      f"invoices per batch ({len(items)} sent): split the batch.", 413)
+    rows, errors, seen = [], {}, {}
+    for i, raw in enumerate(items):
+        try:
+            rows.append(_parse_row(i, raw, config))
+        except ValidationError as exc:
+            errors.update({f"invoices[{i}]" + ("" if p == "body" else "." + p): m for p, m in exc.fields.items()})
+            continue
+        key = rows[-1].key
+        if key is not None and key in seen:
+            errors[f"invoices[{i}].idempotency_key"] = f"duplicate of invoices[{seen[key]}] in this batch"
+        seen.setdefault(key, i)
+    if errors:
+        bad = len({k.split("]")[0] for k in errors})
+        raise Refused("validation_error", f"{bad} 行有字段不正确，整批未开具。{bad} row(s) have invalid fields; nothing "
+                      "was issued.", 422, errors)
+    return rows
+
+
+def _parse_row(index, raw, config):
+    if not isinstance(raw, dict):
+        raise ValidationError({"body": "must be an object"})
+    key = raw.get("idempotency_key")
+    fields = {k: v for k, v in raw.items() if k != "idempotency_key"}
+    if key is not None and not (isinstance(key, str) and len(key) <= 128 and KEY_RE.match(key)):
+        raise ValidationError({"idempotency_key": "1-128 printable ASCII characters, no leading or trailing space"})
+    return Row(index, validate_issue(fields, config), key, _fingerprint(fields))
+
+
+def _replays(user, rows, results):
+    """Rows whose key the merchant used before: the earlier invoice (or 409 when its
+    request differed). Returns the rows left to issue."""
+    keys = [r.key for r in rows if r.key is not None]
+    known = {}
+    for start in range(0, len(keys), 500):
+        known.update({inv.idempotency_key: inv for inv in get_db().query(Invoice).filter(
+            Invoice.user_id == user.id, Invoice.idempotency_key.in_(keys[start:start + 500]))})
+    todo = []
+    for row in rows:
+        inv = known.get(row.key) if row.key is not None else None
+        if inv is None:
+            todo.append(row)
+        elif inv.request_fingerprint and inv.request_fingerprint != row.fingerprint:
+            results[row.index] = _refused(row.index, Refused("idempotency_key_reused", KEY_REUSED, 409))
+        else:
+            results[row.index] = {"index": row.index, "number": inv.number, "status": "replayed", "state": inv.state,
+                                  "tx_hash": inv.outbox.tx_hash if inv.outbox else None}
+    return todo
+
+
+def _issue_chunk(user, merchant, part, results):
+    """Send ``part`` as one issueBatch (fewer when the number range has fewer left: those
+    rows are returned to be sent next). A refused row is reported and the rest re-sent."""
+    session = get_db()
+    resyncs = 0
+    while part:
+        numbers = take_numbers(session, user.address, merchant.tax_id, len(part))
+        sending, rest = part[:len(numbers)], part[len(numbers):]
+        built = [_new_invoice(user, merchant, r.clean, idempotency_key=r.key, fingerprint=r.fingerprint, number=n,
+                              make=dict) for r, n in zip(sending, numbers)]
+        invoices, requests = [b[0] for b in built], [b[1] for b in built]
+        try:
+            result = get_signer().transact(user.address, REGISTRY, "issueBatch", requests,
+                                           ref=f"batch:{numbers[0]}+{len(numbers)}",
+                                           on_journal=lambda row: _journal(session, row, invoices))
+        except ChainRefusal as exc:
+            session.rollback()  # the numbers go back to the range
+            if exc.name in BATCH_REFUSALS:
+                raise refusal_from_chain(exc) from None
+            if exc.name == "NumberNotInSellerRange" and resyncs < 2:  # the authority replaced the range
+                resyncs += 1
+                numbering.sync_from_chain(user.address)
+                continue
+            found = _first_refused(user.address, requests)
+            if found is not None:
+                bad, refusal = found
+                results[sending[bad].index] = _refused(sending[bad].index, refusal_from_chain(refusal))
+                sending = sending[:bad] + sending[bad + 1:]
+            part = sending + rest
+            continue
+        except IntegrityError:  # a concurrent request journaled one of the keys first
+            session.rollback()
+            part = _replays(user, part, results)
+            continue
+        _record(session, invoices, sending, result, results, requests)
+        return rest
+    return []
+
+
+def take_numbers(session, address, tax_id, count):
+    """Up to ``count`` consecutive numbers of the merchant's range, taken inside
+    ``session``'s transaction, so a rollback (a refused chunk) returns them. Fewer when the
+    range has fewer left; a new range is found or allocated when none is left.
+    (To be switched to numbering.take(session, address, count) when it exists.)"""
+    for _ in range(3):
+        left = (numbering.range_of(address) or {}).get("left", 0)
+        if not numbering.usable(address):
+            session.rollback()  # allocation writes through other connections
+            _ensure_range(address, tax_id)
+            continue
+        n = min(count, left)
+        row = session.execute(
+            update(NumberRange)
+            .where(NumberRange.merchant == address, NumberRange.next_seq + n - 1 <= NumberRange.last_seq)
+            .values(next_seq=NumberRange.next_seq + n)
+            .returning(NumberRange.prefix, NumberRange.next_seq)).first()
+        if row is not None:
+            return [numbering.format_number(row[0], seq) for seq in range(row[1] - n, row[1])]
+    raise numbering.exhausted()
+
+
+def _ensure_range(address, tax_id):
+    """A usable range for ``address``: the chain's, else a new one (as numbering.next_number)."""
+    with numbering._lock(address):
+        if numbering.usable(address) or (numbering.sync_from_chain(address) and numbering.usable(address)):
+            return
+        signer = numbering.authority_signer()
+        if signer is None:
+            raise numbering.exhausted()
+        try:
+            numbering.allocate_range(signer, address, tax_id)
+        except ChainRefusal as exc:
+            raise refusal_from_chain(exc) from None
+
+
+def _journal(session, outbox_row, invoices):
+    """Called by the signer with the flushed outbox row: the invoice rows join its DB
+    transaction (one multi-row INSERT: ORM objects cost more than the chain's work)."""
+    for inv in invoices:
+        inv["outbox_id"] = outbox_row.id
+    session.execute(insert(Invoice), invoices)
+
+
+def _first_refused(sender, requests):
+    """(index, ChainRefusal) of the first request the registry refuses (the batch reverts
+    with the first failing row's error): bisection on prefixes with eth_call; None when the
+    whole batch goes through now."""
+    chain = get_chain()
+    if chain.refusal_of(sender, REGISTRY, "issueBatch", requests) is None:
+        return None
+    good, bad, refusal = 0, len(requests), None
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        found = chain.refusal_of(sender, REGISTRY, "issueBatch", requests[:mid])
+        if found is None:
+            good = mid
+        else:
+            bad, refusal = mid, found
+    if refusal is None:  # only the whole batch was seen failing
+        refusal = chain.refusal_of(sender, REGISTRY, "issueBatch", requests[:bad])
+    return None if refusal is None else (bad - 1, refusal)
+
+
+def check_code(key, seller, commitment, net, tax, issued_at):
+    """The registry's check code (``checkCodeOf``) computed off chain: keccak of
+    abi.encode(key, seller, buyerCommitment, net, tax, uint40 issuedAt) mod 10^20."""
+    word = keccak(abi_encode(["bytes32", "address", "bytes20", "uint256", "uint256", "uint40"],
+                             [bytes.fromhex(key[2:]), seller, commitment, net, tax, issued_at]))
+    return f"{int.from_bytes(word, 'big') % 10**20:020d}"
+
+
+def _record(session, invoices, rows, result, results, requests):
+    """The chunk's outcome into its invoice rows (one UPDATE per column set, by number) and results."""
+    flags = issued_flags(result.logs) if result.status == "mined" else {}
+    refusal = result.refusal or ChainRefusal("Reverted", {}, "The transaction reverted.", REGISTRY)
+    changes = []
+    for inv, row, req in zip(invoices, rows, requests):
+        out = {"index": row.index, "number": inv["number"], "tx_hash": result.tx_hash, "status": "pending"}
+        if result.status == "mined" and inv["key"] in flags:
+            f = flags[inv["key"]]
+            changes.append({"n": inv["number"], "state": "issued", "flags": f, "chain_status": "Flagged" if f else
+                            "Issued", "check_code": check_code(inv["key"], req[1], req[2], req[4], req[5], req[8]),
+                            "error": None})
+            out["status"] = "issued"
+        elif result.status == "reverted":
+            changes.append({"n": inv["number"], "state": "failed", "flags": 0, "chain_status": None,
+                            "check_code": None, "error": refusal.message})
+            out = _refused(row.index, refusal_from_chain(refusal)) | {"number": inv["number"]}
+        results[row.index] = out
+    if changes:
+        table = Invoice.__table__
+        session.connection().execute(update(table).where(table.c.number == bindparam("n")), changes)
+    session.commit()
+
+
+def _refused(index, exc):
+    return {"index": index, "number": None, "status": "refused", "error": exc.code, "message": exc.message,
+            "http_status": exc.status}
