@@ -12,9 +12,7 @@ on this checkout staying where it is.
 """
 import hashlib
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path

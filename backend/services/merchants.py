@@ -12,7 +12,7 @@ from ..core.db import get_db
 from ..core.models import Merchant
 from ..schemas.merchants import AuditParametersUpdate, Limits, NumberRangeRequest, Reason, Registration
 from . import numbering
-from .errors import Refused, ValidationError, refusal_from_chain
+from .errors import Refused, refusal_from_chain
 from .validation import validated
 
 ACTIONS = ("approve", "reject", "suspend", "reinstate", "limits", "numbers")

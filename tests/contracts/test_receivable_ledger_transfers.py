@@ -1,7 +1,6 @@
 """ReceivableLedger: transfer, split, pledge, finance, release and settle, with every refusal
 (the v2 regressions, incl. splits of partly paid receivables, are in
 test_receivable_ledger_v2_regressions.py)."""
-import pytest
 
 from tests.contracts.receivables_fixtures import *  # noqa: F401,F403
 from tests.contracts.receivables_fixtures import (

@@ -1,8 +1,6 @@
 """The solc-js adapter behaves like native solc for py-solc-x, brownie and Slither."""
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
 import solcx
