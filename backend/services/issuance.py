@@ -309,7 +309,7 @@ def _red_letter_request(original, body):
         raise ValidationError({"items": "required: the platform does not hold the original's document"})
     if body.get("items") is None:  # a full reversal: the original's lines
         body = {**body, "items": [{k: it[k] for k in ("name", "spec", "unit", "quantity", "unit_price", "amount",
-                                                      "tax_rate", "tax_code")}
+                                                      "tax_rate", "tax_code") if k in it}  # v1 documents: fewer
                                   for it in json.loads(original.document)["items"]]}
     config = current_app.config
     req = validated(RedLetterRequest, body, config)
