@@ -60,14 +60,16 @@ def _no_default(schema):
 
 
 class IdempotencyHeaders(Model):
-    """A retried request with the same key gets the same invoice (200); with another body: 409."""
+    """A retried request with the same key gets the same invoice (200); with a request of another
+    meaning (compared after validation: key order, defaults, "2" for 2 do not count): 409."""
     idempotency_key: Annotated[str | None, Field(None, alias="Idempotency-Key", min_length=1, max_length=128,
                                                  pattern="^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$",
                                                  json_schema_extra=_no_default),
                                WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 128,
                                                "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$",
                                                "description": "the same key returns the same invoice (200); "
-                                                              "with another body: 409"})]
+                                                              "with a request of another meaning (compared "
+                                                              "after validation): 409"})]
 
 
 def idempotency_key():

@@ -1,5 +1,5 @@
 """Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
-outbox, indexed events, indexer cursors, verification history."""
+used form tokens, outbox, indexed events, indexer cursors, verification history."""
 import hashlib
 import secrets
 from datetime import datetime, timezone
@@ -147,6 +147,20 @@ class Invoice(db.Model):
 
     outbox = relationship("OutboxTx")
     user = relationship("User")
+
+
+class FormSubmission(db.Model):
+    """A portal form's one-time token, once used (services.form_tokens): a resubmission of
+    the same rendered form finds it and is told what the first submission did."""
+    __tablename__ = "form_submissions"
+    __table_args__ = (UniqueConstraint("user_id", "token"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    # what the action made or acted on (a merchant's name, an invoice number …); None while it runs
+    result_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class OutboxTx(db.Model):

@@ -22,7 +22,7 @@ from ..core.models import Invoice, NumberRange
 from . import numbering
 from .errors import Refused, ValidationError, refusal_from_chain
 from .invoices import active_merchant
-from .issuance import _fingerprint, _new_invoice
+from .issuance import _body_fingerprint, _new_invoice, request_fingerprint
 from .validation import validate_issue
 
 # refusals of the merchant or of the call, not of one row: every row not yet sent gets it
@@ -37,7 +37,8 @@ class Row:
     index: int
     clean: dict
     key: str | None
-    fingerprint: str
+    fingerprint: str  # of the validated request: equal meaning, equal fingerprint
+    legacy: str = ""  # of the body's bytes, as rows stored before request fingerprints hold it
 
 
 def issue_batch(user, body):
@@ -99,7 +100,8 @@ def _parse_row(index, raw, config):
     fields = {k: v for k, v in raw.items() if k != "idempotency_key"}
     if key is not None and not (isinstance(key, str) and len(key) <= 128 and KEY_RE.match(key)):
         raise ValidationError({"idempotency_key": "1-128 printable ASCII characters, no leading or trailing space"})
-    return Row(index, validate_issue(fields, config), key, _fingerprint(fields))
+    clean = validate_issue(fields, config)
+    return Row(index, clean, key, request_fingerprint(clean), _body_fingerprint(fields))
 
 
 def _replays(user, rows, results):
@@ -115,7 +117,7 @@ def _replays(user, rows, results):
         inv = known.get(row.key) if row.key is not None else None
         if inv is None:
             todo.append(row)
-        elif inv.request_fingerprint and inv.request_fingerprint != row.fingerprint:
+        elif inv.request_fingerprint and inv.request_fingerprint not in (row.fingerprint, row.legacy):
             results[row.index] = _refused(row.index, Refused("idempotency_key_reused", KEY_REUSED, 409))
         else:
             results[row.index] = {"index": row.index, "number": inv.number, "status": "replayed", "state": inv.state,

@@ -25,7 +25,24 @@ from .validation import line_items, today, totals, validate_issue, validated
 NUMBER_REFUSALS = ("NumberNotInSellerRange", "InvoiceAlreadyRegistered")
 
 
-def _fingerprint(body):
+# what a validated request means (``clean`` of validate_issue or of a red-letter note)
+FINGERPRINT_FIELDS = ("buyer_name", "buyer_tax_id", "invoice_type", "remarks", "drawer", "items")
+
+
+def request_fingerprint(clean, scope=("issue",)):
+    """SHA-256 of a validated request's meaning: the same for bodies that differ only in
+    spelling (key order, "2" for 2, a default or a computed amount spelled out, "" for
+    null). ``scope`` tells an invoice from a red-letter note of one original. An issue date
+    left out (today) stays out, so a retry after midnight is still the same request."""
+    meaning = {k: clean.get(k) or (0 if k == "invoice_type" else "") for k in FINGERPRINT_FIELDS}
+    meaning["issue_date"] = str(clean["issue_date"]) if clean.get("issue_date_given", True) else None
+    meaning["scope"] = [str(s) for s in scope]
+    data = json.dumps(meaning, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _body_fingerprint(body):
+    """The hash of the body's bytes, as rows written before request_fingerprint hold it."""
     try:
         data = canonical.canonical_json(body)
     except TypeError:
@@ -102,27 +119,37 @@ def issue(user, body, idempotency_key=None):
     """Validate, take a number, hash, journal + send. Returns (invoice, created: bool)."""
     m = active_merchant(user)
     session = get_db()
-    fingerprint = _fingerprint(body) if isinstance(body, (dict, list)) else None
-    if idempotency_key:
-        existing = session.query(Invoice).filter_by(user_id=user.id, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replay(existing, fingerprint)
-    clean = validate_issue(body, current_app.config)
+    clean = validate_issue(body, current_app.config)  # first: the key is compared by meaning
+    fingerprint = request_fingerprint(clean)
+    existing = keyed(user, idempotency_key)
+    if existing is not None:
+        return _replay(existing, fingerprint, body)
     try:
         inv, result = _send_new(user, m, clean, "issue", idempotency_key=idempotency_key, fingerprint=fingerprint)
     except IntegrityError:
         session.rollback()
-        existing = session.query(Invoice).filter_by(user_id=user.id, idempotency_key=idempotency_key).first()
+        existing = keyed(user, idempotency_key)
         if existing is not None:
-            return _replay(existing, fingerprint)
+            return _replay(existing, fingerprint, body)
         raise
     apply_result(inv, result)
     return inv, True
 
 
-def _replay(existing, fingerprint):
-    if fingerprint and existing.request_fingerprint and fingerprint != existing.request_fingerprint:
-        raise Refused("idempotency_key_reused", "This Idempotency-Key was used with a different request body.", 409)
+def keyed(user, idempotency_key):
+    """The user's invoice or note made with ``idempotency_key`` (None: none, or no key)."""
+    if not idempotency_key:
+        return None
+    return get_db().query(Invoice).filter_by(user_id=user.id, idempotency_key=idempotency_key).first()
+
+
+def _replay(existing, fingerprint, body):
+    """The invoice of a used key when the request means the same; 409 otherwise. (A row
+    from before request_fingerprint holds the hash of the body's bytes.)"""
+    stored = existing.request_fingerprint
+    if stored and stored != fingerprint and stored != _body_fingerprint(body):
+        raise Refused("idempotency_key_reused", f"此幂等键已用于另一请求（发票 {existing.number}）。This Idempotency-Key "
+                      f"was used with a different request (invoice {existing.number}).", 409)
     if existing.state == "pending":
         settle(existing)
     return existing, False
@@ -247,20 +274,15 @@ def red_letter(user, number, body, idempotency_key=None):
     positive magnitudes, as on chain."""
     original = owned(user, number)
     m = active_merchant(user)
-    if not isinstance(body, dict):
-        raise ValidationError({"body": "must be a JSON object"})
-    session = get_db()
-    fingerprint = _fingerprint(body)
-    if idempotency_key:
-        existing = session.query(Invoice).filter_by(user_id=user.id, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replay(existing, fingerprint)
+    req, clean = _red_letter_request(original, body)
+    fingerprint = request_fingerprint(clean, scope=("red-letter", original.number, req.reason_code))
+    existing = keyed(user, idempotency_key)
+    if existing is not None:
+        return _replay(existing, fingerprint, body)
     if original.is_red_letter:
         raise Refused("IsRedLetterNote", "A red-letter note cannot itself be red-lettered.", 409)
     if original.state != "issued":
         raise Refused("not_issued", "The original is not registered on chain.", 409)
-    if not original.document and body.get("items") is None:
-        raise ValidationError({"items": "required: the platform does not hold the original's document"})
     try:
         buyer = buyer_privacy.document_buyer(json.loads(original.document)) if original.document else None
     except ValueError:
@@ -271,16 +293,31 @@ def red_letter(user, number, body, idempotency_key=None):
                       "The platform does not hold the original's document with its buyer salt, so a red-letter "
                       "note cannot carry the same buyer commitment: issue the note with the client that issued "
                       "the original.", 409)
+    note, result = _send_new(user, m, clean, "issueRedLetter", idempotency_key=idempotency_key,
+                             fingerprint=fingerprint, original=original, reason_code=req.reason_code, buyer=buyer)
+    apply_result(note, result)
+    refresh(original)
+    get_db().commit()
+    return note, True
+
+
+def _red_letter_request(original, body):
+    """The validated note request and its clean lines and totals (items left out: the
+    original's lines); only rates of the original. ValidationError otherwise."""
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "must be a JSON object"})
+    if not original.document and body.get("items") is None:
+        raise ValidationError({"items": "required: the platform does not hold the original's document"})
     if body.get("items") is None:  # a full reversal: the original's lines
         body = {**body, "items": [{k: it[k] for k in ("name", "spec", "unit", "quantity", "unit_price", "amount",
-                                                      "tax_rate", "tax_code")}
+                                                      "tax_rate", "tax_code") if k in it}  # v1 documents: fewer
                                   for it in json.loads(original.document)["items"]]}
     config = current_app.config
     req = validated(RedLetterRequest, body, config)
     errors = {}
     clean = {"buyer_name": original.buyer_name, "buyer_tax_id": original.buyer_tax_id,
              "invoice_type": original.invoice_type, "remarks": req.remarks or "",
-             "issue_date": req.issue_date or today(),
+             "issue_date": req.issue_date or today(), "issue_date_given": req.issue_date is not None,
              "items": line_items(req.items, errors, max_amount=int(config["INVOICE_MAX_AMOUNT"]))}
     totals(clean, {}, errors, int(config["INVOICE_MAX_AMOUNT"]))
     allowed = rates_of(original)
@@ -290,12 +327,7 @@ def red_letter(user, number, body, idempotency_key=None):
                            ", ".join(f"{r}%" for r in allowed) + ").")
     if errors:
         raise ValidationError(errors)
-    note, result = _send_new(user, m, clean, "issueRedLetter", idempotency_key=idempotency_key,
-                             fingerprint=fingerprint, original=original, reason_code=req.reason_code, buyer=buyer)
-    apply_result(note, result)
-    refresh(original)
-    session.commit()
-    return note, True
+    return req, clean
 
 
 def review(user, number, decision, body):

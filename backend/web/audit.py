@@ -4,9 +4,9 @@ from flask_login import current_user
 
 from ..core.db import get_db
 from ..core.models import Invoice
-from ..services import invoices, issuance
+from ..services import form_tokens, invoices, issuance
 from .auth import EmptyForm, roles_required
-from .helpers import explained_refusals, form_int, page_args
+from .helpers import already_submitted, explained_refusals, form_int, page_args, submitted_form_token
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 REASONS = {1: "Verified with the merchant 已核实", 2: "Legitimate volume 正常业务量", 3: "Duplicate confirmed 确认重复",
@@ -43,9 +43,14 @@ def review(number, decision):
         abort(404)
     if EmptyForm().validate_on_submit():
         code = request.form.get("reason_code", "")
-        with explained_refusals():
-            issuance.review(current_user, number, decision,
-                            {"reason_code": form_int(code) if form_int(code) is not None else code})
-            flash(f"Invoice {number}: {decision}ed. 审核完成", "ok")
+        body = {"reason_code": form_int(code) if form_int(code) is not None else code}
+        with explained_refusals():  # one review per rendered form, whichever button
+            done, first = form_tokens.once(current_user, submitted_form_token(), "review",
+                                           lambda: issuance.review(current_user, number, decision, body) and decision)
+            if first:
+                flash(f"Invoice {number}: {decision}ed. 审核完成", "ok")
+            else:
+                already_submitted(f"发票 {number} 已审核（{done or decision}），未重复操作",
+                                  f"invoice {number} was reviewed ({done or decision}), not again")
     return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
                     and not request.form.get("next", "").startswith("//") else url_for("audit.queue"))

@@ -9,6 +9,8 @@ from wtforms.validators import DataRequired, Length
 
 from ..core.db import get_db
 from ..core.models import User
+from ..services import form_tokens
+from .helpers import already_submitted, submitted_form_token
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
@@ -82,7 +84,18 @@ def account():
     form = EmptyForm()
     token = None
     if form.validate_on_submit():
-        token = current_user.new_api_token()
-        get_db().commit()
-        flash("New API token created; copy it now, it is shown once / 新令牌仅显示一次", "ok")
+        made = []
+
+        def create():
+            made.append(current_user.new_api_token())
+            get_db().commit()
+            return "api_token"
+
+        _, first = form_tokens.once(current_user, submitted_form_token(), "api_token", create)
+        if first:
+            token = made[0]
+            flash("新令牌仅显示一次，请立即复制 New API token created; copy it now, it is shown once", "ok")
+        else:  # a second token would revoke the one just shown
+            already_submitted("令牌已生成（仅显示一次），未再生成；如需新令牌请刷新本页",
+                              "the token was created then (shown once) and not again; reload the page for a new one")
     return render_template("auth/account.html", form=form, token=token)

@@ -7,9 +7,9 @@ from ..chain.errors import ChainError
 from ..core.db import get_db
 from ..core.models import Merchant, User
 from ..schemas.merchants import DEFAULT_LIMITS
-from ..services import merchants, numbering
+from ..services import form_tokens, merchants, numbering
 from .auth import EmptyForm, roles_required
-from .helpers import explained_refusals, flash_error, form_int, parse_yuan
+from .helpers import already_submitted, explained_refusals, flash_error, form_int, parse_yuan, submitted_form_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ACTION_WORDS = {"approve": "已批准并分配号段", "reject": "已拒绝", "suspend": "已暂停", "reinstate": "已恢复",
@@ -43,9 +43,15 @@ def decide(merchant_id, action):
             if request.form.get(field):
                 value = request.form[field].strip().replace(",", "")
                 body[field] = form_int(value) if form_int(value) is not None else value
+        token = submitted_form_token()
         with explained_refusals():
-            m, _ = merchants.decide(current_user, merchant_id, action, body)
-            flash(f"{m.name}：{ACTION_WORDS.get(action, action)}。操作成功 {action} done.", "ok")
+            name, first = form_tokens.once(current_user, token, f"merchant:{action}",
+                                           lambda: merchants.decide(current_user, merchant_id, action, body)[0].name)
+            if first:
+                flash(f"{name}：{ACTION_WORDS.get(action, action)}。操作成功 {action} done.", "ok")
+            else:
+                already_submitted(f"{name or ''}{ACTION_WORDS.get(action, action)}，未重复操作",
+                                  f"{action} was done then, not again")
     return redirect(url_for("admin.merchants"))
 
 

@@ -1,7 +1,10 @@
 """Helpers shared by the HTML blueprints."""
+import re
+import secrets
 from contextlib import contextmanager
 
 from flask import abort, flash, redirect, request, url_for
+from markupsafe import Markup, escape
 
 from ..chain.errors import ChainError, ChainUnavailable
 from ..core.canonical import yuan
@@ -26,6 +29,36 @@ def parse_yuan(text):
     if form_int(whole) is None or (frac and (form_int(frac) is None or len(frac) > 2)):
         return None
     return int(whole) * 100 + int((frac or "0").ljust(2, "0"))
+
+
+FORM_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+ALREADY = "此表单已提交{zh}。This form was already submitted{en}."
+
+
+def new_form_token():
+    return secrets.token_urlsafe(24)
+
+
+def form_token_field(token=None):
+    """The hidden one-time token of a state-changing form: ``token``, else a fresh one
+    (each rendered form its own: see services.form_tokens)."""
+    return Markup(f'<input type="hidden" name="form_token" value="{escape(token or new_form_token())}">')
+
+
+def submitted_form_token():
+    """The posted form's one-time token; None when it has none (a page rendered before
+    tokens: acted on as before); 400 when it is not one of ours."""
+    token = request.form.get("form_token", "")
+    if not token:
+        return None
+    if not FORM_TOKEN_RE.match(token):
+        abort(400, description="表单令牌无效，请刷新页面后重试。The form token is invalid: reload the page and retry.")
+    return token
+
+
+def already_submitted(zh="", en=""):
+    """Flash that the form was submitted before (``zh``/``en``: what that submission did)."""
+    flash(ALREADY.format(zh=f"：{zh}" if zh else "", en=f": {en}" if en else ""), "ok")
 
 
 def flash_error(exc):
@@ -89,3 +122,4 @@ def init_app(app):
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["china_time"] = china_time
     app.jinja_env.globals["args_with"] = args_with
+    app.jinja_env.globals["form_token"] = form_token_field

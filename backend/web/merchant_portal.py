@@ -8,10 +8,11 @@ from flask_login import current_user, login_required
 from ..core.db import get_db
 from ..core.models import Invoice
 from ..schemas.invoices import VAT_RATES
-from ..services import invoices, issuance, merchants, validation
-from ..services.errors import ValidationError
+from ..services import form_tokens, invoices, issuance, merchants, validation
+from ..services.errors import Refused, ValidationError
 from .auth import EmptyForm, roles_required
-from .helpers import explained_refusals, flash_error, form_int, page_args, parse_yuan
+from .helpers import (already_submitted, explained_refusals, flash_error, form_int, new_form_token, page_args,
+                      parse_yuan, submitted_form_token)
 
 bp = Blueprint("merchant", __name__)
 MAX_FORM_ROWS = 50
@@ -71,8 +72,10 @@ def issue():
     values = {}
     totals = None
     errors = {}
+    token = None  # kept while the form is previewed and edited: one rendered form, one invoice
     if request.method == "POST" and form.validate_on_submit():
         values = request.form
+        token = submitted_form_token()
         rows = _rows_from_form(request.form) or rows
         action = request.form.get("action", "preview")
         if action == "add_row" and len(rows) < MAX_FORM_ROWS:
@@ -89,12 +92,21 @@ def issue():
                     raise ValidationError(errors)
                 totals = validation.preview(body, current_app.config)
                 if action == "issue":
-                    inv, _ = issuance.issue(current_user, body)
+                    inv, created = issuance.issue(current_user, body, form_tokens.idempotency_key(token))
                     if inv.state == "failed":
                         flash(f"The chain refused the invoice: {inv.error}", "error")
                     else:
-                        flash(f"Invoice {inv.number} issued. 开票成功", "ok")
+                        if created:
+                            flash(f"Invoice {inv.number} issued. 开票成功", "ok")
+                        else:
+                            already_submitted(f"发票 {inv.number} 已开具，未重复开具",
+                                              f"invoice {inv.number} was issued then, not again")
                         return redirect(url_for("merchant.detail", number=inv.number))
+            except Refused as exc:
+                if exc.code == "idempotency_key_reused":
+                    token = _changed_after_issue(token)
+                else:
+                    flash_error(exc)
             except ValidationError as exc:
                 errors = exc.fields
                 flash_error(exc)
@@ -102,7 +114,18 @@ def issue():
                 if not flash_error(exc):
                     raise
     return render_template("merchant/issue.html", form=form, rows=rows, values=values, totals=totals,
-                           errors=errors, rates=VAT_RATES)
+                           errors=errors, rates=VAT_RATES, token=token or new_form_token())
+
+
+def _changed_after_issue(token):
+    """The form was issued, then changed and sent again: say so, and give the form a fresh
+    token so that pressing Issue again issues the changed invoice deliberately."""
+    first = issuance.keyed(current_user, form_tokens.idempotency_key(token))
+    number = first.number if first is not None else ""
+    already_submitted(f"发票 {number} 已按原内容开具；修改后的发票尚未开具，确认无误后请再次点击开具",
+                      f"invoice {number} was issued from it; the changed invoice is not issued yet: press Issue "
+                      "again to issue it as another invoice")
+    return new_form_token()
 
 
 def _list(template, user_filter):
@@ -157,9 +180,14 @@ def detail(number):
 @roles_required("merchant")
 def void(number):
     if EmptyForm().validate_on_submit():
+        token = submitted_form_token()
         with explained_refusals(abort_statuses=(403, 404)):
-            issuance.void(current_user, number)
-            flash("Invoice voided. 已作废", "ok")
+            _, first = form_tokens.once(current_user, token, "void",
+                                        lambda: issuance.void(current_user, number)[0].number)
+            if first:
+                flash("Invoice voided. 已作废", "ok")
+            else:
+                already_submitted("发票已作废，未重复操作", "the invoice is voided, not again")
     return redirect(url_for("merchant.detail", number=number))
 
 
@@ -167,6 +195,7 @@ def void(number):
 @roles_required("merchant")
 def red_letter(number):
     if EmptyForm().validate_on_submit():
+        token = submitted_form_token()
         code = request.form.get("reason_code", "")
         body = {"reason_code": form_int(code) if form_int(code) is not None else request.form.get("reason_code")}
         partial = request.form.get("amount", "").strip()
@@ -181,8 +210,20 @@ def red_letter(number):
                 rate = form_int(rate) if form_int(rate) in rates else max(rates, default=original.rate)
                 body["items"] = [{"name": "红字冲销 Red-letter reduction", "quantity": 1, "unit_price": amount,
                                   "tax_rate": rate}]
-            note, _ = issuance.red_letter(current_user, number, body)
-            flash(f"Red-letter note {note.number} issued. 红字发票已开具", "ok")
+            try:
+                note, created = issuance.red_letter(current_user, number, body, form_tokens.idempotency_key(token))
+            except Refused as exc:
+                if exc.code != "idempotency_key_reused":
+                    raise
+                already_submitted("红字发票已按原内容开具；修改后的红字发票未开具，请在本页重新填写",
+                                  "a note was issued from it; the changed note is not issued: fill in the form on "
+                                  "this page again")
+                return redirect(url_for("merchant.detail", number=number))
+            if created:
+                flash(f"Red-letter note {note.number} issued. 红字发票已开具", "ok")
+            else:
+                already_submitted(f"红字发票 {note.number} 已开具，未重复开具",
+                                  f"red-letter note {note.number} was issued then, not again")
             return redirect(url_for("merchant.detail", number=note.number))
     return redirect(url_for("merchant.detail", number=number))
 
