@@ -16,9 +16,9 @@ __all__ = ["Anvil", "deploy", "dev_account", "free_port", "ARTIFACTS"]
 class Anvil:
     """scripts.chain.Chain on a free port (optionally with a state file)."""
 
-    def __init__(self, state=None):
+    def __init__(self, state=None, extra_args=()):
         self.chain = Chain(port=free_port(), state_file=Path(state) if state else None, state_interval=3600,
-                           extra_args=["--base-fee", "0", "--gas-limit", "30000000"])
+                           extra_args=["--base-fee", "0", "--gas-limit", "30000000", *extra_args])
 
     @property
     def url(self):
