@@ -1,18 +1,18 @@
 """Signer: transactions built, signed with eth-account (keys.KeyRing) and sent raw;
-nonces from the database (nonces.NonceManager: taken in the transaction that journals them,
-so a rollback gives them back; gaps found at start-up or in flight are healed); the outbox (each signed raw transaction is journaled in the database
-*before* it is broadcast; ``reconcile()`` re-broadcasts what the chain does not know and
-records receipts of what it does, so nothing acknowledged is lost and nothing is sent
-twice: a re-broadcast is the same signed bytes, same hash, same nonce)."""
+nonces from the database (nonces.NonceManager: taken in the transaction that journals
+them, so a rollback gives them back; gaps found at start-up or in flight are healed); the
+outbox (each signed raw transaction is journaled in the database *before* it is broadcast;
+``reconcile()`` re-broadcasts what the chain does not know and records receipts of what it
+does, so nothing acknowledged is lost and nothing is sent twice: a re-broadcast is the same
+signed bytes, same hash, same nonce)."""
 import json
 import time
 from dataclasses import dataclass, field
 
 from eth_utils import to_checksum_address
+from sqlalchemy import select
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound
-
-from sqlalchemy import select
 
 from ..core.models import OutboxTx
 from .errors import ChainError, ChainRefusal, ChainUnavailable, is_connection_error
@@ -78,8 +78,8 @@ class Signer:
         to = self.client.contract(contract).address
         account = self.keyring.account(sender)
         _, data = self.client.encode(contract, function, *args)
-        gas = self._estimate({"from": sender, "to": to, "data": data}, contract)
-        tx = {"to": to, "data": data, "value": 0, "gas": int(gas * 1.25) + 20_000, "chainId": self.chain_id, **self._fees()}
+        gas, fees = self._estimate({"from": sender, "to": to, "data": data}, contract)
+        tx = {"to": to, "data": data, "value": 0, "gas": int(gas * 1.25) + 20_000, "chainId": self.chain_id, **fees}
 
         def build(session):
             new_args = prepare(session) if prepare else None
@@ -99,19 +99,19 @@ class Signer:
         return self.wait(row, session)
 
     def _estimate(self, tx, contract):
-        """Gas of ``tx``. An IssueTimeInFuture against the latest block is estimated again
+        """(gas of ``tx``, fee fields). An IssueTimeInFuture against the latest block is estimated again
         against the pending block: on an idle chain (or one with slow blocks) the latest
         block's time is minutes old, while the transaction runs in the next block, timed
         now. Any other refusal, or the same one against the pending block, is raised."""
         try:
             try:
-                return self.w3.eth.estimate_gas(tx)
+                return self.w3.eth.estimate_gas(tx), self._fees()
             except ContractLogicError as exc:
                 refusal = self.client.decode_error(exc, contract)
                 if refusal.name != "IssueTimeInFuture":
                     raise refusal from None
             try:
-                return self.w3.eth.estimate_gas(tx, "pending")
+                return self.w3.eth.estimate_gas(tx, "pending"), self._fees()
             except ContractLogicError as exc:
                 raise self.client.decode_error(exc, contract) from None
         except ChainError:
