@@ -63,8 +63,9 @@ $(STAMPS)/system: scripts/ensure_system.sh
 $(VENV)/bin/python: | $(STAMPS)/system
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMPS)/python: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+# the postgres extra (psycopg): the multi-process tests run on a throwaway PostgreSQL too
+$(STAMPS)/python: pyproject.toml Makefile | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[postgres]'
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/npm: package.json package-lock.json | $(STAMPS)/system

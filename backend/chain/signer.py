@@ -1,23 +1,25 @@
 """Signer: transactions built, signed with eth-account (keys.KeyRing) and sent raw;
-a nonce manager (one lock per sender and a local counter, resynchronised from the chain and
-the outbox on error); the outbox (each signed raw transaction is journaled in the database
-*before* it is broadcast; ``reconcile()`` re-broadcasts what the chain does not know and
-records receipts of what it does, so nothing acknowledged is lost and nothing is sent
-twice: a re-broadcast is the same signed bytes, same hash, same nonce)."""
+nonces from the database (nonces.NonceManager: taken in the transaction that journals
+them, so a rollback gives them back; gaps found at start-up or in flight are healed); the
+outbox (each signed raw transaction is journaled in the database *before* it is broadcast;
+``reconcile()`` re-broadcasts what the chain does not know and records receipts of what it
+does, so nothing acknowledged is lost and nothing is sent twice: a re-broadcast is the same
+signed bytes, same hash, same nonce)."""
 import json
-import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from eth_utils import to_checksum_address
+from sqlalchemy import select
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound
 
 from ..core.models import OutboxTx
 from .errors import ChainError, ChainRefusal, ChainUnavailable, is_connection_error
+from .nonces import LIVE_STATUSES, NonceManager
 
 PENDING_STATUSES = ("signed", "sent")
+FILL_FUNCTION = "fillNonceGap"  # outbox function of a 0-value self-transfer filling a nonce gap
 
 
 @dataclass
@@ -30,44 +32,10 @@ class TxResult:
     logs: list = field(default_factory=list)
 
 
-class NonceManager:
-    """Per-sender lock + local counter. ``lock(sender)`` must be held around
-    ``take`` → sign → journal → broadcast so nonces go out in order."""
-
-    def __init__(self, w3, journal_next):
-        self.w3 = w3
-        self._journal_next = journal_next  # callable(sender) -> next nonce after journaled txs
-        self._locks = defaultdict(threading.Lock)
-        self._guard = threading.Lock()
-        self._next = {}
-
-    def lock(self, sender):
-        with self._guard:
-            return self._locks[sender]
-
-    def take(self, sender):
-        n = self._next.get(sender)
-        if n is None:
-            n = max(self.w3.eth.get_transaction_count(sender, "pending"), self._journal_next(sender))
-        self._next[sender] = n + 1
-        return n
-
-    def give_back(self, sender, nonce):
-        """The nonce was not used (nothing journaled/sent): hand it out again."""
-        if self._next.get(sender) == nonce + 1:
-            self._next[sender] = nonce
-
-    def resync(self, sender=None):
-        if sender is None:
-            self._next.clear()
-        else:
-            self._next.pop(sender, None)
-
-
 class Signer:
     """Writes through a ChainClient: sign, journal, broadcast, wait, reconcile."""
 
-    def __init__(self, client, *, keyring, session_factory, tx_timeout=30, priority_fee=10**9):
+    def __init__(self, client, *, keyring, session_factory, tx_timeout=30, priority_fee=10**9, heal_after=1.0):
         self.client = client
         self.w3 = client.w3
         self.chain_id = client.chain_id
@@ -75,16 +43,9 @@ class Signer:
         self.session_factory = session_factory  # () -> SQLAlchemy session
         self.tx_timeout = tx_timeout
         self.priority_fee = priority_fee
-        self.nonces = NonceManager(self.w3, self._journal_next)
+        self.heal_after = heal_after  # seconds unmined before a wait looks for a nonce gap below
+        self.nonces = NonceManager(self.w3, self.chain_id)
         self._fee_cache = (0.0, None)
-
-    def _journal_next(self, sender):
-        session = self.session_factory()
-        last = (session.query(OutboxTx.nonce)
-                .filter(OutboxTx.sender == sender, OutboxTx.chain_id == self.chain_id,
-                        OutboxTx.status.in_(PENDING_STATUSES))
-                .order_by(OutboxTx.nonce.desc()).first())
-        return last[0] + 1 if last else 0
 
     def _fees(self):
         ts, fees = self._fee_cache
@@ -99,63 +60,91 @@ class Signer:
             self._fee_cache = (time.monotonic(), fees)
         return fees
 
-    def transact(self, sender, contract, function, *args, ref=None, journal=(), on_journal=None, wait=True):
+    def transact(self, sender, contract, function, *args, ref=None, journal=(), on_journal=None, wait=True,
+                 prepare=None):
         """Estimate (a revert raises ChainRefusal, nothing journaled), sign, journal
         (together with the ``journal`` objects and ``on_journal(row)``), broadcast, wait.
+
+        ``prepare(session)`` runs first in the journaling transaction (before the nonce is
+        taken) and may return new ``args`` (e.g. the document with the invoice number taken
+        in that transaction); whatever it adds to the session is journaled with the row, or
+        rolled back with it. Locks are held only from there to the commit, not while
+        estimating or waiting.
 
         Returns TxResult. Raises ChainRefusal before journaling, ChainUnavailable when
         the node cannot be reached before journaling.
         """
         sender = to_checksum_address(sender)
-        c = self.client.contract(contract)
+        to = self.client.contract(contract).address
         account = self.keyring.account(sender)
         _, data = self.client.encode(contract, function, *args)
+        gas, fees = self._estimate({"from": sender, "to": to, "data": data}, contract)
+        tx = {"to": to, "data": data, "value": 0, "gas": int(gas * 1.25) + 20_000, "chainId": self.chain_id, **fees}
+
+        def build(session):
+            new_args = prepare(session) if prepare else None
+            return data if new_args is None else self.client.encode(contract, function, *new_args)[1]
+
+        session = self.session_factory()
+        with self.nonces.lock(sender):
+            for attempt in range(3):
+                row, tx["data"] = self._journal(session, account, tx, build if attempt == 0 else None, ref=ref,
+                                                contract=contract, function=function, journal=journal,
+                                                on_journal=on_journal)
+                if self._broadcast(row, session, commit=False) != "retry":
+                    break
+        if row.status == "signed" or not wait:
+            session.commit()
+            return TxResult(row.tx_hash, row.id, row.status)
+        return self.wait(row, session)
+
+    def _estimate(self, tx, contract):
+        """(gas of ``tx``, fee fields). An IssueTimeInFuture against the latest block is estimated again
+        against the pending block: on an idle chain (or one with slow blocks) the latest
+        block's time is minutes old, while the transaction runs in the next block, timed
+        now. Any other refusal, or the same one against the pending block, is raised."""
         try:
-            gas = self.w3.eth.estimate_gas({"from": sender, "to": c.address, "data": data})
-            fees = self._fees()
-        except ContractLogicError as exc:
-            raise self.client.decode_error(exc, contract) from None
+            try:
+                return self.w3.eth.estimate_gas(tx), self._fees()
+            except ContractLogicError as exc:
+                refusal = self.client.decode_error(exc, contract)
+                if refusal.name != "IssueTimeInFuture":
+                    raise refusal from None
+            try:
+                return self.w3.eth.estimate_gas(tx, "pending"), self._fees()
+            except ContractLogicError as exc:
+                raise self.client.decode_error(exc, contract) from None
+        except ChainError:
+            raise
         except Exception as exc:
             if is_connection_error(exc):
                 raise ChainUnavailable(str(exc)) from exc
             raise
-        tx = {"to": c.address, "data": data, "value": 0, "gas": int(gas * 1.25) + 20_000,
-              "chainId": self.chain_id, **fees}
-        session = self.session_factory()
-        lock = self.nonces.lock(sender)
-        with lock:
-            for attempt in range(3):
-                try:
-                    nonce = self.nonces.take(sender)
-                except Exception as exc:
-                    if is_connection_error(exc):
-                        raise ChainUnavailable(str(exc)) from exc
-                    raise
-                signed = account.sign_transaction({**tx, "nonce": nonce})
-                tx_hash = Web3.to_hex(signed.hash)
-                row = OutboxTx(chain_id=self.chain_id, sender=sender, nonce=nonce, tx_hash=tx_hash,
-                               raw_tx=Web3.to_hex(signed.raw_transaction), contract=contract,
-                               function=function, ref=ref, status="signed")
-                session.add(row)
-                for obj in journal:
-                    session.add(obj)
-                if on_journal:
-                    session.flush()
-                    on_journal(row)
-                try:
-                    session.commit()  # journaled: from here the tx is durable
-                except Exception:
-                    session.rollback()
-                    self.nonces.resync(sender)
-                    raise
-                outcome = self._broadcast(row, session, commit=False)
-                if outcome == "retry":
-                    continue
-                break
-        if row.status == "signed" or not wait:
-            session.commit()
-            return TxResult(tx_hash, row.id, row.status)
-        return self.wait(row, session)
+
+    def _journal(self, session, account, tx, build, *, contract, function, ref, journal=(), on_journal=None):
+        """One transaction: ``build`` (the data), the nonce, the signed row and the journal
+        objects, committed together; any failure rolls back all of it (nonce and number
+        given back) and is raised."""
+        try:
+            data = build(session) if build else tx["data"]
+            nonce = self.nonces.take(session, account.address)
+            signed = account.sign_transaction({**tx, "data": data, "nonce": nonce})
+            row = OutboxTx(chain_id=self.chain_id, sender=account.address, nonce=nonce,
+                           tx_hash=Web3.to_hex(signed.hash), raw_tx=Web3.to_hex(signed.raw_transaction),
+                           contract=contract, function=function, ref=ref, status="signed")
+            session.add(row)
+            for obj in journal:
+                session.add(obj)
+            if on_journal:
+                session.flush()
+                on_journal(row)
+            session.commit()  # journaled: from here the tx is durable
+        except Exception as exc:
+            session.rollback()
+            if is_connection_error(exc):
+                raise ChainUnavailable(str(exc)) from exc
+            raise
+        return row, data
 
     def _broadcast(self, row, session, commit=True):
         """Send the journaled raw tx. Returns 'ok', 'retry' (nonce was stale: row
@@ -170,7 +159,7 @@ class Signer:
                 row.status = "dropped"
                 row.error = "nonce too low at broadcast; re-signed with a fresh nonce"
                 session.commit()
-                self.nonces.resync(row.sender)
+                self._resync(session, row.sender)
                 return "retry"
             elif is_connection_error(exc):
                 row.error = f"broadcast failed: {exc}"
@@ -180,7 +169,7 @@ class Signer:
                 row.status = "rejected"
                 row.error = str(exc)
                 session.commit()
-                self.nonces.resync(row.sender)
+                self._resync(session, row.sender)  # its nonce is handed out again (or healed)
                 raise ChainError(f"node rejected the transaction: {exc}") from exc
         row.status = "sent"
         row.broadcasts += 1
@@ -188,9 +177,20 @@ class Signer:
             session.commit()
         return "ok"
 
+    def _resync(self, session, sender):
+        try:
+            self.nonces.resync(session, sender)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
     def wait(self, row, session, timeout=None):
-        """Wait for the receipt (polling 2 ms, growing to 100 ms); record it."""
-        deadline = time.monotonic() + (timeout or self.tx_timeout)
+        """Wait for the receipt (polling 2 ms, growing to 100 ms); record it. Still not
+        mined after ``heal_after`` seconds while the chain's pending nonce is below the
+        row's (an earlier nonce is missing): heal the gap, once."""
+        start = time.monotonic()
+        deadline, heal_at = start + (timeout or self.tx_timeout), start + self.heal_after
         delay = 0.002
         try:
             while True:
@@ -198,9 +198,14 @@ class Signer:
                     receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
                     break
                 except TransactionNotFound:
-                    if time.monotonic() >= deadline:
+                    now = time.monotonic()
+                    if now >= deadline:
                         session.commit()
                         return TxResult(row.tx_hash, row.id, row.status)
+                    if heal_at is not None and now >= heal_at:
+                        heal_at = None
+                        if self.w3.eth.get_transaction_count(row.sender, "pending") < row.nonce:
+                            self.heal(row.sender)
                     time.sleep(delay)
                     delay = min(delay * 2, 0.1)
         except Exception as exc:
@@ -258,11 +263,10 @@ class Signer:
         try:
             for row in rows:
                 self._reconcile_row(row, session, changed)
-            for s in senders:
-                self.nonces.resync(s)
         finally:
             for lock in locks:
                 lock.release()
+        changed.update(self.heal())  # and every sender's counter resynchronised
         return changed
 
     def _reconcile_row(self, row, session, changed):
@@ -293,6 +297,61 @@ class Signer:
             return
         if row.status != before:
             changed[row.tx_hash] = row.status
+
+    def heal(self, sender=None):
+        """Heal the nonce gaps of ``sender`` (default: every sender of this chain): each
+        nonce between the chain's pending nonce and the highest live journaled one that no
+        live row holds is filled with a journaled 0-value self-transfer (``fillNonceGap``);
+        live rows there the node does not know are broadcast again; the counter is set to
+        max(pending nonce, highest live + 1). Returns {tx_hash: "broadcast"}."""
+        session = self.session_factory()
+        if sender is None:
+            pending = session.execute(select(OutboxTx.sender).distinct().where(
+                OutboxTx.chain_id == self.chain_id, OutboxTx.status.in_(PENDING_STATUSES))).scalars()
+            senders = [s for s in sorted(set(self.nonces.senders(session)) | set(pending)) if self.keyring.has(s)]
+        else:
+            senders = [to_checksum_address(sender)]
+        sent = {}
+        for s in senders:
+            with self.nonces.lock(s):
+                for row in self._fill_gaps(session, s):
+                    try:
+                        if self._broadcast(row, session) == "ok":
+                            sent[row.tx_hash] = "broadcast"
+                    except ChainError:
+                        pass  # left 'rejected' (its nonce a gap again): the next heal retries
+        return sent
+
+    def _fill_gaps(self, session, sender):
+        """Under the sender's row lock (every nonce taken so far is journaled): journal the
+        fills, resync the counter. Returns the rows to broadcast (fills and unknown live rows)."""
+        try:
+            self.nonces.lock_row(session, sender)
+            pending = self.w3.eth.get_transaction_count(sender, "pending")
+            live = {r.nonce: r for r in session.execute(select(OutboxTx).where(
+                OutboxTx.chain_id == self.chain_id, OutboxTx.sender == sender,
+                OutboxTx.status.in_(LIVE_STATUSES), OutboxTx.nonce >= pending)).scalars()}
+            top = max(live, default=pending - 1)
+            fills = [self._fill_row(sender, n) for n in range(pending, top) if n not in live]
+            session.add_all(fills)
+            self.nonces.set(session, sender, max(pending, top + 1))
+            session.commit()
+        except Exception as exc:
+            session.rollback()
+            if is_connection_error(exc):
+                raise ChainUnavailable(str(exc)) from exc
+            raise
+        lost = [r for n, r in sorted(live.items()) if n < top and r.status != "mined"
+                and not self._known_pending(r.tx_hash)]
+        return fills + lost
+
+    def _fill_row(self, sender, nonce):
+        signed = self.keyring.account(sender).sign_transaction(
+            {"to": sender, "value": 0, "data": b"", "gas": 21_000, "nonce": nonce, "chainId": self.chain_id,
+             **self._fees()})
+        return OutboxTx(chain_id=self.chain_id, sender=sender, nonce=nonce, tx_hash=Web3.to_hex(signed.hash),
+                        raw_tx=Web3.to_hex(signed.raw_transaction), contract="", function=FILL_FUNCTION,
+                        ref=f"nonce:{nonce}", status="signed")
 
     def _known_pending(self, tx_hash):
         try:

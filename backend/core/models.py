@@ -1,5 +1,6 @@
 """Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
-used form tokens, outbox, indexed events, indexer cursors, verification history."""
+"""Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
+used form tokens, outbox, signers' next nonces, indexed events, indexer cursors, verification history."""
 import hashlib
 import secrets
 from datetime import datetime, timezone
@@ -187,6 +188,16 @@ class OutboxTx(db.Model):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SignerNonce(db.Model):
+    """The next nonce of a sender, taken (``UPDATE … RETURNING``) in the database transaction
+    that journals its outbox row: a rollback gives it back, a commit journals it, and the row
+    lock (PostgreSQL) or the single writer (SQLite) orders several processes."""
+    __tablename__ = "signer_nonces"
+    chain_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender: Mapped[str] = mapped_column(String(42), primary_key=True)
+    next_nonce: Mapped[int] = mapped_column(BigInteger)
 
 
 class ChainEvent(db.Model):

@@ -17,6 +17,7 @@ from ..chain import get_chain, get_signer
 from ..chain.client import REGISTRY
 from ..chain.errors import ChainRefusal
 from ..chain.indexer import issued_flags
+from ..core import buyer_privacy
 from ..core.db import get_db
 from ..core.models import Invoice, NumberRange
 from . import numbering
@@ -133,8 +134,8 @@ def _issue_chunk(user, merchant, part, results):
     while part:
         numbers = take_numbers(session, user.address, merchant.tax_id, len(part))
         sending, rest = part[:len(numbers)], part[len(numbers):]
-        built = [_new_invoice(user, merchant, r.clean, idempotency_key=r.key, fingerprint=r.fingerprint, number=n,
-                              make=dict) for r, n in zip(sending, numbers)]
+        built = [_new_invoice(user, merchant, r.clean, n, _new_buyer(r.clean), idempotency_key=r.key,
+                              fingerprint=r.fingerprint, make=dict) for r, n in zip(sending, numbers)]
         invoices, requests = [b[0] for b in built], [b[1] for b in built]
         try:
             result = get_signer().transact(user.address, REGISTRY, "issueBatch", requests,
@@ -162,6 +163,11 @@ def _issue_chunk(user, merchant, part, results):
         _record(session, invoices, sending, result, results, requests)
         return rest
     return []
+
+
+def _new_buyer(clean):
+    """A fresh salt and the buyer's tag (the document's buyer commitment)."""
+    return buyer_privacy.new_salt(), buyer_privacy.buyer_tag(clean["buyer_tax_id"])
 
 
 def take_numbers(session, address, tax_id, count):

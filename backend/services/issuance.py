@@ -60,15 +60,13 @@ def _request_tuple(number, seller, clean, issued_at, dhash, salt, tag):
             [tuple(g) for g in clean["groups"]])
 
 
-def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, original=None, reason_code=None,
-                 buyer=None, number=None, make=Invoice):
-    """Takes the merchant's next number (unless given: bulk issuance takes its own), builds
-    and hashes the canonical document; returns the unsaved Invoice row (``make=dict``: its
-    columns, for a bulk insert) and the chain's IssueRequest tuple. With ``original``: a
-    red-letter note, whose ``buyer`` (salt, tag) is the original's."""
-    number = number or numbering.next_number(user.address, merchant.tax_id)
+def _new_invoice(user, merchant, clean, number, buyer, *, idempotency_key, fingerprint, original=None,
+                 reason_code=None, make=Invoice):
+    """Builds and hashes the canonical document of ``number``; returns the unsaved Invoice
+    row (``make=dict``: its columns, for a bulk insert) and the chain's IssueRequest tuple.
+    ``buyer``: (salt, tag); a red-letter note's are the ``original``'s."""
     original_number = original.number if original is not None else None
-    salt, tag = buyer or (buyer_privacy.new_salt(), buyer_privacy.buyer_tag(clean["buyer_tax_id"]))
+    salt, tag = buyer
     doc = canonical.build_document(
         number=number, invoice_type=clean["invoice_type"], issue_date=clean["issue_date"].isoformat(),
         seller={"name": merchant.name, "tax_id": merchant.tax_id, "address": user.address},
@@ -80,39 +78,66 @@ def _new_invoice(user, merchant, clean, *, idempotency_key, fingerprint, origina
     dhash = canonical.document_hash(text)
     issued_at = canonical.issue_timestamp(clean["issue_date"])
     row = make(number=number, key=canonical.invoice_key(number), user_id=user.id, seller_address=user.address,
-                  seller_name=merchant.name, seller_tax_id=merchant.tax_id, buyer_name=clean["buyer_name"],
-                  buyer_tax_id=clean["buyer_tax_id"], issue_date=clean["issue_date"].isoformat(),
-                  issued_at=issued_at, invoice_type=clean["invoice_type"], rate=clean["rate"],
-                  rate_mask=clean["rate_mask"], item_count=len(clean["items"]), net=clean["net"], tax=clean["tax"],
-                  gross=clean["gross"],
-                  document=text, document_hash=dhash, is_red_letter=original is not None,
-                  original_number=original_number, state="pending", idempotency_key=idempotency_key,
-                  request_fingerprint=fingerprint)
+               seller_name=merchant.name, seller_tax_id=merchant.tax_id, buyer_name=clean["buyer_name"],
+               buyer_tax_id=clean["buyer_tax_id"], issue_date=clean["issue_date"].isoformat(),
+               issued_at=issued_at, invoice_type=clean["invoice_type"], rate=clean["rate"],
+               rate_mask=clean["rate_mask"], item_count=len(clean["items"]), net=clean["net"], tax=clean["tax"],
+               gross=clean["gross"], document=text, document_hash=dhash, is_red_letter=original is not None,
+               original_number=original_number, state="pending", idempotency_key=idempotency_key,
+               request_fingerprint=fingerprint)
     return row, _request_tuple(number, user.address, clean, issued_at, dhash, salt, tag)
+
+
+class _NumberGone(Exception):
+    """The range ran out between looking at the next number and taking it."""
 
 
 def _send_new(user, merchant, clean, function, *, idempotency_key, fingerprint, original=None, reason_code=None,
               buyer=None):
-    """Build (number, document) and journal + send ``issue`` or ``issueRedLetter``. A refusal
-    of the number itself (not in the seller's range: the authority replaced the range; or
-    already registered by another client) is retried with a fresh number, twice at most."""
+    """Build (number, document) and journal + send ``issue`` or ``issueRedLetter``. The gas
+    is estimated (refusals found) with the next number only looked at; the number is taken
+    in the transaction that journals the invoice (the document rebuilt when another request
+    took that one meanwhile), so a refusal or a rollback burns no number. A refusal of the
+    number itself (not in the seller's range: the authority replaced the range; or already
+    registered by another client) is retried with the next number."""
     signer = get_signer()
     session = get_db()
-    for attempt in range(3):
-        inv, req = _new_invoice(user, merchant, clean, idempotency_key=idempotency_key, fingerprint=fingerprint,
-                                original=original, reason_code=reason_code, buyer=buyer)
-        args = (req,) if original is None else (bytes.fromhex(original.key[2:]), req, reason_code)
+    buyer = buyer or (buyer_privacy.new_salt(), buyer_privacy.buyer_tag(clean["buyer_tax_id"]))
+    built = {}
+
+    def build(number):
+        built["inv"], req = _new_invoice(user, merchant, clean, number, buyer, idempotency_key=idempotency_key,
+                                         fingerprint=fingerprint, original=original, reason_code=reason_code)
+        return (req,) if original is None else (bytes.fromhex(original.key[2:]), req, reason_code)
+
+    def prepare(tx_session):
+        numbers = numbering.take(tx_session, user.address)
+        if numbers is None:
+            raise _NumberGone()
+        args = build(numbers[0]) if numbers[0] != built["inv"].number else None
+        tx_session.add(built["inv"])
+        return args
+
+    def journaled(row):
+        built["inv"].outbox_id = row.id
+        row.ref = built["inv"].number
+
+    for attempt in range(5):
+        args = build(numbering.next_number(user.address, merchant.tax_id))
         try:
-            result = signer.transact(user.address, REGISTRY, function, *args, ref=inv.number, journal=[inv],
-                                    on_journal=lambda row: setattr(inv, "outbox_id", row.id))
+            result = signer.transact(user.address, REGISTRY, function, *args, ref=built["inv"].number,
+                                     prepare=prepare, on_journal=journaled)
+        except _NumberGone:
+            continue
         except ChainRefusal as exc:
             session.rollback()
-            if exc.name in NUMBER_REFUSALS and attempt < 2:
+            if exc.name in NUMBER_REFUSALS and attempt < 4:
                 if exc.name == "NumberNotInSellerRange":
                     numbering.sync_from_chain(user.address)
                 continue
             raise refusal_from_chain(exc) from None
-        return inv, result
+        return built["inv"], result
+    raise numbering.exhausted()
 
 
 def issue(user, body, idempotency_key=None):

@@ -9,7 +9,9 @@ prefix and a 15-digit sequence.
 
 The platform keeps each merchant's range and its next number in ``number_ranges`` and hands
 numbers out sequentially with one atomic ``UPDATE … RETURNING`` (unique across threads and
-processes). When the range is used up, or its year is over, the backend first reads the
+processes) run in the caller's session (``take``): in the transaction that journals the
+invoice, so a refused or rolled-back issuance gives its number back (no gaps). Before that,
+``next_number`` only looks at the next number (``peek``), to estimate the transaction. When the range is used up, or its year is over, the backend first reads the
 range on chain (the authority may have allocated one from elsewhere) and otherwise
 allocates a new one itself, signing as the authority (a user with role ``authority`` whose
 key it holds); without such a key the issuance is refused with ``NumberRangeExhausted``
@@ -63,29 +65,39 @@ def format_number(prefix, seq) -> str:
     return f"{prefix:05d}{seq:015d}"
 
 
-def take(address, when=None):
-    """The next number of ``address``'s stored range, or None when it has no range, the
-    range is used up or belongs to another year. One atomic statement."""
+def _this_year(when):
     yy = (when or _now()).year % 100
-    with db.engine.begin() as conn:
-        row = conn.execute(
-            update(NumberRange)
-            .where(NumberRange.merchant == address, NumberRange.next_seq <= NumberRange.last_seq,
-                   NumberRange.prefix >= yy * 1000, NumberRange.prefix < (yy + 1) * 1000)
-            .values(next_seq=NumberRange.next_seq + 1)
-            .returning(NumberRange.prefix, NumberRange.next_seq)).first()
+    return NumberRange.prefix >= yy * 1000, NumberRange.prefix < (yy + 1) * 1000
+
+
+def take(session, address, count=1, when=None):
+    """``count`` consecutive numbers of ``address``'s stored range, taken in ``session``'s
+    transaction (a rollback gives them back; the row stays locked until it ends), or None
+    when it has no range of this year with ``count`` numbers left."""
+    row = session.execute(
+        update(NumberRange)
+        .where(NumberRange.merchant == address, NumberRange.next_seq + (count - 1) <= NumberRange.last_seq,
+               *_this_year(when))
+        .values(next_seq=NumberRange.next_seq + count)
+        .returning(NumberRange.prefix, NumberRange.next_seq)
+        .execution_options(synchronize_session=False)).first()
     if row is None:
         return None
-    return format_number(row[0], row[1] - 1)
+    return [format_number(row[0], seq) for seq in range(row[1] - count, row[1])]
+
+
+def peek(address, count=1, when=None):
+    """The number ``take`` would hand out next (nothing taken), or None like ``take``."""
+    with db.engine.connect() as conn:
+        row = conn.execute(select(NumberRange.prefix, NumberRange.next_seq).where(
+            NumberRange.merchant == address, NumberRange.next_seq + (count - 1) <= NumberRange.last_seq,
+            *_this_year(when))).first()
+    return None if row is None else format_number(row[0], row[1])
 
 
 def usable(address, when=None):
     """Whether ``address`` has a stored range of this year with numbers left."""
-    yy = (when or _now()).year % 100
-    with db.engine.connect() as conn:
-        return conn.execute(select(NumberRange.merchant).where(
-            NumberRange.merchant == address, NumberRange.next_seq <= NumberRange.last_seq,
-            NumberRange.prefix >= yy * 1000, NumberRange.prefix < (yy + 1) * 1000)).first() is not None
+    return peek(address, when=when) is not None
 
 
 def record_range(address, first, last):
@@ -177,29 +189,30 @@ def exhausted():
                    "the authority allocates it on the merchants page.", 409)
 
 
-def next_number(address, tax_id):
-    """The merchant's next invoice number, allocating a new range when needed."""
-    number = take(address)
+def next_number(address, tax_id, count=1):
+    """The merchant's next number, not taken (``take`` takes it in the journaling
+    transaction), allocating a new range when fewer than ``count`` numbers are left."""
+    number = peek(address, count)
     if number is not None:
         return number
     with _lock(address):  # one allocation per merchant at a time in this process
-        number = take(address)
+        number = peek(address, count)
         if number is not None:
             return number
         if sync_from_chain(address):
-            number = take(address)
+            number = peek(address, count)
             if number is not None:
                 return number
         signer = authority_signer()
         if signer is None:
             raise exhausted()
         try:
-            allocate_range(signer, address, tax_id)
+            allocate_range(signer, address, tax_id, max(count, int(current_app.config["NUMBER_RANGE_SIZE"])))
         except ChainRefusal as exc:
             from .errors import refusal_from_chain
 
             raise refusal_from_chain(exc) from None
-        number = take(address)
+        number = peek(address, count)
     if number is None:
         raise exhausted()
     return number

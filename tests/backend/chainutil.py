@@ -21,9 +21,9 @@ EXTRA_ARGS = {"anvil": ["--base-fee", "0", "--gas-limit", "30000000"], "ganache"
 class Anvil:
     """scripts.chain.Chain on a free port (optionally with a state file)."""
 
-    def __init__(self, state=None, kind="anvil"):
+    def __init__(self, state=None, kind="anvil", extra_args=()):
         self.chain = Chain(port=free_port(), state_file=Path(state) if state else None, state_interval=3600,
-                           extra_args=EXTRA_ARGS[kind], kind=kind)
+                           extra_args=[*EXTRA_ARGS[kind], *extra_args], kind=kind)
 
     @property
     def url(self):

@@ -183,21 +183,28 @@ def test_prefix_year_province_channel(app):
         assert numbering.prefix_for("X", datetime(2026, 5, 1)) == int(f"26{app.config['INVOICE_REGION']}1")
 
 
+def take_one(address):
+    """One number taken (and committed) in the app's session, or None."""
+    numbers = numbering.take(db.session, address)
+    db.session.commit()
+    return numbers[0] if numbers else None
+
+
 def test_numbers_come_from_the_stored_range_in_order(app):
     prefix = THIS_YEAR * 1000 + 351
     with app.app_context():
-        assert numbering.take(MERCHANT) is None  # no range yet
+        assert take_one(MERCHANT) is None  # no range yet
         assert numbering.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 50)
         assert not numbering.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 50)  # unchanged
-        got = [numbering.take(MERCHANT) for _ in range(50)]
+        got = [take_one(MERCHANT) for _ in range(50)]
         assert got == [f"{prefix:05d}{i:015d}" for i in range(1, 51)]
         assert all(re.fullmatch(r"[0-9]{20}", n) for n in got)
-        assert numbering.take(MERCHANT) is None and not numbering.usable(MERCHANT)  # used up
+        assert take_one(MERCHANT) is None and not numbering.usable(MERCHANT)  # used up
         assert numbering.range_of(MERCHANT)["left"] == 0
         # a range of last year is not used any more
         old = (THIS_YEAR - 1) % 100 * 1000 + 351
         numbering.record_range(MERCHANT, old * 10**15 + 1, old * 10**15 + 9)
-        assert numbering.take(MERCHANT) is None
+        assert take_one(MERCHANT) is None
         # (0, 0) on chain: the stored range is dropped
         assert numbering.record_range(MERCHANT, 0, 0) and db.session.get(NumberRange, MERCHANT) is None
 
@@ -213,7 +220,24 @@ def test_new_range_skips_numbers_the_database_holds(app):
                                document="", document_hash="", state="issued"))
         db.session.commit()
         numbering.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 100)
-        assert numbering.take(MERCHANT) == f"{prefix:05d}{8:015d}"
+        assert take_one(MERCHANT) == f"{prefix:05d}{8:015d}"
+
+
+def test_take_several_numbers_and_give_them_back(app):
+    """``take(session, address, count)``: consecutive numbers in the caller's transaction;
+    a rollback gives them back, too few left: None and nothing taken."""
+    prefix = THIS_YEAR * 1000 + 351
+    with app.app_context():
+        numbering.record_range(MERCHANT, prefix * 10**15 + 1, prefix * 10**15 + 10)
+        assert numbering.take(db.session, MERCHANT, 4) == [f"{prefix:05d}{i:015d}" for i in range(1, 5)]
+        db.session.rollback()
+        assert numbering.peek(MERCHANT) == f"{prefix:05d}{1:015d}"
+        assert numbering.take(db.session, MERCHANT, 3) == [f"{prefix:05d}{i:015d}" for i in range(1, 4)]
+        db.session.commit()
+        assert numbering.take(db.session, MERCHANT, 8) is None  # 7 left
+        assert numbering.take(db.session, MERCHANT, 7)[-1] == f"{prefix:05d}{10:015d}"
+        db.session.commit()
+        assert numbering.peek(MERCHANT) is None and numbering.range_of(MERCHANT)["left"] == 0
 
 
 def test_numbers_unique_under_threads(app):
@@ -227,7 +251,7 @@ def test_numbers_unique_under_threads(app):
     def work():
         with app.app_context():
             for _ in range(20):
-                out.append(numbering.take(MERCHANT))
+                out.append(take_one(MERCHANT))
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     [t.start() for t in threads]
