@@ -1,5 +1,4 @@
 """Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
-"""Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
 used form tokens, outbox, signers' next nonces, indexed events, indexer cursors, verification history."""
 import hashlib
 import secrets
