@@ -23,7 +23,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 TEST_CHAIN_PORT ?= $(shell python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TEST_CHAIN_PORT
 
-.PHONY: run test setup compile clean bench-gas bench-api bench-bulk slither fuzz-api
+.PHONY: run test setup compile clean bench-gas bench-api bench-bulk bench-reliability slither fuzz-api
 
 run: setup compile
 	$(PY) -m scripts.run
@@ -44,6 +44,10 @@ bench-api: setup compile
 
 bench-bulk: setup compile
 	$(PY) bench/bulk.py
+
+# `make bench-reliability BENCH_ARGS="--quick --only load,idle_chain"` for a part of it
+bench-reliability: setup compile
+	$(PY) bench/reliability.py $(BENCH_ARGS)
 
 fuzz-api: setup compile $(SCHEMATHESIS)
 	SCHEMA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),SCHEMA_FUZZ_SEED=$(FUZZ_SEED)) \
