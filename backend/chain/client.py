@@ -100,6 +100,10 @@ class ChainClient:
             self._fn_cache[key] = hit
         return hit
 
+    def selector(self, contract, function):
+        """The 4-byte selector of ``contract.function``."""
+        return self._function(contract, function)[1]
+
     def encode(self, contract, function, *args):
         """Calldata for ``contract.function(*args)`` (eth_abi; bad arguments raise ValueError/TypeError)."""
         address, selector, types, _ = self._function(contract, function)

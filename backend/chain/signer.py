@@ -61,9 +61,14 @@ class Signer:
         return fees
 
     def transact(self, sender, contract, function, *args, ref=None, journal=(), on_journal=None, wait=True,
-                 prepare=None):
+                 prepare=None, gas=None, data=None):
         """Estimate (a revert raises ChainRefusal, nothing journaled), sign, journal
         (together with the ``journal`` objects and ``on_journal(row)``), broadcast, wait.
+
+        ``gas``: the gas limit, known to the caller (an upper bound); no estimate then, the
+        refusals are found by one ``eth_call`` with that gas instead. ``data``: the calldata
+        already encoded (``args`` are not encoded then; ``prepare`` may return new calldata
+        as bytes or hex instead of new args).
 
         ``prepare(session)`` runs first in the journaling transaction (before the nonce is
         taken) and may return new ``args`` (e.g. the document with the invoice number taken
@@ -77,13 +82,26 @@ class Signer:
         sender = to_checksum_address(sender)
         to = self.client.contract(contract).address
         account = self.keyring.account(sender)
-        _, data = self.client.encode(contract, function, *args)
-        gas, fees = self._estimate({"from": sender, "to": to, "data": data}, contract)
-        tx = {"to": to, "data": data, "value": 0, "gas": int(gas * 1.25) + 20_000, "chainId": self.chain_id, **fees}
+        if data is None:
+            _, data = self.client.encode(contract, function, *args)
+        elif not isinstance(data, str):
+            data = "0x" + bytes(data).hex()
+        if gas is None:
+            gas, fees = self._estimate({"from": sender, "to": to, "data": data}, contract)
+            gas = int(gas * 1.25) + 20_000
+        else:
+            fees = self._simulate({"from": sender, "to": to, "data": data, "gas": int(gas)}, contract)
+        tx = {"to": to, "data": data, "value": 0, "gas": int(gas), "chainId": self.chain_id, **fees}
 
         def build(session):
             new_args = prepare(session) if prepare else None
-            return data if new_args is None else self.client.encode(contract, function, *new_args)[1]
+            if new_args is None:
+                return data
+            if isinstance(new_args, (bytes, bytearray)):
+                return "0x" + bytes(new_args).hex()
+            if isinstance(new_args, str):
+                return new_args
+            return self.client.encode(contract, function, *new_args)[1]
 
         session = self.session_factory()
         with self.nonces.lock(sender):
@@ -112,6 +130,30 @@ class Signer:
                     raise refusal from None
             try:
                 return self.w3.eth.estimate_gas(tx, "pending"), self._fees()
+            except ContractLogicError as exc:
+                raise self.client.decode_error(exc, contract) from None
+        except ChainError:
+            raise
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise ChainUnavailable(str(exc)) from exc
+            raise
+
+    def _simulate(self, tx, contract):
+        """Fee fields, after one ``eth_call`` of ``tx`` (its gas as given): a refusal raises
+        the ChainRefusal, with the same pending-block retry of IssueTimeInFuture as
+        ``_estimate``."""
+        try:
+            try:
+                self.w3.eth.call(tx)
+                return self._fees()
+            except ContractLogicError as exc:
+                refusal = self.client.decode_error(exc, contract)
+                if refusal.name != "IssueTimeInFuture":
+                    raise refusal from None
+            try:
+                self.w3.eth.call(tx, "pending")
+                return self._fees()
             except ContractLogicError as exc:
                 raise self.client.decode_error(exc, contract) from None
         except ChainError:
