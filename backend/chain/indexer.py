@@ -13,8 +13,11 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
+from types import SimpleNamespace
 
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
+from sqlalchemy import bindparam, case, insert, select, update
 from web3 import Web3
 
 from ..core.canonical import china_date, rate_mask
@@ -123,14 +126,15 @@ def _block(chain, blocks, number):
 def _store(session, decoded_logs, blocks):
     """Store new events; one stored before (same tx hash and log index) is updated
     to the block it is in now (a transaction mined again after a rewind). Returns how many
-    were new."""
+    were new. The events go in with one multi-row INSERT; an InvoiceIssued whose invoice row
+    exists and no other event of the range touches (a bulk issuance: thousands) updates
+    that row with one executemany UPDATE, the rest through ``_apply``."""
     hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
     stored = {}
     if hashes:
         stored = {(e.tx_hash, e.log_index): e
                   for e in session.query(ChainEvent).filter(ChainEvent.tx_hash.in_(hashes))}
-    invoices = _invoices_by_key(session, {a.get("key") or a.get("originalKey") for _, _, _, a in decoded_logs})
-    count = 0
+    new = []
     for cname, ename, log, args in decoded_logs:
         tx_hash, bn = Web3.to_hex(log["transactionHash"]), log["blockNumber"]
         time_, block_hash = blocks[bn]
@@ -138,17 +142,41 @@ def _store(session, decoded_logs, blocks):
         if ev is not None:
             ev.block_number, ev.block_hash, ev.block_time = bn, block_hash, time_
             continue
-        key = args.get("key") or args.get("originalKey")
-        ev = ChainEvent(contract=cname, event=ename, block_number=bn, block_hash=block_hash,
-                        block_time=time_, tx_hash=tx_hash, log_index=log["logIndex"],
-                        invoice_key=key, related_key=args.get("noteKey"),
-                        account=args.get("account") or args.get("seller") or args.get("merchant"),
-                        args=json.dumps(args, ensure_ascii=False))
-        session.add(ev)
-        stored[(tx_hash, log["logIndex"])] = ev
+        stored[(tx_hash, log["logIndex"])] = True
+        new.append((dict(contract=cname, event=ename, block_number=bn, block_hash=block_hash, block_time=time_,
+                         tx_hash=tx_hash, log_index=log["logIndex"], invoice_key=args.get("key") or
+                         args.get("originalKey"), related_key=args.get("noteKey"),
+                         account=args.get("account") or args.get("seller") or args.get("merchant"),
+                         args=json.dumps(args, ensure_ascii=False)), args))
+    if not new:
+        return 0
+    session.execute(insert(ChainEvent), [row for row, _ in new])
+    touched = Counter(k for row, _ in new for k in (row["invoice_key"], row["related_key"]) if k)
+    plain = {row["invoice_key"]: args for row, args in new
+             if row["event"] == "InvoiceIssued" and touched[row["invoice_key"]] == 1 and "status" not in args}
+    plain = {k: plain[k] for k in _existing_keys(session, plain)}
+    if plain:
+        t = Invoice.__table__
+        session.connection().execute(
+            update(t).where(t.c.key == bindparam("k")).values(
+                chain_status=bindparam("cs"), flags=bindparam("f"),
+                state=case((t.c.state == "pending", "issued"), else_=t.c.state)),
+            [{"k": k, "f": int(a.get("flags", 0)), "cs": "Flagged" if int(a.get("flags", 0)) else "Issued"}
+             for k, a in plain.items()])
+    rest = [(SimpleNamespace(**row), args) for row, args in new
+            if not (row["event"] == "InvoiceIssued" and row["invoice_key"] in plain)]
+    invoices = _invoices_by_key(session, {ev.invoice_key for ev, _ in rest})
+    for ev, args in rest:
         _apply(session, ev, args, invoices)
-        count += 1
-    return count
+    return len(new)
+
+
+def _existing_keys(session, keys):
+    keys = sorted(keys)
+    found = []
+    for start in range(0, len(keys), 500):
+        found += session.execute(select(Invoice.key).where(Invoice.key.in_(keys[start:start + 500]))).scalars()
+    return found
 
 
 # -- following the chain back ---------------------------------------------------------------

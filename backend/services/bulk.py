@@ -18,7 +18,7 @@ from ..chain.errors import ChainRefusal
 from ..chain.indexer import issued_flags
 from ..core import buyer_privacy
 from ..core.db import get_db
-from ..core.models import Invoice
+from ..core.models import Invoice, OutboxTx
 from . import numbering
 from .errors import Refused, ValidationError, refusal_from_chain
 from .invoices import active_merchant
@@ -28,6 +28,7 @@ from .validation import validate_issue
 # refusals of the merchant or of the call, not of one row: every row not yet sent gets it
 BATCH_REFUSALS = ("EnforcedPause", "MerchantNotActive", "NotMerchantOrOperator", "InvalidBatchSize",
                   "BatchSellerMismatch")
+IN_FLIGHT = 3  # chunks sent before the first of them is waited for
 KEY_RE = re.compile(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")
 KEY_REUSED = ("此幂等键已用于内容不同的发票。This idempotency key was used with a different invoice.")
 
@@ -49,14 +50,20 @@ def issue_batch(user, body):
     results = [None] * len(rows)
     queue = _replays(user, rows, results)
     size = max(1, min(int(current_app.config["INVOICE_BATCH_CHUNK"]), 200))
+    sent = []  # chunks broadcast, their receipts not yet read: the chain mines one while the next is built
     while queue:
         part, queue = queue[:size], queue[size:]
         try:
-            queue = _issue_chunk(user, merchant, part, results) + queue
+            rest, chunk = _issue_chunk(user, merchant, part, results)
+            queue = rest + queue
+            if chunk is not None:
+                sent.append(chunk)
         except Refused as exc:  # the merchant or the call is refused: no row left can go
             for row in part + queue:
                 results[row.index] = _refused(row.index, exc)
             queue = []
+        while len(sent) >= IN_FLIGHT or (sent and not queue):
+            _finish(sent.pop(0), results)
     totals = {"rows": len(results)} | {s: 0 for s in ("issued", "pending", "replayed", "refused")}
     for r in results:
         totals[r["status"]] += 1
@@ -135,7 +142,8 @@ def _issue_chunk(user, merchant, part, results):
     built and simulated; they are taken in the transaction that journals it (the documents
     rebuilt when another request took them meanwhile), together with the invoice rows, so
     no write lock is held across an RPC and a refusal burns no number. A refused row is
-    reported and the rest re-sent."""
+    reported and the rest re-sent. Returns (rows left for the next chunk, the chunk sent
+    and not waited for: see ``_finish``)."""
     session = get_db()
     signer = get_signer()
     resyncs = 0
@@ -161,7 +169,7 @@ def _issue_chunk(user, merchant, part, results):
         try:
             result = signer.transact(user.address, REGISTRY, "issueBatch", data=data, gas=gas_bound(data, sending),
                                      ref=f"batch:{numbers[0]}+{len(numbers)}", prepare=prepare,
-                                     on_journal=lambda row: _journal(session, row, built["invoices"]))
+                                     on_journal=lambda row: _journal(session, row, built["invoices"]), wait=False)
         except _NumberGone:
             continue
         except ChainRefusal as exc:
@@ -183,9 +191,17 @@ def _issue_chunk(user, merchant, part, results):
             session.rollback()
             part = _replays(user, part, results)
             continue
-        _record(session, built["invoices"], sending, result, results, built["requests"])
-        return rest
-    return []
+        return rest, (result, built["invoices"], sending, built["requests"])
+    return [], None
+
+
+def _finish(chunk, results):
+    """The receipt of a chunk sent (waited for) into its invoice rows and results."""
+    result, invoices, rows, requests = chunk
+    session = get_db()
+    if result.status == "sent":
+        result = get_signer().wait(session.get(OutboxTx, result.outbox_id), session)
+    _record(session, invoices, rows, result, results, requests)
 
 
 def _peek_numbers(address, tax_id, count):
