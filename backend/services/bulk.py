@@ -254,7 +254,7 @@ def _journal(session, outbox_row, invoices):
     transaction (one multi-row INSERT: ORM objects cost more than the chain's work)."""
     for inv in invoices:
         inv["outbox_id"] = outbox_row.id
-    session.execute(insert(Invoice), invoices)
+    session.connection().execute(insert(Invoice.__table__), invoices)  # Core: no ORM bulk-insert machinery
 
 
 def _first_refused(sender, requests):
