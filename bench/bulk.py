@@ -65,7 +65,9 @@ def main(argv=None):
         token = seed(env)["merchant1"]["api_token"]
         command = [sys.executable, "-m", "backend.serve", "--port", str(port), "--threads", "8"]
         if os.environ.get("BENCH_PYSPY"):  # a flame graph of the server: BENCH_PYSPY=/tmp/bulk.svg
-            command = ["py-spy", "record", "--idle", "--format", "raw", "-o", os.environ["BENCH_PYSPY"], "--"] + command
+            idle = [] if os.environ.get("BENCH_PYSPY_CPU") else ["--idle"]  # BENCH_PYSPY_CPU=1: on-CPU samples only
+            command = ["py-spy", "record", "--nonblocking", *idle, "--format", "raw", "-o", os.environ["BENCH_PYSPY"],
+                       "--"] + command
         server = subprocess.Popen(command,
                                   cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)

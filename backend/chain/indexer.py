@@ -14,10 +14,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from functools import lru_cache
 from types import SimpleNamespace
 
-from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
+from eth_utils import event_abi_to_log_topic, keccak
 from sqlalchemy import bindparam, case, insert, select, update
 from web3 import Web3
 
@@ -25,6 +24,7 @@ from ..core.canonical import china_date, rate_mask
 from ..core.db import get_db
 from ..core.models import ChainEvent, IndexerCursor, Invoice, Merchant, User
 from . import get_chain
+from .client import checksum, light_log, raw_request
 from .errors import INVOICE_STATUS, ChainError, jsonable
 
 CURSOR = "events"
@@ -121,15 +121,11 @@ def get_logs(chain, start, end, addresses):
     """eth_getLogs of blocks ``start``..``end`` without web3's result formatters (they
     checksum every address with a keccak and wrap every field: a bulk issuance logs
     thousands): each log a dict of the fields web3 gives, hashes, topics and data as bytes."""
-    response = chain.w3.provider.make_request(
-        "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": addresses}])
-    if "error" in response or not isinstance(response.get("result"), list):
-        raise ChainError(f"eth_getLogs: {response.get('error', response)}")
-    return [{"address": _checksum(raw["address"]), "topics": [bytes.fromhex(t[2:]) for t in raw["topics"]],
-             "data": bytes.fromhex(raw["data"][2:]), "blockNumber": int(raw["blockNumber"], 16),
-             "blockHash": bytes.fromhex(raw["blockHash"][2:]), "transactionHash": bytes.fromhex(raw["transactionHash"][2:]),
-             "transactionIndex": int(raw["transactionIndex"], 16), "logIndex": int(raw["logIndex"], 16)}
-            for raw in response["result"]]
+    result = raw_request(chain.w3, "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end),
+                                                     "address": addresses}])
+    if not isinstance(result, list):
+        raise ChainError(f"eth_getLogs: {result!r}")
+    return [light_log(raw) for raw in result]
 
 
 def _block(chain, blocks, number):
@@ -166,7 +162,7 @@ def _store(session, decoded_logs, blocks):
                          args=json.dumps(args, ensure_ascii=False)), args))
     if not new:
         return 0
-    session.execute(insert(ChainEvent), [row for row, _ in new])
+    session.connection().execute(insert(ChainEvent.__table__), [row for row, _ in new])
     touched = Counter(k for row, _ in new for k in (row["invoice_key"], row["related_key"]) if k)
     plain = {row["invoice_key"]: args for row, args in new
              if row["event"] == "InvoiceIssued" and touched[row["invoice_key"]] == 1 and "status" not in args}
@@ -261,7 +257,6 @@ def take_rewind():
 
 
 MASK48 = (1 << 48) - 1
-_checksum = lru_cache(maxsize=1024)(to_checksum_address)
 ISSUED_TOPIC = keccak(text="InvoiceIssued(bytes32,address,bytes20,bytes20,uint8,uint64,bytes32,uint8,uint256[])")
 
 
@@ -271,7 +266,7 @@ def decode_issued(log):
     data, topics = bytes(log["data"]), log["topics"]
     words = [data[i:i + 32] for i in range(0, len(data), 32)]
     count = int.from_bytes(words[7], "big")
-    return {"key": "0x" + bytes(topics[1]).hex(), "seller": _checksum(bytes(topics[2])[12:]),
+    return {"key": "0x" + bytes(topics[1]).hex(), "seller": checksum(bytes(topics[2])[12:]),
             "number": "0x" + words[0][:20].hex(), "buyerCommitment": "0x" + words[1][:20].hex(),
             "invoiceType": words[2][31], "issuedAt": int.from_bytes(words[3], "big"),
             "documentHash": "0x" + words[4].hex(), "flags": words[5][31],
