@@ -39,7 +39,7 @@ class Row:
     clean: dict
     key: str | None
     fingerprint: str  # of the validated request: equal meaning, equal fingerprint
-    legacy: str = ""  # of the body's bytes, as rows stored before request fingerprints hold it
+    fields: dict | None = None  # the row as sent: rows stored before request fingerprints hold its bytes' hash
 
 
 def issue_batch(user, body):
@@ -108,7 +108,7 @@ def _parse_row(index, raw, config):
     if key is not None and not (isinstance(key, str) and len(key) <= 128 and KEY_RE.match(key)):
         raise ValidationError({"idempotency_key": "1-128 printable ASCII characters, no leading or trailing space"})
     clean = validate_issue(fields, config)
-    return Row(index, clean, key, request_fingerprint(clean), _body_fingerprint(fields))
+    return Row(index, clean, key, request_fingerprint(clean), fields)
 
 
 def _replays(user, rows, results):
@@ -124,7 +124,8 @@ def _replays(user, rows, results):
         inv = known.get(row.key) if row.key is not None else None
         if inv is None:
             todo.append(row)
-        elif inv.request_fingerprint and inv.request_fingerprint not in (row.fingerprint, row.legacy):
+        elif inv.request_fingerprint and inv.request_fingerprint != row.fingerprint and \
+                inv.request_fingerprint != _body_fingerprint(row.fields):  # (hashed only when needed)
             results[row.index] = _refused(row.index, Refused("idempotency_key_reused", KEY_REUSED, 409))
         else:
             results[row.index] = {"index": row.index, "number": inv.number, "status": "replayed", "state": inv.state,
