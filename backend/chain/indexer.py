@@ -118,11 +118,9 @@ def _run(max_blocks):
 
 
 def get_logs(chain, start, end, addresses):
-    """eth_getLogs of blocks ``start``..``end`` without web3's result formatters (they
-    checksum every address with a keccak and wrap every field: a bulk issuance logs
-    thousands): each log a dict of the fields web3 gives, hashes, topics and data as bytes."""
-    result = raw_request(chain.w3, "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end),
-                                                     "address": addresses}])
+    """eth_getLogs without web3's result formatters (costly for the thousands of logs of a
+    bulk issuance): each log as ``client.light_log``."""
+    result = raw_request(chain.w3, "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": addresses}])
     if not isinstance(result, list):
         raise ChainError(f"eth_getLogs: {result!r}")
     return [light_log(raw) for raw in result]
@@ -185,10 +183,8 @@ def _store(session, decoded_logs, blocks):
 
 def _existing_keys(session, keys):
     keys = sorted(keys)
-    found = []
-    for start in range(0, len(keys), 500):
-        found += session.execute(select(Invoice.key).where(Invoice.key.in_(keys[start:start + 500]))).scalars()
-    return found
+    return [k for i in range(0, len(keys), 500)
+            for k in session.execute(select(Invoice.key).where(Invoice.key.in_(keys[i:i + 500]))).scalars()]
 
 
 # -- following the chain back ---------------------------------------------------------------
@@ -368,6 +364,14 @@ def _external_invoice(session, ev, args):
     return inv
 
 
+_wake = threading.Event()
+
+
+def wake():
+    """The background indexer runs now, not at its next interval (a bulk chunk was mined)."""
+    _wake.set()
+
+
 def start_background(app, interval=1.0, on_rewind=None):
     """A daemon thread indexing every ``interval`` seconds (serve.py); after a rewind it
     calls ``on_rewind()`` (the services' recovery: outbox and invoice rows)."""
@@ -388,7 +392,8 @@ def start_background(app, interval=1.0, on_rewind=None):
                         last_checkpoint = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - keep following; log and retry
                 app.logger.warning("indexer: %s", exc)
-            stop.wait(interval)
+            _wake.wait(interval)  # (a stop is seen within ``interval``)
+            _wake.clear()
 
     t = threading.Thread(target=loop, name="indexer", daemon=True)
     t.start()

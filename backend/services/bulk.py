@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ..chain import calldata, get_chain, get_signer
 from ..chain.client import REGISTRY
 from ..chain.errors import ChainRefusal
+from ..chain import indexer
 from ..chain.indexer import issued_flags
 from ..core import buyer_privacy
 from ..core.db import get_db
@@ -203,6 +204,7 @@ def _finish(chunk, results):
     if result.status == "sent":
         result = get_signer().wait(session.get(OutboxTx, result.outbox_id), session)
     _record(session, invoices, rows, result, results, requests)
+    indexer.wake()
 
 
 def _peek_numbers(address, tax_id, count):
