@@ -209,3 +209,36 @@ def test_gas_bound_covers_gas_used(api, chain_app, seeded, shape):
         per_row = (row.gas_used - 21_000 - bulk.calldata.gas_of_calldata(bytes(tx["input"]))) / 40
         print(shape, "gasUsed", row.gas_used, "limit", tx["gas"], "execution per row", per_row)
         assert row.gas_used < tx["gas"] < 1.6 * row.gas_used, (row.gas_used, tx["gas"])
+
+
+def test_numbers_taken_meanwhile_rebuild_the_chunk(api, chain_app, monkeypatch):
+    """Another request takes the peeked number between the simulation and the journal: the
+    chunk is rebuilt with the numbers taken (documents, hashes and calldata agree)."""
+    from sqlalchemy import update
+
+    from backend.core.models import NumberRange
+
+    real_take, raced = numbering.take, []
+
+    def take(session, address, count=1, when=None):
+        if not raced:  # another process takes one number first
+            with db.engine.begin() as conn:
+                conn.execute(update(NumberRange).where(NumberRange.merchant == address)
+                             .values(next_seq=NumberRange.next_seq + 1))
+            raced.append(address)
+        return real_take(session, address, count, when)
+
+    monkeypatch.setattr(numbering, "take", take)
+    with chain_app.app_context():
+        before = int(numbering.range_of(_merchant(chain_app))["next"])
+    r = post(api, rows(3))
+    assert r.status_code == 201, r.get_json()
+    numbers = [int(x["number"]) for x in r.get_json()["results"]]
+    assert numbers == [before + 1, before + 2, before + 3]
+    with chain_app.app_context():
+        chain = get_chain()
+        for n in numbers:
+            inv = db.session.query(Invoice).filter_by(number=str(n)).one()
+            assert inv.state == "issued" and str(n) in inv.document
+            assert chain.call("InvoiceRegistry", "verifyDocument", bytes.fromhex(inv.key[2:]),
+                              bytes.fromhex(inv.document_hash[2:]))
