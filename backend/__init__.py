@@ -11,6 +11,23 @@ from werkzeug.exceptions import HTTPException
 from .core import config as config_module
 
 
+def _fast_keccak():
+    """keccak256 (eth_utils.keccak, eth-account, web3) through safe-pysha3, installed with
+    eth-brownie, instead of eth-hash's first choice pycryptodome: ~7x faster a call, and it
+    keeps the GIL for short inputs where pycryptodome lets it go and takes it back on every
+    hash (with another thread busy, each take can wait a switch interval: bulk issuance
+    hashes tens of thousands of short inputs). The same digests."""
+    try:
+        from eth_hash.auto import keccak
+        from eth_hash.backends import pysha3
+    except ImportError:
+        return
+    keccak.hasher, keccak.preimage = pysha3.keccak256, pysha3.preimage
+
+
+_fast_keccak()
+
+
 def _http_error(exc):
     """HTTP errors answer JSON under /api/, an HTML page elsewhere; both keep the headers of
     the error (Allow on a 405, Retry-After on a 429)."""

@@ -3,6 +3,7 @@ record (var/deployment.json: chain_id, rpc_url, block, contracts, abi_dir), call
 encoded with eth_abi, views called and decoded, reverts decoded into named custom errors."""
 import json
 import os
+from functools import lru_cache
 
 import requests
 from eth_abi import decode as abi_decode
@@ -100,6 +101,10 @@ class ChainClient:
             self._fn_cache[key] = hit
         return hit
 
+    def selector(self, contract, function):
+        """The 4-byte selector of ``contract.function``."""
+        return self._function(contract, function)[1]
+
     def encode(self, contract, function, *args):
         """Calldata for ``contract.function(*args)`` (eth_abi; bad arguments raise ValueError/TypeError)."""
         address, selector, types, _ = self._function(contract, function)
@@ -186,6 +191,34 @@ class ChainClient:
             return ChainRefusal("Panic", {"code": int.from_bytes(raw[4:36] or b"\0", "big")},
                                 "The contract panicked (arithmetic or assertion error).", contract)
         return ChainRefusal("Reverted", {}, fallback, contract)
+
+
+checksum = lru_cache(maxsize=1024)(to_checksum_address)
+
+
+def raw_request(w3, method, params):
+    """A JSON-RPC call without web3's formatters (for the large answers of bulk issuance:
+    logs and receipts of hundreds of events); the raw ``result``. ChainError on an error answer."""
+    response = w3.provider.make_request(method, params)
+    if "error" in response:
+        raise ChainError(f"{method}: {response['error']}")
+    return response.get("result")
+
+
+def light_log(raw):
+    """A raw log as the dict web3 gives, with bytes for hashes, topics and data."""
+    return {"address": checksum(raw["address"]), "topics": [bytes.fromhex(t[2:]) for t in raw["topics"]],
+            "data": bytes.fromhex(raw["data"][2:]), "blockNumber": int(raw["blockNumber"], 16),
+            "blockHash": bytes.fromhex(raw["blockHash"][2:]),
+            "transactionHash": bytes.fromhex(raw["transactionHash"][2:]),
+            "transactionIndex": int(raw["transactionIndex"], 16), "logIndex": int(raw["logIndex"], 16)}
+
+
+def light_receipt(raw):
+    """The fields of a raw receipt the signer reads (web3's types), its logs as ``light_log``."""
+    return {"transactionHash": bytes.fromhex(raw["transactionHash"][2:]), "blockNumber": int(raw["blockNumber"], 16),
+            "blockHash": bytes.fromhex(raw["blockHash"][2:]), "gasUsed": int(raw["gasUsed"], 16),
+            "status": int(raw.get("status") or "0x0", 16), "logs": [light_log(log) for log in raw["logs"]]}
 
 
 def load_abi(name, abi_dir, artifacts_dir):

@@ -13,15 +13,19 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
+from types import SimpleNamespace
 
-from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
+from eth_utils import event_abi_to_log_topic, keccak
+from sqlalchemy import bindparam, case, insert, select, update
 from web3 import Web3
 
 from ..core.canonical import china_date, rate_mask
 from ..core.db import get_db
 from ..core.models import ChainEvent, IndexerCursor, Invoice, Merchant, User
 from . import get_chain
-from .errors import INVOICE_STATUS, jsonable
+from .client import checksum, light_log, raw_request
+from .errors import INVOICE_STATUS, ChainError, jsonable
 
 CURSOR = "events"
 _run_lock = threading.Lock()
@@ -82,7 +86,7 @@ def _run(max_blocks):
         end = min(start + max_blocks - 1, latest)
         # read everything from the node first, then write in one short DB transaction
         # (SQLite has one writer: no RPC while holding the write lock)
-        logs = chain.w3.eth.get_logs({"fromBlock": start, "toBlock": end, "address": list(by_address)})
+        logs = get_logs(chain, start, end, list(by_address))
         decoded_logs = []
         for log in logs:
             if not log["topics"]:
@@ -113,6 +117,15 @@ def _run(max_blocks):
     return out
 
 
+def get_logs(chain, start, end, addresses):
+    """eth_getLogs without web3's result formatters (costly for the thousands of logs of a
+    bulk issuance): each log as ``client.light_log``."""
+    result = raw_request(chain.w3, "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": addresses}])
+    if not isinstance(result, list):
+        raise ChainError(f"eth_getLogs: {result!r}")
+    return [light_log(raw) for raw in result]
+
+
 def _block(chain, blocks, number):
     if number not in blocks:
         block = chain.w3.eth.get_block(number)
@@ -123,14 +136,15 @@ def _block(chain, blocks, number):
 def _store(session, decoded_logs, blocks):
     """Store new events; one stored before (same tx hash and log index) is updated
     to the block it is in now (a transaction mined again after a rewind). Returns how many
-    were new."""
+    were new. The events go in with one multi-row INSERT; an InvoiceIssued whose invoice row
+    exists and no other event of the range touches (a bulk issuance: thousands) updates
+    that row with one executemany UPDATE, the rest through ``_apply``."""
     hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
     stored = {}
     if hashes:
         stored = {(e.tx_hash, e.log_index): e
                   for e in session.query(ChainEvent).filter(ChainEvent.tx_hash.in_(hashes))}
-    invoices = _invoices_by_key(session, {a.get("key") or a.get("originalKey") for _, _, _, a in decoded_logs})
-    count = 0
+    new = []
     for cname, ename, log, args in decoded_logs:
         tx_hash, bn = Web3.to_hex(log["transactionHash"]), log["blockNumber"]
         time_, block_hash = blocks[bn]
@@ -138,17 +152,39 @@ def _store(session, decoded_logs, blocks):
         if ev is not None:
             ev.block_number, ev.block_hash, ev.block_time = bn, block_hash, time_
             continue
-        key = args.get("key") or args.get("originalKey")
-        ev = ChainEvent(contract=cname, event=ename, block_number=bn, block_hash=block_hash,
-                        block_time=time_, tx_hash=tx_hash, log_index=log["logIndex"],
-                        invoice_key=key, related_key=args.get("noteKey"),
-                        account=args.get("account") or args.get("seller") or args.get("merchant"),
-                        args=json.dumps(args, ensure_ascii=False))
-        session.add(ev)
-        stored[(tx_hash, log["logIndex"])] = ev
+        stored[(tx_hash, log["logIndex"])] = True
+        new.append((dict(contract=cname, event=ename, block_number=bn, block_hash=block_hash, block_time=time_,
+                         tx_hash=tx_hash, log_index=log["logIndex"], invoice_key=args.get("key") or
+                         args.get("originalKey"), related_key=args.get("noteKey"),
+                         account=args.get("account") or args.get("seller") or args.get("merchant"),
+                         args=json.dumps(args, ensure_ascii=False)), args))
+    if not new:
+        return 0
+    session.connection().execute(insert(ChainEvent.__table__), [row for row, _ in new])
+    touched = Counter(k for row, _ in new for k in (row["invoice_key"], row["related_key"]) if k)
+    plain = {row["invoice_key"]: args for row, args in new
+             if row["event"] == "InvoiceIssued" and touched[row["invoice_key"]] == 1 and "status" not in args}
+    plain = {k: plain[k] for k in _existing_keys(session, plain)}
+    if plain:
+        t = Invoice.__table__
+        session.connection().execute(
+            update(t).where(t.c.key == bindparam("k")).values(
+                chain_status=bindparam("cs"), flags=bindparam("f"),
+                state=case((t.c.state == "pending", "issued"), else_=t.c.state)),
+            [{"k": k, "f": int(a.get("flags", 0)), "cs": "Flagged" if int(a.get("flags", 0)) else "Issued"}
+             for k, a in plain.items()])
+    rest = [(SimpleNamespace(**row), args) for row, args in new
+            if not (row["event"] == "InvoiceIssued" and row["invoice_key"] in plain)]
+    invoices = _invoices_by_key(session, {ev.invoice_key for ev, _ in rest})
+    for ev, args in rest:
         _apply(session, ev, args, invoices)
-        count += 1
-    return count
+    return len(new)
+
+
+def _existing_keys(session, keys):
+    keys = sorted(keys)
+    return [k for i in range(0, len(keys), 500)
+            for k in session.execute(select(Invoice.key).where(Invoice.key.in_(keys[i:i + 500]))).scalars()]
 
 
 # -- following the chain back ---------------------------------------------------------------
@@ -226,7 +262,7 @@ def decode_issued(log):
     data, topics = bytes(log["data"]), log["topics"]
     words = [data[i:i + 32] for i in range(0, len(data), 32)]
     count = int.from_bytes(words[7], "big")
-    return {"key": "0x" + bytes(topics[1]).hex(), "seller": to_checksum_address(bytes(topics[2])[12:]),
+    return {"key": "0x" + bytes(topics[1]).hex(), "seller": checksum(bytes(topics[2])[12:]),
             "number": "0x" + words[0][:20].hex(), "buyerCommitment": "0x" + words[1][:20].hex(),
             "invoiceType": words[2][31], "issuedAt": int.from_bytes(words[3], "big"),
             "documentHash": "0x" + words[4].hex(), "flags": words[5][31],
@@ -328,6 +364,14 @@ def _external_invoice(session, ev, args):
     return inv
 
 
+_wake = threading.Event()
+
+
+def wake():
+    """The background indexer runs now, not at its next interval (a bulk chunk was mined)."""
+    _wake.set()
+
+
 def start_background(app, interval=1.0, on_rewind=None):
     """A daemon thread indexing every ``interval`` seconds (serve.py); after a rewind it
     calls ``on_rewind()`` (the services' recovery: outbox and invoice rows)."""
@@ -348,7 +392,8 @@ def start_background(app, interval=1.0, on_rewind=None):
                         last_checkpoint = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - keep following; log and retry
                 app.logger.warning("indexer: %s", exc)
-            stop.wait(interval)
+            _wake.wait(interval)  # (a stop is seen within ``interval``)
+            _wake.clear()
 
     t = threading.Thread(target=loop, name="indexer", daemon=True)
     t.start()

@@ -15,6 +15,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound
 
 from ..core.models import OutboxTx
+from .client import light_receipt, raw_request
 from .errors import ChainError, ChainRefusal, ChainUnavailable, is_connection_error
 from .nonces import LIVE_STATUSES, NonceManager
 
@@ -61,9 +62,14 @@ class Signer:
         return fees
 
     def transact(self, sender, contract, function, *args, ref=None, journal=(), on_journal=None, wait=True,
-                 prepare=None):
+                 prepare=None, gas=None, data=None):
         """Estimate (a revert raises ChainRefusal, nothing journaled), sign, journal
         (together with the ``journal`` objects and ``on_journal(row)``), broadcast, wait.
+
+        ``gas``: the gas limit, known to the caller (an upper bound); no estimate then, the
+        refusals are found by one ``eth_call`` with that gas instead. ``data``: the calldata
+        already encoded (``args`` are not encoded then; ``prepare`` may return new calldata
+        as bytes or hex instead of new args).
 
         ``prepare(session)`` runs first in the journaling transaction (before the nonce is
         taken) and may return new ``args`` (e.g. the document with the invoice number taken
@@ -77,13 +83,26 @@ class Signer:
         sender = to_checksum_address(sender)
         to = self.client.contract(contract).address
         account = self.keyring.account(sender)
-        _, data = self.client.encode(contract, function, *args)
-        gas, fees = self._estimate({"from": sender, "to": to, "data": data}, contract)
-        tx = {"to": to, "data": data, "value": 0, "gas": int(gas * 1.25) + 20_000, "chainId": self.chain_id, **fees}
+        if data is None:
+            _, data = self.client.encode(contract, function, *args)
+        elif not isinstance(data, str):
+            data = "0x" + bytes(data).hex()
+        if gas is None:
+            gas, fees = self._estimate({"from": sender, "to": to, "data": data}, contract)
+            gas = int(gas * 1.25) + 20_000
+        else:
+            gas, fees = self._estimate({"from": sender, "to": to, "data": data, "gas": int(gas)}, contract, True)
+        tx = {"to": to, "data": data, "value": 0, "gas": int(gas), "chainId": self.chain_id, **fees}
 
         def build(session):
             new_args = prepare(session) if prepare else None
-            return data if new_args is None else self.client.encode(contract, function, *new_args)[1]
+            if new_args is None:
+                return data
+            if isinstance(new_args, (bytes, bytearray)):
+                return "0x" + bytes(new_args).hex()
+            if isinstance(new_args, str):
+                return new_args
+            return self.client.encode(contract, function, *new_args)[1]
 
         session = self.session_factory()
         with self.nonces.lock(sender):
@@ -98,22 +117,25 @@ class Signer:
             return TxResult(row.tx_hash, row.id, row.status)
         return self.wait(row, session)
 
-    def _estimate(self, tx, contract):
-        """(gas of ``tx``, fee fields). An IssueTimeInFuture against the latest block is estimated again
+    def _estimate(self, tx, contract, simulate=False):
+        """(gas of ``tx``, fee fields): estimated, or with ``simulate`` ``tx``'s own gas after
+        one eth_call of it. An IssueTimeInFuture against the latest block is tried again
         against the pending block: on an idle chain (or one with slow blocks) the latest
         block's time is minutes old, while the transaction runs in the next block, timed
         now. Any other refusal, or the same one against the pending block, is raised."""
+        run = self.w3.eth.call if simulate else self.w3.eth.estimate_gas
         try:
             try:
-                return self.w3.eth.estimate_gas(tx), self._fees()
+                gas = run(tx)
             except ContractLogicError as exc:
                 refusal = self.client.decode_error(exc, contract)
                 if refusal.name != "IssueTimeInFuture":
                     raise refusal from None
-            try:
-                return self.w3.eth.estimate_gas(tx, "pending"), self._fees()
-            except ContractLogicError as exc:
-                raise self.client.decode_error(exc, contract) from None
+                try:
+                    gas = run(tx, "pending")
+                except ContractLogicError as exc:
+                    raise self.client.decode_error(exc, contract) from None
+            return (tx["gas"] if simulate else gas), self._fees()
         except ChainError:
             raise
         except Exception as exc:
@@ -195,7 +217,7 @@ class Signer:
         try:
             while True:
                 try:
-                    receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
+                    receipt = self._receipt(row.tx_hash)
                     break
                 except TransactionNotFound:
                     now = time.monotonic()
@@ -214,6 +236,14 @@ class Signer:
                 return TxResult(row.tx_hash, row.id, row.status)
             raise
         return self._record_receipt(row, receipt, session)
+
+    def _receipt(self, tx_hash):
+        """The receipt, read raw (web3 formats every log of it: hundreds for a bulk
+        issuance); TransactionNotFound while not mined."""
+        raw = raw_request(self.w3, "eth_getTransactionReceipt", [tx_hash])
+        if raw is None or raw.get("blockNumber") is None:
+            raise TransactionNotFound(tx_hash)
+        return light_receipt(raw)
 
     def _record_receipt(self, row, receipt, session):
         row.block_number = receipt["blockNumber"]

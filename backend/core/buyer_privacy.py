@@ -27,8 +27,8 @@ logged; in dev mode a fixed, public dev key (``DEV_BUYER_TAG_KEY``) is used.
 import hashlib
 import hmac
 import os
+from functools import lru_cache
 
-from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
 TAG_DOMAIN = b"einvoice-buyer-tag:"
@@ -94,12 +94,26 @@ def new_salt() -> bytes:
     return os.urandom(32)
 
 
+def _word(value: bytes) -> bytes:
+    """abi.encode of one bytes32 (shorter values right-padded, as eth_abi does)."""
+    value = bytes(value)
+    if len(value) > 32:
+        raise ValueError("more than 32 bytes for a bytes32")
+    return value + bytes(32 - len(value))
+
+
+@lru_cache(maxsize=4096)
+def _tax_id_hash(tax_id: str) -> bytes:
+    return keccak(normalize_tax_id(tax_id).encode("utf-8"))
+
+
 def buyer_digest(salt: bytes, tax_id: str) -> bytes:
-    return keccak(abi_encode(["bytes32", "bytes32"], [salt, keccak(normalize_tax_id(tax_id).encode("utf-8"))]))
+    """keccak256(abi.encode(bytes32 salt, keccak256(bytes(TAX_ID)))), the words written out."""
+    return keccak(_word(salt) + _tax_id_hash(tax_id))
 
 
 def buyer_commitment(digest: bytes, tag: bytes) -> bytes:
-    return keccak(abi_encode(["bytes32", "bytes32"], [digest, tag]))[:20]
+    return keccak(_word(digest) + _word(tag))[:20]
 
 
 def commitment_of(salt: bytes, tax_id: str, tag: bytes) -> tuple[bytes, bytes]:
@@ -117,7 +131,14 @@ def self_dealing_tag(tax_id: str, key: bytes | None = None) -> bytes:
 
 def buyer_tag_for_seller(tax_id: str, seller: str, key: bytes | None = None) -> bytes:
     """bytes12: the buyer's self-dealing tag scoped to the seller (issue calldata)."""
-    return keccak(abi_encode(["bytes32", "address"], [self_dealing_tag(tax_id, key), to_checksum_address(seller)]))[:12]
+    return _tag_for_seller(tax_id, seller, current_key() if key is None else key)
+
+
+@lru_cache(maxsize=4096)
+def _tag_for_seller(tax_id, seller, key):
+    # abi.encode(bytes32, address): the address right-aligned in its word
+    seller = bytes.fromhex(to_checksum_address(seller)[2:])
+    return keccak(self_dealing_tag(tax_id, key) + bytes(12) + seller)[:12]
 
 
 def seller_tag(tax_id: str, account: str, key: bytes | None = None) -> bytes:

@@ -161,3 +161,84 @@ def test_decode_issued_equals_web3(api, chain_app):
             slow = indexer.jsonable(indexer._normalise(dict(event.process_log(log)["args"])))
             assert indexer.decode_issued(log) == slow
             assert list(indexer.decode_issued(log)) == list(slow)  # same order in the stored JSON
+
+
+ALL_RATES = [{"name": f"r{r}", "quantity": 1, "unit_price": 1000 + r, "tax_rate": r} for r in (0, 1, 3, 5, 6, 9, 13)]
+
+
+def test_issue_batch_calldata_equals_web3(chain_app):
+    """The hand-made issueBatch calldata is byte for byte eth_abi's."""
+    import os
+
+    from backend.chain import calldata
+
+    with chain_app.app_context():
+        chain = get_chain()
+        seller = "0x" + os.urandom(20).hex()
+        reqs = [(f"{26531000000000000000 + i}", seller, os.urandom(20), os.urandom(12), 10**i, 13 * i, 10**i + 13 * i,
+                 i % 2, 1_700_000_000 + i, os.urandom(32), [(r, 1 + r, 10**r, r) for r in (0, 1, 3, 5, 6, 9, 13)[:i]])
+                for i in range(8)]
+        for part in (reqs[:1], reqs, [reqs[0]] * 3):
+            assert "0x" + calldata.issue_batch(chain.selector("InvoiceRegistry", "issueBatch"), part).hex() == \
+                chain.encode("InvoiceRegistry", "issueBatch", part)[1]
+        bad = reqs[1][:4] + (-1,) + reqs[1][5:]
+        with pytest.raises(ValueError):
+            calldata.issue_batch(b"\0" * 4, [bad])
+
+
+@pytest.mark.parametrize("shape", ["one_rate", "every_rate_self_dealing"])
+def test_gas_bound_covers_gas_used(api, chain_app, seeded, shape):
+    """The gas limit bulk issuance gives issueBatch (no estimate) covers what it uses, and
+    is not far above it: rows with one rate, and the heaviest rows (every rate, flagged)."""
+    from backend.services import bulk
+
+    chain_app.config["INVOICE_BATCH_CHUNK"] = 40
+    from backend.core.models import User
+
+    with chain_app.app_context():
+        tax_id = db.session.query(User).filter_by(username="merchant1").one().merchant.tax_id
+    over = {} if shape == "one_rate" else {"items": ALL_RATES, "buyer_tax_id": tax_id}
+    body = post(api, rows(40, **over)).get_json()
+    assert body["totals"]["issued"] == 40, body
+    with chain_app.app_context():
+        row = db.session.query(OutboxTx).filter_by(function="issueBatch").one()
+        invoices = db.session.query(Invoice).filter_by(outbox_id=row.id).all()
+        tx = get_chain().w3.eth.get_transaction(row.tx_hash)
+        if shape != "one_rate":
+            assert all(inv.flags for inv in invoices)
+        per_row = (row.gas_used - 21_000 - bulk.calldata.gas_of_calldata(bytes(tx["input"]))) / 40
+        print(shape, "gasUsed", row.gas_used, "limit", tx["gas"], "execution per row", per_row)
+        assert row.gas_used < tx["gas"] < 1.6 * row.gas_used, (row.gas_used, tx["gas"])
+
+
+def test_numbers_taken_meanwhile_rebuild_the_chunk(api, chain_app, monkeypatch):
+    """Another request takes the peeked number between the simulation and the journal: the
+    chunk is rebuilt with the numbers taken (documents, hashes and calldata agree)."""
+    from sqlalchemy import update
+
+    from backend.core.models import NumberRange
+
+    real_take, raced = numbering.take, []
+
+    def take(session, address, count=1, when=None):
+        if not raced:  # another process takes one number first
+            with db.engine.begin() as conn:
+                conn.execute(update(NumberRange).where(NumberRange.merchant == address)
+                             .values(next_seq=NumberRange.next_seq + 1))
+            raced.append(address)
+        return real_take(session, address, count, when)
+
+    monkeypatch.setattr(numbering, "take", take)
+    with chain_app.app_context():
+        before = int(numbering.range_of(_merchant(chain_app))["next"])
+    r = post(api, rows(3))
+    assert r.status_code == 201, r.get_json()
+    numbers = [int(x["number"]) for x in r.get_json()["results"]]
+    assert numbers == [before + 1, before + 2, before + 3]
+    with chain_app.app_context():
+        chain = get_chain()
+        for n in numbers:
+            inv = db.session.query(Invoice).filter_by(number=str(n)).one()
+            assert inv.state == "issued" and str(n) in inv.document
+            assert chain.call("InvoiceRegistry", "verifyDocument", bytes.fromhex(inv.key[2:]),
+                              bytes.fromhex(inv.document_hash[2:]))
