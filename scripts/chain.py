@@ -43,21 +43,26 @@ class ChainError(Exception):
     """A launcher failure with a one-line, user-facing message."""
 
 
-def anvil_binary() -> Path:
-    """The Anvil executable: $ANVIL_BIN, the npm package's binary, or `anvil` on PATH."""
-    if os.environ.get("ANVIL_BIN"):
-        path = Path(os.environ["ANVIL_BIN"])
+def _executable(variable: str, packaged: Path, name: str, package: str) -> Path:
+    """$``variable``, else the npm package's binary, else ``name`` on PATH."""
+    if os.environ.get(variable):
+        path = Path(os.environ[variable])
         if not (path.is_file() and os.access(path, os.X_OK)):
-            raise ChainError(f"ANVIL_BIN={path} is not an executable file")
+            raise ChainError(f"{variable}={path} is not an executable file")
         return path
-    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower(), platform.machine())
-    packaged = ROOT / "node_modules" / "@foundry-rs" / f"anvil-{sys.platform}-{arch}" / "bin" / "anvil"
     if packaged.is_file():
         return packaged
-    found = shutil.which("anvil")
+    found = shutil.which(name)
     if found:
         return Path(found)
-    raise ChainError("anvil not found: run 'npm ci' (package @foundry-rs/anvil) or set ANVIL_BIN")
+    raise ChainError(f"{name} not found: run 'npm ci' (package {package}) or set {variable}")
+
+
+def anvil_binary() -> Path:
+    """The Anvil executable: $ANVIL_BIN, the npm package's binary, or `anvil` on PATH."""
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower(), platform.machine())
+    packaged = ROOT / "node_modules" / "@foundry-rs" / f"anvil-{sys.platform}-{arch}" / "bin" / "anvil"
+    return _executable("ANVIL_BIN", packaged, "anvil", "@foundry-rs/anvil")
 
 
 def chain_kind(kind: str | None = None) -> str:
@@ -70,18 +75,7 @@ def chain_kind(kind: str | None = None) -> str:
 
 def ganache_binary() -> Path:
     """The Ganache launcher: $GANACHE_BIN, the npm package's (pinned in package.json), or `ganache` on PATH."""
-    if os.environ.get("GANACHE_BIN"):
-        path = Path(os.environ["GANACHE_BIN"])
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise ChainError(f"GANACHE_BIN={path} is not an executable file")
-        return path
-    packaged = ROOT / "node_modules" / ".bin" / "ganache"
-    if packaged.is_file():
-        return packaged
-    found = shutil.which("ganache")
-    if found:
-        return Path(found)
-    raise ChainError("ganache not found: run 'npm ci' (package ganache) or set GANACHE_BIN")
+    return _executable("GANACHE_BIN", ROOT / "node_modules" / ".bin" / "ganache", "ganache", "ganache")
 
 
 def ganache_command(chain: "Chain") -> list[str]:
