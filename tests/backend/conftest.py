@@ -4,6 +4,8 @@ deployed) and ``seeded`` (demo users, merchants approved on chain).
 
 Each test gets a fresh SQLite database and the chain reverted to the snapshot taken
 after deployment, so tests do not see each other's invoices."""
+import time
+
 import pytest
 from web3 import HTTPProvider, Web3
 
@@ -41,6 +43,12 @@ def chain(chain_session):
     yield chain_session
     w3.provider.make_request("evm_setAutomine", [True])
     w3.provider.make_request("evm_revert", [snap])
+    # Anvil's evm_revert also turns its clock back to the snapshot's time: over a long run
+    # the chain would fall minutes behind the wall clock and refuse today's invoices
+    # (IssueTimeInFuture). Put it back on the wall clock (Ganache's clock is not turned
+    # back, and its evm_setTime counts milliseconds).
+    if "anvil" in w3.client_version.lower():
+        w3.provider.make_request("evm_setTime", [int(time.time())])
 
 
 @pytest.fixture
