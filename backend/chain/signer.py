@@ -302,7 +302,7 @@ class Signer:
     def _reconcile_row(self, row, session, changed):
         before = row.status
         try:
-            receipt = self.w3.eth.get_transaction_receipt(row.tx_hash)
+            receipt = self._receipt(row.tx_hash)
         except TransactionNotFound:
             receipt = None
         if receipt is not None:

@@ -90,6 +90,11 @@ def buyer_tag(tax_id: str, key: bytes | None = None) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 
 
+def new_buyer(tax_id: str) -> tuple[bytes, bytes]:
+    """(a fresh salt, the buyer's tag): what a new invoice's document commits its buyer with."""
+    return new_salt(), buyer_tag(tax_id)
+
+
 def new_salt() -> bytes:
     return os.urandom(32)
 

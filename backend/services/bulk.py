@@ -12,10 +12,9 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from ..chain import calldata, get_chain, get_signer
+from ..chain import calldata, get_chain, get_signer, indexer
 from ..chain.client import REGISTRY
 from ..chain.errors import ChainRefusal
-from ..chain import indexer
 from ..chain.indexer import issued_flags
 from ..core import buyer_privacy
 from ..core.db import get_db
@@ -134,10 +133,6 @@ def _replays(user, rows, results):
     return todo
 
 
-class _NumberGone(Exception):
-    """The range ran out between looking at the numbers and taking them."""
-
-
 def _issue_chunk(user, merchant, part, results):
     """Send ``part`` as one issueBatch (fewer when the number range has fewer left: those
     rows are returned to be sent next). The numbers are only looked at while the chunk is
@@ -152,7 +147,7 @@ def _issue_chunk(user, merchant, part, results):
     while part:
         numbers = _peek_numbers(user.address, merchant.tax_id, len(part))
         sending, rest = part[:len(numbers)], part[len(numbers):]
-        buyers = [_new_buyer(r.clean) for r in sending]
+        buyers = [buyer_privacy.new_buyer(r.clean["buyer_tax_id"]) for r in sending]
         built = {}
 
         def build(nums):
@@ -164,7 +159,7 @@ def _issue_chunk(user, merchant, part, results):
         def prepare(tx_session):
             taken = numbering.take(tx_session, user.address, len(sending))
             if taken is None:
-                raise _NumberGone()
+                raise numbering.NumberGone()
             return build(taken) if taken != numbers else None
 
         data = build(numbers)
@@ -172,7 +167,7 @@ def _issue_chunk(user, merchant, part, results):
             result = signer.transact(user.address, REGISTRY, "issueBatch", data=data, gas=gas_bound(data, sending),
                                      ref=f"batch:{numbers[0]}+{len(numbers)}", prepare=prepare,
                                      on_journal=lambda row: _journal(session, row, built["invoices"]), wait=False)
-        except _NumberGone:
+        except numbering.NumberGone:
             continue
         except ChainRefusal as exc:
             session.rollback()  # nothing taken (the numbers are taken only with the journal)
@@ -219,11 +214,6 @@ def _peek_numbers(address, tax_id, count):
         first = numbering.next_number(address, tax_id, count)
     prefix, seq = int(first[:5]), int(first[5:])
     return [numbering.format_number(prefix, s) for s in range(seq, seq + count)]
-
-
-def _new_buyer(clean):
-    """A fresh salt and the buyer's tag (the document's buyer commitment)."""
-    return buyer_privacy.new_salt(), buyer_privacy.buyer_tag(clean["buyer_tax_id"])
 
 
 # Gas of issueBatch: an upper bound from the rows instead of eth_estimateGas (which runs

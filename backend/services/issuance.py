@@ -88,10 +88,6 @@ def _new_invoice(user, merchant, clean, number, buyer, *, idempotency_key, finge
     return row, _request_tuple(number, user.address, clean, issued_at, dhash, salt, tag)
 
 
-class _NumberGone(Exception):
-    """The range ran out between looking at the next number and taking it."""
-
-
 def _send_new(user, merchant, clean, function, *, idempotency_key, fingerprint, original=None, reason_code=None,
               buyer=None):
     """Build (number, document) and journal + send ``issue`` or ``issueRedLetter``. The gas
@@ -102,7 +98,7 @@ def _send_new(user, merchant, clean, function, *, idempotency_key, fingerprint, 
     registered by another client) is retried with the next number."""
     signer = get_signer()
     session = get_db()
-    buyer = buyer or (buyer_privacy.new_salt(), buyer_privacy.buyer_tag(clean["buyer_tax_id"]))
+    buyer = buyer or buyer_privacy.new_buyer(clean["buyer_tax_id"])
     built = {}
 
     def build(number):
@@ -113,7 +109,7 @@ def _send_new(user, merchant, clean, function, *, idempotency_key, fingerprint, 
     def prepare(tx_session):
         numbers = numbering.take(tx_session, user.address)
         if numbers is None:
-            raise _NumberGone()
+            raise numbering.NumberGone()
         args = build(numbers[0]) if numbers[0] != built["inv"].number else None
         tx_session.add(built["inv"])
         return args
@@ -127,7 +123,7 @@ def _send_new(user, merchant, clean, function, *, idempotency_key, fingerprint, 
         try:
             result = signer.transact(user.address, REGISTRY, function, *args, ref=built["inv"].number,
                                      prepare=prepare, on_journal=journaled)
-        except _NumberGone:
+        except numbering.NumberGone:
             continue
         except ChainRefusal as exc:
             session.rollback()

@@ -11,8 +11,8 @@ The platform keeps each merchant's range and its next number in ``number_ranges`
 numbers out sequentially with one atomic ``UPDATE … RETURNING`` (unique across threads and
 processes) run in the caller's session (``take``): in the transaction that journals the
 invoice, so a refused or rolled-back issuance gives its number back (no gaps). Before that,
-``next_number`` only looks at the next number (``peek``), to estimate the transaction. When the range is used up, or its year is over, the backend first reads the
-range on chain (the authority may have allocated one from elsewhere) and otherwise
+``next_number`` only looks at the next number (``peek``), to estimate the transaction.
+When the range is used up, or its year is over, the backend first reads the range on chain (the authority may have allocated one from elsewhere) and otherwise
 allocates a new one itself, signing as the authority (a user with role ``authority`` whose
 key it holds); without such a key the issuance is refused with ``NumberRangeExhausted``
 and the authority allocates from the merchants page (or ``POST /api/v1/merchants/{id}/numbers``).
@@ -70,14 +70,24 @@ def _this_year(when):
     return NumberRange.prefix >= yy * 1000, NumberRange.prefix < (yy + 1) * 1000
 
 
+class NumberGone(Exception):
+    """The numbers looked at (``peek``) were gone when they were to be taken (``take``):
+    the range ran out meanwhile; the caller looks again."""
+
+
+def _left(address, count, when):
+    """Where ``address``'s stored range of this year has ``count`` numbers left."""
+    return (NumberRange.merchant == address, NumberRange.next_seq + (count - 1) <= NumberRange.last_seq,
+            *_this_year(when))
+
+
 def take(session, address, count=1, when=None):
     """``count`` consecutive numbers of ``address``'s stored range, taken in ``session``'s
     transaction (a rollback gives them back; the row stays locked until it ends), or None
     when it has no range of this year with ``count`` numbers left."""
     row = session.execute(
         update(NumberRange)
-        .where(NumberRange.merchant == address, NumberRange.next_seq + (count - 1) <= NumberRange.last_seq,
-               *_this_year(when))
+        .where(*_left(address, count, when))
         .values(next_seq=NumberRange.next_seq + count)
         .returning(NumberRange.prefix, NumberRange.next_seq)
         .execution_options(synchronize_session=False)).first()
@@ -89,9 +99,7 @@ def take(session, address, count=1, when=None):
 def peek(address, count=1, when=None):
     """The number ``take`` would hand out next (nothing taken), or None like ``take``."""
     with db.engine.connect() as conn:
-        row = conn.execute(select(NumberRange.prefix, NumberRange.next_seq).where(
-            NumberRange.merchant == address, NumberRange.next_seq + (count - 1) <= NumberRange.last_seq,
-            *_this_year(when))).first()
+        row = conn.execute(select(NumberRange.prefix, NumberRange.next_seq).where(*_left(address, count, when))).first()
     return None if row is None else format_number(row[0], row[1])
 
 
