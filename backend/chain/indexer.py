@@ -1,16 +1,15 @@
 """Event indexer: follows every event of the deployed contracts from the deployment
 block into ``chain_events``. Resumable (a cursor row holds the last processed block and
 its hash, committed in the same transaction as the events of that range), idempotent
-((tx_hash, log_index) is unique) and it follows a rewound chain back (``follow_back``:
-block hashes compared at every run). Lists and timelines read from it; it also mirrors
-merchant and invoice statuses into their tables.
+((tx_hash, log_index) is unique) and it follows a rewound chain back (rewind.py: block
+hashes compared at every run). Lists and timelines read from it; it also mirrors merchant
+and invoice statuses into their tables.
 
 Contracts v2 events: ``InvoiceIssued`` carries the rate groups (one packed word each; net,
 tax and item count are their sums) and the buyer commitment, never the buyer; the registry's receivable events are
 ``InvoiceAmountDrawn`` / ``InvoiceDrawReleased`` / ``InvoiceAmountSettled``;
 ``NumberRangeAllocated`` is kept (account = the merchant) for the merchant's history."""
 import json
-import logging
 import threading
 import time
 from collections import Counter
@@ -23,7 +22,7 @@ from web3 import Web3
 from ..core.canonical import china_date, rate_mask
 from ..core.db import get_db
 from ..core.models import ChainEvent, IndexerCursor, Invoice, Merchant, User
-from . import get_chain
+from . import get_chain, rewind
 from .client import checksum, light_log, raw_request
 from .errors import INVOICE_STATUS, ChainError, jsonable
 
@@ -45,7 +44,7 @@ def topics_of(chain):
 
 
 def run_once(max_blocks=2000, blocking=True):
-    """Follow the chain back if it was rewound (see ``follow_back``), then index up to the
+    """Follow the chain back if it was rewound (see ``rewind.follow_back``), then index up to the
     latest block. Returns {"from", "to", "events"} and "rewound" after a rewind."""
     if not _run_lock.acquire(blocking=blocking):
         return {"busy": True}
@@ -76,7 +75,7 @@ def _run(max_blocks):
     session = get_db()
     cursor = _cursor(chain, session)
     latest = chain.w3.eth.block_number
-    rewound = follow_back(chain, session, cursor, latest)
+    rewound = rewind.follow_back(chain, session, cursor, latest)
     first = start = cursor.last_block + 1
     topics = topics_of(chain)
     by_address = {c.address: n for n, c in chain.contracts.items()}
@@ -164,7 +163,7 @@ def _store(session, decoded_logs, blocks):
     touched = Counter(k for row, _ in new for k in (row["invoice_key"], row["related_key"]) if k)
     plain = {row["invoice_key"]: args for row, args in new
              if row["event"] == "InvoiceIssued" and touched[row["invoice_key"]] == 1 and "status" not in args}
-    plain = {k: plain[k] for k in _existing_keys(session, plain)}
+    plain = {k: plain[k] for k in _by_key(session, Invoice.key, plain)}
     if plain:
         t = Invoice.__table__
         session.connection().execute(
@@ -181,75 +180,11 @@ def _store(session, decoded_logs, blocks):
     return len(new)
 
 
-def _existing_keys(session, keys):
-    keys = sorted(keys)
-    return [k for i in range(0, len(keys), 500)
-            for k in session.execute(select(Invoice.key).where(Invoice.key.in_(keys[i:i + 500]))).scalars()]
-
-
-# -- following the chain back ---------------------------------------------------------------
-
-_rewind = {"keys": set(), "pending": threading.Event()}
-
-
-def follow_back(chain, session, cursor, latest):
-    """A chain restored from an older state, reverted or reorganised no longer has the
-    cursor's block (hash). Walk back to the last indexed block whose hash still matches
-    (or to the deployment block), delete the events indexed after it and rewind the
-    cursor there: the next range re-reads them from the chain as it is now. Returns
-    {"from", "to", "events_deleted"} or None (the chain still has the cursor's block)."""
-    if cursor.last_block < chain.deploy_block:
-        return None
-    if cursor.last_block <= latest:
-        now = Web3.to_hex(chain.w3.eth.get_block(cursor.last_block)["hash"])
-        if cursor.block_hash is None:  # indexed before block hashes were kept: trust it
-            cursor.block_hash = now
-            session.commit()
-        if now == cursor.block_hash:
-            return None
-    fork = _last_matching_block(chain, session, min(latest, cursor.last_block))
-    gone = session.query(ChainEvent).filter(ChainEvent.block_number > fork)
-    keys = {k for ev in gone for k in (ev.invoice_key, ev.related_key) if k}
-    deleted = gone.delete(synchronize_session=False)
-    rewound = {"from": cursor.last_block, "to": fork, "events_deleted": deleted}
-    cursor.last_block = fork
-    cursor.block_hash = Web3.to_hex(chain.w3.eth.get_block(fork)["hash"]) if fork >= chain.deploy_block else None
-    session.commit()
-    _rewind["keys"] |= keys
-    _rewind["pending"].set()
-    logging.getLogger(__name__).warning(
-        "链已回退：索引从区块 %s 回退到 %s，删除 %s 条事件。The chain was rewound: the index goes back from block "
-        "%s to %s (%s events deleted) and is read again.", rewound["from"], fork, deleted, rewound["from"], fork,
-        deleted)
-    return rewound
-
-
-def _last_matching_block(chain, session, top):
-    """The highest indexed event block (<= top) whose hash is still the chain's, found by
-    bisection: a block that matches vouches for all blocks before it (each hash covers its
-    parent's). The deployment block - 1 when none matches."""
-    known = (session.query(ChainEvent.block_number, ChainEvent.block_hash)
-             .filter(ChainEvent.block_number <= top, ChainEvent.block_hash.isnot(None))
-             .distinct().order_by(ChainEvent.block_number).all())
-    lo, hi, best = 0, len(known) - 1, chain.deploy_block - 1
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        number, block_hash = known[mid]
-        if Web3.to_hex(chain.w3.eth.get_block(number)["hash"]) == block_hash:
-            best, lo = number, mid + 1
-        else:
-            hi = mid - 1
-    return best
-
-
-def take_rewind():
-    """The invoice keys of the events a rewind deleted, once (None when there was no
-    rewind since the last call): recovery reconciles the outbox and those invoices."""
-    if not _rewind["pending"].is_set():
-        return None
-    _rewind["pending"].clear()
-    keys, _rewind["keys"] = _rewind["keys"], set()
-    return keys
+def _by_key(session, entity, keys):
+    """``entity`` (Invoice, or a column of it) of the invoices whose key is in ``keys``, 500 keys a query."""
+    keys = sorted(k for k in keys if k)
+    return [r for i in range(0, len(keys), 500)
+            for r in session.execute(select(entity).where(Invoice.key.in_(keys[i:i + 500]))).scalars()]
 
 
 MASK48 = (1 << 48) - 1
@@ -303,11 +238,7 @@ def group_totals(args):
 
 def _invoices_by_key(session, keys):
     """{key: Invoice} of the range's events, in a few queries instead of one per event."""
-    keys = sorted(k for k in keys if k)
-    found = {}
-    for start in range(0, len(keys), 500):
-        found.update((inv.key, inv) for inv in session.query(Invoice).filter(Invoice.key.in_(keys[start:start + 500])))
-    return found
+    return {inv.key: inv for inv in _by_key(session, Invoice, keys)}
 
 
 def _apply(session, ev, args, invoices):
@@ -385,7 +316,7 @@ def start_background(app, interval=1.0, on_rewind=None):
             try:
                 with app.app_context():
                     run_once(blocking=False)
-                    if on_rewind is not None and _rewind["pending"].is_set():
+                    if on_rewind is not None and rewind.pending():
                         on_rewind()
                     if time.monotonic() - last_checkpoint > 5:
                         checkpoint()

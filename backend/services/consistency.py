@@ -7,7 +7,7 @@ benchmark reports it as ``index_matches_chain``."""
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from ..chain import get_chain, indexer
+from ..chain import get_chain, indexer, rewind
 from ..core.db import get_db
 from ..core.models import ChainEvent, IndexerCursor, Invoice, OutboxTx
 
@@ -23,14 +23,10 @@ def verify_against_chain(max_blocks=2000):
     events, issued = _check_events(chain, session, to_block, max_blocks, problems)
     invoices = _check_invoices(session, issued, to_block, problems)
     if cursor is not None and cursor.block_hash and to_block >= chain.deploy_block:
-        if to_block > chain.w3.eth.block_number or _hash(chain, to_block) != cursor.block_hash:
+        if to_block > chain.w3.eth.block_number or rewind.block_hash(chain, to_block) != cursor.block_hash:
             problems.append({"kind": "cursor", "ref": str(to_block), "detail": "the chain has another block there"})
     return {"ok": not problems, "problems": problems,
             "checked": {"invoices": invoices, "outbox": outbox, "events": events, "to_block": to_block}}
-
-
-def _hash(chain, number):
-    return Web3.to_hex(chain.w3.eth.get_block(number)["hash"])
 
 
 def _check_outbox(chain, session, problems):
@@ -64,7 +60,7 @@ def _check_events(chain, session, to_block, max_blocks, problems):
     addresses = [c.address for c in chain.contracts.values()]
     for start in range(chain.deploy_block, to_block + 1, max_blocks):
         end = min(start + max_blocks - 1, to_block)
-        for log in chain.w3.eth.get_logs({"fromBlock": start, "toBlock": end, "address": addresses}):
+        for log in indexer.get_logs(chain, start, end, addresses):
             if log["topics"] and bytes(log["topics"][0]) in topics:
                 on_chain[(Web3.to_hex(log["transactionHash"]), log["logIndex"])] = (
                     log["blockNumber"], Web3.to_hex(log["blockHash"]))

@@ -1,11 +1,11 @@
 """Recovery after a restart, a chain restored from an older state, a reverted or a
-reorganised chain: the index follows the chain back (``indexer.follow_back``), the outbox
+reorganised chain: the index follows the chain back (``chain.rewind.follow_back``), the outbox
 is reconciled deeply (lost transactions re-broadcast with the same bytes, or dropped when
 their nonce went to another transaction), and no invoice stays 'issued' without a block:
 it goes back to 'pending' (its transaction re-sent) or to 'failed'. serve.py, ``make run``
 and ``flask index`` run it before they serve or index; the background indexer runs it
 after a rewind it notices."""
-from ..chain import get_chain, indexer
+from ..chain import get_chain, indexer, rewind
 from ..chain.client import REGISTRY
 from ..chain.signer import PENDING_STATUSES
 from ..core.db import get_db
@@ -22,7 +22,7 @@ def recover():
     for inv in get_db().query(Invoice).filter(Invoice.number.in_(list(invoices)), Invoice.state == "pending"):
         issuance.settle(inv)
     indexed = indexer.run_once()
-    _refresh_rewound(indexer.take_rewind())
+    _refresh_rewound(rewind.take_rewind())
     return {"rewound": first.get("rewound"), "outbox": changed, "invoices": invoices,
             "index": {"from": first["from"], "to": indexed["to"], "events": first["events"] + indexed["events"]}}
 
