@@ -12,14 +12,20 @@ of the receivable goals (gas.GOALS) and merges the numbers into bench/results/ga
 under "operations" and "goals" (other entries are kept).
 
 Names: register_buyer, claim_buyer, receivable_create, accept, accept_by_signature, cancel,
-transfer, split_2, split_10, split_2_partly_paid, pledge, finance, release, settle_partial,
-settle, hold, lift_hold. Each is the gasUsed of one receipt, measured in a steady state: the
+transfer, split_2, split_10, split_2_partly_paid, pledge (the offer), decline_pledge,
+withdraw_pledge, finance (accepting the offer with advance and fee), release, settle_partial,
+settle, settle_financed_partial (a payment that all goes to the financier),
+settle_waterfall (the closing payment split between financier and holder), hold, lift_hold,
+set_maturity_times, mark_overdue, mark_defaulted. Each is the gasUsed of one receipt, measured in a steady state: the
 ledger's root counter, the invoice's drawn slot, the token balances of the paying and
 receiving accounts already exist (one warm-up of each kind first); `receivable_create` is
 the first receivable of a fresh invoice (the common case: the seller proves the buyer with
-the document's digest and tag), `pledge` the first pledge of a receivable (it writes a fresh
-pledge slot and checks that the holder is not a suspended merchant), `settle` a full
-settlement to the holder (including the registry's settleForReceivable).
+the document's digest and tag), `pledge` the first pledge offer of a receivable (it records
+the financier's index in the receivable's slot and checks that the holder is not a suspended
+merchant), `finance` writes the terms' fresh slot, `settle` a full settlement to the holder
+(including the registry's settleForReceivable), `settle_waterfall` the same on a financed
+receivable (two token transfers), `mark_overdue` / `mark_defaulted` after travelling past
+the due date (the authority declares the default).
 """
 from __future__ import annotations
 
@@ -44,7 +50,7 @@ DEBTOR_KEY = "0x" + keccak(text="bench receivable debtor").hex()
 DAY = 24 * 3600
 FUNDS = 10**13
 MAX_UINT = 2**256 - 1
-SETTLED, HELD = 5, 8  # ReceivableStatus
+SETTLED, HELD, DEFAULTED = 5, 8, 11  # ReceivableStatus
 
 ACCEPT_FIELDS = [
     {"name": "id", "type": "uint256"},
@@ -141,8 +147,9 @@ class Receivables:
 
 def measure(bench: Bench) -> dict[str, int]:
     """register_buyer, claim_buyer, receivable_create, accept, accept_by_signature, cancel, transfer,
-    split_2, split_10, split_2_partly_paid, pledge, finance, release, settle_partial, settle, hold,
-    lift_hold (gasUsed of one receipt each, steady state)."""
+    split_2, split_10, split_2_partly_paid, pledge, decline_pledge, withdraw_pledge, finance, release,
+    settle_partial, settle, settle_financed_partial, settle_waterfall, hold, lift_hold,
+    set_maturity_times, mark_overdue, mark_defaulted (gasUsed of one receipt each, steady state)."""
     r = Receivables(bench)
     ledger, send = r.ledger.functions, bench.send
     ops: dict[str, int] = {"register_buyer": r.register_receipt.gasUsed}
@@ -178,7 +185,12 @@ def measure(bench: Bench) -> dict[str, int]:
 
     pledged = r.accepted()
     ops["pledge"] = send(ledger.pledge(pledged, r.financier), r.merchant).gasUsed
-    ops["finance"] = send(ledger.finance(pledged, 800_000), r.financier).gasUsed
+    declined = r.accepted()
+    send(ledger.pledge(declined, r.financier), r.merchant)
+    ops["decline_pledge"] = send(ledger.declinePledge(declined), r.financier).gasUsed
+    send(ledger.pledge(declined, r.financier), r.merchant)
+    ops["withdraw_pledge"] = send(ledger.withdrawPledge(declined), r.merchant).gasUsed
+    ops["finance"] = send(ledger.finance(pledged, 800_000, 20_000), r.financier).gasUsed
     receipt = send(ledger.release(pledged), r.financier)
     if not r.ledger.events.PledgeReleased().process_receipt(receipt):
         raise RuntimeError("release emitted no PledgeReleased")
@@ -190,10 +202,29 @@ def measure(bench: Bench) -> dict[str, int]:
     if status != SETTLED:
         raise RuntimeError(f"settle did not close the receivable (status {status})")
 
+    financed = r.accepted()
+    send(ledger.pledge(financed, r.financier), r.merchant)
+    send(ledger.finance(financed, 800_000, 20_000), r.financier)
+    ops["settle_financed_partial"] = send(ledger.settle(financed, 300_000), r.debtor).gasUsed
+    receipt = send(ledger.settle(financed, 700_000), r.debtor)
+    repaid = r.ledger.events.FinancierRepaid().process_receipt(receipt)
+    if not repaid or repaid[0]["args"]["amount"] != 520_000 or ledger.statusOf(financed).call() != SETTLED:
+        raise RuntimeError("the closing payment did not repay the financier's 520,000 first and close")
+    ops["settle_waterfall"] = receipt.gasUsed
+
     ops["hold"] = send(ledger.hold(pledged, 7), r.authority).gasUsed
     if ledger.statusOf(pledged).call() != HELD:
         raise RuntimeError("hold did not freeze the receivable")
     ops["lift_hold"] = send(ledger.liftHold(pledged), r.authority).gasUsed
+
+    ops["set_maturity_times"] = send(ledger.setMaturityTimes(3 * DAY, 30 * DAY), r.authority).gasUsed
+    overdue = r.accepted()
+    bench.rpc("evm_increaseTime", [94 * DAY])
+    bench.rpc("evm_mine", [])
+    ops["mark_overdue"] = send(ledger.markOverdue(overdue), r.merchant).gasUsed
+    ops["mark_defaulted"] = send(ledger.markDefaulted(overdue), r.authority).gasUsed
+    if ledger.statusOf(overdue).call() != DEFAULTED:
+        raise RuntimeError("markOverdue / markDefaulted did not reach Defaulted")
     return ops
 
 

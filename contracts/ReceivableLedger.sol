@@ -24,10 +24,13 @@ import {IReceivableLedger} from "./interfaces/IReceivableLedger.sol";
  * registry records the draw, so the invoice cannot be voided, nor red-lettered below its
  * receivables. The debtor accepts it (directly or by an EIP-712 signature that anyone
  * relays). The holder may then transfer it whole, split it into 2..MAX_PARTS parts, or
- * pledge it to a financier, who may advance money against it and later release it. The
- * debtor settles it in the settlement token, in one or several payments, to the financier
- * while it is pledged and to the holder otherwise; a fully paid receivable closes and the
- * registry counts its amount as settled, for every ledger, for good.
+ * offer it as a pledge to a financier, who either declines the offer or accepts it by
+ * financing: it pays the advance to the holder and records its fee, and may later release it.
+ * The debtor settles it in the settlement token, in one or several payments, through a
+ * waterfall: the financier first, up to its advance plus fee less what it already received,
+ * the surplus to the holder; a fully paid receivable closes and the registry counts its amount
+ * as settled, for every ledger, for good. Past its due date plus the authority's grace period
+ * its holder or financier may mark it Overdue, and later Defaulted; it can still be settled.
  *
  * A suspended merchant may not create receivables, pledge them or be financed; it may still
  * transfer, split or cancel what it holds and be paid, so that its own suppliers down the
@@ -78,7 +81,14 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
         address holder;
         ReceivableStatus status;
         uint48 amount; // face value, fen
-        uint40 financier; // index of the pledgee in _financiers while Pledged (kept once settled), else 0
+        uint40 financier; // index in _financiers of the offered financier (Offered) or pledgee (financed), else 0
+    }
+
+    /// @dev The terms of a financing and the waterfall's first tier, in one slot (amounts fit 48 bits).
+    struct Financing {
+        uint48 advance; // paid to the holder at financing
+        uint48 fee; // the financier's fee or discount
+        uint48 repaid; // received by the financier out of the debtor's payments
     }
 
     /// @dev Terms shared by a root receivable and all its parts, stored once per root.
@@ -92,10 +102,15 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
     IMerchantRegistry private immutable _merchants;
     IERC20 private immutable _token;
 
+    /// @notice Longest grace or default period the authority may set.
+    uint256 public constant MAX_PERIOD = 3650 days;
+
     uint64 private _rootCount;
     uint40 private _financierCount;
+    uint40 private _gracePeriod;
+    uint40 private _defaultPeriod = 30 days;
     mapping(uint256 id => Core) private _cores;
-    mapping(uint256 id => uint256) private _advances; // financed by the current pledgee
+    mapping(uint256 id => Financing) private _financings; // terms of the current pledgee
     mapping(uint256 id => uint256) private _paid;
     mapping(uint256 rootId => Terms) private _terms;
     mapping(uint256 rootId => bytes32) private _invoiceKeys;
@@ -347,12 +362,13 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
 
     /**
      * @inheritdoc IReceivableLedger
-     * @dev Locks `id` until released or settled.
+     * @dev An offer only: the financier becomes a counterparty when it calls {finance}, or refuses
+     * with {declinePledge}; the holder may {withdrawPledge} meanwhile. Locks `id` while offered.
      *
      * Requirements: not paused; the caller holds `id` and is not a suspended merchant; `id`
      * is Accepted; `financier` has FINANCIER_ROLE.
      *
-     * Emits a {ReceivablePledged} event.
+     * Emits a {PledgeOffered} event.
      */
     function pledge(uint256 id, address financier) external whenNotPaused {
         Core memory core = _cores[id];
@@ -360,33 +376,69 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
         uint40 index = _financierIndexes[financier];
         if (index == 0) revert NotFinancier(financier);
         if (_merchants.isSuspended(msg.sender)) revert HolderSuspended(id, msg.sender);
-        core.status = ReceivableStatus.Pledged;
+        core.status = ReceivableStatus.Offered;
         core.financier = index;
         _cores[id] = core;
-        emit ReceivablePledged(id, msg.sender, financier);
+        emit PledgeOffered(id, msg.sender, financier);
     }
 
     /**
      * @inheritdoc IReceivableLedger
-     * @dev The settlement token goes from the financier to the holder through this contract
-     * (the financier approves it first).
+     * @dev Requirements: not paused; `id` is Offered to the caller.
      *
-     * Requirements: not paused; `id` is Pledged to the caller; the holder is not a suspended
-     * merchant; 0 < `amount`; total advance <= the unpaid amount; allowance and balance suffice.
+     * Emits a {PledgeDeclined} event.
+     */
+    function declinePledge(uint256 id) external whenNotPaused {
+        Core memory core = _requireOffered(id);
+        address financier = _financiers[core.financier];
+        if (financier != msg.sender) revert NotPledgee(id, msg.sender);
+        core.status = ReceivableStatus.Accepted;
+        core.financier = 0;
+        _cores[id] = core;
+        emit PledgeDeclined(id, msg.sender, core.holder);
+    }
+
+    /**
+     * @inheritdoc IReceivableLedger
+     * @dev Requirements: not paused; `id` is Offered; the caller holds it.
+     *
+     * Emits a {PledgeWithdrawn} event.
+     */
+    function withdrawPledge(uint256 id) external whenNotPaused {
+        Core memory core = _requireOffered(id);
+        if (core.holder != msg.sender) revert NotHolder(id, msg.sender);
+        address financier = _financiers[core.financier];
+        core.status = ReceivableStatus.Accepted;
+        core.financier = 0;
+        _cores[id] = core;
+        emit PledgeWithdrawn(id, msg.sender, financier);
+    }
+
+    /**
+     * @inheritdoc IReceivableLedger
+     * @dev Accepts the holder's offer: the settlement token goes from the financier to the holder
+     * through this contract (the financier approves it first); the terms are recorded for the
+     * waterfall of {settle}.
+     *
+     * Requirements: not paused; `id` is Offered to the caller, who still has FINANCIER_ROLE; the
+     * holder is not a suspended merchant; 0 < `advance` <= the unpaid amount (face - paid);
+     * `advance + fee` <= the unpaid amount; allowance and balance suffice.
      *
      * Emits a {ReceivableFinanced} event (and the token's Transfer).
      */
-    function finance(uint256 id, uint256 amount) external whenNotPaused {
-        Core memory core = _requirePledged(id);
+    function finance(uint256 id, uint256 advance, uint256 fee) external whenNotPaused {
+        Core memory core = _requireOffered(id);
         if (_financiers[core.financier] != msg.sender) revert NotPledgee(id, msg.sender);
+        if (_financierIndexes[msg.sender] != core.financier) revert NotFinancier(msg.sender);
         if (_merchants.isSuspended(core.holder)) revert HolderSuspended(id, core.holder);
-        if (amount == 0) revert InvalidAmount(0);
-        uint256 advance = _advances[id] + amount;
+        if (advance == 0) revert InvalidAmount(0);
         uint256 outstanding = core.amount - _paid[id];
         if (advance > outstanding) revert AdvanceExceedsOutstanding(id, advance, outstanding);
-        _advances[id] = advance;
-        emit ReceivableFinanced(id, msg.sender, core.holder, amount, advance);
-        _token.safeTransferFrom(msg.sender, core.holder, amount);
+        if (fee > outstanding - advance) revert FeeExceedsOutstanding(id, advance, fee, outstanding);
+        _financings[id] = Financing(uint48(advance), uint48(fee), 0);
+        _cores[id].status = ReceivableStatus.Pledged;
+        emit ReceivableFinanced(id, msg.sender, core.holder, advance, fee);
+        _token.safeTransferFrom(msg.sender, core.holder, advance);
     }
 
     /**
@@ -400,46 +452,114 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
     function release(uint256 id) external whenNotPaused {
         Core memory core = _requirePledged(id);
         if (_financiers[core.financier] != msg.sender) revert NotPledgee(id, msg.sender);
-        uint256 advance = _advances[id];
+        uint256 advance = _financings[id].advance;
         core.status = ReceivableStatus.Accepted;
         core.financier = 0;
         _cores[id] = core;
-        delete _advances[id];
+        delete _financings[id];
         emit PledgeReleased(id, msg.sender, core.holder, advance);
     }
 
     /**
      * @inheritdoc IReceivableLedger
-     * @dev Pays the financier while pledged, else the holder. Once fully paid `id` closes as
-     * Settled and the registry moves its face value from drawn to settled.
+     * @dev The waterfall: while `id` is financed (Pledged, or Overdue / Defaulted after being
+     * Pledged) the financier receives the payment first, up to advance + fee - repaid; the
+     * surplus goes to the holder. Unfinanced, everything goes to the holder. Once fully paid
+     * `id` closes as Settled and the registry moves its face value from drawn to settled.
      *
-     * Requirements: not paused; `id` is Accepted or Pledged (not held); the caller is its
-     * debtor; 0 < `amount` <= outstanding; allowance and balance suffice.
+     * Requirements: not paused; `id` is Accepted, Offered, Pledged, Overdue or Defaulted (not
+     * held); the caller is its debtor; 0 < `amount` <= outstanding; allowance and balance suffice.
      *
-     * Emits a {ReceivableSettled} event (and the token's Transfer).
+     * Emits a {ReceivableSettled} event, a {FinancierRepaid} event when the financier receives
+     * part of it (and the token's Transfers).
      */
     function settle(uint256 id, uint256 amount) external whenNotPaused {
         Core memory core = _existing(id);
-        if (core.status == ReceivableStatus.Created) revert ReceivableNotAccepted(id);
-        if (core.status == ReceivableStatus.Held) revert ReceivableOnHold(id);
-        if (core.status != ReceivableStatus.Accepted && core.status != ReceivableStatus.Pledged) {
-            revert ReceivableClosed(id, core.status);
-        }
+        ReceivableStatus status = core.status;
+        if (status == ReceivableStatus.Created) revert ReceivableNotAccepted(id);
+        if (status == ReceivableStatus.Held) revert ReceivableOnHold(id);
+        if (!_isLive(status)) revert ReceivableClosed(id, status);
         uint256 rootId = id & _ROOT_MASK;
         if (msg.sender != _terms[rootId].debtor) revert NotDebtor(id, msg.sender);
         if (amount == 0) revert InvalidAmount(0);
         uint256 paid = _paid[id];
         uint256 outstanding = core.amount - paid;
         if (amount > outstanding) revert SettlementExceedsOutstanding(id, amount, outstanding);
-        address beneficiary = core.status == ReceivableStatus.Pledged ? _financiers[core.financier] : core.holder;
 
+        uint256 toFinancier;
+        address financier;
+        if (core.financier != 0 && status != ReceivableStatus.Offered) {
+            Financing memory financing = _financings[id];
+            uint256 owed = uint256(financing.advance) + financing.fee - financing.repaid;
+            if (owed != 0) {
+                toFinancier = amount < owed ? amount : owed;
+                owed -= toFinancier;
+                _financings[id].repaid = financing.repaid + uint48(toFinancier);
+                financier = _financiers[core.financier];
+                emit FinancierRepaid(id, financier, toFinancier, owed);
+            }
+        }
         _paid[id] = paid + amount;
         outstanding -= amount;
         if (outstanding == 0) _cores[id].status = ReceivableStatus.Settled;
-        emit ReceivableSettled(id, msg.sender, beneficiary, amount, outstanding);
+        emit ReceivableSettled(id, msg.sender, core.holder, amount, toFinancier, outstanding);
 
-        _token.safeTransferFrom(msg.sender, beneficiary, amount);
+        if (toFinancier != 0) _token.safeTransferFrom(msg.sender, financier, toFinancier);
+        if (amount != toFinancier) _token.safeTransferFrom(msg.sender, core.holder, amount - toFinancier);
         if (outstanding == 0) _invoices.settleForReceivable(_invoiceKeys[rootId], core.amount);
+    }
+
+    /**
+     * @inheritdoc IReceivableLedger
+     * @dev Requirements: not paused; `id` is Accepted or Pledged (an Offered one: the offer must
+     * be answered or withdrawn first); the caller is its holder or, when Pledged, its financier;
+     * now > due date + grace period.
+     *
+     * Emits a {ReceivableOverdue} event.
+     */
+    function markOverdue(uint256 id) external whenNotPaused {
+        Core memory core = _existing(id);
+        ReceivableStatus status = core.status;
+        if (status == ReceivableStatus.Offered) revert PledgeOfferPending(id, _financiers[core.financier]);
+        if (status != ReceivableStatus.Accepted && status != ReceivableStatus.Pledged) {
+            _requireCollectable(id, status);
+        }
+        if (msg.sender != core.holder
+            && !(status == ReceivableStatus.Pledged && msg.sender == _financiers[core.financier])) {
+            revert NotHolderOrFinancier(id, msg.sender);
+        }
+        uint40 dueDate = _terms[id & _ROOT_MASK].dueDate;
+        uint256 notBefore = uint256(dueDate) + _gracePeriod;
+        if (block.timestamp <= notBefore) revert MaturityNotReached(id, notBefore + 1);
+        _cores[id].status = ReceivableStatus.Overdue;
+        emit ReceivableOverdue(id, msg.sender, dueDate, status);
+    }
+
+    /**
+     * @inheritdoc IReceivableLedger
+     * @dev The authority may declare an Overdue receivable in default at any time (e.g. on an
+     * insolvency); its holder, or its financier when financed, once now > due date + grace
+     * period + default period. Defaulted is still settled through the waterfall.
+     *
+     * Requirements: not paused; `id` is Overdue.
+     *
+     * Emits a {ReceivableDefaulted} event.
+     */
+    function markDefaulted(uint256 id) external whenNotPaused {
+        Core memory core = _existing(id);
+        if (core.status != ReceivableStatus.Overdue) {
+            if (core.status == ReceivableStatus.Held) revert ReceivableOnHold(id);
+            revert ReceivableNotOverdue(id, core.status);
+        }
+        if (!hasRole(AUTHORITY_ROLE, msg.sender)) {
+            if (msg.sender != core.holder && (core.financier == 0 || msg.sender != _financiers[core.financier])) {
+                revert NotHolderOrFinancier(id, msg.sender);
+            }
+            uint256 notBefore = uint256(_terms[id & _ROOT_MASK].dueDate) + _gracePeriod + _defaultPeriod;
+            if (block.timestamp <= notBefore) revert MaturityNotReached(id, notBefore + 1);
+        }
+        _cores[id].status = ReceivableStatus.Defaulted;
+        emit ReceivableDefaulted(id, msg.sender, core.amount - _paid[id]);
     }
 
     // ------------------------------------------------------------------ authority
@@ -447,7 +567,7 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
     /**
      * @inheritdoc IReceivableLedger
      * @dev Works while paused. Requirements: caller has AUTHORITY_ROLE; `id` is live
-     * (Created, Accepted or Pledged) and not already held.
+     * (Created, Accepted, Offered, Pledged, Overdue or Defaulted) and not already held.
      *
      * Emits a {ReceivableHeld} event.
      */
@@ -472,6 +592,21 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
         delete _heldFrom[id];
         _cores[id].status = status;
         emit ReceivableHoldLifted(id, msg.sender, status);
+    }
+
+    /**
+     * @inheritdoc IReceivableLedger
+     * @dev Works while paused; applies to every receivable, existing ones included. Requirements:
+     * caller has AUTHORITY_ROLE; each period <= MAX_PERIOD.
+     *
+     * Emits a {MaturityTimesSet} event.
+     */
+    function setMaturityTimes(uint40 gracePeriod, uint40 defaultPeriod) external onlyRole(AUTHORITY_ROLE) {
+        if (gracePeriod > MAX_PERIOD) revert InvalidPeriod(gracePeriod, MAX_PERIOD);
+        if (defaultPeriod > MAX_PERIOD) revert InvalidPeriod(defaultPeriod, MAX_PERIOD);
+        _gracePeriod = gracePeriod;
+        _defaultPeriod = defaultPeriod;
+        emit MaturityTimesSet(msg.sender, gracePeriod, defaultPeriod);
     }
 
     /**
@@ -512,10 +647,24 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
         view_.status = core.status;
         view_.amount = core.amount;
         view_.paid = _paid[id];
-        view_.advance = _advances[id];
+        Financing memory financing = _financings[id];
+        view_.advance = financing.advance;
         view_.createdAt = terms.createdAt;
         view_.dueDate = terms.dueDate;
         view_.overdue = _isLive(core.status) && block.timestamp > terms.dueDate;
+        view_.fee = financing.fee;
+        view_.repaid = financing.repaid;
+    }
+
+    /// @inheritdoc IReceivableLedger
+    function owedToFinancier(uint256 id) external view returns (uint256) {
+        Financing memory financing = _financings[id];
+        return uint256(financing.advance) + financing.fee - financing.repaid;
+    }
+
+    /// @inheritdoc IReceivableLedger
+    function maturityTimes() external view returns (uint40 gracePeriod, uint40 defaultPeriod) {
+        return (_gracePeriod, _defaultPeriod);
     }
 
     /// @inheritdoc IReceivableLedger
@@ -699,9 +848,33 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
         if (core.status == ReceivableStatus.Accepted && core.holder == msg.sender) return;
         if (core.status == ReceivableStatus.None) revert ReceivableNotFound(id);
         if (core.holder != msg.sender) revert NotHolder(id, msg.sender);
-        if (core.status == ReceivableStatus.Pledged) revert ReceivableLocked(id, _financiers[core.financier]);
+        if (core.status == ReceivableStatus.Pledged || core.status == ReceivableStatus.Offered) {
+            revert ReceivableLocked(id, _financiers[core.financier]);
+        }
         if (core.status == ReceivableStatus.Held) revert ReceivableOnHold(id);
         if (core.status == ReceivableStatus.Created) revert ReceivableNotAccepted(id);
+        if (core.status == ReceivableStatus.Overdue || core.status == ReceivableStatus.Defaulted) {
+            revert ReceivableMatured(id, core.status);
+        }
+        revert ReceivableClosed(id, core.status);
+    }
+
+    /// @dev Reverts with the reason a receivable in `status` (not Accepted, Offered or Pledged) cannot be marked overdue.
+    function _requireCollectable(uint256 id, ReceivableStatus status) private pure {
+        if (status == ReceivableStatus.Created) revert ReceivableNotAccepted(id);
+        if (status == ReceivableStatus.Held) revert ReceivableOnHold(id);
+        if (status == ReceivableStatus.Overdue || status == ReceivableStatus.Defaulted) {
+            revert ReceivableMatured(id, status);
+        }
+        revert ReceivableClosed(id, status);
+    }
+
+    function _requireOffered(uint256 id) private view returns (Core memory core) {
+        core = _existing(id);
+        if (core.status == ReceivableStatus.Offered) return core;
+        if (core.status == ReceivableStatus.Held) revert ReceivableOnHold(id);
+        if (core.status == ReceivableStatus.Pledged) revert AlreadyFinanced(id, _financiers[core.financier]);
+        if (_isLive(core.status)) revert NoPledgeOffer(id);
         revert ReceivableClosed(id, core.status);
     }
 
@@ -709,13 +882,17 @@ contract ReceivableLedger is AccessControlDefaultAdminRules, Pausable, EIP712, N
         core = _existing(id);
         if (core.status == ReceivableStatus.Pledged) return core;
         if (core.status == ReceivableStatus.Held) revert ReceivableOnHold(id);
+        if (core.status == ReceivableStatus.Overdue || core.status == ReceivableStatus.Defaulted) {
+            revert ReceivableMatured(id, core.status);
+        }
         if (_isLive(core.status)) revert ReceivableNotPledged(id);
         revert ReceivableClosed(id, core.status);
     }
 
     function _isLive(ReceivableStatus status) private pure returns (bool) {
         return status == ReceivableStatus.Created || status == ReceivableStatus.Accepted
-            || status == ReceivableStatus.Pledged || status == ReceivableStatus.Held;
+            || status == ReceivableStatus.Pledged || status == ReceivableStatus.Held
+            || status >= ReceivableStatus.Offered; // Offered, Overdue, Defaulted
     }
 
     /// @dev Number of splits between `id` and its root: 4-bit digits above the 64-bit root index.

@@ -193,6 +193,20 @@ MESSAGES = {
                                  "The total advance {advance:yuan} would exceed the outstanding {outstanding:yuan}.",
     "SettlementExceedsOutstanding": "付款 {amount:yuan} 超过未付金额 {outstanding:yuan}。"
                                     "Paying {amount:yuan} exceeds the outstanding {outstanding:yuan}.",
+    "FeeExceedsOutstanding": "融资额 {advance:yuan} 加费用 {fee:yuan} 超过未付金额 {outstanding:yuan}。"
+                             "The advance {advance:yuan} plus fee {fee:yuan} exceed the outstanding {outstanding:yuan}.",
+    "NoPledgeOffer": "应收账款 {id} 没有待处理的质押申请。Receivable {id} has no pending pledge offer.",
+    "AlreadyFinanced": "应收账款 {id} 已由 {financier} 融资。Receivable {id} is already financed by {financier}.",
+    "PledgeOfferPending": "应收账款 {id} 的质押申请正等待 {financier} 处理。"
+                          "Receivable {id} has a pledge offer pending with {financier}.",
+    "NotHolderOrFinancier": "{account} 既不是应收账款 {id} 的持有人也不是其金融机构。"
+                            "{account} is neither the holder nor the financier of receivable {id}.",
+    "MaturityNotReached": "时间未到：应收账款 {id} 须在 {notBefore:time} 之后才能标记。"
+                          "Too early: receivable {id} can be marked only from {notBefore:time}.",
+    "ReceivableNotOverdue": "应收账款 {id} 未逾期（{status:rstatus_zh}）。Receivable {id} is not overdue ({status:rstatus}).",
+    "ReceivableMatured": "应收账款 {id} 已{status:rstatus_zh}：不能转让、拆分或质押。"
+                         "Receivable {id} is {status:rstatus}: no transfer, split or pledge.",
+    "InvalidPeriod": "期限 {period} 秒超过上限 {maxPeriod} 秒。The period {period} s exceeds the maximum {maxPeriod} s.",
     "ExpiredSignature": "签名已过期（截止 {deadline:time}）。The signature expired ({deadline:time}).",
     "InvalidSignature": "签名不是 {expectedSigner} 的（签名人、链、合约或数据不符）。The signature is not "
                         "{expectedSigner}'s (wrong signer, chain, contract or altered data).",
@@ -203,8 +217,10 @@ INVOICE_STATUS = ["None", "Issued", "Flagged", "Cleared", "Rejected", "Voided", 
 INVOICE_STATUS_ZH = ["无", "已开具", "待审核", "审核通过", "审核驳回", "已作废", "已全额红冲"]
 MERCHANT_STATUS = ["None", "Pending", "Approved", "Suspended", "Rejected"]
 MERCHANT_STATUS_ZH = ["未登记", "待审批", "已批准", "已暂停", "已拒绝"]
-RECEIVABLE_STATUS = ["None", "Created", "Accepted", "Pledged", "Split", "Settled", "Cancelled", "Declined", "Held"]
-RECEIVABLE_STATUS_ZH = ["无", "待确认", "已确认", "已质押", "已拆分", "已结清", "已撤销", "已拒绝", "已冻结"]
+RECEIVABLE_STATUS = ["None", "Created", "Accepted", "Pledged", "Split", "Settled", "Cancelled", "Declined", "Held",
+                     "Offered", "Overdue", "Defaulted"]
+RECEIVABLE_STATUS_ZH = ["无", "待确认", "已确认", "已质押", "已拆分", "已结清", "已撤销", "已拒绝", "已冻结",
+                        "待融资确认", "已逾期", "已违约"]
 ROLE_NAMES = ["AUTHORITY_ROLE", "AUDITOR_ROLE", "LEDGER_ROLE", "FINANCIER_ROLE"]
 # Refusals that mean "the state does not allow it" → HTTP 409; "not yours to do" → 403; the rest → 422.
 CONFLICT_ERRORS = {
@@ -216,6 +232,8 @@ CONFLICT_ERRORS = {
     "ReceivableLocked", "ReceivableClosed", "ReceivableOnHold", "ReceivableNotHeld", "ReceivableNotAccepted",
     "ReceivableAlreadyAccepted", "ReceivableNotPledged", "BuyerAlreadyRegistered", "HolderSuspended",
     "CreditorNotActive", "InvoiceNotEligible", "ExceedsInvoiceAvailable", "DrawExceedsAvailable",
+    "NoPledgeOffer", "AlreadyFinanced", "PledgeOfferPending", "MaturityNotReached", "ReceivableNotOverdue",
+    "ReceivableMatured",
 }
 FORBIDDEN_ERRORS = {
     "NotMerchantOrOperator", "AccessControlUnauthorizedAccount", "AccessControlBadConfirmation",

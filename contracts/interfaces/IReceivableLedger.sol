@@ -26,7 +26,10 @@ interface IReceivableLedger {
         Settled, // closed: fully paid by the debtor
         Cancelled, // closed: withdrawn by the holder before acceptance
         Declined, // closed: refused by the debtor
-        Held // frozen by the authority (court or authority order): nothing moves until the hold is lifted
+        Held, // frozen by the authority (court or authority order): nothing moves until the hold is lifted
+        Offered, // the holder offered it to a financier as a pledge: locked until the financier finances or declines it
+        Overdue, // marked overdue (past due date + grace period) by its holder or financier: in collection
+        Defaulted // declared in default after being overdue (authority, or holder / financier after the default period)
     }
 
     /// @notice Everything known about one receivable, as returned by {getReceivable}.
@@ -38,14 +41,16 @@ interface IReceivableLedger {
         address creditor; // the invoice seller that created the root
         address holder; // current owner of the claim
         address debtor; // the buyer's registered account
-        address financier; // pledgee while Pledged (kept when settled while pledged), else zero
+        address financier; // offered financier while Offered, pledgee while financed (kept once settled), else zero
         ReceivableStatus status;
         uint256 amount; // face value, fen
         uint256 paid; // settled so far, fen
-        uint256 advance; // financed by the current pledgee so far, fen
+        uint256 advance; // paid by the financier to the holder at financing, fen
         uint40 createdAt; // of the root
         uint40 dueDate;
         bool overdue; // live and past its due date
+        uint256 fee; // the financier's fee (or discount) agreed at financing, fen
+        uint256 repaid; // paid by the debtor to the financier so far (the waterfall's first tier), fen
     }
 
     /// @notice `account` is the registered account of the buyer with keyed tag `buyerTag`.
@@ -84,29 +89,51 @@ interface IReceivableLedger {
         uint256 paid
     );
 
-    /// @notice `holder` pledged receivable `id` to `financier`.
-    event ReceivablePledged(uint256 indexed id, address indexed holder, address indexed financier);
+    /// @notice `holder` offered receivable `id` as a pledge to `financier` (status Offered; nothing binds the
+    /// financier until it finances).
+    event PledgeOffered(uint256 indexed id, address indexed holder, address indexed financier);
 
-    /// @notice `financier` paid `amount` fen to `holder` against pledged receivable `id`; `totalAdvance` so far.
+    /// @notice `financier` declined the pledge offer on receivable `id`; `holder` has it back unencumbered (Accepted).
+    event PledgeDeclined(uint256 indexed id, address indexed financier, address indexed holder);
+
+    /// @notice `holder` withdrew its pledge offer on receivable `id` to `financier` before it was financed.
+    event PledgeWithdrawn(uint256 indexed id, address indexed holder, address indexed financier);
+
+    /// @notice `financier` accepted the pledge of receivable `id`: it paid `advance` fen to `holder` and is owed
+    /// `advance + fee` fen out of the debtor's payments, before the holder (status Pledged).
     event ReceivableFinanced(
         uint256 indexed id,
         address indexed financier,
         address indexed holder,
-        uint256 amount,
-        uint256 totalAdvance
+        uint256 advance,
+        uint256 fee
     );
 
     /// @notice `financier` lifted its pledge on receivable `id` after advancing `totalAdvance` fen.
     event PledgeReleased(uint256 indexed id, address indexed financier, address indexed holder, uint256 totalAdvance);
 
-    /// @notice `debtor` paid `amount` fen to `beneficiary` on receivable `id`; `outstanding` is left (0: settled).
+    /// @notice `debtor` paid `amount` fen on receivable `id`: `toFinancier` of them to its financier (the
+    /// waterfall's first tier, see {FinancierRepaid}), the rest to `holder`; `outstanding` is left (0: settled).
     event ReceivableSettled(
         uint256 indexed id,
         address indexed debtor,
-        address indexed beneficiary,
+        address indexed holder,
         uint256 amount,
+        uint256 toFinancier,
         uint256 outstanding
     );
+
+    /// @notice `financier` received `amount` fen of a payment on receivable `id`; it is still owed `owed` fen.
+    event FinancierRepaid(uint256 indexed id, address indexed financier, uint256 amount, uint256 owed);
+
+    /// @notice `account` (holder or financier) marked receivable `id` overdue; its status was `previous`.
+    event ReceivableOverdue(uint256 indexed id, address indexed account, uint40 dueDate, ReceivableStatus previous);
+
+    /// @notice `account` (authority, holder or financier) declared receivable `id` in default.
+    event ReceivableDefaulted(uint256 indexed id, address indexed account, uint256 outstanding);
+
+    /// @notice `authority` set the grace period after the due date and the further period before default, in seconds.
+    event MaturityTimesSet(address indexed authority, uint40 gracePeriod, uint40 defaultPeriod);
 
     /// @notice `authority` froze receivable `id` (it was in `previous` status) for `reasonCode`.
     event ReceivableHeld(uint256 indexed id, address indexed authority, uint16 reasonCode, ReceivableStatus previous);
@@ -198,6 +225,33 @@ interface IReceivableLedger {
     /// @notice The financier's total advance `advance` would exceed the `outstanding` (unpaid) amount.
     error AdvanceExceedsOutstanding(uint256 id, uint256 advance, uint256 outstanding);
 
+    /// @notice Advance `advance` plus fee `fee` of receivable `id` exceed its `outstanding` (unpaid) amount.
+    error FeeExceedsOutstanding(uint256 id, uint256 advance, uint256 fee, uint256 outstanding);
+
+    /// @notice Receivable `id` has no pending pledge offer (only an offered receivable can be financed or declined).
+    error NoPledgeOffer(uint256 id);
+
+    /// @notice Receivable `id` is already financed by `financier`.
+    error AlreadyFinanced(uint256 id, address financier);
+
+    /// @notice Receivable `id` has a pledge offer pending with `financier`: finance or decline (or withdraw) first.
+    error PledgeOfferPending(uint256 id, address financier);
+
+    /// @notice `account` is neither the holder nor the financier of receivable `id`.
+    error NotHolderOrFinancier(uint256 id, address account);
+
+    /// @notice Too early: receivable `id` can be marked so only after `notBefore` (unix time).
+    error MaturityNotReached(uint256 id, uint256 notBefore);
+
+    /// @notice Receivable `id` is not overdue (status `status`).
+    error ReceivableNotOverdue(uint256 id, ReceivableStatus status);
+
+    /// @notice Receivable `id` is Overdue or Defaulted (`status`): in collection, no transfer, split or pledge.
+    error ReceivableMatured(uint256 id, ReceivableStatus status);
+
+    /// @notice A grace or default period above the ledger's maximum `maxPeriod` seconds.
+    error InvalidPeriod(uint256 period, uint256 maxPeriod);
+
     /// @notice Paying `amount` fen exceeds the `outstanding` fen of receivable `id`.
     error SettlementExceedsOutstanding(uint256 id, uint256 amount, uint256 outstanding);
 
@@ -282,18 +336,68 @@ interface IReceivableLedger {
     function split(uint256 id, uint256[] calldata amounts) external returns (uint256[] memory childIds);
 
     /**
-     * @notice The holder pledges receivable `id` to `financier`.
+     * @notice The holder offers receivable `id` as a pledge to `financier` (status Offered); the financier
+     * accepts by {finance} or refuses by {declinePledge}.
      * @param id The receivable.
      * @param financier An account with FINANCIER_ROLE.
      */
     function pledge(uint256 id, address financier) external;
 
     /**
-     * @notice The pledgee advances `amount` fen of the settlement token to the holder.
-     * @param id The pledged receivable.
-     * @param amount Fen; the total advance stays within the unpaid amount.
+     * @notice The offered financier declines the pledge: the holder has the receivable back, Accepted.
+     * @param id The offered receivable.
      */
-    function finance(uint256 id, uint256 amount) external;
+    function declinePledge(uint256 id) external;
+
+    /**
+     * @notice The holder withdraws its pledge offer before the financier answers: back to Accepted.
+     * @param id The offered receivable.
+     */
+    function withdrawPledge(uint256 id) external;
+
+    /**
+     * @notice The offered financier accepts the pledge: it pays `advance` fen of the settlement token to the
+     * holder and is owed `advance + fee` fen, repaid first out of the debtor's payments (status Pledged).
+     * @param id The offered receivable.
+     * @param advance Fen paid to the holder now; 0 < advance <= the unpaid amount.
+     * @param fee The financier's fee or discount in fen; advance + fee <= the unpaid amount.
+     */
+    function finance(uint256 id, uint256 advance, uint256 fee) external;
+
+    /**
+     * @notice The holder or the financier marks receivable `id` overdue once its due date plus the grace
+     * period has passed (status Overdue).
+     * @param id An Accepted or Pledged receivable.
+     */
+    function markOverdue(uint256 id) external;
+
+    /**
+     * @notice Declares overdue receivable `id` in default (status Defaulted): the authority at any time, its
+     * holder or financier once the default period after the overdue date has passed.
+     * @param id An Overdue receivable.
+     */
+    function markDefaulted(uint256 id) external;
+
+    /**
+     * @notice The authority sets the grace period after due dates and the further period before default.
+     * @param gracePeriod Seconds after the due date before a receivable may be marked overdue.
+     * @param defaultPeriod Seconds after due date + grace before its holder or financier may declare default.
+     */
+    function setMaturityTimes(uint40 gracePeriod, uint40 defaultPeriod) external;
+
+    /**
+     * @notice The grace period and the default period in force.
+     * @return gracePeriod Seconds after the due date before a receivable may be marked overdue.
+     * @return defaultPeriod Seconds after due date + grace before holder or financier may declare default.
+     */
+    function maturityTimes() external view returns (uint40 gracePeriod, uint40 defaultPeriod);
+
+    /**
+     * @notice What the financier of receivable `id` is still owed (advance + fee - repaid).
+     * @param id The receivable.
+     * @return Fen; zero when not financed.
+     */
+    function owedToFinancier(uint256 id) external view returns (uint256);
 
     /**
      * @notice The pledgee lifts its pledge on receivable `id`.
@@ -302,7 +406,8 @@ interface IReceivableLedger {
     function release(uint256 id) external;
 
     /**
-     * @notice The debtor pays `amount` fen of receivable `id` to its beneficiary.
+     * @notice The debtor pays `amount` fen of receivable `id`: to its financier first, up to what it is
+     * owed, the surplus to the holder.
      * @param id The receivable.
      * @param amount Fen, at most the outstanding amount.
      */

@@ -43,8 +43,8 @@ MAX_AMOUNT = 2**48 - 1  # the ledger's and the registry's largest amount in fen
 ZERO_ADDRESS = "0x" + "00" * 20
 
 # ReceivableStatus
-NONE, CREATED, ACCEPTED, PLEDGED, SPLIT, SETTLED, CANCELLED, DECLINED, HELD = range(9)
-LIVE = (CREATED, ACCEPTED, PLEDGED, HELD)
+NONE, CREATED, ACCEPTED, PLEDGED, SPLIT, SETTLED, CANCELLED, DECLINED, HELD, OFFERED, OVERDUE, DEFAULTED = range(12)
+LIVE = (CREATED, ACCEPTED, PLEDGED, HELD, OFFERED, OVERDUE, DEFAULTED)
 # IInvoiceRegistry.InvoiceStatus
 INV_ISSUED, INV_FLAGGED, INV_CLEARED, INV_REJECTED, INV_VOIDED, INV_RED_LETTERED = range(1, 7)
 
@@ -350,8 +350,18 @@ def accepted(new_receivable):
     return new_receivable(amount=500_000)
 
 
+PLEDGED_ADVANCE = 100_000  # the `pledged` fixture's financing: advance 1,000.00 yuan, no fee
+
+
 @pytest.fixture
-def pledged(receivable_ledger, accepted, merchant, financier):
-    """`accepted`, pledged by the merchant to the financier."""
+def offered(receivable_ledger, accepted, merchant, financier):
+    """`accepted`, offered by the merchant to the financier as a pledge (status Offered)."""
     receivable_ledger.pledge(accepted, financier, {"from": merchant})
     return accepted
+
+
+@pytest.fixture
+def pledged(receivable_ledger, offered, financier):
+    """`offered`, financed by the financier: advance PLEDGED_ADVANCE paid to the merchant, no fee (Pledged)."""
+    receivable_ledger.finance(offered, PLEDGED_ADVANCE, 0, {"from": financier})
+    return offered

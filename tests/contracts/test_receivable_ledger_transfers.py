@@ -186,8 +186,8 @@ def test_holder_pledges_to_financier(receivable_ledger, accepted, merchant, fina
     tx = receivable_ledger.pledge(accepted, financier, {"from": merchant})
 
     view = receivable_ledger.getReceivable(accepted)
-    assert view["status"] == PLEDGED and view["financier"] == financier and view["advance"] == 0
-    event = tx.events["ReceivablePledged"]
+    assert view["status"] == OFFERED and view["financier"] == financier and view["advance"] == 0
+    event = tx.events["PledgeOffered"]
     assert (event["id"], event["holder"], event["financier"]) == (accepted, merchant, financier)
 
 
@@ -196,9 +196,14 @@ def test_pledge_to_non_financier_reverts(receivable_ledger, accepted, merchant, 
         receivable_ledger.pledge(accepted, stranger, {"from": merchant})
 
 
-def test_second_pledge_reverts(receivable_ledger, pledged, merchant, financier, second_financier):
+def test_second_pledge_reverts(receivable_ledger, pledged, offered, merchant, financier, second_financier):
     with reverts_with_args("ReceivableLocked", pledged, financier):
         receivable_ledger.pledge(pledged, second_financier, {"from": merchant})
+
+
+def test_second_pledge_of_an_offered_receivable_reverts(receivable_ledger, offered, merchant, financier, second_financier):
+    with reverts_with_args("ReceivableLocked", offered, financier):
+        receivable_ledger.pledge(offered, second_financier, {"from": merchant})
 
 
 def test_pledge_by_non_holder_reverts(receivable_ledger, accepted, financier, stranger):
@@ -212,56 +217,49 @@ def test_pledge_before_acceptance_reverts(receivable_ledger, new_receivable, mer
         receivable_ledger.pledge(rid, financier, {"from": merchant})
 
 
-def test_financier_finances_holder(receivable_ledger, settlement_token, pledged, merchant, financier):
+def test_financier_finances_holder(receivable_ledger, settlement_token, offered, merchant, financier):
     before = settlement_token.balanceOf(financier)
 
-    tx = receivable_ledger.finance(pledged, 300_000, {"from": financier})
-    receivable_ledger.finance(pledged, 100_000, {"from": financier})
+    tx = receivable_ledger.finance(offered, 400_000, 20_000, {"from": financier})
 
     assert settlement_token.balanceOf(merchant) == 400_000
     assert settlement_token.balanceOf(financier) == before - 400_000
-    assert receivable_ledger.getReceivable(pledged)["advance"] == 400_000
+    view = receivable_ledger.getReceivable(offered)
+    assert (view["status"], view["advance"], view["fee"], view["repaid"]) == (PLEDGED, 400_000, 20_000, 0)
+    assert receivable_ledger.owedToFinancier(offered) == 420_000
     event = tx.events["ReceivableFinanced"]
-    assert (event["financier"], event["holder"], event["amount"], event["totalAdvance"]) == (
-        financier,
-        merchant,
-        300_000,
-        300_000,
-    )
+    assert (event["financier"], event["holder"], event["advance"], event["fee"]) == (financier, merchant, 400_000, 20_000)
 
 
-def test_advance_above_unpaid_amount_reverts(receivable_ledger, pledged, financier):
-    receivable_ledger.finance(pledged, 400_000, {"from": financier})
-    with reverts_with_args("AdvanceExceedsOutstanding", pledged, 500_001, 500_000):
-        receivable_ledger.finance(pledged, 100_001, {"from": financier})
-    receivable_ledger.finance(pledged, 100_000, {"from": financier})
-    assert receivable_ledger.getReceivable(pledged)["advance"] == 500_000
+def test_advance_above_unpaid_amount_reverts(receivable_ledger, offered, financier):
+    with reverts_with_args("AdvanceExceedsOutstanding", offered, 500_001, 500_000):
+        receivable_ledger.finance(offered, 500_001, 0, {"from": financier})
+    receivable_ledger.finance(offered, 500_000, 0, {"from": financier})
+    assert receivable_ledger.getReceivable(offered)["advance"] == 500_000
 
 
-def test_finance_by_other_financier_reverts(receivable_ledger, pledged, second_financier):
-    with reverts_with_args("NotPledgee", pledged, second_financier):
-        receivable_ledger.finance(pledged, 1, {"from": second_financier})
+def test_finance_by_other_financier_reverts(receivable_ledger, offered, second_financier):
+    with reverts_with_args("NotPledgee", offered, second_financier):
+        receivable_ledger.finance(offered, 1, 0, {"from": second_financier})
 
 
 def test_finance_of_unpledged_reverts(receivable_ledger, accepted, financier):
-    with reverts_with_args("ReceivableNotPledged", accepted):
-        receivable_ledger.finance(accepted, 1, {"from": financier})
+    with reverts_with_args("NoPledgeOffer", accepted):
+        receivable_ledger.finance(accepted, 1, 0, {"from": financier})
 
 
-def test_finance_zero_reverts(receivable_ledger, pledged, financier):
+def test_finance_zero_reverts(receivable_ledger, offered, financier):
     with reverts_with_args("InvalidAmount", 0):
-        receivable_ledger.finance(pledged, 0, {"from": financier})
+        receivable_ledger.finance(offered, 0, 0, {"from": financier})
 
 
-def test_finance_without_allowance_reverts(receivable_ledger, settlement_token, pledged, financier):
+def test_finance_without_allowance_reverts(receivable_ledger, settlement_token, offered, financier):
     settlement_token.approve(receivable_ledger, 0, {"from": financier})
     with reverts_with_args("ERC20InsufficientAllowance", receivable_ledger, 0, 1):
-        receivable_ledger.finance(pledged, 1, {"from": financier})
+        receivable_ledger.finance(offered, 1, 0, {"from": financier})
 
 
 def test_financier_releases(receivable_ledger, pledged, merchant, financier, holder2):
-    receivable_ledger.finance(pledged, 100_000, {"from": financier})
-
     tx = receivable_ledger.release(pledged, {"from": financier})
 
     view = receivable_ledger.getReceivable(pledged)
@@ -280,7 +278,7 @@ def test_release_then_pledge_again(receivable_ledger, pledged, merchant, financi
     receivable_ledger.release(pledged, {"from": financier})
     receivable_ledger.pledge(pledged, second_financier, {"from": merchant})
     view = receivable_ledger.getReceivable(pledged)
-    assert (view["status"], view["financier"], view["advance"]) == (PLEDGED, second_financier, 0)
+    assert (view["status"], view["financier"], view["advance"]) == (OFFERED, second_financier, 0)
 
 
 def test_release_by_holder_reverts(receivable_ledger, pledged, merchant):
@@ -306,10 +304,11 @@ def test_debtor_settles_to_holder(receivable_ledger, receivable_invoices, settle
     assert settlement_token.balanceOf(merchant) == 500_000
     assert settlement_token.balanceOf(debtor) == before - 500_000
     event = tx.events["ReceivableSettled"]
-    assert (event["debtor"], event["beneficiary"], event["amount"], event["outstanding"]) == (
+    assert (event["debtor"], event["holder"], event["amount"], event["toFinancier"], event["outstanding"]) == (
         debtor,
         merchant,
         500_000,
+        0,
         0,
     )
     settled = tx.events["InvoiceAmountSettled"]
@@ -339,27 +338,28 @@ def test_partial_payments_are_tracked(receivable_ledger, settlement_token, accep
     assert settlement_token.balanceOf(merchant) == 500_000
 
 
-def test_settle_pledged_pays_financier(receivable_ledger, settlement_token, pledged, merchant, financier, debtor):
-    receivable_ledger.finance(pledged, 450_000, {"from": financier})
+def test_settle_pledged_pays_financier_first(receivable_ledger, settlement_token, offered, merchant, financier, debtor):
+    receivable_ledger.finance(offered, 450_000, 30_000, {"from": financier})
     financier_before = settlement_token.balanceOf(financier)
 
-    tx = receivable_ledger.settle(pledged, 500_000, {"from": debtor})
+    tx = receivable_ledger.settle(offered, 500_000, {"from": debtor})
 
-    assert tx.events["ReceivableSettled"]["beneficiary"] == financier
-    assert settlement_token.balanceOf(financier) == financier_before + 500_000
-    assert settlement_token.balanceOf(merchant) == 450_000
-    view = receivable_ledger.getReceivable(pledged)
+    event = tx.events["ReceivableSettled"]
+    assert (event["holder"], event["toFinancier"]) == (merchant, 480_000)
+    assert settlement_token.balanceOf(financier) == financier_before + 480_000
+    assert settlement_token.balanceOf(merchant) == 450_000 + 20_000
+    view = receivable_ledger.getReceivable(offered)
     assert view["status"] == SETTLED and view["financier"] == financier
 
 
 def test_payment_goes_to_holder_after_release(receivable_ledger, settlement_token, pledged, merchant, financier, debtor):
-    receivable_ledger.settle(pledged, 100_000, {"from": debtor})
+    receivable_ledger.settle(pledged, 100_000, {"from": debtor})  # the financier's advance, repaid
     receivable_ledger.release(pledged, {"from": financier})
 
     tx = receivable_ledger.settle(pledged, 400_000, {"from": debtor})
 
-    assert tx.events["ReceivableSettled"]["beneficiary"] == merchant
-    assert settlement_token.balanceOf(merchant) == 400_000
+    assert (tx.events["ReceivableSettled"]["holder"], tx.events["ReceivableSettled"]["toFinancier"]) == (merchant, 0)
+    assert settlement_token.balanceOf(merchant) == 100_000 + 400_000
 
 
 def test_settle_children_independently(receivable_ledger, receivable_invoices, accepted, merchant, holder2, debtor):
@@ -369,7 +369,7 @@ def test_settle_children_independently(receivable_ledger, receivable_invoices, a
 
     tx = receivable_ledger.settle(first, 300_000, {"from": debtor})
 
-    assert tx.events["ReceivableSettled"]["beneficiary"] == holder2
+    assert tx.events["ReceivableSettled"]["holder"] == holder2
     assert receivable_invoices.getInvoice(key)["drawn"] == 200_000
     assert receivable_invoices.getInvoice(key)["settled"] == 300_000
     receivable_ledger.settle(second, 200_000, {"from": debtor})
@@ -411,7 +411,7 @@ def test_settled_receivable_is_closed(receivable_ledger, accepted, merchant, deb
     with reverts_with_args("ReceivableClosed", accepted, SETTLED):
         receivable_ledger.pledge(accepted, financier, {"from": merchant})
     with reverts_with_args("ReceivableClosed", accepted, SETTLED):
-        receivable_ledger.finance(accepted, 1, {"from": financier})
+        receivable_ledger.finance(accepted, 1, 0, {"from": financier})
     assert not receivable_ledger.isOverdue(accepted)
 
 

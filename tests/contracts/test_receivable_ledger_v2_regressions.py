@@ -137,11 +137,11 @@ def test_suspended_merchant_cannot_pledge(receivable_ledger, accepted, merchant,
         receivable_ledger.pledge(accepted, financier, {"from": merchant})
 
 
-def test_suspended_merchant_cannot_be_financed(receivable_ledger, pledged, merchant, financier, suspend):
+def test_suspended_merchant_cannot_be_financed(receivable_ledger, offered, merchant, financier, suspend):
     suspend(merchant)
 
-    with reverts_with_args("HolderSuspended", pledged, merchant):
-        receivable_ledger.finance(pledged, 1, {"from": financier})
+    with reverts_with_args("HolderSuspended", offered, merchant):
+        receivable_ledger.finance(offered, 1, 0, {"from": financier})
 
 
 def test_suspension_does_not_trap_receivables_transfer_split_cancel_and_payment_still_work(
@@ -173,7 +173,7 @@ def test_suspension_binds_the_holder_not_the_receivable(
     receivable_ledger.transfer(accepted, holder2, {"from": merchant})
 
     receivable_ledger.pledge(accepted, financier, {"from": holder2})
-    receivable_ledger.finance(accepted, 100_000, {"from": financier})
+    receivable_ledger.finance(accepted, 100_000, 0, {"from": financier})
 
     assert settlement_token.balanceOf(holder2) == 100_000
 
@@ -186,7 +186,8 @@ def test_receivable_pledged_before_suspension_is_still_paid_to_the_financier(
 
     receivable_ledger.settle(pledged, 500_000, {"from": debtor})
 
-    assert settlement_token.balanceOf(financier) == before + 500_000
+    assert settlement_token.balanceOf(financier) == before + 100_000  # its advance first (no fee) ...
+    assert settlement_token.balanceOf(merchant) == 100_000 + 400_000  # ... the surplus to the suspended holder
     assert receivable_ledger.statusOf(pledged) == SETTLED
 
 
@@ -200,7 +201,7 @@ def test_reinstated_merchant_can_create_pledge_and_be_financed_again(
 
     created = receivable_ledger.create(invoice.key, 1, due, *invoice.proof, {"from": merchant}).return_value
     receivable_ledger.pledge(accepted, financier, {"from": merchant})
-    receivable_ledger.finance(accepted, 100_000, {"from": financier})
+    receivable_ledger.finance(accepted, 100_000, 0, {"from": financier})
 
     assert receivable_ledger.statusOf(created) == CREATED
     assert receivable_ledger.statusOf(accepted) == PLEDGED
@@ -215,21 +216,20 @@ def test_finance_cannot_advance_more_than_the_unpaid_amount(receivable_ledger, a
     receivable_ledger.pledge(accepted, financier, {"from": merchant})
 
     with reverts_with_args("AdvanceExceedsOutstanding", accepted, 300_001, 300_000):
-        receivable_ledger.finance(accepted, 300_001, {"from": financier})
+        receivable_ledger.finance(accepted, 300_001, 0, {"from": financier})
 
-    receivable_ledger.finance(accepted, 300_000, {"from": financier})
+    receivable_ledger.finance(accepted, 300_000, 0, {"from": financier})
     assert receivable_ledger.getReceivable(accepted)["advance"] == 300_000
 
 
-def test_payment_to_the_financier_lowers_its_advance_cap(receivable_ledger, pledged, financier, debtor):
-    receivable_ledger.finance(pledged, 100_000, {"from": financier})
-    receivable_ledger.settle(pledged, 350_000, {"from": debtor})  # paid to the financier
+def test_payment_during_the_offer_lowers_the_advance_cap(receivable_ledger, offered, financier, debtor):
+    receivable_ledger.settle(offered, 350_000, {"from": debtor})  # paid to the holder: not yet financed
 
-    with reverts_with_args("AdvanceExceedsOutstanding", pledged, 150_001, 150_000):
-        receivable_ledger.finance(pledged, 50_001, {"from": financier})
+    with reverts_with_args("AdvanceExceedsOutstanding", offered, 150_001, 150_000):
+        receivable_ledger.finance(offered, 150_001, 0, {"from": financier})
 
-    receivable_ledger.finance(pledged, 50_000, {"from": financier})
-    assert receivable_ledger.getReceivable(pledged)["advance"] == 150_000
+    receivable_ledger.finance(offered, 150_000, 0, {"from": financier})
+    assert receivable_ledger.getReceivable(offered)["advance"] == 150_000
 
 
 # ================================================================ item 9: splits of partly paid receivables
@@ -392,8 +392,10 @@ def scene(receivable_ledger, new_receivable, new_invoice, merchant, financier, d
         ledger=receivable_ledger, merchant=merchant, financier=financier, debtor=debtor, holder2=holder2, due=due, deadline=deadline, invoice=new_invoice(),
         created=new_receivable(accept=False), accepted=new_receivable(), pledged=new_receivable(),
     )
+    s.offered = new_receivable()
+    receivable_ledger.pledge(s.offered, financier, {"from": merchant})
     receivable_ledger.pledge(s.pledged, financier, {"from": merchant})
-    receivable_ledger.finance(s.pledged, 1_000, {"from": financier})
+    receivable_ledger.finance(s.pledged, 1_000, 0, {"from": financier})
     s.acceptance = sign_acceptance(receivable_ledger, DEBTOR_KEY, s.created, 0, deadline, chain.id)
     return s
 
@@ -408,7 +410,9 @@ OPERATIONS = {
     "split": lambda s: s.ledger.split(s.accepted, [250_000, 250_000], {"from": s.merchant}),
     "pledge": lambda s: s.ledger.pledge(s.accepted, s.financier, {"from": s.merchant}),
     "settle": lambda s: s.ledger.settle(s.accepted, 1, {"from": s.debtor}),
-    "finance": lambda s: s.ledger.finance(s.pledged, 1, {"from": s.financier}),
+    "finance": lambda s: s.ledger.finance(s.offered, 1, 0, {"from": s.financier}),
+    "declinePledge": lambda s: s.ledger.declinePledge(s.offered, {"from": s.financier}),
+    "withdrawPledge": lambda s: s.ledger.withdrawPledge(s.offered, {"from": s.merchant}),
     "release": lambda s: s.ledger.release(s.pledged, {"from": s.financier}),
     "settle_pledged": lambda s: s.ledger.settle(s.pledged, 1, {"from": s.debtor}),
 }
@@ -460,7 +464,9 @@ HELD_OPERATIONS = {  # what the hold must freeze, on a receivable held in the st
     "split": "accepted",
     "pledge": "accepted",
     "settle": "accepted",
-    "finance": "pledged",
+    "finance": "offered",
+    "declinePledge": "offered",
+    "withdrawPledge": "offered",
     "release": "pledged",
     "settle_pledged": "pledged",
     "accept": "created",
@@ -511,15 +517,14 @@ def test_lift_hold_restores_accepted(receivable_ledger, accepted, authority, mer
 
 
 def test_lift_hold_restores_pledged(receivable_ledger, settlement_token, pledged, authority, merchant, financier):
-    receivable_ledger.finance(pledged, 100_000, {"from": financier})
     receivable_ledger.hold(pledged, 1, {"from": authority})
 
     receivable_ledger.liftHold(pledged, {"from": authority})
 
     view = receivable_ledger.getReceivable(pledged)
     assert (view["status"], view["financier"], view["advance"]) == (PLEDGED, financier, 100_000)
-    receivable_ledger.finance(pledged, 100_000, {"from": financier})
-    assert settlement_token.balanceOf(merchant) == 200_000
+    receivable_ledger.release(pledged, {"from": financier})
+    assert settlement_token.balanceOf(merchant) == 100_000
 
 
 def test_lift_hold_of_receivable_not_held_reverts(receivable_ledger, accepted, authority):
