@@ -14,8 +14,14 @@ class NumberConverter(BaseConverter):
     regex = "[0-9]{20}"
 
 
+class ReceivableIdConverter(BaseConverter):
+    """``<rid:…>``: a receivable id, the ledger's uint256 in decimal (up to 78 digits)."""
+    regex = "[0-9]{1,78}"
+
+
 def register_converters(app):
     app.url_map.converters.setdefault("number", NumberConverter)
+    app.url_map.converters.setdefault("rid", ReceivableIdConverter)
 
 
 def init_app(app):
@@ -23,7 +29,7 @@ def init_app(app):
     app.register_blueprint(bp)
 
 
-from . import administration, errors, invoices, openapi, verification  # noqa: E402,F401 - the routes of bp
+from . import administration, errors, invoices, openapi, receivables, verification  # noqa: E402,F401 - the routes of bp
 
 
 @bp.get("/openapi.json")

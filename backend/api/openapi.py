@@ -67,6 +67,9 @@ class Plugin(FlaskPlugin):
             if converters.get(p["name"]) == "number":
                 p["schema"] = {"type": "string", "pattern": NUMBER_PATTERN, "minLength": 20, "maxLength": 20,
                                "description": "20-digit invoice number"}
+            elif converters.get(p["name"]) == "rid":
+                p["schema"] = {"type": "string", "pattern": "^[0-9]{1,78}$", "minLength": 1, "maxLength": 78,
+                               "description": "receivable id (the ledger's uint256, decimal)"}
             elif converters.get(p["name"]) == "int":
                 p["schema"] = {"type": "integer", "minimum": 0, "maximum": ID_MAX}
         return path, params

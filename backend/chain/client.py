@@ -140,9 +140,9 @@ class ChainClient:
             raise ChainUnavailable(str(exc)) from exc
         return None
 
-    def call_named(self, contract, function, *args):
+    def call_named(self, contract, function, *args, block="latest"):
         """Call a view returning one struct; the result as a dict by component name."""
-        result = self.call(contract, function, *args)
+        result = self.call(contract, function, *args, block=block)
         for entry in self.contract(contract).abi:
             if entry.get("type") == "function" and entry.get("name") == function:
                 outputs = entry.get("outputs", [])

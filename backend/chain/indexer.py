@@ -22,7 +22,7 @@ from web3 import Web3
 from ..core.canonical import china_date, rate_mask
 from ..core.db import get_db
 from ..core.models import ChainEvent, IndexerCursor, Invoice, Merchant, User
-from . import get_chain, rewind
+from . import get_chain, receivable_index, rewind
 from .client import checksum, light_log, raw_request
 from .errors import INVOICE_STATUS, ChainError, jsonable
 
@@ -76,6 +76,9 @@ def _run(max_blocks):
     cursor = _cursor(chain, session)
     latest = chain.w3.eth.block_number
     rewound = rewind.follow_back(chain, session, cursor, latest)
+    if rewound:
+        receivable_index.resync_all(chain, session)
+        session.commit()
     first = start = cursor.last_block + 1
     topics = topics_of(chain)
     by_address = {c.address: n for n, c in chain.contracts.items()}
@@ -101,12 +104,14 @@ def _run(max_blocks):
                 continue
             decoded_logs.append((cname, ename, log, args))
         end_hash = _block(chain, blocks, end)[1]
+        views = receivable_index.read_views(chain, receivable_index.touched(decoded_logs), end)
         if any(Web3.to_hex(log["blockHash"]) != _block(chain, blocks, log["blockNumber"])[1]
                for _, _, log, _ in decoded_logs):
             break  # the chain changed while we read: the next run starts from the cursor again
         session.commit()  # a fresh snapshot: rows committed before these txs were sent are visible
         with session.no_autoflush:
             count += _store(session, decoded_logs, blocks)
+            receivable_index.store(session, views, end)
         cursor.last_block, cursor.block_hash = end, end_hash
         session.commit()
         start = end + 1
@@ -156,6 +161,7 @@ def _store(session, decoded_logs, blocks):
                          tx_hash=tx_hash, log_index=log["logIndex"], invoice_key=args.get("key") or
                          args.get("originalKey"), related_key=args.get("noteKey"),
                          account=args.get("account") or args.get("seller") or args.get("merchant"),
+                         receivable_id=receivable_index.receivable_id_of(cname, args),
                          args=json.dumps(args, ensure_ascii=False)), args))
     if not new:
         return 0

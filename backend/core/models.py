@@ -1,5 +1,6 @@
 """Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
-used form tokens, outbox, signers' next nonces, indexed events, indexer cursors, verification history."""
+receivables, used form tokens, outbox, signers' next nonces, indexed events, indexer cursors,
+verification history."""
 import hashlib
 import secrets
 from datetime import datetime, timezone
@@ -149,6 +150,32 @@ class Invoice(db.Model):
     user = relationship("User")
 
 
+class Receivable(db.Model):
+    """The chain's view of one receivable (ReceivableLedger.getReceivable), written by the
+    indexer as of the block of its latest event and by the services right after an action
+    (``synced_block``: an older view never overwrites a newer one). Ids are the ledger's
+    uint256 in decimal: the parts of a split exceed 64 bits."""
+    __tablename__ = "receivables"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    root_id: Mapped[str] = mapped_column(String(80), index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(80), index=True, nullable=True)
+    invoice_key: Mapped[str] = mapped_column(String(66), index=True)
+    creditor: Mapped[str] = mapped_column(String(42), index=True)
+    holder: Mapped[str] = mapped_column(String(42), index=True)
+    debtor: Mapped[str] = mapped_column(String(42), index=True)
+    financier: Mapped[str | None] = mapped_column(String(42), index=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # lower case: created accepted offered …
+    amount: Mapped[int] = mapped_column(Money)
+    paid: Mapped[int] = mapped_column(Money, default=0)
+    advance: Mapped[int] = mapped_column(Money, default=0)
+    fee: Mapped[int] = mapped_column(Money, default=0)
+    repaid: Mapped[int] = mapped_column(Money, default=0)
+    due_at: Mapped[int] = mapped_column(BigInteger, index=True)  # unix seconds
+    created_at_chain: Mapped[int] = mapped_column(BigInteger)
+    synced_block: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
 class FormSubmission(db.Model):
     """A portal form's one-time token, once used (services.form_tokens): a resubmission of
     the same rendered form finds it and is told what the first submission did."""
@@ -215,6 +242,8 @@ class ChainEvent(db.Model):
     invoice_key: Mapped[str | None] = mapped_column(String(66), index=True, nullable=True)
     related_key: Mapped[str | None] = mapped_column(String(66), index=True, nullable=True)
     account: Mapped[str | None] = mapped_column(String(42), index=True, nullable=True)
+    # ledger events: the receivable they are about (a split's event: the new part), decimal
+    receivable_id: Mapped[str | None] = mapped_column(String(80), index=True, nullable=True)
     args: Mapped[str] = mapped_column(Text)  # JSON
 
 

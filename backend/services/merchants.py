@@ -178,8 +178,32 @@ def set_audit_parameters(user, body):
 CHAIN_ROLES = {"auditor": ("InvoiceRegistry", "AUDITOR_ROLE"), "financier": ("ReceivableLedger", "FINANCIER_ROLE")}
 
 
+BUYER_LINK = "BUYER_ACCOUNT"  # what a buyer needs on the ledger: its account linked to its tax ID's tag
+
+
+def buyer_linked(user):
+    """Whether the ledger names ``user``'s account for the buyer tag of its tax ID (receivables
+    on invoices to that tax ID then name it debtor)."""
+    tag = buyer_privacy.buyer_tag(user.buyer_tax_id)
+    return get_chain().call("ReceivableLedger", "buyerAccountOf", tag).lower() == user.address.lower()
+
+
+def link_buyer(authority, user):
+    """The authority confirms that a buyer account speaks for its tax ID: registerBuyer on the ledger."""
+    if not (user.role == "buyer" and user.buyer_tax_id and user.address):
+        raise Refused("not_a_buyer", "该用户不是有税号和链上地址的购买方。This user is not a buyer with a tax ID and "
+                                     "a chain address.", 409)
+    if not buyer_linked(user):
+        _transact(authority, "ReceivableLedger", "registerBuyer", buyer_privacy.buyer_tag(user.buyer_tax_id),
+                  user.address, ref=user.buyer_tax_id)
+
+
 def chain_role_of(user):
-    """(contract, role name, held?) for users whose web role needs an on-chain role."""
+    """(contract, role name, held?) for users whose web role needs an on-chain role (a
+    buyer: its account linked to its tax ID on the ledger)."""
+    if user.role == "buyer" and user.buyer_tax_id and user.address and \
+            get_chain().has_function("ReceivableLedger", "buyerAccountOf"):
+        return "ReceivableLedger", f"{BUYER_LINK} {user.buyer_tax_id}", buyer_linked(user)
     spec = CHAIN_ROLES.get(user.role)
     if spec is None or not user.address:
         return None
@@ -199,6 +223,12 @@ def set_chain_role(authority, user, grant):
     if info is None:
         raise Refused("no_chain_role", "This user's role needs no on-chain role (or has no address).", 409)
     contract, role_name, held = info
+    if role_name.startswith(BUYER_LINK):
+        if not grant:
+            raise Refused("buyer_link_permanent", "购买方账户链接不能撤销（可冻结其应收账款）。A buyer's link cannot be "
+                                                  "revoked on the ledger (its receivables can be held).", 409)
+        link_buyer(authority, user)
+        return chain_role_of(user)
     if held != grant:
         role = get_chain().call(contract, role_name)
         _transact(authority, contract, "grantRole" if grant else "revokeRole", role, user.address, ref=role_name)

@@ -1,7 +1,7 @@
 """Dev seeding (dev mode only): demo users bound to Anvil dev accounts, merchants
 registered and approved on chain (limits, seller tag) with a number range each, the
-auditor granted AUDITOR_ROLE, and var/dev-credentials.json written with their logins and
-API tokens."""
+auditor granted AUDITOR_ROLE, the buyer's account linked to its tax ID on the receivable
+ledger, and var/dev-credentials.json written with their logins, API tokens and tax IDs."""
 import json
 import os
 import secrets
@@ -15,6 +15,7 @@ from ..core.config import VAR
 from ..core.db import get_db
 from ..core.models import Merchant, User
 from . import numbering
+from .merchants import link_buyer
 
 # username, role, dev account index, merchant profile, buyer tax ID
 DEMO = [
@@ -49,7 +50,8 @@ def seed_dev(out=None, password=None):
 
 def seed_users(password=None, register=True):
     """Create or refresh the demo users; on chain: register + approve the merchants,
-    grant the auditor AUDITOR_ROLE. Returns [{username, password, role, api_token, address}]."""
+    grant the auditor AUDITOR_ROLE, link the buyer on the ledger. Returns [{username, password,
+    role, api_token, address, tax_id}]."""
     db = get_db()
     keyring = get_keyring()
     out = []
@@ -67,7 +69,8 @@ def seed_users(password=None, register=True):
         if profile and user.merchant is None:
             db.add(Merchant(user_id=user.id, name=profile[0], tax_id=profile[1], licence_number=profile[2],
                             status="pending"))
-        out.append({"username": username, "password": pw, "role": role, "api_token": token, "address": address})
+        out.append({"username": username, "password": pw, "role": role, "api_token": token, "address": address,
+                    "tax_id": profile[1] if profile else buyer_tax})
     db.commit()
     if register:
         register_on_chain()
@@ -99,6 +102,8 @@ def register_on_chain():
             not _has_role(chain, "InvoiceRegistry", "AUDITOR_ROLE", auditor.address):
         role = chain.contract("InvoiceRegistry").functions.AUDITOR_ROLE().call()
         signer.transact(authority.address, "InvoiceRegistry", "grantRole", role, auditor.address, ref="auditor")
+    for buyer in db.query(User).filter(User.role == "buyer", User.buyer_tax_id.isnot(None)).all():
+        link_buyer(authority, buyer)
     financier = db.query(User).filter_by(role="financier").first()
     if financier is not None and chain.has_function("ReceivableLedger", "FINANCIER_ROLE") and \
             not _has_role(chain, "ReceivableLedger", "FINANCIER_ROLE", financier.address):

@@ -73,7 +73,7 @@ def test_seed_dev_writes_credentials(chain_app, tmp_path):
     assert {u["role"] for u in creds} == {"authority", "merchant", "auditor", "financier", "buyer"}
     assert len([u for u in creds if u["role"] == "merchant"]) == 2
     for u in creds:
-        assert set(u) == {"username", "password", "role", "api_token", "address"}
+        assert set(u) == {"username", "password", "role", "api_token", "address", "tax_id"}
     c = chain_app.test_client()
     tok = next(u["api_token"] for u in creds if u["username"] == "merchant1")
     r = c.post("/api/v1/invoices", json=sample_invoice(), headers={"Authorization": f"Bearer {tok}"})

@@ -42,7 +42,8 @@ def test_every_api_route_is_in_the_document(tmp_path):
             continue
         path = rule.rule.removeprefix("/api/v1")
         for arg in rule.arguments:
-            path = path.replace(f"<number:{arg}>", f"{{{arg}}}").replace(f"<int:{arg}>", f"{{{arg}}}")
+            path = path.replace(f"<number:{arg}>", f"{{{arg}}}").replace(f"<int:{arg}>", f"{{{arg}}}") \
+                .replace(f"<rid:{arg}>", f"{{{arg}}}")
         path = path.replace('<any("grant-role", "revoke-role"):action>', "{action}")
         routes |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes == documented

@@ -1,0 +1,222 @@
+"""Receivables (应收账款) in the product: the seller draws one on an invoice, the buyer
+accepts or declines it, the holder transfers, splits or pledges it to a bank, the bank
+finances or declines, the buyer settles (financier first, on chain), and overdue and
+default are marked. Every action is a ReceivableLedger transaction signed with the caller's
+key; a refusal carries the ledger's custom-error name and its message in words. Reads and
+the answers' shape are in receivable_views."""
+import json
+from datetime import date, datetime, timedelta
+
+from eth_utils import is_hex_address, to_checksum_address
+from flask import current_app
+
+from ..chain import get_chain, get_signer, indexer, receivable_index
+from ..chain.client import LEDGER
+from ..chain.errors import ChainRefusal
+from ..core import buyer_privacy, canonical
+from ..core.db import get_db
+from ..core.models import User
+from ..schemas import receivables as models
+from .errors import Refused, ValidationError, refusal_from_chain
+from .invoices import owned
+from .receivable_views import as_dict, find_visible, visible_row
+from .seed import DEMO
+from .validation import validated
+
+TOKEN = "SettlementToken"
+
+
+def due_timestamp(day: date) -> int:
+    """The last second of ``day`` in China time: the debtor pays by the end of its due date."""
+    start = datetime(day.year, day.month, day.day, tzinfo=canonical.CHINA) + timedelta(days=1)
+    return int(start.timestamp()) - 1
+
+
+def _transact(user, contract, function, *args, ref=None):
+    if not user.address:
+        raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address to sign with.", 403)
+    try:
+        result = get_signer().transact(user.address, contract, function, *args, ref=ref)
+    except ChainRefusal as exc:
+        raise refusal_from_chain(exc) from None
+    if result.status == "reverted":
+        r = result.refusal
+        raise Refused(r.name if r else "Reverted", r.message if r else "交易被回滚。The transaction reverted.", 409)
+    return result
+
+
+def _after(result, ids):
+    """Bring the rows of ``ids`` up to the chain (as of the action's block) and index the
+    action's events (the timeline); a failure of the indexer only lets the timeline lag."""
+    chain, session = get_chain(), get_db()
+    block = int((result.receipt or {}).get("blockNumber") or chain.w3.eth.block_number)
+    receivable_index.store(session, receivable_index.read_views(chain, ids), block)
+    session.commit()
+    try:
+        indexer.run_once(blocking=False)
+    except Exception as exc:  # noqa: BLE001 - the page and the answer still come from the row
+        current_app.logger.warning("indexer: %s", exc)
+
+
+def resolve_party(text, field):
+    """A username of this platform or a 0x address → checksummed address (400 otherwise)."""
+    if is_hex_address(text):
+        return to_checksum_address(text)
+    user = get_db().query(User).filter_by(username=text).first()
+    if user is None or not user.address:
+        raise ValidationError({field: f"no user {text!r} with a chain address"},
+                              f"没有用户 {text}。There is no user {text!r} with a chain address.")
+    return user.address
+
+
+# ------------------------------------------------------------------------ the seller
+def create(user, body):
+    """The invoice's seller draws a receivable on it; the debtor is the invoice's buyer
+    (its ledger account, linked to its tax ID by the authority)."""
+    req = validated(models.CreateReceivable, body, current_app.config)
+    inv = owned(user, req.invoice_number)
+    due_at = due_timestamp(req.due_date)
+    if due_at <= int(get_chain().w3.eth.get_block("latest")["timestamp"]):
+        raise ValidationError({"due_date": "must be in the future"}, "到期日必须在未来。The due date must be in the future.")
+    try:
+        salt, tag = buyer_privacy.document_buyer(json.loads(inv.document)) if inv.document else (None, None)
+    except ValueError:
+        salt = tag = None
+    if salt is None:
+        raise Refused("document_not_held", "平台没有该发票含购买方盐值的完整文件，无法证明购买方。The platform does not "
+                                           "hold the invoice's document with its buyer salt: it cannot prove the buyer.",
+                      409)
+    digest = buyer_privacy.buyer_digest(salt, inv.buyer_tax_id)
+    result = _transact(user, LEDGER, "create", bytes.fromhex(inv.key[2:]), req.amount, due_at, digest, tag,
+                       ref=inv.number)
+    rid = _created_id(result)
+    _after(result, {rid})
+    return visible_row(user, rid)
+
+
+def _created_id(result):
+    event = get_chain().contract(LEDGER).events.ReceivableCreated()
+    for log in result.logs:
+        try:
+            return str(event.process_log(log)["args"]["id"])
+        except Exception:  # noqa: BLE001 - another event of the receipt
+            continue
+    raise Refused("no_receivable", "交易已上链，但没有开立应收账款。The transaction was mined but created no receivable.", 502)
+
+
+# ------------------------------------------------------------------------ every action
+def _act(user, rid, function, *args, also=()):
+    """``function(rid, *args)`` on the ledger by ``user``; the row (and ``also``) refreshed."""
+    row = find_visible(user, rid)
+    result = _transact(user, LEDGER, function, int(row.id), *args, ref=f"receivable:{row.id}")
+    _after(result, {row.id, *also})
+    get_db().refresh(row)
+    return as_dict(row, user)  # (a financier that declined is no party any more, yet sees what it did)
+
+
+def accept(user, rid):
+    return _act(user, rid, "accept")
+
+
+def decline(user, rid):
+    return _act(user, rid, "decline")
+
+
+def cancel(user, rid):
+    return _act(user, rid, "cancel")
+
+
+def transfer(user, rid, body):
+    req = validated(models.TransferRequest, body)
+    return _act(user, rid, "transfer", resolve_party(req.to, "to"))
+
+
+def split(user, rid, body):
+    """The holder splits it; the answer is the parent with its parts' ids in ``children``."""
+    req = validated(models.SplitRequest, body)
+    row = find_visible(user, rid)
+    if sum(req.amounts) != int(row.amount):
+        raise ValidationError({"amounts": f"the parts sum to {sum(req.amounts)} fen, not the face value "
+                                          f"{int(row.amount)} fen"},
+                              f"拆分金额合计 {canonical.yuan(sum(req.amounts))} 不等于面值 {canonical.yuan(int(row.amount))}。"
+                              f"The parts sum to {canonical.yuan(sum(req.amounts))}, not the face value "
+                              f"{canonical.yuan(int(row.amount))}.")
+    chain = get_chain()
+    children = {str(chain.call(LEDGER, "childIdOf", int(row.id), part)) for part in range(1, len(req.amounts) + 1)}
+    return _act(user, rid, "split", req.amounts, also=children)
+
+
+def pledge(user, rid, body):
+    req = validated(models.PledgeRequest, body)
+    return _act(user, rid, "pledge", resolve_party(req.financier, "financier"))
+
+
+def withdraw_pledge(user, rid):
+    return _act(user, rid, "withdrawPledge")
+
+
+def decline_pledge(user, rid):
+    return _act(user, rid, "declinePledge")
+
+
+def finance(user, rid, body):
+    """The offered financier pays ``advance`` to the holder (approving the ledger for it first)."""
+    req = validated(models.FinanceRequest, body)
+    find_visible(user, rid)
+    _ensure_allowance(user, req.advance)
+    return _act(user, rid, "finance", req.advance, req.fee)
+
+
+def release(user, rid):
+    return _act(user, rid, "release")
+
+
+def settle(user, rid, body):
+    """The debtor pays: the ledger sends the financier its due first, the rest to the holder."""
+    req = validated(models.SettleRequest, body)
+    find_visible(user, rid)
+    _ensure_allowance(user, req.amount)
+    return _act(user, rid, "settle", req.amount)
+
+
+def mark_overdue(user, rid):
+    return _act(user, rid, "markOverdue")
+
+
+def mark_defaulted(user, rid):
+    return _act(user, rid, "markDefaulted")
+
+
+# ------------------------------------------------------------------------ the token
+def _ensure_allowance(user, amount):
+    """Enough settlement token, and the ledger allowed to move ``amount`` of it."""
+    chain = get_chain()
+    if not user.address:
+        raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address to sign with.", 403)
+    have = int(chain.call(TOKEN, "balanceOf", user.address))
+    if have < amount:
+        raise Refused("InsufficientBalance", f"结算代币余额 {canonical.yuan(have)} 不足 {canonical.yuan(amount)}。The "
+                                             f"settlement-token balance {canonical.yuan(have)} is less than "
+                                             f"{canonical.yuan(amount)}.", 409)
+    ledger = chain.contract(LEDGER).address
+    if int(chain.call(TOKEN, "allowance", user.address, ledger)) < amount:
+        _transact(user, TOKEN, "approve", ledger, amount, ref="allowance")
+
+
+def balance(user):
+    chain = get_chain()
+    if not user.address:
+        raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address.", 403)
+    return {"address": user.address, "balance": int(chain.call(TOKEN, "balanceOf", user.address)),
+            "token": chain.contract(TOKEN).address, "symbol": chain.call(TOKEN, "symbol")}
+
+
+def faucet(user, body):
+    """Dev mode: the authority's dev key mints settlement token to a demo account."""
+    req = validated(models.FaucetRequest, body)
+    if not current_app.config.get("DEV_MODE") or user.username not in {d[0] for d in DEMO}:
+        raise Refused("faucet_dev_only", "仅开发模式下的演示账户可领取代币。The faucet is for the demo accounts in dev "
+                                         "mode only.", 403)
+    authority = get_db().query(User).filter_by(username="authority").first()
+    _transact(authority, TOKEN, "mint", user.address, req.amount, ref="faucet")
+    return balance(user)
