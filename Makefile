@@ -67,9 +67,10 @@ $(STAMPS)/system: scripts/ensure_system.sh
 $(VENV)/bin/python: | $(STAMPS)/system
 	$(PYTHON) -m venv $(VENV)
 
-# the postgres extra (psycopg): the multi-process tests run on a throwaway PostgreSQL too
+# the postgres extra (psycopg): the multi-process tests run on a throwaway PostgreSQL too;
+# the browser extra (Playwright, no browser download: tests/browser drive Debian's chromium)
 $(STAMPS)/python: pyproject.toml Makefile | $(VENV)/bin/python
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[postgres]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[postgres,browser]'
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/npm: package.json package-lock.json | $(STAMPS)/system

@@ -36,12 +36,15 @@ until the count is reached. For the acceptance run (>= 5,000 steps):
     RECEIVABLE_SM_STEPS=5000 nice -n 19 python -m pytest --network anvil \
         tests/contracts/test_receivable_ledger_property.py -q -p no:randomly -s
 
-It prints the steps run and the outcome counts.
+It prints the steps run and the outcome counts; with RECEIVABLE_SM_RESULT=<path> it also
+writes them there as JSON (`make bench-ledger-sm`: bench/results/receivable_state_machine.json).
 """
 import collections
 import functools
+import json
 import os
 import random
+import time
 
 from brownie.exceptions import VirtualMachineError
 from hypothesis import HealthCheck, settings
@@ -781,6 +784,7 @@ def test_random_receivable_sequences(
     chain.snapshot()
     LedgerMachine.steps = 0
     passes = 0
+    started = time.monotonic()
     while LedgerMachine.steps < STEPS:
         remaining = STEPS - LedgerMachine.steps
         run_state_machine_as_test(
@@ -810,3 +814,9 @@ def test_random_receivable_sequences(
                 "NoPledgeOffer", "MaturityNotReached"} <= refused
         assert LedgerMachine.outcomes[("split", "partly paid parent")] > 0
         assert LedgerMachine.outcomes[("settle", "waterfall split")] > 0
+    if os.environ.get("RECEIVABLE_SM_RESULT"):
+        with open(os.environ["RECEIVABLE_SM_RESULT"], "w") as f:
+            json.dump({"steps": LedgerMachine.steps, "passes": passes, "seconds": round(time.monotonic() - started),
+                       "violations": 0,  # written only when every invariant held at every step
+                       "outcomes": {f"{rule} → {outcome}": n for (rule, outcome), n in
+                                    sorted(LedgerMachine.outcomes.items(), key=str)}}, f, ensure_ascii=False, indent=1)

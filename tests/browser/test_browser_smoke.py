@@ -1,0 +1,129 @@
+"""Smoke test in a real browser: a merchant signs in, issues an invoice through the issue
+form, finds it on its invoice list and page (status, the indexed chain event), and the
+public verification page, with no one signed in, finds it authentic. The pages are in
+Chinese and English: the Chinese must be rendered with a CJK font, not as empty boxes."""
+import base64
+import re
+import subprocess
+import time
+
+from playwright.sync_api import expect
+
+BUYER_NAME = "昆明示例商贸有限公司"
+BUYER_TAX_ID = "91530100MA6K0000XA"  # the demo buyer's (backend.services.seed.DEMO)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def fact(page, term):
+    """The <dd> after the <dt> starting with ``term`` on the invoice page."""
+    return page.locator("dl.facts dt", has_text=term).locator("xpath=following-sibling::dd[1]")
+
+
+def reload_until_visible(page, locator, timeout=15):
+    """Reloads ``page`` until ``locator`` is there (what the background indexer brings)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            expect(locator).to_be_visible(timeout=500)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            page.reload()
+
+
+def cjk_fonts(page, selector):
+    """The platform fonts Chromium used for the text of ``selector`` (DevTools protocol):
+    [{"familyName": …, "glyphCount": …}]."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        return cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    finally:
+        cdp.detach()
+
+
+def ink(page, png):
+    """(share of pixels unlike the top-left one, number of distinct colours) of a PNG,
+    counted on a canvas in ``page``: a blank one (the app's pages forbid data: images)."""
+    data = "data:image/png;base64," + base64.b64encode(png).decode()
+    return page.evaluate("""async (src) => {
+        const img = new Image(); img.src = src; await img.decode();
+        const c = document.createElement("canvas"); c.width = img.width; c.height = img.height;
+        const g = c.getContext("2d"); g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data;
+        let unlike = 0; const colours = new Set();
+        for (let i = 0; i < d.length; i += 4) {
+            if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) unlike++;
+            colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        }
+        return [unlike / (d.length / 4), colours.size];
+    }""", data)
+
+
+def test_merchant_issues_and_the_public_verifies(page, new_page, login, screenshot):
+    login(page, "merchant1")
+
+    # the issue form, reached through the menu
+    page.get_by_role("link", name="Issue 开票").click()
+    expect(page.get_by_role("heading", name="Issue an invoice 开具发票")).to_be_visible()
+    page.get_by_label("Name 名称").fill(BUYER_NAME)
+    page.get_by_label("Tax ID 纳税人识别号").fill(BUYER_TAX_ID)
+    page.get_by_label("name", exact=True).fill("办公用品 Office supplies")
+    page.get_by_label("quantity").fill("10")
+    page.get_by_label("unit price").fill("12.50")
+    page.get_by_label("rate", exact=True).select_option("13")
+    page.get_by_role("button", name="Compute totals 计算合计").click()
+    totals = page.locator(".totals")
+    expect(totals).to_contain_text("价税合计 ¥141.25")  # 125.00 + 13 % tax 16.25
+    page.get_by_role("button", name="Issue on chain 开具并上链").click()
+
+    # the invoice page: issued on chain, with its status in words
+    expect(page.locator(".flash.ok")).to_contain_text("开票成功")
+    expect(page).to_have_url(re.compile(r"/invoices/\d{20}$"))
+    number = page.url.rsplit("/", 1)[1]
+    expect(page.locator("h1 .badge")).to_have_text("Issued")
+    expect(page.locator("p.explain").first).to_contain_text("已开具 Issued")
+    expect(fact(page, "Buyer 购买方")).to_contain_text(BUYER_TAX_ID)
+    expect(fact(page, "Gross 价税合计")).to_have_text("¥141.25")
+    # the background indexer brings the chain event to the timeline
+    reload_until_visible(page, page.locator("ol.timeline li", has_text="InvoiceIssued"))
+    issue_date = fact(page, "Issue date 开票日期").inner_text().strip()
+    check_code = fact(page, "Check code 校验码").inner_text().strip()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", issue_date) and re.fullmatch(r"\d{20}", check_code)
+
+    # the merchant's list shows it with its status
+    page.get_by_role("link", name="Invoices 发票").click()
+    row = page.locator("tbody tr", has_text=number)
+    expect(row).to_contain_text(BUYER_NAME)
+    expect(row.locator(".badge")).to_have_text("Issued")
+
+    # the public verification page, with no one signed in
+    public = new_page()
+    public.goto("/verify/")
+    expect(public.get_by_role("link", name="Log in 登录")).to_be_visible()
+    public.get_by_label("Invoice number").fill(number)
+    public.get_by_label("Issue date").fill(issue_date)
+    public.get_by_label("Gross amount").fill("141.25")
+    public.get_by_label("Check code").fill(check_code[-6:])
+    public.get_by_role("button", name="Verify 查验").click()
+    result = public.locator(".result")
+    expect(result).to_have_class(re.compile(r"\br-authentic\b"))
+    expect(result).to_contain_text("真实有效 Authentic")
+
+    # Chinese on the page, drawn with a CJK font, and a screenshot that is not blank
+    assert CJK.search(public.locator("body").inner_text())
+    assert subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False).stdout.strip(), \
+        "no Chinese font: apt-get install fonts-noto-cjk (scripts/ensure_system.sh)"
+    fonts = cjk_fonts(public, ".result strong")
+    assert any("CJK" in f["familyName"] and f["glyphCount"] >= 4 for f in fonts), fonts
+    path = screenshot(public, "smoke-verify-authentic")
+    assert path.stat().st_size > 10_000
+    scratch = public.context.new_page()  # about:blank
+    unlike, colours = ink(scratch, path.read_bytes())
+    assert unlike > 0.01 and colours > 20, (unlike, colours)
+    heading_unlike, _ = ink(scratch, public.locator("h1 .zh").screenshot())
+    assert heading_unlike > 0.05, "发票查验 drew (almost) nothing"
