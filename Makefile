@@ -23,7 +23,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 TEST_CHAIN_PORT ?= $(shell python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TEST_CHAIN_PORT
 
-.PHONY: run test setup compile clean bench-gas bench-api bench-bulk bench-reliability slither fuzz-api
+.PHONY: run test setup compile clean bench-gas bench-api bench-bulk bench-reliability bench-ledger-sm slither fuzz-api
 
 run: setup compile
 	$(PY) -m scripts.run
@@ -48,6 +48,12 @@ bench-bulk: setup compile
 # `make bench-reliability BENCH_ARGS="--quick --only load,idle_chain"` for a part of it
 bench-reliability: setup compile
 	$(PY) bench/reliability.py $(BENCH_ARGS)
+
+# the receivables ledger's state machine at its acceptance length (make test runs 1,000 steps)
+LEDGER_SM_STEPS ?= 5000
+bench-ledger-sm: setup compile
+	RECEIVABLE_SM_STEPS=$(LEDGER_SM_STEPS) RECEIVABLE_SM_RESULT=bench/results/receivable_state_machine.json \
+		$(PY) -m pytest --network anvil tests/contracts/test_receivable_ledger_property.py -q -p no:randomly -s
 
 fuzz-api: setup compile $(SCHEMATHESIS)
 	SCHEMA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),SCHEMA_FUZZ_SEED=$(FUZZ_SEED)) \

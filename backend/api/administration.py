@@ -110,7 +110,10 @@ def list_users():
 @operation("setUserRole", ok={200: models.UserRole}, errors=(401, 403, 404, 409, 422, 503))
 @api_auth("authority")
 def user_role(id, action):
-    """grant-role | revoke-role: AUDITOR_ROLE / FINANCIER_ROLE of the user (role: authority)"""
+    """grant-role | revoke-role: AUDITOR_ROLE / FINANCIER_ROLE of the user (role: authority)
+
+    grant-role of a buyer links its account to its tax ID on the receivable ledger.
+    """
     user = get_db().get(User, id) if id <= ID_MAX else None
     if user is None:
         return error("not_found", "No such user.", 404)

@@ -6,6 +6,7 @@ from tests.contracts.receivables_fixtures import *  # noqa: F401,F403
 from tests.contracts.receivables_fixtures import (
     ACCEPTED,
     DAY,
+    OFFERED,
     PLEDGED,
     SETTLED,
     SPLIT,

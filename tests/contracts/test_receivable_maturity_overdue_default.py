@@ -9,7 +9,6 @@ from tests.contracts.receivables_fixtures import (
     ACCEPTED,
     DAY,
     DEFAULTED,
-    OFFERED,
     OVERDUE,
     PLEDGED,
     SETTLED,
