@@ -206,3 +206,13 @@ def portfolio(user):
             "overdue": [r for r in financed if r.status in ("overdue", "defaulted")],
             "exposure": sorted(((names.get(d, d), v) for d, v in exposure.items()), key=lambda x: -x[1]),
             "ladder": sorted(ladder.items()), "names": names}
+
+
+def on_invoice(invoice_key):
+    """The receivables drawn on one invoice as the invoice's page lists them (no actions, so
+    no chain read): id, status, amounts, holder's name, due date, parent."""
+    rows = drawn_on_invoice(invoice_key)
+    names = names_of([r.holder for r in rows])
+    return [{"id": r.id, "status": r.status, "status_label": STATUS_LABELS.get(r.status, r.status),
+             "amount": int(r.amount), "paid": int(r.paid), "holder": r.holder, "holder_name": names.get(r.holder),
+             "due_date": canonical.china_date(r.due_at), "parent": r.parent_id} for r in rows]

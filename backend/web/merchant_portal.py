@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..core.db import get_db
 from ..core.models import Invoice
 from ..schemas.invoices import VAT_RATES
-from ..services import form_tokens, invoices, issuance, merchants, validation
+from ..services import form_tokens, invoices, issuance, merchants, receivable_views, validation
 from ..services.errors import Refused, ValidationError
 from .auth import EmptyForm, roles_required
 from .helpers import (already_submitted, explained_refusals, flash_error, form_int, new_form_token, page_args,
@@ -173,7 +173,7 @@ def detail(number):
                            doc=json.loads(inv.document) if inv.document else {"items": []},
                            flags=invoices.flag_words(inv.flags or 0), timeline=invoices.timeline(inv),
                            status_text=invoices.status_text(inv, chain_data), rates=invoices.rates_of(inv),
-                           form=EmptyForm(), notes=notes)
+                           form=EmptyForm(), notes=notes, receivables=receivable_views.on_invoice(inv.key))
 
 
 @bp.post("/invoices/<number>/void")

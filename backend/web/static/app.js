@@ -30,3 +30,78 @@
     xhr.send(data);
   });
 })();
+
+// Receivables: a confirm() before the destructive actions (forms with data-confirm), the
+// split form's live check that the parts sum to the face value (submit disabled until the
+// difference is zero), the finance forms' hints (advance ≤ outstanding, advance + fee ≤
+// outstanding). Amounts are counted in fen, as integers; the server checks them all again.
+(function () {
+  function fen(text) {
+    var m = /^(\d{1,13})(?:\.(\d{0,2}))?$/.exec(String(text || "").replace(/[,¥\s]/g, ""));
+    return m ? parseInt(m[1], 10) * 100 + parseInt(((m[2] || "") + "00").slice(0, 2), 10) : null;
+  }
+  function yuan(f) {
+    var sign = f < 0 ? "-" : "", a = Math.abs(f);
+    return sign + "¥" + String(Math.floor(a / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + ("0" + a % 100).slice(-2);
+  }
+  document.addEventListener("submit", function (ev) {
+    var text = ev.target.getAttribute && ev.target.getAttribute("data-confirm");
+    if (text && !window.confirm(text)) ev.preventDefault();
+  }, true);
+
+  var split = document.getElementById("form-split");
+  if (split) {
+    var total = parseInt(split.getAttribute("data-total"), 10), max = parseInt(split.getAttribute("data-max"), 10) || 8;
+    var box = document.getElementById("split-parts"), out = document.getElementById("split-remaining");
+    var submit = document.getElementById("split-submit"), add = document.getElementById("split-add");
+    var check = function () {
+      var parts = box.querySelectorAll(".split-part"), sum = 0, bad = false;
+      parts.forEach(function (p, i) {
+        var input = p.querySelector("input"), v = fen(input.value);
+        p.querySelector(".split-index").textContent = i + 1;
+        p.querySelector(".split-remove").disabled = parts.length <= 2;
+        input.classList.toggle("invalid", v === null || v === 0);
+        if (v === null || v === 0) bad = true; else sum += v;
+      });
+      var diff = total - sum;
+      if (bad) out.textContent = "请填写每一部分的金额（元）。Enter every part in yuan.";
+      else if (diff === 0) out.textContent = "合计等于面值 " + yuan(total) + " ✓ The parts sum to the face value.";
+      else if (diff > 0) out.textContent = "剩余差额 Remaining：" + yuan(diff);
+      else out.textContent = "超出面值 Over by：" + yuan(-diff);
+      out.setAttribute("data-remaining", bad ? "" : String(diff));
+      submit.disabled = bad || diff !== 0 || parts.length < 2;
+      add.hidden = parts.length >= max;
+    };
+    add.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var parts = box.querySelectorAll(".split-part");
+      if (parts.length >= max) return;
+      var part = parts[parts.length - 1].cloneNode(true);
+      part.querySelector("input").value = "";
+      box.appendChild(part);
+      check();
+      part.querySelector("input").focus();
+    });
+    box.addEventListener("click", function (ev) {
+      if (!ev.target.classList.contains("split-remove")) return;
+      if (box.querySelectorAll(".split-part").length > 2) ev.target.closest(".split-part").remove();
+      check();
+    });
+    split.addEventListener("input", check);
+    check();
+  }
+
+  document.querySelectorAll("form.finance-form").forEach(function (form) {
+    var outstanding = parseInt(form.getAttribute("data-outstanding"), 10), out = form.querySelector(".finance-check");
+    var check = function () {
+      var advance = fen(form.querySelector("[name=advance]").value), fee = fen(form.querySelector("[name=fee]").value || "0");
+      if (advance === null || fee === null) { out.textContent = "请以元填写融资款和手续费。Enter the advance and fee in yuan."; return; }
+      var ok1 = advance <= outstanding, ok2 = advance + fee <= outstanding;
+      out.textContent = (ok1 ? "✓" : "✗") + " 融资款 ≤ 未付 Advance ≤ outstanding " + yuan(outstanding) + "；" +
+        (ok2 ? "✓" : "✗") + " 融资款 + 手续费 Advance + fee = " + yuan(advance + fee) + (ok2 ? " ≤ " : " > ") + yuan(outstanding);
+      out.classList.toggle("bad", !(ok1 && ok2));
+    };
+    form.addEventListener("input", check);
+    check();
+  });
+})();
