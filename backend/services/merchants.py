@@ -4,7 +4,7 @@ reject / suspend / reinstate / limits / a new number range), audit parameters.""
 from eth_utils import keccak
 from flask import current_app
 
-from ..chain import get_chain, get_signer
+from ..chain import get_chain
 from ..chain.client import MERCHANTS, REGISTRY
 from ..chain.errors import MERCHANT_STATUS, ChainRefusal
 from ..core import buyer_privacy
@@ -13,22 +13,10 @@ from ..core.models import Merchant
 from ..schemas.merchants import AuditParametersUpdate, Limits, NumberRangeRequest, Reason, Registration
 from . import numbering
 from .errors import Refused, refusal_from_chain
+from .transactions import transact_as
 from .validation import validated
 
 ACTIONS = ("approve", "reject", "suspend", "reinstate", "limits", "numbers")
-
-
-def _transact(user, contract, function, *args, ref=None):
-    if not user.address:
-        raise Refused("no_signing_key", "This account has no chain address to sign with.", 403)
-    try:
-        result = get_signer().transact(user.address, contract, function, *args, ref=ref)
-    except ChainRefusal as exc:
-        raise refusal_from_chain(exc) from None
-    if result.status == "reverted":
-        r = result.refusal
-        raise Refused(r.name if r else "Reverted", r.message if r else "The transaction reverted.", 409)
-    return result
 
 
 def register(user, body):
@@ -44,7 +32,7 @@ def register(user, body):
     if owner is not None:  # pending applications reserve nothing (the chain's rule)
         raise Refused("TaxIdAlreadyRegistered", "该税号已属于另一家已获批准的商户。This tax ID belongs to another "
                                                 "approved merchant.", 409)
-    result = _transact(user, MERCHANTS, "applyAsMerchant", name, tax_id, keccak(text=licence), ref=tax_id)
+    result = transact_as(user, MERCHANTS, "applyAsMerchant", name, tax_id, keccak(text=licence), ref=tax_id)
     m = user.merchant or Merchant(user_id=user.id)
     m.name, m.tax_id, m.licence_number, m.status, m.note = name, tax_id, licence, "pending", None
     get_db().add(m)
@@ -86,7 +74,7 @@ def decide(user, merchant_id, action, body=None):
         reason = validated(Reason, body).reason
     if action == "approve":
         limits = _limits(body)
-        result = _transact(user, MERCHANTS, "approve", account, limits,
+        result = transact_as(user, MERCHANTS, "approve", account, limits,
                            buyer_privacy.seller_tag(m.tax_id, account), ref=m.tax_id)
         m.status = "approved"
         get_db().commit()
@@ -103,15 +91,15 @@ def decide(user, merchant_id, action, body=None):
             raise Refused("no_signing_key", "This account has no chain address to sign with.", 403)
         _, result = open_number_range(user.address, m, count)
     elif action == "limits":
-        result = _transact(user, MERCHANTS, "setLimits", account, _limits(body), ref=m.tax_id)
+        result = transact_as(user, MERCHANTS, "setLimits", account, _limits(body), ref=m.tax_id)
     elif action == "reject":
-        result = _transact(user, MERCHANTS, "reject", account, reason, ref=m.tax_id)
+        result = transact_as(user, MERCHANTS, "reject", account, reason, ref=m.tax_id)
         m.status, m.note = "rejected", reason
     elif action == "suspend":
-        result = _transact(user, MERCHANTS, "suspend", account, reason, ref=m.tax_id)
+        result = transact_as(user, MERCHANTS, "suspend", account, reason, ref=m.tax_id)
         m.status, m.note = "suspended", reason
     elif action == "reinstate":
-        result = _transact(user, MERCHANTS, "reinstate", account, ref=m.tax_id)
+        result = transact_as(user, MERCHANTS, "reinstate", account, ref=m.tax_id)
         m.status, m.note = "approved", None
     else:
         raise Refused("not_found", "Unknown action.", 404)
@@ -170,7 +158,7 @@ def set_audit_parameters(user, body):
     if req.paused is not None and req.paused != current["paused"]:
         calls.append(("pause",) if req.paused else ("unpause",))
     for fn, *args in calls:
-        _transact(user, REGISTRY, fn, *args, ref="audit-parameters")
+        transact_as(user, REGISTRY, fn, *args, ref="audit-parameters")
     return audit_parameters()
 
 
@@ -194,7 +182,7 @@ def link_buyer(authority, user):
         raise Refused("not_a_buyer", "该用户不是有税号和链上地址的购买方。This user is not a buyer with a tax ID and "
                                      "a chain address.", 409)
     if not buyer_linked(user):
-        _transact(authority, "ReceivableLedger", "registerBuyer", buyer_privacy.buyer_tag(user.buyer_tax_id),
+        transact_as(authority, "ReceivableLedger", "registerBuyer", buyer_privacy.buyer_tag(user.buyer_tax_id),
                   user.address, ref=user.buyer_tax_id)
 
 
@@ -231,5 +219,5 @@ def set_chain_role(authority, user, grant):
         return chain_role_of(user)
     if held != grant:
         role = get_chain().call(contract, role_name)
-        _transact(authority, contract, "grantRole" if grant else "revokeRole", role, user.address, ref=role_name)
+        transact_as(authority, contract, "grantRole" if grant else "revokeRole", role, user.address, ref=role_name)
     return chain_role_of(user)

@@ -10,17 +10,17 @@ from datetime import date, datetime, timedelta
 from eth_utils import is_hex_address, to_checksum_address
 from flask import current_app
 
-from ..chain import get_chain, get_signer, indexer, receivable_index
+from ..chain import get_chain, indexer, receivable_index
 from ..chain.client import LEDGER
-from ..chain.errors import ChainRefusal
 from ..core import buyer_privacy, canonical
 from ..core.db import get_db
 from ..core.models import User
 from ..schemas import receivables as models
-from .errors import Refused, ValidationError, refusal_from_chain
+from .errors import Refused, ValidationError
 from .invoices import owned
 from .receivable_views import as_dict, find_visible, visible_row
 from .seed import DEMO
+from .transactions import transact_as
 from .validation import validated
 
 TOKEN = "SettlementToken"
@@ -30,19 +30,6 @@ def due_timestamp(day: date) -> int:
     """The last second of ``day`` in China time: the debtor pays by the end of its due date."""
     start = datetime(day.year, day.month, day.day, tzinfo=canonical.CHINA) + timedelta(days=1)
     return int(start.timestamp()) - 1
-
-
-def _transact(user, contract, function, *args, ref=None):
-    if not user.address:
-        raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address to sign with.", 403)
-    try:
-        result = get_signer().transact(user.address, contract, function, *args, ref=ref)
-    except ChainRefusal as exc:
-        raise refusal_from_chain(exc) from None
-    if result.status == "reverted":
-        r = result.refusal
-        raise Refused(r.name if r else "Reverted", r.message if r else "交易被回滚。The transaction reverted.", 409)
-    return result
 
 
 def _after(result, ids):
@@ -87,7 +74,7 @@ def create(user, body):
                                            "hold the invoice's document with its buyer salt: it cannot prove the buyer.",
                       409)
     digest = buyer_privacy.buyer_digest(salt, inv.buyer_tax_id)
-    result = _transact(user, LEDGER, "create", bytes.fromhex(inv.key[2:]), req.amount, due_at, digest, tag,
+    result = transact_as(user, LEDGER, "create", bytes.fromhex(inv.key[2:]), req.amount, due_at, digest, tag,
                        ref=inv.number)
     rid = _created_id(result)
     _after(result, {rid})
@@ -108,7 +95,7 @@ def _created_id(result):
 def _act(user, rid, function, *args, also=()):
     """``function(rid, *args)`` on the ledger by ``user``; the row (and ``also``) refreshed."""
     row = find_visible(user, rid)
-    result = _transact(user, LEDGER, function, int(row.id), *args, ref=f"receivable:{row.id}")
+    result = transact_as(user, LEDGER, function, int(row.id), *args, ref=f"receivable:{row.id}")
     _after(result, {row.id, *also})
     get_db().refresh(row)
     return as_dict(row, user)  # (a financier that declined is no party any more, yet sees what it did)
@@ -200,7 +187,7 @@ def _ensure_allowance(user, amount):
                                              f"{canonical.yuan(amount)}.", 409)
     ledger = chain.contract(LEDGER).address
     if int(chain.call(TOKEN, "allowance", user.address, ledger)) < amount:
-        _transact(user, TOKEN, "approve", ledger, amount, ref="allowance")
+        transact_as(user, TOKEN, "approve", ledger, amount, ref="allowance")
 
 
 def balance(user):
@@ -218,5 +205,5 @@ def faucet(user, body):
         raise Refused("faucet_dev_only", "仅开发模式下的演示账户可领取代币。The faucet is for the demo accounts in dev "
                                          "mode only.", 403)
     authority = get_db().query(User).filter_by(username="authority").first()
-    _transact(authority, TOKEN, "mint", user.address, req.amount, ref="faucet")
+    transact_as(authority, TOKEN, "mint", user.address, req.amount, ref="faucet")
     return balance(user)

@@ -457,5 +457,11 @@ def test_authority_grants_on_chain_roles(api, chain_app):
     assert r.status_code == 403 and r.get_json()["error"] == "AccessControlUnauthorizedAccount"
     assert api("authority").post(f"/users/{auditor['id']}/grant-role").get_json()["chain_role"]["held"] is True
     assert api("auditor").post(f"/invoices/{inv['number']}/clear", json={"reason_code": 1}).status_code == 200
-    buyer = next(u for u in users if u["username"] == "buyer")
-    assert api("authority").post(f"/users/{buyer['id']}/grant-role").status_code == 409
+    buyer = next(u for u in users if u["username"] == "buyer")  # its "role": its account linked on the ledger
+    assert buyer["chain_role"] == {"contract": "ReceivableLedger", "role": "BUYER_ACCOUNT 91530100MA6K0000XA",
+                                   "held": True}
+    assert api("authority").post(f"/users/{buyer['id']}/grant-role").get_json()["chain_role"]["held"] is True
+    r = api("authority").post(f"/users/{buyer['id']}/revoke-role")
+    assert r.status_code == 409 and r.get_json()["error"] == "buyer_link_permanent"
+    merchant = next(u for u in users if u["username"] == "merchant1")
+    assert api("authority").post(f"/users/{merchant['id']}/grant-role").status_code == 409

@@ -1,0 +1,20 @@
+"""A user's transaction through the signer, the chain's refusal (found before sending, or a
+revert) turned into Refused with the custom error's name and message: how the merchant,
+authority and receivable services act on chain."""
+from ..chain import get_signer
+from ..chain.errors import ChainRefusal
+from .errors import Refused, refusal_from_chain
+
+
+def transact_as(user, contract, function, *args, ref=None):
+    """``contract.function(*args)`` signed with ``user``'s key; the signer's TxResult."""
+    if not user.address:
+        raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address to sign with.", 403)
+    try:
+        result = get_signer().transact(user.address, contract, function, *args, ref=ref)
+    except ChainRefusal as exc:
+        raise refusal_from_chain(exc) from None
+    if result.status == "reverted":
+        r = result.refusal
+        raise Refused(r.name if r else "Reverted", r.message if r else "交易被回滚。The transaction reverted.", 409)
+    return result
