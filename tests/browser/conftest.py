@@ -263,3 +263,25 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def reload_until_visible():
+    """``reload_until_visible(page, locator, timeout=15)``: reloads ``page`` until ``locator`` is
+    there (what only the background indexer brings, e.g. a timeline entry)."""
+    import time
+
+    from playwright.sync_api import expect
+
+    def reload_until(page, locator, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                expect(locator).to_be_visible(timeout=500)
+                return
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+                page.reload()
+
+    return reload_until

@@ -9,7 +9,6 @@ end: both parts settled, the root split with its lineage, the financed part's ti
 financier repaid before the holder) and the settlement-token balances read through the API
 (the financier +fee, merchant2 part 2 − fee, merchant1 part 1, the buyer −gross)."""
 import re
-import time
 from datetime import date, timedelta
 
 import requests
@@ -30,19 +29,6 @@ ADVANCE, FEE = 80_00, 2_50
 def yi(fen):
     """Fen as typed in a yuan input."""
     return f"{fen // 100}.{fen % 100:02d}"
-
-
-def reload_until_visible(page, locator, timeout=15):
-    """Reloads ``page`` until ``locator`` is there (what the background indexer brings)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            expect(locator).to_be_visible(timeout=500)
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            page.reload()
 
 
 def balances(live_server):
@@ -91,7 +77,7 @@ def create_receivable(page, amount, due):
     form.locator("#create-receivable-submit").click()
 
 
-def test_receivables_journey(page, new_page, login, screenshot, live_server):
+def test_receivables_journey(page, new_page, login, screenshot, live_server, reload_until_visible):
     start = balances(live_server)
     assert start["buyer"] >= GROSS and start["financier"] >= ADVANCE, start
     due = (date.today() + timedelta(days=45)).isoformat()

@@ -5,7 +5,6 @@ Chinese and English: the Chinese must be rendered with a CJK font, not as empty 
 import base64
 import re
 import subprocess
-import time
 
 from playwright.sync_api import expect
 
@@ -17,19 +16,6 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def fact(page, term):
     """The <dd> after the <dt> starting with ``term`` on the invoice page."""
     return page.locator("dl.facts dt", has_text=term).locator("xpath=following-sibling::dd[1]")
-
-
-def reload_until_visible(page, locator, timeout=15):
-    """Reloads ``page`` until ``locator`` is there (what the background indexer brings)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            expect(locator).to_be_visible(timeout=500)
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            page.reload()
 
 
 def cjk_fonts(page, selector):
@@ -64,7 +50,7 @@ def ink(page, png):
     }""", data)
 
 
-def test_merchant_issues_and_the_public_verifies(page, new_page, login, screenshot):
+def test_merchant_issues_and_the_public_verifies(page, new_page, login, screenshot, reload_until_visible):
     login(page, "merchant1")
 
     # the issue form, reached through the menu
