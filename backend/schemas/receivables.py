@@ -9,7 +9,7 @@ from pydantic import BeforeValidator, Field
 from .common import AnyDate, Answer, InvoiceNumber, Model, Query, integer, strip
 
 MAX_FEN = 2**48 - 1  # the ledger's largest amount
-MAX_PARTS = 8  # ReceivableLedger.MAX_PARTS
+MAX_PARTS = 10  # ReceivableLedger.MAX_PARTS
 STATUSES = ("created", "accepted", "offered", "pledged", "overdue", "defaulted", "held", "split", "settled",
             "cancelled", "declined")
 Fen = integer(1, MAX_FEN, "fen")
@@ -61,6 +61,7 @@ class ReceivableQuery(Query):
 class TimelineEntry(Answer):
     event: str
     label: str
+    detail: str = Field(description="what it did, in words (Chinese first)")
     block: int
     time: int | None = None
     tx_hash: str

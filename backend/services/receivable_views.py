@@ -138,14 +138,46 @@ def as_dict(row, user, *, timeline=True, names=None, numbers=None, clock=None):
 
 
 def timeline_of(row):
-    """The ledger's events about ``row`` (a split of it: one entry per part), oldest first."""
+    """The ledger's events about ``row`` (a split of it: one entry per part), oldest first,
+    each with what it did in words (``detail``: amounts in yuan, parties by name)."""
     children = children_of(row.id)
     events = (get_db().query(ChainEvent)
               .filter(or_(ChainEvent.receivable_id == row.id,
                           (ChainEvent.receivable_id.in_(children)) & (ChainEvent.event == "ReceivableSplit")))
               .order_by(ChainEvent.block_number, ChainEvent.log_index).all())
-    return [{"event": ev.event, "label": EVENT_LABELS.get(ev.event, ev.event), "block": ev.block_number,
-             "time": ev.block_time, "tx_hash": ev.tx_hash, "args": json.loads(ev.args)} for ev in events]
+    entries = [(ev, json.loads(ev.args)) for ev in events]
+    names = names_of([a for _, args in entries for k in ("to", "holder", "financier") if (a := args.get(k))])
+    return [{"event": ev.event, "label": EVENT_LABELS.get(ev.event, ev.event), "detail": _detail(ev.event, args, names),
+             "block": ev.block_number, "time": ev.block_time, "tx_hash": ev.tx_hash, "args": args}
+            for ev, args in entries]
+
+
+def _detail(event, args, names):
+    """One timeline entry in words, Chinese first."""
+    def y(key):
+        return canonical.yuan(int(args.get(key) or 0))
+
+    def who(key):
+        return names.get(args.get(key)) or args.get(key) or ""
+
+    if event == "ReceivableCreated":
+        return f"面值 Face value {y('amount')}"
+    if event == "ReceivableTransferred":
+        return f"转给 To {who('to')}"
+    if event == "ReceivableSplit":
+        return f"部分 Part #{args.get('childId')} · {y('amount')} · 持有人 Holder {who('holder')}"
+    if event in ("PledgeOffered", "PledgeDeclined", "PledgeWithdrawn"):
+        return f"金融机构 Financier {who('financier')}"
+    if event == "ReceivableFinanced":
+        return f"融资款 Advance {y('advance')} · 手续费 Fee {y('fee')}"
+    if event == "ReceivableSettled":
+        return f"付款 Paid {y('amount')}（其中偿还金融机构 to the financier {y('toFinancier')}）· 未付 Outstanding " \
+               f"{y('outstanding')}"
+    if event == "FinancierRepaid":
+        return f"{y('amount')} · 尚欠 Still owed {y('owed')}"
+    if event == "ReceivableDefaulted":
+        return f"未付 Outstanding {y('outstanding')}"
+    return ""
 
 
 def lineage(row):

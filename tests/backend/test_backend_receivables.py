@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from backend.chain import indexer
+from backend.core import canonical
 from backend.services import seed
 
 from backendutil import sample_invoice
@@ -108,6 +109,8 @@ def test_the_journey(api, chain_app, seeded):
     tree = _ok(api("merchant2").get(f"/receivables/{part2}"))
     paid = [e for e in tree["timeline"] if e["event"] == "ReceivableSettled"]
     assert [int(e["args"]["toFinancier"]) for e in paid] == [advance, fee]  # financier first, in full
+    financed = next(e for e in tree["timeline"] if e["event"] == "ReceivableFinanced")
+    assert financed["detail"] == f"融资款 Advance {canonical.yuan(advance)} · 手续费 Fee {canonical.yuan(fee)}"
     assert [e["event"] for e in tree["timeline"]][:2] == ["ReceivableSplit", "ReceivableTransferred"]
     lists = {role: [r["id"] for r in _ok(api("merchant2").get(f"/receivables?role={role}"))["receivables"]]
              for role in ("holder", "debtor")}
