@@ -4,11 +4,12 @@ from flask import current_app, g, jsonify, request
 
 from ..chain.errors import jsonable
 from ..core import canonical
+from ..core.config import public_base_url
 from ..core.db import get_db
 from ..core.models import Invoice
 from ..schemas import batch as batch_models
 from ..schemas import invoices as models
-from ..services import bulk, invoices, issuance, validation
+from ..services import bulk, invoice_pdf, invoices, issuance, validation
 from . import bp
 from .errors import error
 from .inputs import IdempotencyHeaders, api_auth, body_json, idempotency_key, query
@@ -117,6 +118,37 @@ def get_invoice(number):
         out["status"] = inv.chain_status
     out["status_text"] = invoices.status_text(inv, chain_data)
     return jsonify(out)
+
+
+PDF = {"200": {"description": "The invoice as a PDF (电子发票版式文件), as an attachment named 电子发票_<number>.pdf "
+                               "(红字发票_<number>.pdf for a red-letter note)",
+               "headers": {"Content-Disposition": {"description": "attachment; filename=…", "schema": {
+                   "type": "string"}}},
+               "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@bp.get("/invoices/<number:number>/pdf")
+@operation("getInvoicePdf", ok={200: None}, errors=(401, 403, 404, 409), extra={"responses": PDF})
+@api_auth()
+def get_invoice_pdf(number):
+    """The invoice as a PDF laid out like a Chinese e-invoice (who may see the invoice)
+
+    Title and type, number, issue date, check code, seller and buyer, the lines, totals per
+    rate, the gross in figures and in Chinese capitals (价税合计大写), remarks, a red-letter
+    note's original, and a QR code: the public verification page with the invoice's number,
+    issue date, gross and check code filled in (base URL: PUBLIC_BASE_URL). 404 unknown or
+    no document held, 403 not the caller's to see, 409 not registered on chain (pending or
+    failed: no check code yet).
+    """
+    inv = invoices.find(number)
+    if inv is None:
+        return error("not_found", "查无此票。No such invoice.", 404)
+    if not invoices.can_view(g.api_user, inv):
+        return error("forbidden", "无权查看该发票。You may not see this invoice.", 403)
+    chain_data, _ = issuance.up_to_date(inv)  # the chain unreadable: the row's status is printed
+    data = invoice_pdf.render(inv, public_base_url(), chain_data)
+    return current_app.response_class(data, mimetype="application/pdf",
+                                      headers={"Content-Disposition": invoice_pdf.content_disposition(inv)})
 
 
 @bp.post("/invoices/<number:number>/void")

@@ -8,6 +8,8 @@ SECRET_KEY and a BUYER_TAG_KEY are invented and in which the Anvil dev accounts 
 import os
 from pathlib import Path
 
+from flask import current_app, request
+
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
 
@@ -49,6 +51,9 @@ DEFAULTS = {
     "CHAIN_ENABLED": True,
     "SQLITE_WAL_AUTOCHECKPOINT": 1000,  # pages; serve.py raises it and checkpoints in the background
     "DATABASE_AUTO_UPGRADE": True,  # create_app upgrades the schema to the newest migration (migrations/)
+    # the site's public root (scheme, host, path prefix if any) in the invoice QR codes and PDFs'
+    # verification links; None: the root URL of the request that makes them
+    "PUBLIC_BASE_URL": None,
 }
 
 
@@ -84,6 +89,7 @@ ENV_KEYS = {
     "INVOICE_BATCH_MAX_BYTES": int,
     "INDEXER_INTERVAL": float,
     "DATABASE_AUTO_UPGRADE": _flag,
+    "PUBLIC_BASE_URL": str,
 }
 
 
@@ -144,9 +150,20 @@ def load(app, overrides=None):
                 "environment or instance/config.py, keep it secret and never change it "
                 "(or EINVOICE_ENV=dev for a development run)."
             )
+    base = app.config.get("PUBLIC_BASE_URL")
+    if base and not (isinstance(base, str) and base.startswith(("https://", "http://")) and "?" not in base
+                     and "#" not in base):
+        raise RuntimeError(f"PUBLIC_BASE_URL 无效：{base!r}。PUBLIC_BASE_URL is the site's public root URL, "
+                           "e.g. https://einvoice.example.cn (http:// or https://, no query).")
     if app.config["DEV_MODE"] or app.config.get("TESTING"):
         # plain-HTTP development server: cookies still HttpOnly + SameSite, not Secure
         app.config.setdefault("SESSION_COOKIE_SECURE", False)
         if not (overrides or {}).get("SESSION_COOKIE_SECURE"):
             app.config["SESSION_COOKIE_SECURE"] = False
             app.config["REMEMBER_COOKIE_SECURE"] = False
+
+
+def public_base_url():
+    """The site's public root URL, ending in "/": PUBLIC_BASE_URL, else the current request's
+    root URL (what links printed on an invoice, such as its QR code, point at)."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/") + "/"

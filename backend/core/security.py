@@ -6,8 +6,8 @@ every process and machine serving the app. Each app gets its own ``Limiter`` (te
 many apps in one process), applied to the endpoints of ``LIMITED`` once the blueprints are
 registered (``init_limits``):
 
-- public verification (pages and API: single, batch, document), one shared budget per client
-  address, ``VERIFY_RATE_LIMIT`` (a number = per minute, or a limits string such as
+- public verification (pages and API: single, batch, document; a POST, or a GET of a
+  verification link with its query), one shared budget per client address, ``VERIFY_RATE_LIMIT`` (a number = per minute, or a limits string such as
   ``"120/minute;2000/hour"``; 0 = off);
 - login: ``LOGIN_RATE_LIMIT`` failed attempts per client address and, separately, per
   username (a successful login costs nothing).
@@ -94,10 +94,19 @@ def _failed_login(response):
     return response.status_code == 200
 
 
+VERIFY_LINK_FIELDS = ("number", "issue_date", "gross", "check_code")
+
+
+def _no_verification():
+    """A GET that only shows a verification form (no verification link's query: an invoice's
+    QR code opens GET /verify/?number=…&issue_date=…&gross=…&check_code=…, which verifies)."""
+    return request.method == "GET" and not any(k in request.args for k in VERIFY_LINK_FIELDS)
+
+
 def _limits(limiter):
     """endpoint → the RouteLimits applied to it."""
-    verify = limiter.shared_limit(_setting("VERIFY_RATE_LIMIT"), scope="verify", methods=["POST"],
-                                  error_message="verify")
+    verify = limiter.shared_limit(_setting("VERIFY_RATE_LIMIT"), scope="verify", methods=["GET", "POST"],
+                                  exempt_when=_no_verification, error_message="verify")
     login_by_address = limiter.shared_limit(_setting("LOGIN_RATE_LIMIT"), scope="login-address", methods=["POST"],
                                             deduct_when=_failed_login, error_message="login")
     login_by_name = limiter.shared_limit(_setting("LOGIN_RATE_LIMIT"), scope="login-username", methods=["POST"],

@@ -5,10 +5,11 @@ import json
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..core.config import public_base_url
 from ..core.db import get_db
 from ..core.models import Invoice
 from ..schemas.invoices import VAT_RATES
-from ..services import form_tokens, invoices, issuance, merchants, receivable_views, validation
+from ..services import form_tokens, invoice_pdf, invoices, issuance, merchants, receivable_views, validation
 from ..services.errors import Refused, ValidationError
 from .auth import EmptyForm, roles_required
 from .helpers import (already_submitted, explained_refusals, flash_error, form_int, new_form_token, page_args,
@@ -169,7 +170,9 @@ def detail(number):
     if trouble is not None:
         flash(f"链上数据暂不可用 Chain data unavailable: {trouble}", "error")
     notes = get_db().query(Invoice).filter_by(original_number=inv.number).all()
-    return render_template("merchant/detail.html", inv=inv, chain=chain_data,
+    verify_url = invoice_pdf.verification_url(inv, public_base_url()) if inv.check_code else None
+    return render_template("merchant/detail.html", inv=inv, chain=chain_data, verify_url=verify_url,
+                           verify_qr=invoice_pdf.qr_data_uri(verify_url) if verify_url else None,
                            doc=json.loads(inv.document) if inv.document else {"items": []},
                            flags=invoices.flag_words(inv.flags or 0), timeline=invoices.timeline(inv),
                            status_text=invoices.status_text(inv, chain_data), rates=invoices.rates_of(inv),
@@ -236,3 +239,18 @@ def document(number):
         abort(404)
     return current_app.response_class(inv.document, mimetype="application/json",
                                       headers={"Content-Disposition": f"attachment; filename={number}.json"})
+
+
+@bp.get("/invoices/<number>/invoice.pdf")
+@login_required
+def pdf(number):
+    """The invoice's PDF (as GET /api/v1/invoices/{number}/pdf), as a download."""
+    inv = _viewable_invoice(number)
+    chain_data, _ = issuance.up_to_date(inv)  # the chain unreadable: the row's status is printed
+    try:
+        data = invoice_pdf.render(inv, public_base_url(), chain_data)
+    except Refused as exc:  # not on chain (yet), or no document held: said on the invoice page
+        flash_error(exc)
+        return redirect(url_for("merchant.detail", number=inv.number))
+    return current_app.response_class(data, mimetype="application/pdf",
+                                      headers={"Content-Disposition": invoice_pdf.content_disposition(inv)})

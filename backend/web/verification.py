@@ -1,6 +1,7 @@
-"""Public verification (no login): single, batch upload, document check; history
-for logged-in users. The POSTs are rate-limited per client address (VERIFY_RATE_LIMIT,
-shared with the API's verification: backend.security)."""
+"""Public verification (no login): single (the form, or a verification link: GET with the
+four elements in the query, as an invoice's QR code holds), batch upload, document check;
+history for logged-in users. Every verification is rate-limited per client address
+(VERIFY_RATE_LIMIT, shared with the API's verification: backend.core.security)."""
 import csv
 import io
 
@@ -9,6 +10,7 @@ from flask_login import current_user, login_required
 
 from ..core.db import get_db
 from ..core.models import Verification
+from ..core.security import VERIFY_LINK_FIELDS
 from ..services import verification
 from ..services.errors import ValidationError
 from .auth import EmptyForm
@@ -21,26 +23,41 @@ def _user():
     return current_user if current_user.is_authenticated else None
 
 
+def link_query():
+    """The four elements of a verification link (GET /verify/?number=…&issue_date=…&gross=…
+    &check_code=…, what an invoice's QR code opens), or None for a plain GET of the form."""
+    if request.method != "GET" or not any(k in request.args for k in VERIFY_LINK_FIELDS):
+        return None
+    return {k: request.args.get(k, "") for k in VERIFY_LINK_FIELDS}
+
+
 @bp.route("/", methods=("GET", "POST"))
 def single():
+    """The form; a POST of it, or a GET with the four elements in the query (a verification
+    link, as an invoice's QR code holds), runs the verification and shows its result.
+    Both count against VERIFY_RATE_LIMIT."""
     form = EmptyForm()
     result = None
-    if request.method == "POST" and form.validate_on_submit():
-        gross = parse_yuan(request.form.get("gross", ""))
-        row = {"number": request.form.get("number", "").strip(), "issue_date": request.form.get("issue_date", ""),
-               "gross": gross if gross is not None else request.form.get("gross"),
-               "check_code": request.form.get("check_code", "").strip()}
+    values = link_query()
+    if values is None and request.method == "POST" and form.validate_on_submit():
+        values = request.form
+    if values is not None:
+        gross = parse_yuan(values.get("gross", ""))
+        row = {"number": values.get("number", "").strip(), "issue_date": values.get("issue_date", ""),
+               "gross": gross if gross is not None else values.get("gross"),
+               "check_code": values.get("check_code", "").strip()}
         try:
             result = verification.verify_one(row)
             verification.record(_user(), "single", result["number"], row, result["result"], result["detail"],
-                            request.remote_addr)
+                                request.remote_addr)
             get_db().commit()
         except ValidationError as exc:
-            flash("Check the fields: " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
+            flash("请检查输入项 Check the fields: " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
-    return render_template("verify/single.html", form=form, result=result, values=request.form)
+    return render_template("verify/single.html", form=form, result=result,
+                           values=values if values is not None else request.form)
 
 
 @bp.route("/batch", methods=("GET", "POST"))

@@ -80,6 +80,14 @@ def test_merchant_issues_and_the_public_verifies(page, new_page, login, screensh
     issue_date = fact(page, "Issue date 开票日期").inner_text().strip()
     check_code = fact(page, "Check code 校验码").inner_text().strip()
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", issue_date) and re.fullmatch(r"\d{20}", check_code)
+    # its verification QR code: a data: image the page's Content-Security-Policy lets load
+    qr = page.locator("#invoice-verify-qr img")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    verify_link = page.locator("#invoice-verify-link").get_attribute("href")
+    assert f"number={number}" in verify_link and f"check_code={check_code[-6:]}" in verify_link
+    expect(page.locator("#invoice-pdf-link")).to_be_visible()
+    screenshot(page, "smoke-invoice-page")
 
     # the merchant's list shows it with its status
     page.get_by_role("link", name="Invoices 发票").click()
@@ -99,6 +107,12 @@ def test_merchant_issues_and_the_public_verifies(page, new_page, login, screensh
     result = public.locator(".result")
     expect(result).to_have_class(re.compile(r"\br-authentic\b"))
     expect(result).to_contain_text("真实有效 Authentic")
+    # the QR code's link verifies at once, with no form to fill in
+    link_page = new_page()
+    link_page.goto(verify_link)
+    expect(link_page.locator(".result")).to_have_class(re.compile(r"\br-authentic\b"))
+    expect(link_page.locator(".result")).to_contain_text("真实有效 Authentic")
+    screenshot(link_page, "smoke-verify-link")
 
     # Chinese on the page, drawn with a CJK font, and a screenshot that is not blank
     assert CJK.search(public.locator("body").inner_text())
