@@ -50,7 +50,7 @@ def test_buyer_selects_and_exports(page, login, live_server, screenshot, tmp_pat
     expect(page.locator("#inbox-selected-count")).to_have_text("（已选 2 张 selected）")
     with page.expect_download() as info:
         page.locator("#inbox-export").get_by_role("button", name="CSV").first.click()
-    data = open(info.value.path(), "rb").read()
+    data = info.value.path().read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     got = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert sorted(row[0] for row in got[1:]) == sorted(numbers[1:])
