@@ -45,10 +45,11 @@ def body_json(required=True):
     return json_input.load_json(data, "body")
 
 
-def query(model):
-    """The query string as ``model`` (400 with the parameter's name when it is not)."""
+def query(model, args=None):
+    """The query string (or ``args`` made of it) as ``model`` (400 with the parameter's name
+    when it is not)."""
     try:
-        return validated(model, request.args.to_dict())
+        return validated(model, request.args.to_dict() if args is None else args)
     except ValidationError as exc:
         names = ", ".join(exc.fields)
         raise ValidationError(exc.fields, f"查询参数 {names} 格式不正确。The query parameter {names} is "

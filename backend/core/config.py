@@ -34,6 +34,7 @@ DEFAULTS = {
     "INVOICE_BATCH_MAX_ROWS": 5000,  # rows of one POST /api/v1/invoices/batch
     "INVOICE_BATCH_CHUNK": 200,  # invoices per issueBatch transaction (the registry takes at most 200)
     "INVOICE_BATCH_MAX_BYTES": 32 * 1024 * 1024,  # body limit of POST /api/v1/invoices/batch
+    "INBOX_EXPORT_MAX_INVOICES": 10000,  # invoices of one inbox export (CSV / XLSX; a row per line item)
     # Rate limits (Flask-Limiter): a number = per minute, or a limits string ("120/minute;2000/hour"); 0 = off
     "VERIFY_RATE_LIMIT": 120,  # public verification (pages and API, single, batch, document) per client address
     "LOGIN_RATE_LIMIT": "10/minute",  # failed logins per client address and, separately, per username
@@ -87,6 +88,7 @@ ENV_KEYS = {
     "INVOICE_BATCH_MAX_ROWS": int,
     "INVOICE_BATCH_CHUNK": int,
     "INVOICE_BATCH_MAX_BYTES": int,
+    "INBOX_EXPORT_MAX_INVOICES": int,
     "INDEXER_INTERVAL": float,
     "DATABASE_AUTO_UPGRADE": _flag,
     "PUBLIC_BASE_URL": str,

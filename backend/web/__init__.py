@@ -1,7 +1,7 @@
-"""Web: the HTML portals (blueprints, forms, templates, static files) for merchants, authority, auditors and the public; they call services."""
-from . import audit, auth, authority, helpers, merchant_portal, receivables, verification
+"""Web: the HTML portals (blueprints, forms, templates, static files) for merchants, buyers, authority, auditors and the public; they call services."""
+from . import audit, auth, authority, helpers, inbox, merchant_portal, receivables, verification
 
-BLUEPRINTS = (auth.bp, merchant_portal.bp, verification.bp, audit.bp, authority.bp, receivables.bp)
+BLUEPRINTS = (auth.bp, merchant_portal.bp, verification.bp, audit.bp, authority.bp, receivables.bp, inbox.bp)
 
 
 def init_app(app):

@@ -77,8 +77,9 @@ def schemathesis_config(tokens, invoice_number, ids):
     """The run's schemathesis.toml. Every check stays on; it says whose bearer token each
     operation gets (so that the role-restricted routes are reached instead of answering
     403), offers, half of the time, an existing invoice, merchant or user to the {number}
-    and {id} routes (else they would only ever see 404), and adds to the statuses two checks
-    take the refusals the document describes beyond its schemas."""
+    and {id} routes and to the inbox export's numbers (else they would only ever see 404), and
+    adds to the statuses two checks take the refusals the document describes beyond its
+    schemas."""
     return f"""
 # Default: the merchant (issue, preview, list, void, red-letter, registration, verification).
 headers = {{ Authorization = "Bearer {tokens[TOKEN_USER]}" }}
@@ -96,6 +97,15 @@ headers = {{ Authorization = "Bearer {tokens['authority']}" }}
 [[operations]]
 include-path-regex = '^/(review-queue|invoices/\\{{number\\}}/(clear|reject))$'
 headers = {{ Authorization = "Bearer {tokens['auditor']}" }}
+
+# The buyer's inbox and its export.
+[[operations]]
+include-path-regex = "^/inbox"
+headers = {{ Authorization = "Bearer {tokens['buyer']}" }}
+
+[[operations]]
+include-path-regex = "^/inbox/export$"
+parameters = {{ "query.numbers" = {{ dictionary = "invoice_numbers", probability = 0.5 }} }}
 
 [[operations]]
 include-path-regex = '^/invoices/\\{{number\\}}'

@@ -105,3 +105,28 @@
     check();
   });
 })();
+
+// The inbox (收票箱): "select all on this page" and the count of the selected invoices; the
+// export form takes the ticked boxes (form="inbox-export"). Without JavaScript each box is
+// ticked by hand.
+(function () {
+  var all = document.getElementById("inbox-select-all");
+  if (!all) return;
+  var boxes = function () { return document.querySelectorAll("input.inbox-select"); };
+  var count = document.getElementById("inbox-selected-count");
+  var update = function () {
+    var n = 0, total = 0;
+    boxes().forEach(function (b) { total += 1; if (b.checked) n += 1; });
+    all.checked = total > 0 && n === total;
+    all.indeterminate = n > 0 && n < total;
+    count.textContent = n ? "（已选 " + n + " 张 selected）" : "";
+  };
+  all.addEventListener("change", function () {
+    boxes().forEach(function (b) { b.checked = all.checked; });
+    update();
+  });
+  document.addEventListener("change", function (ev) {
+    if (ev.target.classList && ev.target.classList.contains("inbox-select")) update();
+  });
+  update();
+})();

@@ -1,0 +1,95 @@
+"""The buyer's inbox page (收票箱, /inbox): search, filters, paging, each invoice's status and
+red-letter notes in words and its JSON document; the export of the selected invoices or of
+everything the filters match as CSV or XLSX."""
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..schemas.inbox import EXPORT_MAX_NUMBERS, STATUS_KEYS, InboxFilters, InboxQuery
+from ..services import inbox
+from ..services.errors import Refused, ValidationError
+from ..services.invoices import NUMBER_RE
+from ..services.validation import validated
+from .auth import roles_required
+from .helpers import page_args, parse_yuan
+
+bp = Blueprint("inbox", __name__)
+FILTERS = ("q", "status", "seller", "from", "to", "amount_min", "amount_max")  # as the page's form names them
+EXPORTS = {"selected-csv": (True, "csv"), "selected-xlsx": (True, "xlsx"), "all-csv": (False, "csv"),
+           "all-xlsx": (False, "xlsx")}
+FIELD_WORDS = {"q": "搜索 Search", "status": "状态 Status", "seller": "销售方 Seller", "from": "开票日期从 Date from",
+               "to": "开票日期至 Date to", "amount_min": "最低金额 Minimum amount",
+               "amount_max": "最高金额 Maximum amount"}
+
+
+def _filters(model, extra=None):
+    """The page's filters as ``model`` (amounts typed in yuan, taken in fen); a filter that
+    is not valid is flashed and left out."""
+    args = {k: request.args.get(k, "").strip() for k in FILTERS}
+    data, problems = {**{k: v for k, v in args.items() if k not in ("amount_min", "amount_max")}, **(extra or {})}, {}
+    for name in ("amount_min", "amount_max"):
+        if args[name]:
+            fen = parse_yuan(args[name])
+            if fen is None:
+                problems[name] = "请以元填写，如 1234.56 an amount in yuan, e.g. 1234.56"
+            else:
+                data[name] = fen
+    try:
+        found = validated(model, data)
+    except ValidationError as exc:
+        problems.update(exc.fields)
+        found = validated(model, {k: v for k, v in data.items() if k not in exc.fields})
+    if problems:
+        flash("筛选条件有误，已忽略 A filter was not valid and is left out: " +
+              "; ".join(f"{FIELD_WORDS.get(k, k)}: {v}" for k, v in problems.items()), "error")
+    return found, {k: v for k, v in args.items() if v and k not in problems}
+
+
+@bp.route("/inbox")
+@roles_required("buyer")
+def index():
+    page, per = page_args()
+    f, kept = _filters(InboxQuery, {"page": page, "per_page": per})
+    try:
+        found = inbox.page(current_user, f)
+    except Refused as exc:
+        flash(f"{exc.message}", "error")
+        found = {"total": 0, "invoices": []}
+        sellers = []
+    else:
+        sellers = inbox.sellers(current_user)
+    statuses = [(key, inbox.status_label(key)) for key in STATUS_KEYS]
+    return render_template("inbox/list.html", entries=found["invoices"], total=found["total"], page=page,
+                           pages=max(1, -(-found["total"] // per)), args=request.args, f=f, kept=kept,
+                           statuses=statuses, sellers=sellers, tax_id=(current_user.buyer_tax_id or "").upper(),
+                           max_export=int(current_app.config["INBOX_EXPORT_MAX_INVOICES"]))
+
+
+@bp.get("/inbox/export")
+@roles_required("buyer")
+def export():
+    """The file of the selected invoices (``numbers``, repeated) or, for ``all-…``, of
+    everything the filters match; back to the page with a message when there is nothing to
+    export or it is refused."""
+    choice = EXPORTS.get(request.args.get("export", ""))
+    f, kept = _filters(InboxFilters)
+    back = redirect(url_for("inbox.index", **kept))
+    if choice is None:
+        flash("请选择导出格式。Choose an export format.", "error")
+        return back
+    only_selected, fmt = choice
+    numbers = [n for n in request.args.getlist("numbers") if n]
+    if only_selected and not numbers:
+        flash("请先勾选要导出的发票。Select the invoices to export first.", "error")
+        return back
+    if only_selected and (len(numbers) > EXPORT_MAX_NUMBERS or not all(NUMBER_RE.match(n) for n in numbers)):
+        flash("所选发票号码无效。The selection is not valid.", "error")
+        return back
+    try:
+        data, content_type, filename, _ = inbox.export(
+            current_user, f, numbers if only_selected else [], fmt,
+            max_invoices=int(current_app.config["INBOX_EXPORT_MAX_INVOICES"]))
+    except Refused as exc:
+        flash(exc.message, "error")
+        return back
+    return Response(data, content_type=content_type,
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
