@@ -9,7 +9,8 @@ missing), measures each operation from its receipt (views: eth_estimateGas), wri
 line per goal (GOALS below). `--strict` exits 1 when a goal fails.
 
 Each benchmark is a function `measure_xxx(bench) -> {name: gas}` listed in BENCHMARKS;
-the receivable operations live in gas_receivables.py (same `Bench` helper). `--profile`
+the receivable operations live in gas_receivables.py, the reimbursement ones in
+gas_claims.py (same `Bench` helper). `--profile`
 re-runs one clean issue with step tracing and prints the gas per opcode, to see where
 issuance gas goes.
 
@@ -394,9 +395,10 @@ BENCHMARKS = [measure_invoice_operations, measure_issue_scaling]
 def all_benchmarks() -> list:
     # Imported late: gas_receivables builds on this module's Bench (importing it at the
     # top would be circular).
+    from gas_claims import measure as measure_claim_operations
     from gas_receivables import measure as measure_receivable_operations
 
-    return BENCHMARKS + [measure_receivable_operations]
+    return BENCHMARKS + [measure_receivable_operations, measure_claim_operations]
 
 
 def evaluate_goals(operations: dict[str, int], count: int | None = None) -> dict[str, dict]:

@@ -39,6 +39,8 @@ PLAN = [
     ("InvoiceRegistry", ["authority", "MerchantRegistry"]),
     ("SettlementToken", ["authority"]),
     ("ReceivableLedger", ["authority", "InvoiceRegistry", "SettlementToken"]),
+    # reimbursement (issue 12): reads the registry and the ledger's buyer registry, needs no role
+    ("ExpenseClaims", ["authority", "InvoiceRegistry", "ReceivableLedger"]),
 ]
 
 # Roles every deployment needs: (contract, role constant, grantee by name).
