@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_, select, update
 
 from ..core.db import get_db
 from ..core.models import MailMessage, utcnow
-from . import invoice_pdf, public_links
+from . import invoice_pdf, issuance, public_links
 from .invoices import status_text
 
 DEV_BASE_URL = "http://127.0.0.1:5000/"  # links in e-mails when PUBLIC_BASE_URL is unset (there is no request)
@@ -136,6 +136,9 @@ def send_pending(limit=50, send=None):
         row = session.get(MailMessage, row_id)
         session.refresh(row)
         try:
+            if not row.invoice.check_code:  # marked issued by the indexer: the check code not read yet
+                issuance.refresh(row.invoice)
+                session.commit()
             (send or smtp_send)(compose(row))
         except Exception as exc:  # noqa: BLE001 - SMTP down, refused, a PDF that cannot be drawn: retried later
             session.rollback()
