@@ -2,7 +2,8 @@
 the ``einvoice-serve`` script). The database is upgraded to the newest migration first
 (``create_app``, unless DATABASE_AUTO_UPGRADE is off; a failed upgrade stops the start).
 Recovers before serving (services.recovery: a rewound chain followed back, the outbox
-and the invoice rows reconciled with the chain) and starts the event indexer. ``--dev --seed``
+and the invoice rows reconciled with the chain) and starts the event indexer and the mail
+sender (services.mail: issued invoices e-mailed through MAIL_URL). ``--dev --seed``
 (what ``make run`` wants): dev mode, demo users seeded and var/dev-credentials.json
 written. ``main(argv)`` blocks until the server stops."""
 import argparse
@@ -47,6 +48,10 @@ def main(argv=None):
                 app.logger.error("seeding failed: %s", exc)
         if app.config["INDEXER_INTERVAL"] > 0:
             indexer.start_background(app, app.config["INDEXER_INTERVAL"], on_rewind=recovery.recover)
+        if app.config["MAIL_INTERVAL"] > 0:  # the mail outbox (issued invoices e-mailed); waits without MAIL_URL
+            from .services import mail
+
+            mail.start_background(app, app.config["MAIL_INTERVAL"])
     serve(app, host=args.host, port=args.port, threads=args.threads)
 
 

@@ -2,7 +2,8 @@
 
 Starts the persistent dev chain (var/chain/; CHAIN=ganache runs Ganache instead of Anvil), deploys or reuses the contracts
 (var/deployment.json), then serves the web app with waitress on 127.0.0.1:5000
-(WEB_PORT) until Ctrl-C, and stops the chain so that it dumps its state. The chain's
+(WEB_PORT) until Ctrl-C (in dev mode with a local SMTP sink on 127.0.0.1:8025,
+MAIL_SINK_PORT, that keeps the e-mailed invoices in var/mail/), and stops the chain so that it dumps its state. The chain's
 pid is in var/chain/anvil.pid, as for ``python -m scripts.chain start``: ``status`` and
 ``stop`` see it; a chain left running by a killed `make run` is adopted by the next one
 (same chain id, our deployment on it) or stopped and started again. In dev mode
@@ -42,6 +43,26 @@ def serve_web_app(port: int) -> None:
 
     print(f"web app: http://{WEB_HOST}:{port}" + ("  (demo logins: var/dev-credentials.json)" if dev_mode() else ""))
     serve(["--host", WEB_HOST, "--port", str(port)] + (["--dev", "--seed"] if dev_mode() else []))
+
+
+def start_mail_sink(log=print):
+    """Dev mode: the local SMTP sink (scripts/mail_sink.py) on 127.0.0.1:MAIL_SINK_PORT (8025),
+    each message kept in var/mail/ (the dev mail page /dev/mail lists them); the web app
+    sends to it (MAIL_URL) unless MAIL_URL is set. A busy port: said, and no sink."""
+    if not dev_mode() or os.environ.get("MAIL_URL") or os.environ.get("EINVOICE_MAIL_URL"):
+        return None
+    from backend.core.config import VAR
+    from scripts.mail_sink import MailSink
+
+    port = int(os.environ.get("EINVOICE_MAIL_SINK_PORT") or os.environ.get("MAIL_SINK_PORT") or 8025)
+    try:
+        sink = MailSink(VAR / "mail", port).start()
+    except (OSError, RuntimeError) as error:
+        log(f"mail: no SMTP sink on 127.0.0.1:{port} ({error}); e-mails wait in the mail outbox")
+        return None
+    os.environ["MAIL_URL"] = sink.url
+    log(f"mail: SMTP sink at {sink.url}, messages in {sink.folder}/ (listed at /dev/mail)")
+    return sink
 
 
 def default_database() -> Path | None:
@@ -119,6 +140,7 @@ def main() -> int:
     external_rpc = os.environ.get("RPC_URL")
     web_port = int(os.environ.get("WEB_PORT", 5000))
     chain: Chain | None = None
+    sink = None
     # Ctrl-C and SIGTERM both end in the finally below, even where SIGINT was inherited
     # as ignored (a background start), so the chain always gets to dump its state.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -140,6 +162,7 @@ def main() -> int:
         print(f"deployment record: {RECORD}")
         print(json.dumps(record["contracts"], indent=2))
         print("running; press Ctrl-C to stop")
+        sink = start_mail_sink()
         serve_web_app(web_port)
         return 0
     except KeyboardInterrupt:
@@ -148,6 +171,8 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
+        if sink is not None:
+            sink.stop()
         if chain is not None:
             print("stopping the chain (state is dumped to disk)")
             chain.stop()

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, case, insert, select, update
 from web3 import Web3
 
 from ..core.canonical import china_date, rate_mask
+from ..core import mail_queue
 from ..core.db import get_db
 from ..core.models import ChainEvent, IndexerCursor, Invoice, Merchant, User
 from . import get_chain, receivable_index, rewind
@@ -178,6 +179,7 @@ def _store(session, decoded_logs, blocks):
                 state=case((t.c.state == "pending", "issued"), else_=t.c.state)),
             [{"k": k, "f": int(a.get("flags", 0)), "cs": "Flagged" if int(a.get("flags", 0)) else "Issued"}
              for k, a in plain.items()])
+        mail_queue.enqueue_issued(session, Invoice.key, plain)  # buyers with an e-mail address: their invoice
     rest = [(SimpleNamespace(**row), args) for row, args in new
             if not (row["event"] == "InvoiceIssued" and row["invoice_key"] in plain)]
     invoices = _invoices_by_key(session, {ev.invoice_key for ev, _ in rest})
@@ -266,6 +268,7 @@ def _apply(session, ev, args, invoices):
         inv.flags = flags
         if inv.state == "pending":
             inv.state = "issued"
+            mail_queue.enqueue_invoice_mail(session, inv)
     elif ev.event in INVOICE_EVENT_STATUS and inv is not None:
         inv.chain_status = INVOICE_EVENT_STATUS[ev.event]
     elif ev.event == "InvoiceRedLettered" and inv is not None:

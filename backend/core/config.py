@@ -55,6 +55,17 @@ DEFAULTS = {
     # the site's public root (scheme, host, path prefix if any) in the invoice QR codes and PDFs'
     # verification links; None: the root URL of the request that makes them
     "PUBLIC_BASE_URL": None,
+    # e-mail of issued invoices (services.mail; docs/delivery.md). MAIL_URL unset: nothing is sent (rows wait)
+    "MAIL_URL": None,  # smtp://[user:password@]host[:port], smtps://…, smtp://…?starttls=1
+    "MAIL_FROM": "电子发票平台 <noreply@einvoice.localhost>",
+    "MAIL_INTERVAL": 5.0,  # seconds between the sender thread's runs under serve.py; 0 = off
+    "MAIL_TIMEOUT": 10.0,  # seconds for the SMTP connection
+    "MAIL_RETRY_BASE": 30.0,  # seconds before the first retry, doubled each time (at most an hour)
+    "MAIL_MAX_ATTEMPTS": 12,  # then the row is failed
+    "MAIL_CLAIM_TIMEOUT": 600.0,  # a claim older than this (its sender died mid-send) is taken again
+    "MAIL_SINK_PORT": 8025,  # dev mode: the local SMTP sink `make run` starts on 127.0.0.1
+    "MAIL_SINK_DIR": str(VAR / "mail"),  # where the sink keeps each message (.eml); the dev mail page reads it
+    "PUBLIC_LINK_MAX_AGE_DAYS": 30,  # how long an invoice's public link (/p/<token>) works
 }
 
 
@@ -92,6 +103,16 @@ ENV_KEYS = {
     "INDEXER_INTERVAL": float,
     "DATABASE_AUTO_UPGRADE": _flag,
     "PUBLIC_BASE_URL": str,
+    "MAIL_URL": str,
+    "MAIL_FROM": str,
+    "MAIL_INTERVAL": float,
+    "MAIL_TIMEOUT": float,
+    "MAIL_RETRY_BASE": float,
+    "MAIL_MAX_ATTEMPTS": int,
+    "MAIL_CLAIM_TIMEOUT": float,
+    "MAIL_SINK_PORT": int,
+    "MAIL_SINK_DIR": str,
+    "PUBLIC_LINK_MAX_AGE_DAYS": float,
 }
 
 

@@ -1,5 +1,5 @@
 """Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
-receivables, used form tokens, outbox, signers' next nonces, indexed events, indexer cursors,
+receivables, used form tokens, outbox, mail outbox, signers' next nonces, indexed events, indexer cursors,
 verification history."""
 import hashlib
 import secrets
@@ -142,6 +142,8 @@ class Invoice(db.Model):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # where the invoice is e-mailed once issued (not in the document nor its hash); None: not e-mailed
+    buyer_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -214,6 +216,29 @@ class OutboxTx(db.Model):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class MailMessage(db.Model):
+    """An e-mail to send (services.mail): one per (invoice, kind), written in the database
+    transaction that marks the invoice issued. status: pending → sending (claimed by one
+    sender with a conditional UPDATE) → sent; back to pending with ``error`` and a later
+    ``next_attempt_at`` when SMTP fails; failed after MAIL_MAX_ATTEMPTS."""
+    __tablename__ = "mail_outbox"
+    __table_args__ = (UniqueConstraint("invoice_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="issued")
+    recipient: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    claim: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the claiming sender's random token
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    invoice = relationship("Invoice")
 
 
 class SignerNonce(db.Model):

@@ -26,6 +26,21 @@ from .common import (
 )
 
 VAT_RATES = (0, 1, 3, 5, 6, 9, 13)
+# an e-mail address as HTML's <input type=email> accepts it, with a dot in the domain (ASCII only)
+EMAIL = (r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+def _blank_none(value):
+    """A stripped text; "" (a form's empty field) counts as not given."""
+    value = strip(value)
+    return None if value == "" else value
+
+
+Email = Annotated[str | None, BeforeValidator(_blank_none),
+                  Field(None, max_length=254, pattern=EMAIL,
+                        description="the buyer's e-mail address: once the invoice is issued on chain, its PDF and "
+                                    "JSON document are e-mailed there (not part of the document or its hash)")]
 QTY_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
 # A positive decimal: at most 12 digits before the point and 6 after, not zero.
 QUANTITY_TEXT = ("^([1-9][0-9]{0,11}(\\.[0-9]{1,6})?|0\\.([1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|"
@@ -117,6 +132,7 @@ class IssueRequest(Model):
     items: Items
     remarks: optional_text(500)
     drawer: optional_text(50)
+    buyer_email: Email
     net: StrictInt | None = None
     tax: StrictInt | None = None
     gross: StrictInt | None = None

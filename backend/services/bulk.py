@@ -16,7 +16,7 @@ from ..chain import calldata, get_chain, get_signer, indexer
 from ..chain.client import REGISTRY
 from ..chain.errors import ChainRefusal
 from ..chain.indexer import issued_flags
-from ..core import buyer_privacy
+from ..core import buyer_privacy, mail_queue
 from ..core.db import get_db
 from ..core.models import Invoice, OutboxTx
 from . import numbering
@@ -300,6 +300,7 @@ def _record(session, invoices, rows, result, results, requests):
     if changes:
         table = Invoice.__table__
         session.connection().execute(update(table).where(table.c.number == bindparam("n")), changes)
+        mail_queue.enqueue_issued(session, Invoice.number, [c["n"] for c in changes if c["state"] == "issued"])
     session.commit()
 
 

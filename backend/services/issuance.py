@@ -14,6 +14,7 @@ from ..chain.client import REGISTRY
 from ..chain.errors import INVOICE_STATUS, ChainError, ChainRefusal
 from ..core import buyer_privacy, canonical
 from ..core.db import get_db
+from ..core.mail_queue import enqueue_invoice_mail
 from ..core.models import Invoice, OutboxTx
 from ..schemas.invoices import RedLetterRequest, ReviewRequest
 from . import numbering
@@ -37,6 +38,8 @@ def request_fingerprint(clean, scope=("issue",)):
     meaning = {k: clean.get(k) or (0 if k == "invoice_type" else "") for k in FINGERPRINT_FIELDS}
     meaning["issue_date"] = str(clean["issue_date"]) if clean.get("issue_date_given", True) else None
     meaning["scope"] = [str(s) for s in scope]
+    if clean.get("buyer_email"):  # only when given: fingerprints of requests without one are unchanged
+        meaning["buyer_email"] = clean["buyer_email"].lower()
     data = json.dumps(meaning, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(data.encode()).hexdigest()
 
@@ -84,7 +87,7 @@ def _new_invoice(user, merchant, clean, number, buyer, *, idempotency_key, finge
                rate_mask=clean["rate_mask"], item_count=len(clean["items"]), net=clean["net"], tax=clean["tax"],
                gross=clean["gross"], document=text, document_hash=dhash, is_red_letter=original is not None,
                original_number=original_number, state="pending", idempotency_key=idempotency_key,
-               request_fingerprint=fingerprint)
+               request_fingerprint=fingerprint, buyer_email=clean.get("buyer_email"))
     return row, _request_tuple(number, user.address, clean, issued_at, dhash, salt, tag)
 
 
@@ -182,6 +185,7 @@ def apply_result(inv, result):
         inv.state = "issued"
         if not _from_receipt(inv, result):
             refresh(inv)
+        enqueue_invoice_mail(session, inv)  # committed with the result: e-mailed once (services.mail)
     elif result.status == "reverted":
         inv.state = "failed"
         inv.error = result.refusal.message if result.refusal else "reverted"
@@ -225,6 +229,7 @@ def settle(inv):
     if row.status == "mined" and inv.state != "issued":
         inv.state = "issued"
         refresh(inv)
+        enqueue_invoice_mail(get_db(), inv)
     elif row.status in ("reverted", "dropped", "rejected") and inv.state == "pending":
         inv.state = "failed"
         inv.error = row.error or row.status

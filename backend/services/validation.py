@@ -84,7 +84,7 @@ def validate_issue(body, config):
     max_amount = int(config["INVOICE_MAX_AMOUNT"])
     errors = {}
     clean = {"buyer_name": req.buyer_name, "buyer_tax_id": req.buyer_tax_id, "remarks": req.remarks or "",
-             "drawer": req.drawer or "", "issue_date": req.issue_date or today(), "invoice_type": req.type_code,
+             "drawer": req.drawer or "", "buyer_email": req.buyer_email, "issue_date": req.issue_date or today(), "invoice_type": req.type_code,
              "issue_date_given": req.issue_date is not None}  # for the idempotency fingerprint
     clean["items"] = line_items(req.items, errors, max_amount=max_amount)
     totals(clean, req.model_dump(include={"net", "tax", "gross", "rate"}), errors, max_amount)

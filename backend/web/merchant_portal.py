@@ -9,7 +9,8 @@ from ..core.config import public_base_url
 from ..core.db import get_db
 from ..core.models import Invoice
 from ..schemas.invoices import VAT_RATES
-from ..services import form_tokens, invoice_pdf, invoices, issuance, merchants, receivable_views, validation
+from ..services import (form_tokens, invoice_pdf, invoices, issuance, merchants, public_links, receivable_views,
+                        validation)
 from ..services.errors import Refused, ValidationError
 from .auth import EmptyForm, roles_required
 from .helpers import (already_submitted, explained_refusals, flash_error, form_int, new_form_token, page_args,
@@ -60,6 +61,8 @@ def _body_from_form(form, rows):
     body = {"buyer_name": form.get("buyer_name", ""), "buyer_tax_id": form.get("buyer_tax_id", ""),
             "invoice_type": 1 if form.get("invoice_type") == "1" else 0,
             "remarks": form.get("remarks", ""), "items": items}
+    if form.get("buyer_email", "").strip():
+        body["buyer_email"] = form["buyer_email"].strip()
     if form.get("issue_date", "").strip():
         body["issue_date"] = form["issue_date"].strip()
     return body, errors
@@ -171,7 +174,9 @@ def detail(number):
         flash(f"链上数据暂不可用 Chain data unavailable: {trouble}", "error")
     notes = get_db().query(Invoice).filter_by(original_number=inv.number).all()
     verify_url = invoice_pdf.verification_url(inv, public_base_url()) if inv.check_code else None
+    own = inv.user_id == current_user.id and inv.state == "issued" and bool(inv.document)
     return render_template("merchant/detail.html", inv=inv, chain=chain_data, verify_url=verify_url,
+                           public_url=public_links.url(inv, public_base_url()) if own else None,
                            verify_qr=invoice_pdf.qr_data_uri(verify_url) if verify_url else None,
                            doc=json.loads(inv.document) if inv.document else {"items": []},
                            flags=invoices.flag_words(inv.flags or 0), timeline=invoices.timeline(inv),

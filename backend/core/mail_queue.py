@@ -1,0 +1,54 @@
+"""The mail outbox's writing side: queue an issued invoice's e-mail in the caller's
+database transaction (the one that marks the invoice issued), at most one per invoice.
+
+Used by services.issuance (the receipt, settle), services.bulk and chain.indexer (an
+invoice found issued by its event); services.mail sends the rows."""
+from sqlalchemy import insert, select
+
+from .models import Invoice, MailMessage, utcnow
+
+KIND = "issued"
+
+
+def _insert(session, rows):
+    """INSERT … ON CONFLICT DO NOTHING where the database has it (SQLite, PostgreSQL): two
+    writers queueing the same invoice at once (a request and the indexer) both succeed,
+    one row results."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
+        session.execute(module.insert(MailMessage.__table__).on_conflict_do_nothing(), rows)
+        return
+    ids = {r["invoice_id"] for r in rows}
+    have = set(session.execute(select(MailMessage.invoice_id).where(
+        MailMessage.invoice_id.in_(ids), MailMessage.kind == KIND)).scalars())
+    rows = [r for r in rows if r["invoice_id"] not in have]
+    if rows:
+        session.execute(insert(MailMessage.__table__), rows)
+
+
+def _row(invoice_id, recipient):
+    now = utcnow()
+    return {"invoice_id": invoice_id, "kind": KIND, "recipient": recipient, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": now}
+
+
+def enqueue_invoice_mail(session, inv):
+    """Queue the "issued" e-mail of ``inv`` when it has a buyer e-mail address (and none is
+    queued yet). Not committed: it commits with the caller's issuance result."""
+    if inv is None or not inv.buyer_email:
+        return
+    session.flush()
+    _insert(session, [_row(inv.id, inv.buyer_email)])
+
+
+def enqueue_issued(session, column, values):
+    """Queue the e-mails of the invoices whose ``column`` (Invoice.key or Invoice.number)
+    is in ``values`` and which have a buyer e-mail address (bulk issuance, the indexer)."""
+    values = sorted(v for v in values if v)
+    for i in range(0, len(values), 500):
+        found = session.execute(select(Invoice.id, Invoice.buyer_email).where(
+            column.in_(values[i:i + 500]), Invoice.buyer_email.isnot(None), Invoice.state == "issued")).all()
+        _insert(session, [_row(id_, email) for id_, email in found])

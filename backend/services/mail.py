@@ -1,0 +1,179 @@
+"""The issued invoice e-mailed to its buyer: the message (Chinese first, the PDF and the
+JSON document attached, the verification and public links) and the sender of the mail
+outbox (core.mail_queue writes its rows).
+
+``send_pending()`` sends what is due: each row is claimed with a conditional UPDATE
+(pending → sending, or a claim older than MAIL_CLAIM_TIMEOUT) before anything is sent, so
+two senders (two processes, or a restart while one runs) never send the same row; sent
+rows are never looked at again. An SMTP failure puts the row back to pending with the
+error and the next attempt MAIL_RETRY_BASE·2^(attempts-1) seconds later (at most an hour);
+after MAIL_MAX_ATTEMPTS it is failed. ``start_background`` runs it in a thread (serve.py).
+"""
+import secrets
+import smtplib
+import threading
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from ..core.db import get_db
+from ..core.models import MailMessage, utcnow
+from . import invoice_pdf, issuance, public_links
+from .invoices import status_text
+
+DEV_BASE_URL = "http://127.0.0.1:5000/"  # links in e-mails when PUBLIC_BASE_URL is unset (there is no request)
+
+
+def base_url():
+    """The site's public root for links in e-mails (a sender thread has no request)."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or DEV_BASE_URL).rstrip("/") + "/"
+
+
+def compose(row):
+    """The EmailMessage of a mail_outbox row: Chinese first, then English; the invoice PDF
+    and its canonical JSON document attached."""
+    inv, cfg = row.invoice, current_app.config
+    base = base_url()
+    verify = invoice_pdf.verification_url(inv, base)
+    public = public_links.url(inv, base)
+    days = public_links.max_age_days()
+    yuan = invoice_pdf.plain_yuan(int(inv.gross))
+    kind = "红字发票" if inv.is_red_letter else "电子发票"
+    msg = EmailMessage()
+    msg["Subject"] = f"【{kind}】{inv.seller_name} 为您开具发票 {inv.number} · Invoice {inv.number} from {inv.seller_name}"
+    msg["From"] = cfg["MAIL_FROM"]
+    msg["To"] = row.recipient
+    msg["Date"] = formatdate(usegmt=True)
+    domain = parseaddr(cfg["MAIL_FROM"])[1].rpartition("@")[2] or "einvoice.localhost"
+    msg["Message-ID"] = f"<einvoice-{row.id}-{inv.number}@{domain}>"  # the same on a retry: clients may dedupe
+    msg["X-Einvoice-Number"] = inv.number
+    status = status_text(inv) or ""
+    msg.set_content(
+        f"{inv.buyer_name}：您好！\n\n"
+        f"{inv.seller_name}（纳税人识别号 {inv.seller_tax_id}）已为您开具{kind}，并已登记在区块链上。\n\n"
+        f"  发票号码：{inv.number}\n  开票日期：{inv.issue_date}\n  价税合计：¥{yuan}\n  状态：{status}\n\n"
+        f"附件：发票的 PDF 版式文件，以及 JSON 发票文件（其哈希已登记在链上，可在查验页“文件查验”核对）。\n\n"
+        f"查验发票（扫码或打开链接即查验）：\n{verify}\n\n"
+        f"在线查看并下载 PDF（无需账户，{days} 天内有效）：\n{public}\n\n"
+        f"本邮件由电子发票平台自动发送，请勿直接回复。\n\n"
+        f"----\n"
+        f"Dear {inv.buyer_name},\n\n"
+        f"{inv.seller_name} (tax ID {inv.seller_tax_id}) has issued {'a red-letter note' if inv.is_red_letter else 'an electronic invoice'} "
+        f"to you, registered on chain: number {inv.number}, issued {inv.issue_date}, gross CNY {yuan}.\n"
+        f"Attached: the invoice PDF and its JSON document (whose hash is registered on chain).\n"
+        f"Verify it: {verify}\n"
+        f"View it and download the PDF without an account (valid {days} days): {public}\n"
+        f"This message was sent automatically; please do not reply.\n")
+    msg.add_attachment(invoice_pdf.render(inv, base), maintype="application", subtype="pdf",
+                       filename=invoice_pdf.filename(inv))
+    msg.add_attachment(inv.document.encode("utf-8"), maintype="application", subtype="json",
+                       filename=f"{'红字发票' if inv.is_red_letter else '电子发票'}_{inv.number}.json")
+    return msg
+
+
+def smtp_send(msg, url=None):
+    """Send ``msg`` to the SMTP server of MAIL_URL (smtp://[user:password@]host[:port],
+    smtps:// for TLS, smtp://…?starttls=1 for STARTTLS)."""
+    url = urlsplit(url or current_app.config["MAIL_URL"])
+    timeout = float(current_app.config["MAIL_TIMEOUT"])
+    if url.scheme == "smtps":
+        client = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=timeout)
+    elif url.scheme == "smtp":
+        client = smtplib.SMTP(url.hostname, url.port or 25, timeout=timeout)
+    else:
+        raise ValueError(f"MAIL_URL: smtp:// or smtps://, not {url.scheme}://")
+    with client:
+        if "starttls=1" in (url.query or ""):
+            client.starttls()
+        if url.username:
+            client.login(unquote(url.username), unquote(url.password or ""))
+        client.send_message(msg)
+
+
+def _claim(session, row_id, now):
+    """Pending and due, or claimed long ago by a sender that died: ours now, if no other
+    sender took it in between (the UPDATE's WHERE decides; one winner)."""
+    token = secrets.token_hex(16)
+    stale = now - timedelta(seconds=float(current_app.config["MAIL_CLAIM_TIMEOUT"]))
+    t = MailMessage.__table__
+    done = session.execute(update(t).where(t.c.id == row_id, or_(
+        and_(t.c.status == "pending", t.c.next_attempt_at <= now),
+        and_(t.c.status == "sending", t.c.claimed_at < stale))).values(
+        status="sending", claim=token, claimed_at=now, attempts=t.c.attempts + 1))
+    session.commit()
+    return token if done.rowcount == 1 else None
+
+
+def _finish(session, row_id, token, **values):
+    t = MailMessage.__table__
+    session.execute(update(t).where(t.c.id == row_id, t.c.claim == token).values(**values))
+    session.commit()
+
+
+def send_pending(limit=50, send=None):
+    """Send the mail that is due (at most ``limit`` rows). Returns {"sent", "failed",
+    "retry"} counts. Nothing happens without MAIL_URL (rows wait)."""
+    cfg = current_app.config
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    if not cfg.get("MAIL_URL") and send is None:
+        return counts
+    session = get_db()
+    now = utcnow()
+    stale = now - timedelta(seconds=float(cfg["MAIL_CLAIM_TIMEOUT"]))
+    ids = session.execute(select(MailMessage.id).where(or_(
+        and_(MailMessage.status == "pending", MailMessage.next_attempt_at <= now),
+        and_(MailMessage.status == "sending", MailMessage.claimed_at < stale))).order_by(MailMessage.id)
+        .limit(limit)).scalars().all()
+    session.commit()
+    for row_id in ids:
+        token = _claim(session, row_id, now)
+        if token is None:
+            continue  # another sender has it
+        row = session.get(MailMessage, row_id)
+        session.refresh(row)
+        try:
+            if not row.invoice.check_code:  # marked issued by the indexer: the check code not read yet
+                issuance.refresh(row.invoice)
+                session.commit()
+            (send or smtp_send)(compose(row))
+        except Exception as exc:  # noqa: BLE001 - SMTP down, refused, a PDF that cannot be drawn: retried later
+            session.rollback()
+            attempts = row.attempts
+            final = attempts >= int(cfg["MAIL_MAX_ATTEMPTS"])
+            delay = min(float(cfg["MAIL_RETRY_BASE"]) * 2 ** (attempts - 1), 3600.0)
+            _finish(session, row_id, token, status="failed" if final else "pending", claim=None,
+                    error=f"{type(exc).__name__}: {exc}"[:2000],
+                    next_attempt_at=utcnow() + timedelta(seconds=delay))
+            counts["failed" if final else "retry"] += 1
+            current_app.logger.warning("mail %s to %s: %s", row_id, row.recipient, exc)
+            continue
+        _finish(session, row_id, token, status="sent", sent_at=utcnow(), error=None)
+        counts["sent"] += 1
+    return counts
+
+
+def outbox(invoice):
+    """The mail rows of an invoice (for its page)."""
+    return get_db().query(MailMessage).filter_by(invoice_id=invoice.id).order_by(MailMessage.id).all()
+
+
+def start_background(app, interval):
+    """A daemon thread running ``send_pending`` every ``interval`` seconds (serve.py);
+    returns an Event that stops it."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            try:
+                with app.app_context():
+                    send_pending()
+            except Exception as exc:  # noqa: BLE001 - keep the loop alive; logged
+                app.logger.warning("mail sender: %s", exc)
+            stop.wait(interval)
+
+    threading.Thread(target=loop, name="mail-sender", daemon=True).start()
+    return stop
