@@ -14,7 +14,7 @@ SCHEMATHESIS_VERSION := 4.32.5
 OPENAPI_VALIDATOR_VERSION := 0.9.0
 SCHEMATHESIS := $(SCHEMATHESIS_VENV)/.installed-$(SCHEMATHESIS_VERSION)-$(OPENAPI_VALIDATOR_VERSION)
 # `make fuzz-api`: the schema fuzz test with a larger budget (examples per operation and
-# phase; `make test` runs 400) and, when given, another seed: `make fuzz-api FUZZ_SEED=7`.
+# phase; `make test` runs 150) and, when given, another seed: `make fuzz-api FUZZ_SEED=7`.
 FUZZ_EXAMPLES ?= 1000
 FUZZ_SEED ?=
 SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
@@ -49,7 +49,7 @@ bench-bulk: setup compile
 bench-reliability: setup compile
 	$(PY) bench/reliability.py $(BENCH_ARGS)
 
-# the receivables ledger's state machine at its acceptance length (make test runs 1,000 steps)
+# the receivables ledger's state machine at its acceptance length (make test runs 400 steps)
 LEDGER_SM_STEPS ?= 5000
 bench-ledger-sm: setup compile
 	RECEIVABLE_SM_STEPS=$(LEDGER_SM_STEPS) RECEIVABLE_SM_RESULT=bench/results/receivable_state_machine.json \

@@ -27,7 +27,8 @@ def _no_default(schema):
 
 
 def _amount_schema(description):
-    return {"type": "integer", "minimum": 0, "maximum": AMOUNT_MAX, "description": description + "; empty: not given"}
+    return {"anyOf": [{"type": "integer", "minimum": 0, "maximum": AMOUNT_MAX}, {"type": "string", "maxLength": 0}],
+            "description": description + "; empty: not given"}
 
 
 class InboxFilters(Query):

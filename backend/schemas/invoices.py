@@ -37,9 +37,10 @@ def _blank_none(value):
     return None if value == "" else value
 
 
-Email = Annotated[str | None, BeforeValidator(_blank_none),
-                  Field(None, max_length=254, pattern=EMAIL,
-                        description="the buyer's e-mail address: once the invoice is issued on chain, its PDF and "
+# "" is as if not given (a form's empty field), so the document allows it too
+EMAIL_OR_EMPTY = "^$|" + EMAIL
+Email = Annotated[Annotated[str, Field(max_length=254, pattern=EMAIL_OR_EMPTY)] | None, BeforeValidator(_blank_none),
+                  Field(None, description="the buyer's e-mail address: once the invoice is issued on chain, its PDF and "
                                     "JSON document are e-mailed there (not part of the document or its hash)")]
 QTY_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
 # A positive decimal: at most 12 digits before the point and 6 after, not zero.
