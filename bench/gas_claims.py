@@ -14,15 +14,14 @@ registry), register_payment_list, mark_paid. Each is the gasUsed of one receipt.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from eth_utils import keccak
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gas import BUILD, ROOT, Bench  # noqa: E402
-from gas_receivables import Receivables, merge_into  # noqa: E402
+from gas import Bench  # noqa: E402
+from gas_receivables import Receivables, standalone  # noqa: E402
 
 
 def measure(bench: Bench) -> dict[str, int]:
@@ -50,25 +49,7 @@ def measure(bench: Bench) -> dict[str, int]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "gas.json")
-    args = parser.parse_args(argv)
-    if not (BUILD / "ExpenseClaims.json").exists():
-        import subprocess
-
-        subprocess.run(["brownie", "compile"], cwd=ROOT, check=True)
-    bench = Bench()
-    try:
-        operations = measure(bench)
-    finally:
-        bench.close()
-    merge_into(args.output, operations)
-    width = max(len(name) for name in operations)
-    print(f"{'operation':{width}}  {'gas':>8}")
-    for name, gas in operations.items():
-        print(f"{name:{width}}  {gas:>8,}")
-    print(f"merged into {args.output}")
-    return 0
+    return standalone(measure, "ExpenseClaims", argv, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -238,17 +238,20 @@ def merge_into(path: Path, operations: dict[str, int]) -> dict:
     return goals
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def standalone(measure_operations, artifact: str, argv=None, description: str = "") -> int:
+    """Run one gas module on its own: compile when ``artifact`` is not built, measure on a
+    throwaway Anvil, print the table (and the goals of the operations measured), merge into
+    the results file."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "gas.json")
     args = parser.parse_args(argv)
-    if not (BUILD / "ReceivableLedger.json").exists():
+    if not (BUILD / f"{artifact}.json").exists():
         import subprocess
 
         subprocess.run(["brownie", "compile"], cwd=ROOT, check=True)
     bench = Bench()
     try:
-        operations = measure(bench)
+        operations = measure_operations(bench)
     finally:
         bench.close()
     goals = merge_into(args.output, operations)
@@ -259,6 +262,10 @@ def main(argv=None) -> int:
     print_goals(goals)
     print(f"merged into {args.output}")
     return 0
+
+
+def main(argv=None) -> int:
+    return standalone(measure, "ReceivableLedger", argv, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
