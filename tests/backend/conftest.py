@@ -12,6 +12,7 @@ from web3 import HTTPProvider, Web3
 from backend.core.db import db
 
 from backendutil import csrf_token, login, make_app, sample_invoice  # noqa: F401  (re-exported)
+import pgutil
 from chainutil import ARTIFACTS, Anvil, deploy
 
 
@@ -49,6 +50,17 @@ def chain(chain_session):
     # back, and its evm_setTime counts milliseconds).
     if "anvil" in w3.client_version.lower():
         w3.provider.make_request("evm_setTime", [int(time.time())])
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL cluster (pgutil) for a module's tests; skipped without PostgreSQL."""
+    reason = pgutil.missing()
+    if reason:
+        pytest.skip(reason)
+    cluster = pgutil.Cluster().start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

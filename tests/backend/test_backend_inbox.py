@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import openpyxl
-import pgutil
 import pytest
 from backendutil import login, make_app, sample_invoice
 
@@ -369,16 +368,6 @@ def db_invoice(number, **over):
            "document": json.dumps(doc, ensure_ascii=False), "document_hash": "0x", "is_red_letter": False,
            "state": "issued", "chain_status": "Issued", "flags": 0}
     return Invoice(**{**row, **over})
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    reason = pgutil.missing()
-    if reason:
-        pytest.skip(reason)
-    cluster = pgutil.Cluster().start()
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

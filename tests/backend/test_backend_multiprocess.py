@@ -17,21 +17,10 @@ from backend.core.db import db
 from backend.core.models import Invoice, OutboxTx
 from backendutil import make_app
 
-import pgutil
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("multiprocess_worker.py")
 PROCESSES, THREADS, PER_THREAD = 2, 2, 5
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    reason = pgutil.missing()
-    if reason:
-        pytest.skip(reason)
-    cluster = pgutil.Cluster().start()
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
