@@ -50,27 +50,12 @@ def ink(page, png):
     }""", data)
 
 
-def test_merchant_issues_and_the_public_verifies(page, new_page, login, screenshot, reload_until_visible):
+def test_merchant_issues_and_the_public_verifies(page, new_page, login, screenshot, reload_until_visible,
+                                                 issue_through_form):
     login(page, "merchant1")
 
-    # the issue form, reached through the menu
-    page.get_by_role("link", name="Issue 开票").click()
-    expect(page.get_by_role("heading", name="Issue an invoice 开具发票")).to_be_visible()
-    page.get_by_label("Name 名称").fill(BUYER_NAME)
-    page.get_by_label("Tax ID 纳税人识别号").fill(BUYER_TAX_ID)
-    page.get_by_label("name", exact=True).fill("办公用品 Office supplies")
-    page.get_by_label("quantity").fill("10")
-    page.get_by_label("unit price").fill("12.50")
-    page.get_by_label("rate", exact=True).select_option("13")
-    page.get_by_role("button", name="Compute totals 计算合计").click()
-    totals = page.locator(".totals")
-    expect(totals).to_contain_text("价税合计 ¥141.25")  # 125.00 + 13 % tax 16.25
-    page.get_by_role("button", name="Issue on chain 开具并上链").click()
-
-    # the invoice page: issued on chain, with its status in words
-    expect(page.locator(".flash.ok")).to_contain_text("开票成功")
-    expect(page).to_have_url(re.compile(r"/invoices/\d{20}$"))
-    number = page.url.rsplit("/", 1)[1]
+    # the issue form, reached through the menu; the invoice page, issued on chain, with its status in words
+    number = issue_through_form(page)
     expect(page.locator("h1 .badge")).to_have_text("Issued")
     expect(page.locator("p.explain").first).to_contain_text("已开具 Issued")
     expect(fact(page, "Buyer 购买方")).to_contain_text(BUYER_TAX_ID)
