@@ -4,16 +4,14 @@ deployed) and ``seeded`` (demo users, merchants approved on chain).
 
 Each test gets a fresh SQLite database and the chain reverted to the snapshot taken
 after deployment, so tests do not see each other's invoices."""
-import time
 
 import pytest
-from web3 import HTTPProvider, Web3
 
 from backend.core.db import db
 
 from backendutil import csrf_token, login, make_app, sample_invoice  # noqa: F401  (re-exported)
 import pgutil
-from chainutil import ARTIFACTS, Anvil, deploy
+from chainutil import ARTIFACTS, deployed_chain, reverted_after
 
 
 @pytest.fixture(autouse=True)
@@ -27,29 +25,15 @@ def isolation():
 def chain_session(tmp_path_factory):
     if not (ARTIFACTS / "MerchantRegistry.json").exists():
         pytest.skip("contracts not compiled (brownie compile)")
-    anvil = Anvil().start()
-    path = tmp_path_factory.mktemp("chain") / "deployment.json"
-    record = deploy(anvil.url, path)
-    record["path"] = str(path)
-    w3 = Web3(HTTPProvider(anvil.url))
-    yield {"anvil": anvil, "record": record, "w3": w3}
-    anvil.stop()
+    with deployed_chain(tmp_path_factory.mktemp("chain")) as chain:
+        yield chain
 
 
 @pytest.fixture
 def chain(chain_session):
     """The deployed chain, reverted after the test."""
-    w3 = chain_session["w3"]
-    snap = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield chain_session
-    w3.provider.make_request("evm_setAutomine", [True])
-    w3.provider.make_request("evm_revert", [snap])
-    # Anvil's evm_revert also turns its clock back to the snapshot's time: over a long run
-    # the chain would fall minutes behind the wall clock and refuse today's invoices
-    # (IssueTimeInFuture). Put it back on the wall clock (Ganache's clock is not turned
-    # back, and its evm_setTime counts milliseconds).
-    if "anvil" in w3.client_version.lower():
-        w3.provider.make_request("evm_setTime", [int(time.time())])
+    with reverted_after(chain_session["w3"]):
+        yield chain_session
 
 
 @pytest.fixture(scope="module")

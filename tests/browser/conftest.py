@@ -33,7 +33,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))  # backendutil, chainutil
 
 from backendutil import make_app
-from chainutil import ARTIFACTS, Anvil, deploy
+from chainutil import ARTIFACTS, deployed_chain, reverted_after
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "reports" / "browser"
@@ -84,27 +84,15 @@ def chain_session(tmp_path_factory):
     """An Anvil of our own with all contracts deployed (as tests/backend's)."""
     if not (ARTIFACTS / "MerchantRegistry.json").exists():
         pytest.fail("contracts not compiled: run `brownie compile` (make test does)")
-    from web3 import HTTPProvider, Web3
-
-    anvil = Anvil().start()
-    path = tmp_path_factory.mktemp("browser-chain") / "deployment.json"
-    record = deploy(anvil.url, path)
-    record["path"] = str(path)
-    yield {"anvil": anvil, "record": record, "w3": Web3(HTTPProvider(anvil.url))}
-    anvil.stop()
+    with deployed_chain(tmp_path_factory.mktemp("browser-chain")) as chain:
+        yield chain
 
 
 @pytest.fixture
 def chain(chain_session):
     """The deployed chain, reverted after the test (and its clock put back on the wall clock)."""
-    import time
-
-    w3 = chain_session["w3"]
-    snap = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield chain_session
-    w3.provider.make_request("evm_setAutomine", [True])
-    w3.provider.make_request("evm_revert", [snap])
-    w3.provider.make_request("evm_setTime", [int(time.time())])
+    with reverted_after(chain_session["w3"]):
+        yield chain_session
 
 
 @dataclass
