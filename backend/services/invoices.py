@@ -5,7 +5,7 @@ import re
 
 from sqlalchemy import or_
 
-from ..core import canonical
+from ..core import buyer_privacy, canonical
 from ..core.db import get_db
 from ..core.models import ChainEvent, Invoice
 from .errors import Refused
@@ -62,6 +62,17 @@ def owned(user, number):
     if inv.user_id != user.id and inv.seller_address != user.address:
         raise Refused("forbidden", "This invoice belongs to another merchant. 非本商户发票", 403)
     return inv
+
+
+def held_buyer(inv):
+    """(salt, tag) of the buyer block of the document the platform holds for ``inv``; None when
+    it holds none (an invoice registered by another client) or a version 1 document."""
+    if not inv.document:
+        return None
+    try:
+        return buyer_privacy.document_buyer(json.loads(inv.document))
+    except ValueError:
+        return None
 
 
 def active_merchant(user):

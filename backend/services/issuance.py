@@ -19,7 +19,7 @@ from ..core.models import Invoice, OutboxTx
 from ..schemas.invoices import RedLetterRequest, ReviewRequest
 from . import numbering
 from .errors import Refused, ValidationError, refusal_from_chain
-from .invoices import active_merchant, find, owned, rates_of
+from .invoices import active_merchant, find, held_buyer, owned, rates_of
 from .validation import line_items, today, totals, validate_issue, validated
 
 # refusals of a number (not of the invoice): the issuance is retried with a fresh number
@@ -309,10 +309,7 @@ def red_letter(user, number, body, idempotency_key=None):
         raise Refused("IsRedLetterNote", "A red-letter note cannot itself be red-lettered.", 409)
     if original.state != "issued":
         raise Refused("not_issued", "The original is not registered on chain.", 409)
-    try:
-        buyer = buyer_privacy.document_buyer(json.loads(original.document)) if original.document else None
-    except ValueError:
-        buyer = None
+    buyer = held_buyer(original)
     if buyer is None:
         raise Refused("document_not_held",
                       "平台没有原发票的完整文件（含购买方盐值），红字发票无法证明是同一购买方：请用开具原发票的系统开具红字发票。"

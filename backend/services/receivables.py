@@ -4,7 +4,6 @@ finances or declines, the buyer settles (financier first, on chain), and overdue
 default are marked. Every action is a ReceivableLedger transaction signed with the caller's
 key; a refusal carries the ledger's custom-error name and its message in words. Reads and
 the answers' shape are in receivable_views."""
-import json
 from datetime import date, datetime, timedelta
 
 from eth_utils import is_hex_address, to_checksum_address
@@ -17,10 +16,10 @@ from ..core.db import get_db
 from ..core.models import User
 from ..schemas import receivables as models
 from .errors import Refused, ValidationError
-from .invoices import owned
+from .invoices import held_buyer, owned
 from .receivable_views import as_dict, find_visible, visible_row
 from .seed import DEMO
-from .transactions import transact_as
+from .transactions import signing_address, transact_as
 from .validation import validated
 
 TOKEN = "SettlementToken"
@@ -32,17 +31,19 @@ def due_timestamp(day: date) -> int:
     return int(start.timestamp()) - 1
 
 
-def _after(result, ids):
-    """Bring the rows of ``ids`` up to the chain (as of the action's block) and index the
-    action's events (the timeline); a failure of the indexer only lets the timeline lag."""
-    chain, session = get_chain(), get_db()
-    block = int((result.receipt or {}).get("blockNumber") or chain.w3.eth.block_number)
-    receivable_index.store(session, receivable_index.read_views(chain, ids), block)
-    session.commit()
+def _after(ids):
+    """Bring the rows of ``ids`` up to the chain: the indexer reads the ledger's view of every
+    receivable the action's events touched, and the events themselves (the timeline). When it
+    cannot run now (the background run holds it, or it failed), the rows are read directly;
+    only the timeline lags then."""
     try:
-        indexer.run_once(blocking=False)
-    except Exception as exc:  # noqa: BLE001 - the page and the answer still come from the row
+        if not indexer.run_once(blocking=False).get("busy"):
+            return
+    except Exception as exc:  # noqa: BLE001 - the answer still comes from the rows read below
         current_app.logger.warning("indexer: %s", exc)
+    chain, session = get_chain(), get_db()
+    receivable_index.store(session, receivable_index.read_views(chain, ids), chain.w3.eth.block_number)
+    session.commit()
 
 
 def resolve_party(text, field):
@@ -65,19 +66,17 @@ def create(user, body):
     due_at = due_timestamp(req.due_date)
     if due_at <= int(get_chain().w3.eth.get_block("latest")["timestamp"]):
         raise ValidationError({"due_date": "must be in the future"}, "到期日必须在未来。The due date must be in the future.")
-    try:
-        salt, tag = buyer_privacy.document_buyer(json.loads(inv.document)) if inv.document else (None, None)
-    except ValueError:
-        salt = tag = None
-    if salt is None:
+    buyer = held_buyer(inv)
+    if buyer is None:
         raise Refused("document_not_held", "平台没有该发票含购买方盐值的完整文件，无法证明购买方。The platform does not "
                                            "hold the invoice's document with its buyer salt: it cannot prove the buyer.",
                       409)
+    salt, tag = buyer
     digest = buyer_privacy.buyer_digest(salt, inv.buyer_tax_id)
     result = transact_as(user, LEDGER, "create", bytes.fromhex(inv.key[2:]), req.amount, due_at, digest, tag,
                        ref=inv.number)
     rid = _created_id(result)
-    _after(result, {rid})
+    _after({rid})
     return visible_row(user, rid)
 
 
@@ -92,11 +91,14 @@ def _created_id(result):
 
 
 # ------------------------------------------------------------------------ every action
-def _act(user, rid, function, *args, also=()):
-    """``function(rid, *args)`` on the ledger by ``user``; the row (and ``also``) refreshed."""
+def _act(user, rid, function, *args, also=(), before=None):
+    """``function(rid, *args)`` on the ledger by ``user`` (after ``before()``, e.g. the token
+    allowance); the row (and ``also``) refreshed."""
     row = find_visible(user, rid)
-    result = transact_as(user, LEDGER, function, int(row.id), *args, ref=f"receivable:{row.id}")
-    _after(result, {row.id, *also})
+    if before is not None:
+        before()
+    transact_as(user, LEDGER, function, int(row.id), *args, ref=f"receivable:{row.id}")
+    _after({row.id, *also})
     get_db().refresh(row)
     return as_dict(row, user)  # (a financier that declined is no party any more, yet sees what it did)
 
@@ -149,9 +151,7 @@ def decline_pledge(user, rid):
 def finance(user, rid, body):
     """The offered financier pays ``advance`` to the holder (approving the ledger for it first)."""
     req = validated(models.FinanceRequest, body)
-    find_visible(user, rid)
-    _ensure_allowance(user, req.advance)
-    return _act(user, rid, "finance", req.advance, req.fee)
+    return _act(user, rid, "finance", req.advance, req.fee, before=lambda: _ensure_allowance(user, req.advance))
 
 
 def release(user, rid):
@@ -161,9 +161,7 @@ def release(user, rid):
 def settle(user, rid, body):
     """The debtor pays: the ledger sends the financier its due first, the rest to the holder."""
     req = validated(models.SettleRequest, body)
-    find_visible(user, rid)
-    _ensure_allowance(user, req.amount)
-    return _act(user, rid, "settle", req.amount)
+    return _act(user, rid, "settle", req.amount, before=lambda: _ensure_allowance(user, req.amount))
 
 
 def mark_overdue(user, rid):
@@ -177,24 +175,20 @@ def mark_defaulted(user, rid):
 # ------------------------------------------------------------------------ the token
 def _ensure_allowance(user, amount):
     """Enough settlement token, and the ledger allowed to move ``amount`` of it."""
-    chain = get_chain()
-    if not user.address:
-        raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address to sign with.", 403)
-    have = int(chain.call(TOKEN, "balanceOf", user.address))
+    chain, address = get_chain(), signing_address(user)
+    have = int(chain.call(TOKEN, "balanceOf", address))
     if have < amount:
         raise Refused("InsufficientBalance", f"结算代币余额 {canonical.yuan(have)} 不足 {canonical.yuan(amount)}。The "
                                              f"settlement-token balance {canonical.yuan(have)} is less than "
                                              f"{canonical.yuan(amount)}.", 409)
     ledger = chain.contract(LEDGER).address
-    if int(chain.call(TOKEN, "allowance", user.address, ledger)) < amount:
+    if int(chain.call(TOKEN, "allowance", address, ledger)) < amount:
         transact_as(user, TOKEN, "approve", ledger, amount, ref="allowance")
 
 
 def balance(user):
-    chain = get_chain()
-    if not user.address:
-        raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address.", 403)
-    return {"address": user.address, "balance": int(chain.call(TOKEN, "balanceOf", user.address)),
+    chain, address = get_chain(), signing_address(user)
+    return {"address": address, "balance": int(chain.call(TOKEN, "balanceOf", address)),
             "token": chain.contract(TOKEN).address, "symbol": chain.call(TOKEN, "symbol")}
 
 

@@ -6,12 +6,17 @@ from ..chain.errors import ChainRefusal
 from .errors import Refused, refusal_from_chain
 
 
-def transact_as(user, contract, function, *args, ref=None):
-    """``contract.function(*args)`` signed with ``user``'s key; the signer's TxResult."""
+def signing_address(user):
+    """``user``'s chain address (403 ``no_signing_key`` when it has none)."""
     if not user.address:
         raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address to sign with.", 403)
+    return user.address
+
+
+def transact_as(user, contract, function, *args, ref=None):
+    """``contract.function(*args)`` signed with ``user``'s key; the signer's TxResult."""
     try:
-        result = get_signer().transact(user.address, contract, function, *args, ref=ref)
+        result = get_signer().transact(signing_address(user), contract, function, *args, ref=ref)
     except ChainRefusal as exc:
         raise refusal_from_chain(exc) from None
     if result.status == "reverted":
