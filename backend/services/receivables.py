@@ -192,10 +192,15 @@ def balance(user):
             "token": chain.contract(TOKEN).address, "symbol": chain.call(TOKEN, "symbol")}
 
 
+def faucet_allowed(user):
+    """The faucet is for the demo accounts, in dev mode."""
+    return bool(current_app.config.get("DEV_MODE")) and user.username in {d[0] for d in DEMO}
+
+
 def faucet(user, body):
     """Dev mode: the authority's dev key mints settlement token to a demo account."""
     req = validated(models.FaucetRequest, body)
-    if not current_app.config.get("DEV_MODE") or user.username not in {d[0] for d in DEMO}:
+    if not faucet_allowed(user):
         raise Refused("faucet_dev_only", "仅开发模式下的演示账户可领取代币。The faucet is for the demo accounts in dev "
                                          "mode only.", 403)
     authority = get_db().query(User).filter_by(username="authority").first()

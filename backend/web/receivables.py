@@ -14,7 +14,6 @@ from ..core.models import User
 from ..schemas.receivables import MAX_PARTS
 from ..services import form_tokens, receivable_views, receivables
 from ..services.errors import Refused, ValidationError
-from ..services.seed import DEMO
 from .auth import EmptyForm, roles_required
 from .helpers import already_submitted, flash_error, form_int, parse_yuan, submitted_form_token
 
@@ -126,10 +125,6 @@ def _balance():
         return None
 
 
-def _faucet_allowed():
-    return bool(current_app.config.get("DEV_MODE")) and current_user.username in {d[0] for d in DEMO}
-
-
 def _financiers():
     """The platform's financiers for the pledge form: [(username, address)]."""
     rows = (get_db().query(User).filter(User.role == "financier", User.active.is_(True), User.address.isnot(None))
@@ -165,7 +160,7 @@ def to_accept():
     """待确认: receivables drawn on the caller (the debtor) waiting for its answer."""
     rows = receivable_views.listing(current_user, "debtor", "created")
     return render_template("receivables/debtor.html", view="to_accept", rows=rows, balance=_balance(),
-                           faucet=_faucet_allowed(), form=EmptyForm())
+                           faucet=receivables.faucet_allowed(current_user), form=EmptyForm())
 
 
 @bp.route("/payables", endpoint="payables")
@@ -175,7 +170,7 @@ def payables():
     rows = [r for r in receivable_views.listing(current_user, "debtor") if r["status"] in PAYABLE]
     waiting = len(receivable_views.listing(current_user, "debtor", "created"))
     return render_template("receivables/debtor.html", view="payables", rows=rows, balance=_balance(),
-                           faucet=_faucet_allowed(), waiting=waiting, form=EmptyForm())
+                           faucet=receivables.faucet_allowed(current_user), waiting=waiting, form=EmptyForm())
 
 
 @bp.route("/offers", endpoint="offers")
