@@ -65,7 +65,7 @@ def handle(exc):
     if isinstance(exc, ValidationError):
         return error("validation_error", exc.message, 400, exc.fields)
     if isinstance(exc, Refused):
-        return error(exc.code, exc.message, exc.status, exc.fields)
+        return error(exc.code, exc.message, exc.status, exc.fields, **exc.extra)
     if isinstance(exc, ChainUnavailable):
         return error("chain_unavailable", str(exc), 503)
     if isinstance(exc, ChainError):

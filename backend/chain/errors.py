@@ -212,6 +212,25 @@ MESSAGES = {
                         "{expectedSigner}'s (wrong signer, chain, contract or altered data).",
     "InvalidAttestor": "购买方证明的签名人 {signer} 没有税务机关角色。"
                        "The signer {signer} of the buyer attestation lacks AUTHORITY_ROLE.",
+    # ExpenseClaims
+    "NotInvoiceBuyer": "{caller} 不是该发票购买方登记的链上账户，不能报销。"
+                       "{caller} is not the account registered for the invoice's buyer: it may not claim it.",
+    "RedLetterNoteNotClaimable": "红字发票不能报销。A red-letter note cannot be claimed for reimbursement.",
+    "InvoiceNotClaimable": "发票状态为“{status:istatus_zh}”：只有已开具或审核通过的发票可以报销。"
+                           "The invoice is {status:istatus}: only Issued or Cleared invoices can be reimbursed.",
+    "AlreadyClaimed": "该发票已于 {claimedAt:time} 由账户 {claimedBy} 报销（链上记录），不能重复报销。"
+                      "The invoice was already claimed for reimbursement by {claimedBy} at {claimedAt:time} "
+                      "(recorded on chain): it cannot be reimbursed twice.",
+    "NotBuyerAccount": "{caller} 尚未作为购买方报销过发票，不能登记付款清单。"
+                       "{caller} has claimed no invoice as its buyer: it may not register payment lists.",
+    "InvalidPaymentList": "付款清单无效（哈希为零、合计 {total:yuan} 或笔数 {claimCount} 为零）。"
+                          "The payment list is invalid (zero hash, total {total:yuan} or count {claimCount}).",
+    "PaymentListAlreadyRegistered": "该付款清单已由 {payer} 登记。This payment list is already registered by {payer}.",
+    "PaymentListNotFound": "链上没有该付款清单。No such payment list is registered on chain.",
+    "NotPaymentListPayer": "{caller} 不是该付款清单的登记人。{caller} did not register this payment list.",
+    "PaymentListAlreadyPaid": "该付款清单已于 {paidAt:time} 标记为已支付。This payment list was marked paid at "
+                              "{paidAt:time}.",
+    "MissingPaymentRef": "缺少付款凭证号。The payment reference is missing.",
 }
 INVOICE_STATUS = ["None", "Issued", "Flagged", "Cleared", "Rejected", "Voided", "RedLettered"]
 INVOICE_STATUS_ZH = ["无", "已开具", "待审核", "审核通过", "审核驳回", "已作废", "已全额红冲"]
@@ -233,11 +252,13 @@ CONFLICT_ERRORS = {
     "ReceivableAlreadyAccepted", "ReceivableNotPledged", "BuyerAlreadyRegistered", "HolderSuspended",
     "CreditorNotActive", "InvoiceNotEligible", "ExceedsInvoiceAvailable", "DrawExceedsAvailable",
     "NoPledgeOffer", "AlreadyFinanced", "PledgeOfferPending", "MaturityNotReached", "ReceivableNotOverdue",
-    "ReceivableMatured",
+    "ReceivableMatured", "AlreadyClaimed", "InvoiceNotClaimable", "RedLetterNoteNotClaimable",
+    "PaymentListAlreadyRegistered", "PaymentListAlreadyPaid",
 }
 FORBIDDEN_ERRORS = {
     "NotMerchantOrOperator", "AccessControlUnauthorizedAccount", "AccessControlBadConfirmation",
     "AccessControlInvalidDefaultAdmin", "NotHolder", "NotDebtor", "NotPledgee", "NotFinancier", "NotInvoiceSeller",
+    "NotInvoiceBuyer", "NotBuyerAccount", "NotPaymentListPayer",
 }
 
 

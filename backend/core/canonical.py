@@ -108,6 +108,11 @@ def china_date(ts: int) -> str:
     return datetime.fromtimestamp(ts, CHINA).strftime("%Y-%m-%d")
 
 
+def china_time(moment: datetime) -> str:
+    """A stored (naive UTC) time as China time: "2026-12-04 22:05"."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
 def issue_timestamp(issue_date: date, now: datetime | None = None) -> int:
     """Unix time sent as ``issuedAt`` for an invoice dated ``issue_date`` (China time):
     a few seconds ago when the date is today, noon of that day when it is past."""

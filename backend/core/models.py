@@ -1,6 +1,6 @@
 """Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
-receivables, used form tokens, outbox, mail outbox, signers' next nonces, indexed events, indexer cursors,
-verification history."""
+receivables, expense claims and payment lists, used form tokens, outbox, mail outbox,
+signers' next nonces, indexed events, indexer cursors, verification history."""
 import hashlib
 import secrets
 from datetime import datetime, timezone
@@ -12,14 +12,19 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import db
 
-ROLES = ("authority", "merchant", "auditor", "financier", "buyer")
+ROLES = ("authority", "merchant", "auditor", "financier", "buyer", "employee", "approver")
 ROLE_LABELS = {
     "authority": "Authority 税务机关",
     "merchant": "Merchant 商户",
     "auditor": "Auditor 审计员",
     "financier": "Financier 金融机构",
     "buyer": "Buyer 购买方",
+    "employee": "Employee 报销员工",
+    "approver": "Approver 财务审批",
 }
+# roles of a buyer company (users.buyer_tax_id is the company's tax ID): the buyer account that
+# receives its invoices and signs on chain, its employees who claim expenses, its finance
+COMPANY_ROLES = ("buyer", "employee", "approver")
 # fen amounts can exceed 64 bits only in absurd cases (validated away); Numeric keeps
 # them exact on every backend.
 Money = Numeric(38, 0)
@@ -41,7 +46,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), index=True)
     address: Mapped[str | None] = mapped_column(String(42), unique=True, nullable=True)
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    buyer_tax_id: Mapped[str | None] = mapped_column(String(20), nullable=True)  # buyers: whose invoices they see
+    # buyers: whose invoices they see; employees and approvers: their company (the buyer's tax ID)
+    buyer_tax_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -176,6 +182,66 @@ class Receivable(db.Model):
     created_at_chain: Mapped[int] = mapped_column(BigInteger)
     synced_block: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ExpenseClaim(db.Model):
+    """An employee's expense claim (报销) of one invoice addressed to its company.
+
+    status: submitted → approved (marked claimed on chain by the company's account) → paid (its
+    payment list paid), or rejected. ``live_key`` is the invoice key while the claim is not
+    rejected: unique, so one invoice has at most one live claim on this platform even under
+    concurrent submissions (the chain's mark is the guarantee across platforms)."""
+    __tablename__ = "expense_claims"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_tax_id: Mapped[str] = mapped_column(String(20), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    invoice_number: Mapped[str] = mapped_column(String(20), index=True)
+    invoice_key: Mapped[str] = mapped_column(String(66))
+    live_key: Mapped[str | None] = mapped_column(String(66), unique=True, nullable=True)
+    issue_date: Mapped[str] = mapped_column(String(10))
+    gross: Mapped[int] = mapped_column(Money)
+    amount: Mapped[int] = mapped_column(Money)  # what is reimbursed: the invoice's open amount on chain
+    seller_name: Mapped[str] = mapped_column(String(200), default="")
+    seller_tax_id: Mapped[str] = mapped_column(String(20), default="")
+    category: Mapped[str] = mapped_column(String(16), index=True)
+    purpose: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(12))  # elements document pdf
+    verification: Mapped[str] = mapped_column(Text)  # JSON: the checks made at submission
+    buyer_salt: Mapped[str] = mapped_column(String(66))  # the buyer proof markClaimed needs
+    buyer_tag: Mapped[str] = mapped_column(String(66))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reject_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    claim_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    payment_list_id: Mapped[int | None] = mapped_column(ForeignKey("payment_lists.id"), nullable=True, index=True)
+
+    employee = relationship("User", foreign_keys=[employee_id])
+    approver = relationship("User", foreign_keys=[decided_by])
+    payment_list = relationship("PaymentList", back_populates="claims")
+
+
+class PaymentList(db.Model):
+    """Approved claims collected for payment (待支付清单): ``document`` is the list as JSON,
+    ``list_hash`` its keccak-256, registered on chain with the total; then marked paid."""
+    __tablename__ = "payment_lists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_tax_id: Mapped[str] = mapped_column(String(20), index=True)
+    list_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    document: Mapped[str] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(Money)
+    claim_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # registered paid
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    register_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    payment_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    pay_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+
+    claims = relationship("ExpenseClaim", back_populates="payment_list", order_by="ExpenseClaim.id")
+    creator = relationship("User")
 
 
 class FormSubmission(db.Model):

@@ -41,6 +41,13 @@ def _check_code(value):
     return int(value.strip()[-6:])
 
 
+GROSS_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 10**18, "description": "fen"}
+Gross = Annotated[int, BeforeValidator(_gross), WithJsonSchema(GROSS_SCHEMA)]
+CheckCode = Annotated[int, BeforeValidator(_check_code), WithJsonSchema({
+    "type": "string", "minLength": 6, "maxLength": 20, "pattern": "^([0-9]{6}|[0-9]{20})$",
+    "description": "the last 6 digits (or all 20)"})]
+
+
 class VerifyQuery(Model):
     """What is printed on an invoice, as a verifier types it. ``amount`` is taken for
     ``gross``; other fields are ignored."""
@@ -48,11 +55,8 @@ class VerifyQuery(Model):
 
     number: InvoiceNumber
     issue_date: AnyDate
-    gross: Annotated[int, BeforeValidator(_gross), WithJsonSchema({
-        "type": "integer", "minimum": 0, "maximum": 10**18, "description": "fen (`amount` is taken too)"})]
-    check_code: Annotated[int, BeforeValidator(_check_code), WithJsonSchema({
-        "type": "string", "minLength": 6, "maxLength": 20, "pattern": "^([0-9]{6}|[0-9]{20})$",
-        "description": "the last 6 digits (or all 20)"})]
+    gross: Annotated[Gross, WithJsonSchema({**GROSS_SCHEMA, "description": "fen (`amount` is taken too)"})]
+    check_code: CheckCode
 
     @model_validator(mode="before")
     @classmethod

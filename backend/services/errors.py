@@ -13,13 +13,15 @@ class ValidationError(Exception):
 
 
 class Refused(Exception):
-    """A refused action: ``code`` (a custom error name or our own), HTTP ``status``."""
+    """A refused action: ``code`` (a custom error name or our own), HTTP ``status``;
+    ``extra``: more of the answer (e.g. the verification that refused an expense claim)."""
 
-    def __init__(self, code, message, status=422, fields=None):
+    def __init__(self, code, message, status=422, fields=None, extra=None):
         self.code = code
         self.message = message
         self.status = status
         self.fields = fields
+        self.extra = extra or {}
         super().__init__(message)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape
 
 import segno
+from pypdf import PdfWriter
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
@@ -264,7 +265,19 @@ def render(inv, base_url, chain_data=None):
             _remarks(inv, doc, status), Spacer(1, 2 * mm), _footer(doc, url)]
     stamp = STAMPS.get(inv.chain_status)
     pdf.build(flow, onFirstPage=_page(inv, stamp), onLaterPages=_page(inv, stamp))
-    return buf.getvalue()
+    return with_document(buf.getvalue(), inv)
+
+
+def with_document(pdf_bytes, inv):
+    """The PDF with the invoice's canonical JSON document attached (an embedded file, as
+    OFD and PDF e-invoices carry their data): a finance system or the expense claims read it
+    back and verify it against the chain without retyping anything."""
+    writer = PdfWriter(clone_from=io.BytesIO(pdf_bytes))
+    writer.add_attachment(f"{'red-letter-note' if inv.is_red_letter else 'einvoice'}_{inv.number}.json",
+                          inv.document.encode("utf-8"))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def filename(inv):

@@ -1,7 +1,8 @@
 """Dev seeding (dev mode only): demo users bound to Anvil dev accounts, merchants
 registered and approved on chain (limits, seller tag) with a number range each, the
 auditor granted AUDITOR_ROLE, the buyer's account linked to its tax ID on the receivable
-ledger, and var/dev-credentials.json written with their logins, API tokens and tax IDs."""
+ledger, an employee and an approver of the buyer company (expense claims), and
+var/dev-credentials.json written with their logins, API tokens and tax IDs."""
 import json
 import os
 import secrets
@@ -25,6 +26,9 @@ DEMO = [
     ("auditor", "auditor", 3, None, None),
     ("financier", "financier", 4, None, None),
     ("buyer", "buyer", 5, None, "91530100MA6K0000XA"),
+    # the demo buyer company's staff: no chain account of their own (the company's buyer account signs)
+    ("employee", "employee", None, None, "91530100MA6K0000XA"),
+    ("approver", "approver", None, None, "91530100MA6K0000XA"),
 ]
 LIMITS = (10_000_000_00, 50_000_000_00, 50)  # MerchantLimits v2: (uint48 cap, uint64 quota, uint32 norm), fen
 
@@ -56,7 +60,7 @@ def seed_users(password=None, register=True):
     keyring = get_keyring()
     out = []
     for username, role, index, profile, buyer_tax in DEMO:
-        address = keyring.dev_address(index)
+        address = keyring.dev_address(index) if index is not None else None
         user = db.query(User).filter_by(username=username).first()
         if user is None:
             user = User(username=username, role=role)

@@ -1,0 +1,572 @@
+"""Expense claims (报销) in the buyer company, after seed 002 (极简报销): an employee submits
+an invoice (its four verification elements, its JSON document, or its PDF); the platform
+verifies it on chain at once (authentic, addressed to this company, not voided, flagged,
+rejected or red-lettered, not claimed before); finance approves, and the company's buyer
+account marks the invoice claimed on the ExpenseClaims contract, so that no platform using
+the contracts can reimburse it again; approved claims are collected into payment lists
+whose hash and total are registered on chain and marked paid.
+
+The company is the buyer's tax ID (users.buyer_tax_id of employees and approvers); its chain
+account is the buyer user the authority linked to that tax ID on the receivable ledger."""
+import io
+import json
+from urllib.parse import parse_qs, urlsplit
+
+from eth_utils import keccak
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+
+from ..chain import get_chain
+from ..chain.client import REGISTRY
+from ..chain.errors import INVOICE_STATUS, ChainRefusal, human_message
+from ..core import buyer_privacy, canonical
+from ..core.db import get_db
+from ..core.models import ExpenseClaim, PaymentList, User, utcnow
+from ..schemas import claims as models
+from ..schemas.verification import RESULTS as VERIFY_RESULTS
+from .errors import Refused, ValidationError
+from .invoices import find as find_invoice
+from .invoices import held_buyer
+from .json_input import load_json
+from .transactions import transact_as
+from .validation import validated
+from .verification import VERIFY_DETAIL, VERIFY_LABELS, _yyyymmdd
+
+CLAIMS = "ExpenseClaims"
+REIMBURSABLE = ("authentic", "partly_red_lettered")
+STATUS_LABELS = {"submitted": "待审批 Submitted", "approved": "已批准 Approved", "rejected": "已驳回 Rejected",
+                 "paid": "已支付 Paid"}
+LIST_LABELS = {"registering": "登记中 Registering", "registered": "待支付 Registered", "paid": "已支付 Paid"}
+
+
+# ------------------------------------------------------------------------ who
+def company_of(user):
+    """The tax ID of ``user``'s company (403 when the account belongs to none)."""
+    if user.role not in ("employee", "approver") or not user.buyer_tax_id:
+        raise Refused("no_company", "此账户不属于任何购买方企业，不能报销。This account belongs to no buyer company: "
+                                    "it has no expense claims.", 403)
+    return user.buyer_tax_id.upper()
+
+
+def company_account(tax_id):
+    """The company's buyer user: the account that signs its claims and payment lists on chain."""
+    account = get_db().query(User).filter(User.role == "buyer", User.buyer_tax_id == tax_id,
+                                          User.address.isnot(None), User.active.is_(True)).first()
+    if account is None:
+        raise Refused("no_company_account", f"企业 {tax_id} 没有链上购买方账户：请税务机关为其登记。The company {tax_id} has "
+                                            "no buyer account on chain: the authority links one first.", 409)
+    return account
+
+
+def _approver(user):
+    if user.role != "approver":
+        raise Refused("forbidden", "只有财务审批人可以操作。Only the company's approver (finance) may do this.", 403)
+    return company_of(user)
+
+
+# ------------------------------------------------------------------------ verification on chain
+def _claim_ref(company, claim_id):
+    """The claim's reference on chain: whose claim it is, without saying who in the clear."""
+    return keccak(text=f"einvoice-expense-claim:{company}:{claim_id}")
+
+
+def _already_claimed(key):
+    """409 when the chain says the invoice is claimed (by anyone, on any platform)."""
+    claimant, claimed_at, _ = get_chain().call(CLAIMS, "claimOf", key)
+    if int(claimant, 16):
+        args = {"claimedBy": claimant, "claimedAt": claimed_at}
+        raise Refused("AlreadyClaimed", human_message("AlreadyClaimed", args), 409)
+
+
+def _result_of(invoice):
+    """verify's word for the registry's record of an invoice (its elements already matched)."""
+    status = INVOICE_STATUS[invoice["status"]]
+    if invoice["isRedLetter"]:
+        return "red_letter_note"
+    if status in ("Voided", "Flagged", "Rejected"):
+        return status.lower()
+    if status == "RedLettered":
+        return "red_lettered"
+    return "partly_red_lettered" if invoice["redLettered"] else "authentic"
+
+
+def _check(checks, name, ok, detail):
+    checks.append({"check": name, "ok": ok, "detail": detail})
+    return ok
+
+
+def _verification(result, checks):
+    return {"result": result, "label": VERIFY_LABELS[result], "detail": VERIFY_DETAIL[result], "checks": checks}
+
+
+def _refuse_unverified(code, message, result, checks, status=422):
+    raise Refused(code, message, status, extra={"verification": _verification(result, checks)})
+
+
+def _verify(key, number, result, checks):
+    """The common checks once the invoice is found on chain: reimbursable and not claimed.
+    Returns the registry's record."""
+    invoice = get_chain().call_named(REGISTRY, "getInvoice", key)
+    result = result or _result_of(invoice)
+    if not _check(checks, "status", result in REIMBURSABLE, VERIFY_DETAIL[result]):
+        _refuse_unverified("invoice_not_claimable", f"发票 {number} 不能报销：{VERIFY_DETAIL[result]}"
+                                                    f" Invoice {number} cannot be reimbursed.", result, checks)
+    _already_claimed(key)
+    _check(checks, "not_claimed", True, "链上无报销记录。Not claimed for reimbursement before (on chain).")
+    return invoice, result
+
+
+def _from_elements(company, req):
+    """Four elements: verify on chain; the buyer proven by the document this platform holds."""
+    number, checks = req.number, []
+    key = bytes.fromhex(canonical.invoice_key(number)[2:])
+    code = get_chain().call(REGISTRY, "verify", number, _yyyymmdd(req.issue_date), req.gross, req.check_code)
+    result = VERIFY_RESULTS[code]
+    if not _check(checks, "authentic", result not in ("not_found", "mismatch"), VERIFY_DETAIL[result]):
+        _refuse_unverified("verification_failed", f"发票 {number} 查验未通过：{VERIFY_DETAIL[result]}", result, checks)
+    invoice, result = _verify(key, number, result, checks)
+    inv = find_invoice(number)
+    held = held_buyer(inv) if inv is not None else None
+    if not _check(checks, "buyer", held is not None and inv.buyer_tax_id.upper() == company,
+                  "购买方为本企业。The invoice is addressed to this company." if held is not None and
+                  inv.buyer_tax_id.upper() == company else "购买方不是本企业。The invoice is not addressed to this "
+                                                              "company."):
+        if held is None:
+            _refuse_unverified("buyer_unproven", "本平台没有该发票含购买方信息的文件，无法证明购买方：请上传发票的 JSON "
+                                                 "文件或 PDF。The platform does not hold this invoice's document: upload "
+                                                 "its JSON document or PDF to prove the buyer.", result, checks)
+        _refuse_unverified("not_addressed_to_company", f"发票 {number} 的购买方不是本企业（{company}），不能报销。"
+                                                       f"Invoice {number} is addressed to another buyer, not to this "
+                                                       f"company ({company}).", result, checks)
+    salt, tag = held
+    return {"number": number, "key": key, "issue_date": inv.issue_date, "gross": int(inv.gross),
+            "seller_name": inv.seller_name, "seller_tax_id": inv.seller_tax_id, "salt": salt, "tag": tag,
+            "invoice": invoice, "result": result, "checks": checks}
+
+
+def _from_document(company, doc):
+    """A JSON document: its hash registered on chain, its buyer block opening the invoice's
+    buyer commitment (verifyBuyer) and naming this company."""
+    checks = []
+    number = doc.get("number") if isinstance(doc, dict) else None
+    if not isinstance(number, str) or not canonical_number(number):
+        raise ValidationError({"document": "not an invoice document (no 20-digit number)"},
+                              "这不是发票文件（没有20位发票号码）。This is not an invoice document (no 20-digit number).")
+    key = bytes.fromhex(canonical.invoice_key(number)[2:])
+    chain = get_chain()
+    try:
+        dhash = canonical.document_hash(doc)
+        chain.call(REGISTRY, "getInvoice", key)
+    except TypeError:
+        dhash = None
+    except ChainRefusal:
+        _check(checks, "authentic", False, VERIFY_DETAIL["not_found"])
+        _refuse_unverified("verification_failed", f"发票 {number} 查验未通过：{VERIFY_DETAIL['not_found']}",
+                           "not_found", checks)
+    authentic = dhash is not None and chain.call(REGISTRY, "verifyDocument", key, bytes.fromhex(dhash[2:]))
+    if not _check(checks, "authentic", authentic, "文件与链上登记一致。The document matches its hash on chain."
+                  if authentic else "文件与链上登记不一致（已被篡改）。The document differs from the one registered."):
+        raise Refused("tampered", f"发票 {number} 的文件与链上登记不一致（已被篡改），不能报销。The document of invoice "
+                                  f"{number} differs from the one registered on chain (tampered).", 422,
+                      extra={"verification": {"result": "tampered", "label": VERIFY_LABELS["tampered"],
+                                              "detail": "文件已被篡改。The document was altered.", "checks": checks}})
+    invoice, result = _verify(key, number, None, checks)
+    buyer = doc.get("buyer") or {}
+    tax_id = str(buyer.get("tax_id") or "").upper()
+    try:
+        salt, tag = buyer_privacy.document_buyer(doc)
+        proven = chain.call(REGISTRY, "verifyBuyer", key, salt, tax_id, tag)
+    except (ValueError, ChainRefusal):
+        proven = False
+    if not _check(checks, "buyer", proven and tax_id == company,
+                  "购买方为本企业。The invoice is addressed to this company." if proven and tax_id == company else
+                  "购买方不是本企业。The invoice is not addressed to this company."):
+        _refuse_unverified("not_addressed_to_company", f"发票 {number} 的购买方不是本企业（{company}），不能报销。"
+                                                       f"Invoice {number} is addressed to another buyer, not to this "
+                                                       f"company ({company}).", result, checks)
+    seller = doc.get("seller") or {}
+    return {"number": number, "key": key, "issue_date": str(doc.get("issue_date") or "")[:10],
+            "gross": int(invoice["gross"]), "seller_name": str(seller.get("name") or "")[:200],
+            "seller_tax_id": str(seller.get("tax_id") or "")[:20], "salt": salt, "tag": tag, "invoice": invoice,
+            "result": result, "checks": checks}
+
+
+def canonical_number(number):
+    return len(number) == 20 and number.isascii() and number.isdigit()
+
+
+# ------------------------------------------------------------------------ the employee
+def submit(user, body):
+    """A claim from JSON: the four elements or the document. 201 with the verification."""
+    company = company_of(user)
+    if user.role != "employee":
+        raise Refused("forbidden", "只有员工可以提交报销。Only employees submit expense claims.", 403)
+    req = validated(models.ClaimRequest, body)
+    found = _from_document(company, req.document) if req.document is not None else _from_elements(company, req)
+    return _record(user, company, found, "document" if req.document is not None else "elements", req.category,
+                   req.purpose or "")
+
+
+def submit_file(user, data, form):
+    """A claim from an uploaded file: the invoice's JSON document, or its PDF (the JSON
+    document attached inside, else the QR code's four elements)."""
+    company = company_of(user)
+    if user.role != "employee":
+        raise Refused("forbidden", "只有员工可以提交报销。Only employees submit expense claims.", 403)
+    fields = validated(models.UploadFields, {k: v for k, v in form.items() if k in ("category", "purpose")})
+    if not data:
+        raise ValidationError({"file": "choose the invoice's JSON document or PDF"},
+                              "请选择发票的 JSON 文件或 PDF。Choose the invoice's JSON document or PDF.")
+    if data[:5] == b"%PDF-":
+        doc, elements = _read_pdf(data)
+        if doc is not None:
+            found, source = _from_document(company, doc), "pdf"
+        else:
+            found, source = _from_elements(company, validated(models.ClaimRequest, elements)), "pdf"
+    else:
+        doc = load_json(data, "file", decimals=False)
+        if not isinstance(doc, dict):
+            raise ValidationError({"file": "not an invoice document"}, "这不是发票文件。This is not an invoice document.")
+        found, source = _from_document(company, doc), "document"
+    return _record(user, company, found, source, fields.category, fields.purpose or "")
+
+
+def _read_pdf(data):
+    """(document, None) from the JSON document attached to the PDF, else (None, the four
+    elements) from the verification link in its QR code; 400 when it has neither."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        for name, contents in reader.attachments.items():
+            if name.endswith(".json"):
+                try:
+                    return load_json(contents[0], "file", decimals=False), None
+                except ValidationError:
+                    continue
+        for page in reader.pages[:2]:
+            for image in page.images:
+                elements = _elements_from_qr(image.image)
+                if elements:
+                    return None, elements
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise ValidationError({"file": f"not a readable PDF: {exc}"},
+                              "无法读取该 PDF 文件。The PDF cannot be read.") from None
+    raise ValidationError({"file": "the PDF holds no invoice document and no verification QR code"},
+                          "该 PDF 中没有发票文件或查验二维码。The PDF holds neither the invoice's document nor a "
+                          "verification QR code.")
+
+
+def _elements_from_qr(image):
+    import zxingcpp
+
+    for barcode in zxingcpp.read_barcodes(image):
+        query = parse_qs(urlsplit(barcode.text).query)
+        try:
+            number, day, gross, code = (query[k][0] for k in ("number", "issue_date", "gross", "check_code"))
+            yuan, _, cents = gross.partition(".")
+            return {"number": number, "issue_date": day, "gross": int(yuan) * 100 + int((cents + "00")[:2]),
+                    "check_code": code}
+        except (KeyError, ValueError):
+            continue
+    return None
+
+
+def _record(user, company, found, source, category, purpose):
+    """The claim row; 409 when this invoice already has a live claim on this platform."""
+    session = get_db()
+    key_hex = "0x" + found["key"].hex()
+    live = session.query(ExpenseClaim).filter_by(live_key=key_hex).first()
+    if live is not None:
+        raise _already_submitted(live)
+    claim = ExpenseClaim(
+        company_tax_id=company, employee_id=user.id, invoice_number=found["number"], invoice_key=key_hex,
+        live_key=key_hex, issue_date=found["issue_date"], gross=found["gross"],
+        amount=int(found["invoice"]["openAmount"]), seller_name=found["seller_name"],
+        seller_tax_id=found["seller_tax_id"], category=category, purpose=purpose, source=source,
+        verification=json.dumps(_verification(found["result"], found["checks"]), ensure_ascii=False),
+        buyer_salt=buyer_privacy.to_hex(found["salt"]), buyer_tag=buyer_privacy.to_hex(found["tag"]),
+        status="submitted")
+    session.add(claim)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise _already_submitted(session.query(ExpenseClaim).filter_by(live_key=key_hex).first()) from None
+    return as_dict(claim, user)
+
+
+def _already_submitted(live):
+    who = live.employee.username if live is not None else "?"
+    when = canonical.china_time(live.submitted_at) if live is not None else ""
+    return Refused("already_submitted", f"该发票已由 {who} 于 {when} 提交报销（报销单 {live.id if live else '?'}，"
+                                        f"{STATUS_LABELS.get(live.status, '') if live else ''}），不能重复报销。"
+                                        f"The invoice is already claimed by {who} at {when} (claim "
+                                        f"{live.id if live else '?'}): it cannot be reimbursed twice.", 409)
+
+
+# ------------------------------------------------------------------------ finance
+def find_visible(user, claim_id):
+    """The claim if ``user`` may see it: its employee, or an approver of its company (404 otherwise)."""
+    company = company_of(user)
+    claim = get_db().get(ExpenseClaim, claim_id)
+    if claim is None or claim.company_tax_id != company or (user.role == "employee" and claim.employee_id != user.id):
+        raise Refused("not_found", f"没有报销单 {claim_id}。No expense claim {claim_id}.", 404)
+    return claim
+
+
+def _submitted(user, claim_id):
+    claim = find_visible(user, claim_id)
+    _approver(user)
+    if claim.status != "submitted":
+        raise Refused("claim_decided", f"报销单 {claim.id} 已{STATUS_LABELS[claim.status]}，不能再审批。Claim "
+                                       f"{claim.id} is already {claim.status}.", 409)
+    return claim
+
+
+def approve(user, claim_id):
+    """Finance approves: the company's account marks the invoice claimed on chain. A claim
+    whose invoice the chain already shows claimed by someone else is rejected with that
+    reason (409); one already marked by this claim (an approval interrupted after the
+    transaction) is completed without a second transaction."""
+    claim = _submitted(user, claim_id)
+    account = company_account(claim.company_tax_id)
+    key = bytes.fromhex(claim.invoice_key[2:])
+    ref = _claim_ref(claim.company_tax_id, claim.id)
+    claimant, _, chain_ref = get_chain().call(CLAIMS, "claimOf", key)
+    tx_hash = None
+    if not (int(claimant, 16) and claimant.lower() == account.address.lower() and bytes(chain_ref) == ref):
+        salt = buyer_privacy.from_hex(claim.buyer_salt, 32)
+        digest = buyer_privacy.buyer_digest(salt, claim.company_tax_id)
+        try:
+            tx_hash = transact_as(account, CLAIMS, "markClaimed", key, digest, buyer_privacy.from_hex(claim.buyer_tag, 32),
+                                  ref, ref=f"claim:{claim.id}").tx_hash
+        except Refused as exc:
+            if exc.code == "AlreadyClaimed":
+                _decide(claim, user, "rejected", exc.message[:200])
+            raise
+    _decide(claim, user, "approved", claim_tx=tx_hash)
+    return as_dict(claim, user)
+
+
+def reject(user, claim_id, body):
+    claim = _submitted(user, claim_id)
+    req = validated(models.RejectRequest, body)
+    _decide(claim, user, "rejected", req.reason)
+    return as_dict(claim, user)
+
+
+def _decide(claim, user, status, reason=None, claim_tx=None):
+    claim.status, claim.decided_by, claim.decided_at = status, user.id, utcnow()
+    if status == "rejected":
+        claim.live_key, claim.reject_reason = None, reason
+    if claim_tx:
+        claim.claim_tx = claim_tx
+    get_db().commit()
+
+
+# ------------------------------------------------------------------------ payment lists
+def create_payment_list(user, body):
+    """Collect approved claims not yet in a list (all, or ``claim_ids``), register the list's
+    hash and total on chain. The claims are reserved for the list first (a conditional
+    update, committed), so two approvers cannot put one claim in two lists; a refusal by the
+    chain gives them back."""
+    company = _approver(user)
+    req = validated(models.PaymentListRequest, body)
+    session = get_db()
+    found = session.query(ExpenseClaim).filter_by(company_tax_id=company, status="approved", payment_list_id=None)
+    if req.claim_ids is not None:
+        found = found.filter(ExpenseClaim.id.in_(req.claim_ids))
+    claims = found.order_by(ExpenseClaim.id).all()
+    if req.claim_ids is not None and len(claims) != len(set(req.claim_ids)):
+        missing = sorted(set(req.claim_ids) - {c.id for c in claims})
+        raise Refused("claims_not_payable", f"报销单 {missing} 不是本企业已批准且未列入付款清单的报销单。Claims {missing} "
+                                            "are not approved claims of this company outside a payment list.", 409)
+    if not claims:
+        raise Refused("no_approved_claims", "没有待列入付款清单的已批准报销单。There are no approved claims to pay.", 409)
+    account = company_account(company)
+    document = {"type": "expense-payment-list", "company_tax_id": company, "created_at": utcnow().isoformat() + "Z",
+                "created_by": user.username, "currency": "CNY", "unit": "fen",
+                "claims": [{"id": c.id, "invoice_number": c.invoice_number, "employee": c.employee.username,
+                            "category": c.category, "amount": int(c.amount)} for c in claims]}
+    document["total"] = sum(c["amount"] for c in document["claims"])
+    document["count"] = len(claims)
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    list_hash = keccak(text.encode())
+    plist = PaymentList(company_tax_id=company, list_hash="0x" + list_hash.hex(), document=text,
+                        total=document["total"], claim_count=len(claims), status="registering", created_by=user.id)
+    session.add(plist)
+    session.flush()
+    taken = session.execute(update(ExpenseClaim).where(ExpenseClaim.id.in_([c.id for c in claims]),
+                                                       ExpenseClaim.payment_list_id.is_(None))
+                            .values(payment_list_id=plist.id)).rowcount
+    if taken != len(claims):
+        session.rollback()
+        raise Refused("claims_taken", "部分报销单刚被列入另一份付款清单，请重试。Some of the claims were just put in "
+                                      "another payment list: try again.", 409)
+    session.commit()
+    try:
+        result = transact_as(account, CLAIMS, "registerPaymentList", list_hash, int(plist.total), plist.claim_count,
+                             ref=f"payment-list:{plist.id}")
+    except Exception:
+        session.execute(update(ExpenseClaim).where(ExpenseClaim.payment_list_id == plist.id)
+                        .values(payment_list_id=None))
+        session.delete(plist)
+        session.commit()
+        raise
+    plist.status, plist.register_tx = "registered", result.tx_hash
+    session.commit()
+    return list_dict(plist)
+
+
+def find_list(user, list_id):
+    company = _approver(user)
+    plist = get_db().get(PaymentList, list_id)
+    if plist is None or plist.company_tax_id != company:
+        raise Refused("not_found", f"没有付款清单 {list_id}。No payment list {list_id}.", 404)
+    return plist
+
+
+def mark_paid(user, list_id, body):
+    """Finance paid the list (e.g. by one bank transfer): the reference's hash on chain; its
+    claims become paid."""
+    plist = find_list(user, list_id)
+    req = validated(models.PaidRequest, body)
+    if plist.status != "registered":
+        raise Refused("PaymentListAlreadyPaid" if plist.status == "paid" else "payment_list_registering",
+                      f"付款清单 {plist.id} 状态为{LIST_LABELS[plist.status]}，不能标记支付。Payment list {plist.id} is "
+                      f"{plist.status}: it cannot be marked paid.", 409)
+    account = company_account(plist.company_tax_id)
+    result = transact_as(account, CLAIMS, "markPaid", bytes.fromhex(plist.list_hash[2:]),
+                         keccak(text=req.payment_ref), ref=f"payment-list:{plist.id}")
+    session = get_db()
+    plist.status, plist.payment_ref, plist.paid_at, plist.pay_tx = "paid", req.payment_ref, utcnow(), result.tx_hash
+    session.execute(update(ExpenseClaim).where(ExpenseClaim.payment_list_id == plist.id).values(status="paid"))
+    session.commit()
+    return list_dict(plist)
+
+
+# ------------------------------------------------------------------------ answers
+def as_dict(claim, user):
+    actions = ["approve", "reject"] if user.role == "approver" and claim.status == "submitted" else []
+    plist = claim.payment_list
+    return {
+        "id": claim.id, "status": claim.status, "status_label": STATUS_LABELS[claim.status],
+        "employee": claim.employee.username, "company_tax_id": claim.company_tax_id,
+        "invoice": {"number": claim.invoice_number, "issue_date": claim.issue_date, "gross": int(claim.gross),
+                    "amount": int(claim.amount), "seller": {"name": claim.seller_name, "tax_id": claim.seller_tax_id}},
+        "category": claim.category, "category_label": models.CATEGORIES[claim.category], "purpose": claim.purpose,
+        "source": claim.source, "verification": json.loads(claim.verification),
+        "submitted_at": _iso(claim.submitted_at), "decided_by": claim.approver.username if claim.approver else None,
+        "decided_at": _iso(claim.decided_at), "reject_reason": claim.reject_reason, "claim_tx": claim.claim_tx,
+        "payment_list": {"id": plist.id, "list_hash": plist.list_hash, "status": plist.status} if plist else None,
+        "actions": actions}
+
+
+def _iso(moment):
+    return moment.isoformat() + "Z" if moment else None
+
+
+def listing(user, status="", q=""):
+    """The employee's own claims; an approver's: every claim of the company. Newest first."""
+    company = company_of(user)
+    found = get_db().query(ExpenseClaim).filter_by(company_tax_id=company)
+    if user.role == "employee":
+        found = found.filter_by(employee_id=user.id)
+    if status:
+        found = found.filter_by(status=status)
+    if q:
+        like = f"%{q}%"
+        found = found.filter(or_(ExpenseClaim.invoice_number.like(like), ExpenseClaim.seller_name.like(like),
+                                 ExpenseClaim.purpose.like(like)))
+    return [as_dict(c, user) for c in found.order_by(ExpenseClaim.id.desc()).limit(500)]
+
+
+def list_dict(plist):
+    on_chain = None
+    try:
+        record = get_chain().call_named(CLAIMS, "paymentListOf", bytes.fromhex(plist.list_hash[2:]))
+        if int(record["payer"], 16):
+            on_chain = {"payer": record["payer"], "total": int(record["total"]), "claimCount": record["claimCount"],
+                        "registeredAt": record["registeredAt"], "paidAt": record["paidAt"],
+                        "paymentRef": "0x" + bytes(record["paymentRef"]).hex()}
+    except ChainRefusal:
+        pass
+    return {"id": plist.id, "list_hash": plist.list_hash, "total": int(plist.total), "claim_count": plist.claim_count,
+            "status": plist.status, "status_label": LIST_LABELS[plist.status], "created_by": plist.creator.username,
+            "created_at": _iso(plist.created_at), "register_tx": plist.register_tx, "payment_ref": plist.payment_ref,
+            "paid_at": _iso(plist.paid_at), "pay_tx": plist.pay_tx, "document": json.loads(plist.document),
+            "on_chain": on_chain}
+
+
+def payment_lists(user):
+    company = _approver(user)
+    rows = get_db().query(PaymentList).filter_by(company_tax_id=company).order_by(PaymentList.id.desc()).limit(200)
+    return [list_dict(p) for p in rows]
+
+
+# ------------------------------------------------------------------------ the expense report
+def report(user, args):
+    """Claims not rejected (or only approved/paid ones), summed by employee, category or
+    month of submission (China time). Employees see their own; approvers the company's."""
+    company = company_of(user)
+    found = get_db().query(ExpenseClaim).filter(ExpenseClaim.company_tax_id == company,
+                                                ExpenseClaim.status != "rejected")
+    if user.role == "employee":
+        found = found.filter(ExpenseClaim.employee_id == user.id)
+    if args.status == "approved":
+        found = found.filter(ExpenseClaim.status.in_(("approved", "paid")))
+    elif args.status == "paid":
+        found = found.filter(ExpenseClaim.status == "paid")
+    groups = {}
+    for claim in found:
+        month = canonical.china_time(claim.submitted_at)[:7]
+        if (args.date_from and month < args.date_from) or (args.date_to and month > args.date_to):
+            continue
+        key, label = {"employee": (claim.employee.username, claim.employee.username),
+                      "category": (claim.category, models.CATEGORIES[claim.category]),
+                      "month": (month, month)}[args.group]
+        row = groups.setdefault(key, {"key": key, "label": label, "claims": 0, "amount": 0})
+        row["claims"] += 1
+        row["amount"] += int(claim.amount)
+    rows = sorted(groups.values(), key=lambda r: r["key"])
+    return {"group": args.group, "rows": rows, "total_claims": sum(r["claims"] for r in rows),
+            "total_amount": sum(r["amount"] for r in rows)}
+
+
+GROUP_TITLES = {"employee": ("员工", "Employee"), "category": ("类别", "Category"), "month": ("月份", "Month")}
+
+
+def report_file(data, fmt):
+    """The report as CSV (UTF-8 with a BOM, for Excel) or XLSX: amounts in yuan."""
+    zh, en = GROUP_TITLES[data["group"]]
+    header = [f"{zh} {en}", "笔数 Claims", "金额（元） Amount (CNY)"]
+    rows = [[r["label"], r["claims"], r["amount"] / 100] for r in data["rows"]]
+    rows.append(["合计 Total", data["total_claims"], data["total_amount"] / 100])
+    if fmt == "csv":
+        import csv
+
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        for label, count, amount in rows:
+            writer.writerow([label, count, f"{amount:.2f}"])
+        return ("\ufeff" + buf.getvalue()).encode(), "text/csv; charset=utf-8", f"expense-report-{data['group']}.csv"
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "报销汇总"
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+        sheet.cell(sheet.max_row, 3).number_format = "#,##0.00"
+    sheet.column_dimensions["A"].width = 28
+    sheet.column_dimensions["C"].width = 20
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue(), XLSX_TYPE, f"expense-report-{data['group']}.xlsx"
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
