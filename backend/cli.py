@@ -49,7 +49,7 @@ def create_user(username, role, password=None, *, address=None, dev_account=None
 @click.option("--address", help="Bind an existing chain address (no key: read-only on chain).")
 @click.option("--dev-account", type=int, help="Bind Anvil dev account N (dev mode only).")
 @click.option("--token/--no-token", default=True, help="Create an API token (printed once).")
-@click.option("--buyer-tax-id", help="Buyers: the tax ID whose invoices they see.")
+@click.option("--buyer-tax-id", help="Buyers: the tax ID whose invoices they see; employees and approvers: their company's.")
 def create_command(username, role, password, address, dev_account, token, buyer_tax_id):
     """Create a user with a role."""
     try:

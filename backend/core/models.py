@@ -1,6 +1,7 @@
 """Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
 receivables, expense claims and payment lists, used form tokens, outbox, mail outbox,
-signers' next nonces, indexed events, indexer cursors, verification history."""
+alerts, settings, saved reports, signers' next nonces, indexed events, indexer cursors,
+verification history."""
 import hashlib
 import secrets
 from datetime import datetime, timezone
@@ -290,9 +291,11 @@ class MailMessage(db.Model):
     sender with a conditional UPDATE) → sent; back to pending with ``error`` and a later
     ``next_attempt_at`` when SMTP fails; failed after MAIL_MAX_ATTEMPTS."""
     __tablename__ = "mail_outbox"
-    __table_args__ = (UniqueConstraint("invoice_id", "kind"),)
+    __table_args__ = (UniqueConstraint("invoice_id", "kind"), UniqueConstraint("alert_id", "kind", "recipient"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    # what the message is about: an invoice (kind "issued") or an alert (kind "alert")
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(16), default="issued")
     recipient: Mapped[str] = mapped_column(String(254))
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
@@ -305,6 +308,63 @@ class MailMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     invoice = relationship("Invoice")
+    alert = relationship("Alert")
+
+
+class Alert(db.Model):
+    """An anomaly the detector found (issue 13): kind (split_invoicing, volume_spike,
+    circular_invoicing …), severity, the merchants' tax IDs and the invoice numbers that are
+    its evidence, the figures, a plain-language explanation (Chinese, then English).
+    ``fingerprint`` (kind + what it is about) is unique: a detector run that finds the same
+    anomaly again updates it instead of raising a second alert. Workflow: open →
+    acknowledged → resolved (with a note), assignable to an auditor."""
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    severity: Mapped[str] = mapped_column(String(8), index=True)  # low medium high
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open acknowledged resolved
+    fingerprint: Mapped[str] = mapped_column(String(160), unique=True)
+    merchants: Mapped[str] = mapped_column(Text)  # JSON list of tax IDs
+    invoices: Mapped[str] = mapped_column(Text)  # JSON list of invoice numbers
+    evidence: Mapped[str] = mapped_column(Text)  # JSON: the figures
+    explanation: Mapped[str] = mapped_column(Text)
+    window_start: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    window_end: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    webhook_status: Mapped[str | None] = mapped_column(String(12), nullable=True)  # sent failed (after retries)
+
+    assignee = relationship("User", foreign_keys=[assignee_id])
+
+
+class Setting(db.Model):
+    """A setting the authority changes in the app (the detector's thresholds …): a JSON value
+    by key, who changed it and when. A key not stored has its default in code."""
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SavedReport(db.Model):
+    """A report a user built (定制化报表): its columns, filters and grouping as JSON."""
+    __tablename__ = "saved_reports"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    definition: Mapped[str] = mapped_column(Text)  # JSON: columns, filters, group_by, sort
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    user = relationship("User")
 
 
 class SignerNonce(db.Model):

@@ -23,6 +23,8 @@ DEMO = [
     ("authority", "authority", 0, None, None),
     ("merchant1", "merchant", 1, ("厦门示例贸易有限公司", "91350100M000100Y43", "L-350100-0001"), None),
     ("merchant2", "merchant", 2, ("北京示例科技有限公司", "91110000802100433B", "L-110000-0002"), None),
+    # a third merchant (dev account 7: 6 is the tests' spare merchant), e.g. for a cycle of invoices
+    ("merchant3", "merchant", 7, ("广州示例商贸有限公司", "91440100M000300Y45", "L-440100-0003"), None),
     ("auditor", "auditor", 3, None, None),
     ("financier", "financier", 4, None, None),
     ("buyer", "buyer", 5, None, "91530100MA6K0000XA"),
