@@ -29,7 +29,7 @@ def init_app(app):
     app.register_blueprint(bp)
 
 
-from . import administration, claims, errors, inbox, invoices, openapi, receivables, verification  # noqa: E402,F401 - the routes of bp
+from . import administration, claims, errors, inbox, invoices, openapi, receivables, reports, verification  # noqa: E402,F401 - the routes of bp
 
 
 @bp.get("/openapi.json")

@@ -110,13 +110,14 @@ def csv_cell(value, kind):
     return text
 
 
-def to_csv(rows) -> bytes:
-    """UTF-8 with a byte order mark (Excel then reads the Chinese right), CRLF line ends."""
+def to_csv(rows, columns=COLUMNS, title=None) -> bytes:
+    """UTF-8 with a byte order mark (Excel then reads the Chinese right), CRLF line ends.
+    ``columns``: (header, kind, width) of each cell (the inbox's by default)."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(HEADERS)
+    w.writerow([c[0] for c in columns])
     for row in rows:
-        w.writerow([csv_cell(v, kind) for v, (_, kind, _) in zip(row, COLUMNS)])
+        w.writerow([csv_cell(v, kind) for v, (_, kind, _) in zip(row, columns)])
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -137,26 +138,26 @@ def xlsx_value(value, kind):
     return str(value) or None
 
 
-def to_xlsx(rows) -> bytes:
+def to_xlsx(rows, columns=COLUMNS, title=SHEET_TITLE) -> bytes:
     """One sheet: a bold header row (frozen, with filters), then the rows; each cell with its
     column's number format. Written in openpyxl's write-only mode (memory stays flat)."""
     wb = Workbook(write_only=True)
     wb.properties.creator = "E-Invoice Chain 链上电子发票"
-    ws = wb.create_sheet(SHEET_TITLE)
-    for i, (_, _, width) in enumerate(COLUMNS, start=1):
+    ws = wb.create_sheet(title)
+    for i, (_, _, width) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(rows) + 1}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
     bold = Font(bold=True)
     header = []
-    for title in HEADERS:
-        cell = WriteOnlyCell(ws, value=title)
+    for heading, _, _ in columns:
+        cell = WriteOnlyCell(ws, value=heading)
         cell.font = bold
         header.append(cell)
     ws.append(header)
     for row in rows:
         cells = []
-        for value, (_, kind, _) in zip(row, COLUMNS):
+        for value, (_, kind, _) in zip(row, columns):
             cell = WriteOnlyCell(ws, value=xlsx_value(value, kind))
             if kind == TEXT and cell.value is not None:
                 cell.data_type = "s"  # a text starting with "=" stays text, never a formula
@@ -172,7 +173,8 @@ def to_xlsx(rows) -> bytes:
 FORMATS = {"csv": (to_csv, CSV_TYPE, "csv"), "xlsx": (to_xlsx, XLSX_TYPE, "xlsx")}
 
 
-def render(fmt, rows):
-    """(file bytes, content type, extension) of ``rows`` in ``fmt`` (a key of FORMATS)."""
+def render(fmt, rows, columns=COLUMNS, title=SHEET_TITLE):
+    """(file bytes, content type, extension) of ``rows`` in ``fmt`` (a key of FORMATS), each
+    row's cells as ``columns`` say (the inbox's by default; the reports have their own)."""
     writer, content_type, ext = FORMATS[fmt]
-    return writer(rows), content_type, ext
+    return writer(rows, columns, title), content_type, ext

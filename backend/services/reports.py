@@ -1,0 +1,434 @@
+"""Reports (报表): the report builder (定制化报表: the user picks columns, filters and a
+grouping, runs it, exports it, saves it), the merchant's monthly statement (月度开票报表) and
+the platform's monthly report (平台月度报告), each as PDF and XLSX.
+
+Every report reads the invoices the user may see: a merchant its own, a buyer those
+addressed to its tax ID, the authority and auditors all. Only invoices registered on chain
+(state issued) count; a red-letter note counts negative in the sums, as it reduces its
+original."""
+import io
+import json
+from datetime import date
+
+from sqlalchemy import case, func, or_, select
+
+from ..core import canonical
+from ..core.db import get_db
+from ..core.models import Alert, Invoice, Merchant, Receivable, SavedReport
+from ..schemas import reports as models
+from . import inbox_export as files
+from .errors import Refused
+from .invoices import STATUS_WORDS
+from .validation import validated
+
+TEXT, INT, DATE, MONEY, RATE = files.TEXT, files.INT, files.DATE, files.MONEY, files.RATE
+SIGN = case((Invoice.is_red_letter.is_(True), -1), else_=1)  # a note reduces the sums
+MONTH = func.substr(Invoice.issue_date, 1, 7)
+REGION = func.substr(Invoice.number, 3, 2)
+
+# key → (header: Chinese, then English; the column; kind; XLSX width)
+COLUMNS = {
+    "number": ("发票号码 Number", Invoice.number, TEXT, 22),
+    "issue_date": ("开票日期 Issue date", Invoice.issue_date, DATE, 12),
+    "month": ("月份 Month", MONTH, TEXT, 9),
+    "seller_name": ("销售方 Seller", Invoice.seller_name, TEXT, 28),
+    "seller_tax_id": ("销售方税号 Seller tax ID", Invoice.seller_tax_id, TEXT, 22),
+    "buyer_name": ("购买方 Buyer", Invoice.buyer_name, TEXT, 28),
+    "buyer_tax_id": ("购买方税号 Buyer tax ID", Invoice.buyer_tax_id, TEXT, 22),
+    "region": ("地区代码 Region", REGION, TEXT, 8),
+    "status": ("状态 Status", Invoice.chain_status, TEXT, 14),
+    "rate": ("最高税率 Top rate", Invoice.rate, RATE, 8),
+    "is_red_letter": ("红字发票 Red-letter note", Invoice.is_red_letter, TEXT, 10),
+    "item_count": ("行数 Lines", Invoice.item_count, INT, 8),
+    "net": ("金额 Net", Invoice.net * SIGN, MONEY, 14),
+    "tax": ("税额 Tax", Invoice.tax * SIGN, MONEY, 14),
+    "gross": ("价税合计 Gross", Invoice.gross * SIGN, MONEY, 14),
+}
+# what a grouped report sums
+MEASURES = {
+    "count": ("张数 Invoices", func.count(Invoice.id), INT, 10),
+    "net": ("金额合计 Net", func.coalesce(func.sum(Invoice.net * SIGN), 0), MONEY, 16),
+    "tax": ("税额合计 Tax", func.coalesce(func.sum(Invoice.tax * SIGN), 0), MONEY, 16),
+    "gross": ("价税合计 Gross", func.coalesce(func.sum(Invoice.gross * SIGN), 0), MONEY, 16),
+}
+GROUPS = {"seller": ("seller_tax_id", "seller_name"), "buyer": ("buyer_tax_id", "buyer_name"), "month": ("month",),
+          "issue_date": ("issue_date",), "region": ("region",), "status": ("status",), "rate": ("rate",)}
+
+
+# ------------------------------------------------------------------------ what a user may see
+def scoped(user, query):
+    """``query`` limited to the invoices ``user`` may report on (403 for other roles)."""
+    if user.role in ("authority", "auditor"):
+        return query
+    if user.role == "merchant":
+        return query.where(or_(Invoice.user_id == user.id, Invoice.seller_address == (user.address or "-")))
+    if user.role == "buyer" and user.buyer_tax_id:
+        return query.where(Invoice.buyer_tax_id == user.buyer_tax_id.upper())
+    raise Refused("forbidden", "此角色没有发票报表。This role has no invoice reports.", 403)
+
+
+def _filtered(query, f):
+    query = query.where(Invoice.state == "issued")
+    if f.date_from:
+        query = query.where(Invoice.issue_date >= f.date_from.isoformat())
+    if f.date_to:
+        query = query.where(Invoice.issue_date <= f.date_to.isoformat())
+    if f.seller:
+        query = query.where(or_(Invoice.seller_tax_id == f.seller.upper(), Invoice.seller_name.contains(f.seller)))
+    if f.buyer:
+        query = query.where(or_(Invoice.buyer_tax_id == f.buyer.upper(), Invoice.buyer_name.contains(f.buyer)))
+    if f.statuses:
+        query = query.where(Invoice.chain_status.in_(f.statuses))
+    if f.red_letter == "exclude":
+        query = query.where(Invoice.is_red_letter.is_(False))
+    elif f.red_letter == "only":
+        query = query.where(Invoice.is_red_letter.is_(True))
+    if f.min_gross is not None:
+        query = query.where(Invoice.gross >= f.min_gross)
+    if f.max_gross is not None:
+        query = query.where(Invoice.gross <= f.max_gross)
+    if f.region:
+        query = query.where(REGION == f.region)
+    return query
+
+
+# ------------------------------------------------------------------------ the builder
+def run(user, definition):
+    """A report definition (ReportDefinition or its dict) → {columns: [{key, title, kind}],
+    rows: [[…]], totals, truncated}. Ungrouped: one row per invoice with the chosen columns;
+    grouped: one row per group with the chosen measures."""
+    d = validated(models.ReportDefinition, definition) if isinstance(definition, dict) else definition
+    if d.group_by:
+        keys = list(GROUPS[d.group_by])
+        spec = [(k, COLUMNS[k]) for k in keys] + [(m, MEASURES[m]) for m in d.measures]
+        group_cols = [COLUMNS[k][1] for k in keys]
+        query = select(*(s[1] for _, s in spec)).group_by(*group_cols)
+        order = dict(spec).get(d.sort_by) if d.sort_by else None
+        order = order[1] if order is not None else group_cols[0]
+    else:
+        spec = [(k, COLUMNS[k]) for k in d.columns]
+        query = select(*(s[1] for _, s in spec))
+        order = COLUMNS[d.sort_by][1] if d.sort_by in COLUMNS else Invoice.issue_date
+    query = _filtered(scoped(user, query), d.filters)
+    query = query.order_by(order.desc() if d.descending else order.asc(), *(
+        [] if d.group_by else [Invoice.number.desc() if d.descending else Invoice.number.asc()]))
+    limit = d.limit
+    rows = [[_plain(v) for v in row] for row in get_db().execute(query.limit(limit + 1))]
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    totals = _totals(user, d)
+    return {"columns": [{"key": k, "title": s[0], "kind": s[2]} for k, s in spec], "rows": rows,
+            "totals": totals, "truncated": truncated, "definition": d.model_dump(mode="json")}
+
+
+def _plain(value):
+    if isinstance(value, bool):
+        return "是 Yes" if value else "否 No"
+    if hasattr(value, "as_integer_ratio") and not isinstance(value, (int, float)):
+        return int(value)  # Decimal (PostgreSQL's sums)
+    return value
+
+
+def _totals(user, d):
+    query = _filtered(scoped(user, select(*(m[1] for m in MEASURES.values()))), d.filters)
+    row = get_db().execute(query).one()
+    return {k: int(v or 0) for k, v in zip(MEASURES, row)}
+
+
+def export(result, fmt):
+    """(bytes, content type, file name) of a run's result as CSV or XLSX."""
+    columns = [(c["title"], c["kind"], 16 if c["kind"] != TEXT else 22) for c in result["columns"]]
+    rows = list(result["rows"])
+    if result["definition"].get("group_by"):
+        first = [c["key"] for c in result["columns"]]
+        rows.append([("合计 Total" if i == 0 else (result["totals"].get(key) if key in MEASURES else None))
+                     for i, key in enumerate(first)])
+    data, content_type, ext = files.render(fmt, rows, columns, "报表 Report")
+    return data, content_type, f"report-{date.today().isoformat()}.{ext}"
+
+
+# ------------------------------------------------------------------------ saved reports
+def saved(user):
+    return [saved_dict(r) for r in get_db().query(SavedReport).filter_by(user_id=user.id).order_by(SavedReport.name)]
+
+
+def saved_dict(row):
+    return {"id": row.id, "name": row.name, "definition": json.loads(row.definition),
+            "created_at": row.created_at.isoformat() + "Z", "updated_at": row.updated_at.isoformat() + "Z"}
+
+
+def save(user, body):
+    """Save (or replace, by name) a report definition; it is checked by running it once."""
+    req = validated(models.SaveReport, body)
+    scoped(user, select(Invoice.id))  # the role may report at all
+    session = get_db()
+    row = session.query(SavedReport).filter_by(user_id=user.id, name=req.name).first()
+    if row is None:
+        if session.query(SavedReport).filter_by(user_id=user.id).count() >= models.MAX_SAVED:
+            raise Refused("too_many_reports", f"最多保存 {models.MAX_SAVED} 个报表。At most {models.MAX_SAVED} saved "
+                                              "reports per user.", 409)
+        row = SavedReport(user_id=user.id, name=req.name)
+        session.add(row)
+    row.definition = json.dumps(req.definition.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+    session.commit()
+    return saved_dict(row)
+
+
+def find_saved(user, report_id):
+    row = get_db().get(SavedReport, report_id)
+    if row is None or row.user_id != user.id:
+        raise Refused("not_found", f"没有报表 {report_id}。No saved report {report_id}.", 404)
+    return row
+
+
+def delete_saved(user, report_id):
+    session = get_db()
+    session.delete(find_saved(user, report_id))
+    session.commit()
+
+
+# ------------------------------------------------------------------------ monthly statements
+def _month_bounds(month):
+    first = date.fromisoformat(month + "-01")
+    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first.isoformat(), nxt.isoformat()
+
+
+def statement(user, month, merchant_tax_id=None):
+    """A merchant's month: totals, per tax rate (from the documents' lines), per status, the
+    red-letter notes and voids, receivables drawn, and every invoice."""
+    merchant = _statement_merchant(user, merchant_tax_id)
+    start, end = _month_bounds(month)
+    session = get_db()
+    invoices = session.query(Invoice).filter(
+        Invoice.seller_address == merchant.user.address, Invoice.state == "issued",
+        Invoice.issue_date >= start, Invoice.issue_date < end).order_by(Invoice.issue_date, Invoice.number).all()
+    by_rate, by_status = {}, {}
+    totals = {"count": 0, "net": 0, "tax": 0, "gross": 0, "notes": 0, "notes_gross": 0, "voided": 0}
+    for inv in invoices:
+        sign = -1 if inv.is_red_letter else 1
+        totals["count"] += 1
+        for k in ("net", "tax", "gross"):
+            totals[k] += sign * int(getattr(inv, k))
+        if inv.is_red_letter:
+            totals["notes"] += 1
+            totals["notes_gross"] += int(inv.gross)
+        if inv.chain_status == "Voided":
+            totals["voided"] += 1
+        status = "RedLetterNote" if inv.is_red_letter else (inv.chain_status or "")
+        row = by_status.setdefault(status, {"status": status, "label": STATUS_WORDS.get(status, status).split(" — ")[0],
+                                            "count": 0, "gross": 0})
+        row["count"] += 1
+        row["gross"] += sign * int(inv.gross)
+        for rate, net, tax in _rate_groups(inv):
+            group = by_rate.setdefault(rate, {"rate": rate, "net": 0, "tax": 0})
+            group["net"] += sign * net
+            group["tax"] += sign * tax
+    drawn = session.query(func.count(Receivable.id), func.coalesce(func.sum(Receivable.amount), 0)).filter(
+        Receivable.creditor == merchant.user.address, Receivable.parent_id.is_(None),
+        Receivable.invoice_key.in_([i.key for i in invoices] or ["-"])).one()
+    return {"merchant": {"name": merchant.name, "tax_id": merchant.tax_id}, "month": month, "totals": totals,
+            "by_rate": [by_rate[r] for r in sorted(by_rate)], "by_status": sorted(by_status.values(),
+                                                                                  key=lambda r: r["status"]),
+            "receivables": {"count": int(drawn[0]), "amount": int(drawn[1])},
+            "invoices": [{"number": i.number, "issue_date": i.issue_date, "buyer_name": i.buyer_name,
+                          "buyer_tax_id": i.buyer_tax_id, "net": int(i.net), "tax": int(i.tax), "gross": int(i.gross),
+                          "status": "RedLetterNote" if i.is_red_letter else i.chain_status,
+                          "original_number": i.original_number} for i in invoices]}
+
+
+def _rate_groups(inv):
+    """(rate, net, tax) of the invoice's lines per rate; the invoice's own totals at its
+    top rate when the platform does not hold its document."""
+    if inv.document:
+        try:
+            items = json.loads(inv.document).get("items") or []
+            return [(g["rate"], g["net"], g["tax"]) for g in _groups(items)]
+        except (ValueError, KeyError, TypeError):
+            pass
+    return [(inv.rate, int(inv.net), int(inv.tax))]
+
+
+def _groups(items):
+    out = {}
+    for it in items:
+        g = out.setdefault(it["tax_rate"], {"rate": it["tax_rate"], "net": 0, "tax": 0})
+        g["net"] += int(it["amount"])
+        g["tax"] += int(it.get("tax", canonical.item_tax(int(it["amount"]), it["tax_rate"])))
+    return out.values()
+
+
+def _statement_merchant(user, tax_id):
+    session = get_db()
+    if user.role == "merchant":
+        if user.merchant is None:
+            raise Refused("not_a_merchant", "此账户没有商户资料。This account has no merchant profile.", 403)
+        if tax_id and tax_id.upper() != user.merchant.tax_id:
+            raise Refused("forbidden", "只能查看本商户的报表。A merchant sees its own statement only.", 403)
+        return user.merchant
+    if user.role not in ("authority", "auditor"):
+        raise Refused("forbidden", "此角色没有商户月度报表。This role has no merchant statements.", 403)
+    if not tax_id:
+        raise Refused("merchant_required", "请指定商户税号（merchant）。Say which merchant (merchant=tax ID).", 400)
+    merchant = session.query(Merchant).filter_by(tax_id=tax_id.upper()).first()
+    if merchant is None:
+        raise Refused("not_found", f"没有税号为 {tax_id} 的商户。No merchant with tax ID {tax_id}.", 404)
+    return merchant
+
+
+def platform(user, month):
+    """The platform's month for the authority and auditors: totals, per region, per merchant,
+    audit outcomes, alerts raised, receivables drawn and financed."""
+    if user.role not in ("authority", "auditor"):
+        raise Refused("forbidden", "只有税务机关和审计员可以查看平台报告。Only the authority and auditors see the "
+                                   "platform report.", 403)
+    start, end = _month_bounds(month)
+    session = get_db()
+    base = select().select_from(Invoice).where(Invoice.state == "issued", Invoice.issue_date >= start,
+                                               Invoice.issue_date < end)
+    sums = [m[1] for m in MEASURES.values()]
+
+    def grouped(*cols):
+        return [list(r) for r in session.execute(base.add_columns(*cols, *sums).group_by(*cols).order_by(*cols))]
+
+    totals = dict(zip(MEASURES, session.execute(base.add_columns(*sums)).one()))
+    merchants = session.execute(base.add_columns(Invoice.seller_tax_id, Invoice.seller_name, *sums).group_by(
+        Invoice.seller_tax_id, Invoice.seller_name).order_by(MEASURES["gross"][1].desc()).limit(50)).all()
+    alerts = session.query(Alert.kind, func.count(Alert.id)).filter(
+        Alert.created_at >= start, Alert.created_at < end).group_by(Alert.kind).order_by(Alert.kind).all()
+    financed = session.query(func.count(Receivable.id), func.coalesce(func.sum(Receivable.amount), 0),
+                             func.coalesce(func.sum(Receivable.advance), 0)).filter(
+        Receivable.parent_id.is_(None)).one()
+    return {"month": month, "totals": {k: int(v or 0) for k, v in totals.items()},
+            "by_region": [{"region": r[0], **_measures(r[1:])} for r in grouped(REGION)],
+            "by_status": [{"status": r[0] or "", **_measures(r[1:])} for r in grouped(Invoice.chain_status)],
+            "merchants": [{"tax_id": r[0], "name": r[1], **_measures(r[2:])} for r in merchants],
+            "alerts": [{"kind": k, "count": int(n)} for k, n in alerts],
+            "receivables": {"count": int(financed[0]), "amount": int(financed[1]), "advanced": int(financed[2])}}
+
+
+def _measures(values):
+    return {k: int(v or 0) for k, v in zip(MEASURES, values)}
+
+
+# ------------------------------------------------------------------------ statement files
+def statement_xlsx(data, platform_report=False):
+    """The statement (or the platform report) as a workbook: a summary sheet and the detail."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总 Summary"
+    bold = Font(bold=True)
+    for row in _summary_rows(data, platform_report):
+        ws.append(row)
+        if row and isinstance(row[0], str) and row[0].startswith("■"):
+            ws.cell(ws.max_row, 1).font = bold
+    for r in ws.iter_rows():
+        for cell in r:
+            if isinstance(cell.value, float):
+                cell.number_format = "#,##0.00"
+    ws.column_dimensions["A"].width = 34
+    for col in "BCDE":
+        ws.column_dimensions[col].width = 18
+    detail = wb.create_sheet("明细 Detail")
+    if platform_report:
+        detail.append(["销售方税号 Seller tax ID", "销售方 Seller", "张数 Invoices", "金额 Net", "税额 Tax",
+                       "价税合计 Gross"])
+        for m in data["merchants"]:
+            detail.append([m["tax_id"], m["name"], m["count"], m["net"] / 100, m["tax"] / 100, m["gross"] / 100])
+    else:
+        detail.append(["发票号码 Number", "开票日期 Issue date", "购买方 Buyer", "购买方税号 Buyer tax ID", "金额 Net",
+                       "税额 Tax", "价税合计 Gross", "状态 Status", "原发票 Original"])
+        for i in data["invoices"]:
+            sign = -1 if i["status"] == "RedLetterNote" else 1
+            detail.append([i["number"], i["issue_date"], i["buyer_name"], i["buyer_tax_id"], sign * i["net"] / 100,
+                           sign * i["tax"] / 100, sign * i["gross"] / 100, i["status"], i["original_number"] or ""])
+    for r in detail.iter_rows(min_row=2):
+        for cell in r:
+            if isinstance(cell.value, float):
+                cell.number_format = "#,##0.00"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _summary_rows(data, platform_report):
+    t = data["totals"]
+    if platform_report:
+        rows = [["■ 平台月度报告 Platform report", data["month"]], [],
+                ["张数 Invoices", t["count"]], ["金额 Net", t["net"] / 100], ["税额 Tax", t["tax"] / 100],
+                ["价税合计 Gross", t["gross"] / 100], [], ["■ 按地区 By region", "张数", "金额", "税额", "价税合计"]]
+        rows += [[r["region"], r["count"], r["net"] / 100, r["tax"] / 100, r["gross"] / 100] for r in data["by_region"]]
+        rows += [[], ["■ 按状态 By status", "张数", "金额", "税额", "价税合计"]]
+        rows += [[r["status"], r["count"], r["net"] / 100, r["tax"] / 100, r["gross"] / 100] for r in data["by_status"]]
+        rows += [[], ["■ 预警 Alerts", "条数 Count"]] + [[a["kind"], a["count"]] for a in data["alerts"]]
+        rec = data["receivables"]
+        rows += [[], ["■ 应收账款 Receivables", "笔数 Count", "金额 Amount", "融资 Advanced"],
+                 ["", rec["count"], rec["amount"] / 100, rec["advanced"] / 100]]
+        return rows
+    rows = [["■ 月度开票报表 Monthly statement", data["month"]],
+            ["商户 Merchant", data["merchant"]["name"]], ["税号 Tax ID", data["merchant"]["tax_id"]], [],
+            ["张数 Invoices", t["count"]], ["金额 Net", t["net"] / 100], ["税额 Tax", t["tax"] / 100],
+            ["价税合计 Gross", t["gross"] / 100], ["红字发票 Red-letter notes", t["notes"]],
+            ["作废 Voided", t["voided"]], [], ["■ 按税率 By rate", "金额 Net", "税额 Tax"]]
+    rows += [[f"{r['rate']}%", r["net"] / 100, r["tax"] / 100] for r in data["by_rate"]]
+    rows += [[], ["■ 按状态 By status", "张数 Invoices", "价税合计 Gross"]]
+    rows += [[r["label"], r["count"], r["gross"] / 100] for r in data["by_status"]]
+    rec = data["receivables"]
+    rows += [[], ["■ 应收账款 Receivables drawn", "笔数 Count", "金额 Amount"], ["", rec["count"], rec["amount"] / 100]]
+    return rows
+
+
+def statement_pdf(data, platform_report=False):
+    """The statement (or the platform report) as an A4 PDF in Chinese (reportlab's CID font)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from .invoice_pdf import INK, LABEL, TEXT as BODY, TITLE, _p
+
+    buf = io.BytesIO()
+    title = "平台月度报告 Platform report" if platform_report else "月度开票报表 Monthly statement"
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm,
+                            bottomMargin=14 * mm, title=f"{title} {data['month']}", creator="chain-einvoice",
+                            invariant=1)
+    flow = [_p(title, TITLE), Spacer(1, 4 * mm)]
+    table_style = TableStyle([("FONT", (0, 0), (-1, -1), "STSong-Light", 8.5), ("LINEBELOW", (0, 0), (-1, 0), 0.6, INK),
+                              ("TEXTCOLOR", (0, 0), (-1, 0), INK), ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+                              ("VALIGN", (0, 0), (-1, -1), "MIDDLE")])
+    section = []
+    for row in _summary_rows(data, platform_report):
+        if row and isinstance(row[0], str) and row[0].startswith("■"):
+            if section:
+                flow += [_table(section, table_style), Spacer(1, 3 * mm)]
+            flow.append(_p(row[0][2:] + ("  " + str(row[1]) if len(row) == 2 else ""), LABEL))
+            section = [["", *row[1:]]] if len(row) > 2 else []  # the columns' headings
+            continue
+        if row:
+            section.append([_cell(v) for v in row])
+    if section:
+        flow.append(_table(section, table_style))
+    if not platform_report and data["invoices"]:
+        flow += [PageBreak(), _p("发票明细 Invoices", LABEL), Spacer(1, 2 * mm)]
+        rows = [["发票号码", "日期", "购买方", "金额", "税额", "价税合计", "状态"]]
+        for i in data["invoices"]:
+            sign = -1 if i["status"] == "RedLetterNote" else 1
+            rows.append([i["number"], i["issue_date"], _p(i["buyer_name"], BODY), _cell(sign * i["net"] / 100),
+                         _cell(sign * i["tax"] / 100), _cell(sign * i["gross"] / 100), i["status"] or ""])
+        flow.append(Table(rows, repeatRows=1, style=table_style, colWidths=[38 * mm, 20 * mm, 50 * mm, 20 * mm,
+                                                                            18 * mm, 22 * mm, 14 * mm]))
+    doc.build(flow)
+    return buf.getvalue()
+
+
+def _table(rows, style):
+    from reportlab.platypus import Table
+
+    width = max(len(r) for r in rows)
+    return Table([list(r) + [""] * (width - len(r)) for r in rows], style=style, hAlign="LEFT")
+
+
+def _cell(value):
+    return f"{value:,.2f}" if isinstance(value, float) else ("" if value is None else str(value))
