@@ -10,7 +10,6 @@ The company is the buyer's tax ID (users.buyer_tax_id of employees and approvers
 account is the buyer user the authority linked to that tax ID on the receivable ledger."""
 import io
 import json
-from urllib.parse import parse_qs, urlsplit
 
 from eth_utils import keccak
 from sqlalchemy import or_, update
@@ -24,6 +23,7 @@ from ..core.db import get_db
 from ..core.models import ExpenseClaim, PaymentList, User, utcnow
 from ..schemas import claims as models
 from ..schemas.verification import RESULTS as VERIFY_RESULTS
+from . import invoice_pdf
 from .errors import Refused, ValidationError
 from .invoices import find as find_invoice
 from .invoices import held_buyer
@@ -218,7 +218,7 @@ def submit_file(user, data, form):
         raise ValidationError({"file": "choose the invoice's JSON document or PDF"},
                               "请选择发票的 JSON 文件或 PDF。Choose the invoice's JSON document or PDF.")
     if data[:5] == b"%PDF-":
-        doc, elements = _read_pdf(data)
+        doc, elements = invoice_pdf.read_pdf(data)
         if doc is not None:
             found, source = _from_document(company, doc), "pdf"
         else:
@@ -229,48 +229,6 @@ def submit_file(user, data, form):
             raise ValidationError({"file": "not an invoice document"}, "这不是发票文件。This is not an invoice document.")
         found, source = _from_document(company, doc), "document"
     return _record(user, company, found, source, fields.category, fields.purpose or "")
-
-
-def _read_pdf(data):
-    """(document, None) from the JSON document attached to the PDF, else (None, the four
-    elements) from the verification link in its QR code; 400 when it has neither."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        for name, contents in reader.attachments.items():
-            if name.endswith(".json"):
-                try:
-                    return load_json(contents[0], "file", decimals=False), None
-                except ValidationError:
-                    continue
-        for page in reader.pages[:2]:
-            for image in page.images:
-                elements = _elements_from_qr(image.image)
-                if elements:
-                    return None, elements
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise ValidationError({"file": f"not a readable PDF: {exc}"},
-                              "无法读取该 PDF 文件。The PDF cannot be read.") from None
-    raise ValidationError({"file": "the PDF holds no invoice document and no verification QR code"},
-                          "该 PDF 中没有发票文件或查验二维码。The PDF holds neither the invoice's document nor a "
-                          "verification QR code.")
-
-
-def _elements_from_qr(image):
-    import zxingcpp
-
-    for barcode in zxingcpp.read_barcodes(image):
-        query = parse_qs(urlsplit(barcode.text).query)
-        try:
-            number, day, gross, code = (query[k][0] for k in ("number", "issue_date", "gross", "check_code"))
-            yuan, _, cents = gross.partition(".")
-            return {"number": number, "issue_date": day, "gross": int(yuan) * 100 + int((cents + "00")[:2]),
-                    "check_code": code}
-        except (KeyError, ValueError):
-            continue
-    return None
 
 
 def _record(user, company, found, source, category, purpose):

@@ -8,7 +8,7 @@ mode (its dates are the issue date): the same invoice in the same state gives th
 """
 import io
 import json
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
 import segno
@@ -24,8 +24,9 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 
 from ..core import canonical
 from ..core.capitals import capitals
-from .errors import Refused
+from .errors import Refused, ValidationError
 from .invoices import status_text
+from .json_input import load_json
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -278,6 +279,51 @@ def with_document(pdf_bytes, inv):
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def read_pdf(data):
+    """What an uploaded PDF says about its invoice: (document, None) from the JSON document
+    attached to it (``with_document``), else (None, the four verification elements) from
+    the verification link in its QR code. ValidationError when it is not a readable PDF or
+    holds neither."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        for name, contents in reader.attachments.items():
+            if name.endswith(".json"):
+                try:
+                    return load_json(contents[0], "file", decimals=False), None
+                except ValidationError:
+                    continue
+        for page in reader.pages[:2]:
+            for image in page.images:
+                elements = _elements_from_qr(image.image)
+                if elements:
+                    return None, elements
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise ValidationError({"file": f"not a readable PDF: {exc}"}, "无法读取该 PDF 文件。The PDF cannot be "
+                                                                      "read.") from None
+    raise ValidationError({"file": "the PDF holds no invoice document and no verification QR code"},
+                          "该 PDF 中没有发票文件或查验二维码。The PDF holds neither the invoice's document nor a "
+                          "verification QR code.")
+
+
+def _elements_from_qr(image):
+    """The four elements of a verification link in a QR code of ``image`` (gross in fen)."""
+    import zxingcpp
+
+    for barcode in zxingcpp.read_barcodes(image):
+        query = parse_qs(urlsplit(barcode.text).query)
+        try:
+            number, day, gross, code = (query[k][0] for k in ("number", "issue_date", "gross", "check_code"))
+            yuan, _, cents = gross.partition(".")
+            return {"number": number, "issue_date": day, "gross": int(yuan) * 100 + int((cents + "00")[:2]),
+                    "check_code": code}
+        except (KeyError, ValueError):
+            continue
+    return None
 
 
 def filename(inv):

@@ -163,8 +163,18 @@ def results_csv(results):
 
 
 def verify_document(data: bytes):
-    """An uploaded invoice JSON → authentic | tampered | not_found (+ number)."""
-    doc = load_json(data, "file", decimals=False)
+    """An uploaded invoice document → authentic | tampered | not_found (+ number): its JSON,
+    or the platform's PDF with the JSON embedded (services.invoice_pdf.with_document)."""
+    if data[:5] == b"%PDF-":
+        from .invoice_pdf import read_pdf
+
+        doc, _ = read_pdf(data)
+        if doc is None:
+            raise ValidationError({"file": "the PDF carries no invoice document: verify its four elements instead"},
+                                  "该 PDF 未内嵌发票数据文件，请按发票四要素查验。The PDF carries no invoice "
+                                  "document: verify it by its number, date, amount and check code.")
+    else:
+        doc = load_json(data, "file", decimals=False)
     try:
         validated(DocumentToVerify, doc)
     except ValidationError:

@@ -140,6 +140,12 @@ def test_pdf_of_an_invoice_and_its_qr_code_verifies(api, chain_app):
     # the same PDF again: the same bytes (invariant mode, dated the issue date)
     assert merchant.get(f"/invoices/{number}/pdf").data == r.data
     assert pypdf.PdfReader(io.BytesIO(r.data)).metadata["/CreationDate"].startswith(f"D:{y}{m}{d}")
+    # the JSON document travels inside the PDF: the PDF verifies as a document
+    reader = pypdf.PdfReader(io.BytesIO(r.data))
+    assert json.loads(reader.attachments[f"einvoice_{number}.json"][0]) == detail["document"]
+    checked = api().post("/verify/document", data={"file": (io.BytesIO(r.data), "invoice.pdf")},
+                         content_type="multipart/form-data").get_json()
+    assert checked["result"] == "authentic" and checked["number"] == number
 
 
 def test_who_may_download_the_pdf(api, chain_app):
