@@ -28,8 +28,10 @@ export TEST_CHAIN_PORT
 run: setup compile
 	$(PY) -m scripts.run
 
+# Two pytest processes side by side (the contract tests, the rest), or one on the tests
+# PYTEST_ARGS names (or with TEST_JOBS=1): scripts/test_suite.py
 test: setup compile $(SLITHER) $(SCHEMATHESIS)
-	$(PY) -m pytest --network anvil $(PYTEST_ARGS)
+	$(PY) -m scripts.test_suite $(PYTEST_ARGS)
 
 setup: $(STAMPS)/python $(STAMPS)/npm $(VENV)/bin/anvil
 	@$(PY) -m scripts.install_solc
