@@ -24,7 +24,8 @@ bp = Blueprint("claims", __name__)
 STAFF = ("employee", "approver")
 EXPIRED = "表单已过期，请刷新页面后重试。The form expired: reload the page and try again."
 # each check made at submission (services.claims), Chinese first
-CHECK_LABELS = {"authentic": "发票真伪 Authentic", "status": "发票状态 Status", "not_claimed": "未曾报销 Not claimed before",
+CHECK_LABELS = {"authentic": "发票真伪 Authentic", "status": "发票状态 Status",
+                "not_claimed": "未曾报销 Not claimed before",
                 "buyer": "购买方为本企业 Addressed to this company"}
 SOURCE_LABELS = {"elements": "四要素 Four elements", "document": "JSON 文件 JSON document", "pdf": "PDF 文件 PDF"}
 GROUP_LABELS = {key: f"{zh} {en}" for key, (zh, en) in claims.GROUP_TITLES.items()}
@@ -130,7 +131,8 @@ def _submit(action, run, values):
         flash(f"报销单 {claim_id} 已提交，查验通过，等待审批。Claim {claim_id} submitted and verified; waiting for "
               "approval.", "ok")
     else:
-        already_submitted(f"报销单 {claim_id or ''} 已提交，未重复提交", f"claim {claim_id or ''} was submitted then, not again")
+        already_submitted(f"报销单 {claim_id or ''} 已提交，未重复提交",
+                          f"claim {claim_id or ''} was submitted then, not again")
     return redirect(url_for("claims.index", submitted=claim_id) if claim_id else url_for("claims.index"))
 
 
@@ -281,8 +283,8 @@ def create_payment_list():
         flash(f"已生成付款清单 {list_id}，哈希与合计已登记上链。Payment list {list_id} created; its hash and total are "
               "registered on chain.", "ok")
     else:
-        already_submitted(f"付款清单 {list_id or ''} 已生成，未重复生成", f"payment list {list_id or ''} was created then, "
-                                                                    "not again")
+        already_submitted(f"付款清单 {list_id or ''} 已生成，未重复生成",
+                          f"payment list {list_id or ''} was created then, not again")
     return redirect(f"{back}#list-{list_id}" if list_id else back)
 
 
@@ -305,8 +307,8 @@ def mark_paid(list_id):
         flash_error(exc)
         return redirect(back)
     if first:
-        flash(f"付款清单 {list_id} 已标记为已支付，其中的报销单均已支付。Payment list {list_id} marked paid; its claims are "
-              "paid.", "ok")
+        flash(f"付款清单 {list_id} 已标记为已支付，其中的报销单均已支付。"
+              f"Payment list {list_id} marked paid; its claims are paid.", "ok")
     else:
         already_submitted("付款清单已标记支付，未重复操作", "the list was marked paid then, not again")
     return redirect(f"{back}#list-{list_id}")

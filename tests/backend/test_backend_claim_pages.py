@@ -239,7 +239,8 @@ def test_submit_by_upload_of_the_document_and_the_pdf(browser, api):
 def test_approve_reject_payment_list_and_paid(browser, api, seeded):
     invs = [issue(api) for _ in range(3)]
     emp, fin = browser("employee"), browser("approver")
-    ids = [claim_id_of(submit_elements(emp, inv, category=cat)) for inv, cat in zip(invs, ("travel", "meals", "travel"))]
+    ids = [claim_id_of(submit_elements(emp, inv, category=cat))
+           for inv, cat in zip(invs, ("travel", "meals", "travel"))]
 
     page = fin.text("/claims?status=submitted")
     for claim_id in ids:
@@ -277,7 +278,8 @@ def test_approve_reject_payment_list_and_paid(browser, api, seeded):
     assert f'value="{ids[2]}"' not in lists
     r = fin.submit(lists, 'id="payment-list-form"', {})  # nothing ticked
     assert "请勾选" in flashes(fin.follow(r))
-    r = fin.submit(fin.text("/claims/payment-lists"), 'id="payment-list-form"', {"claim_ids": [str(i) for i in ids[:2]]})
+    r = fin.submit(fin.text("/claims/payment-lists"), 'id="payment-list-form"',
+                   {"claim_ids": [str(i) for i in ids[:2]]})
     lists = fin.follow(r)
     assert "已生成付款清单" in flashes(lists) and "暂无待列入付款清单的已批准报销单" in lists
     total = sum(inv["gross"] for inv in invs[:2])
@@ -330,6 +332,13 @@ def test_report_table_and_downloads(browser, api):
     page = fin.text("/claims/report?group=yacht")
     assert "汇总条件有误" in flashes(page) and 'data-group="category"' in page  # the default, said
     assert 'data-key' not in fin.text("/claims/report?status=paid")
+    assert 'data-key' not in fin.text("/claims/report?group=month&from=2000-01&to=2000-12")
+    month = re.search(r'data-key="(\d{4}-\d{2})"', fin.text("/claims/report?group=month")).group(1)
+    page = fin.text(f"/claims/report?group=month&from={month}&to={month}")
+    assert f'data-key="{month}"' in page and f'value="{month}"' in page
+    assert f'href="/claims/report.xlsx?group=month&amp;status=all&amp;from={month}&amp;to={month}"' in page
+    page = fin.text("/claims/report?group=month&from=2026-13x")
+    assert "汇总条件有误" in flashes(page) and f'data-key="{month}"' in page
 
     r = fin.get("/claims/report.csv?group=category")
     assert r.status_code == 200 and r.mimetype == "text/csv" and "attachment" in r.headers["Content-Disposition"]
