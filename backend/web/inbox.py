@@ -1,6 +1,6 @@
 """The buyer's inbox page (收票箱, /inbox): search, filters, paging, each invoice's status and
-red-letter notes in words and its JSON document; the export of the selected invoices or of
-everything the filters match as CSV or XLSX."""
+red-letter notes in words, its JSON document and its PDF (served by merchant_portal.pdf); the
+export of the selected invoices or of everything the filters match as CSV or XLSX."""
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 

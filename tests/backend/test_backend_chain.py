@@ -84,8 +84,8 @@ def test_every_platform_error_has_a_chinese_first_message():
 
     from backend.chain.errors import MESSAGES
 
-    errors = _abi_errors("MerchantRegistry", "InvoiceRegistry", "ReceivableLedger", "SettlementToken")
-    required = set(_abi_errors("IMerchantRegistry", "IInvoiceRegistry", "IReceivableLedger")) | {
+    errors = _abi_errors("MerchantRegistry", "InvoiceRegistry", "ReceivableLedger", "SettlementToken", "ExpenseClaims")
+    required = set(_abi_errors("IMerchantRegistry", "IInvoiceRegistry", "IReceivableLedger", "IExpenseClaims")) | {
         "AccessControlUnauthorizedAccount", "AccessControlBadConfirmation", "AccessControlEnforcedDefaultAdminRules",
         "AccessControlInvalidDefaultAdmin", "AccessControlEnforcedDefaultAdminDelay", "EnforcedPause",
         "ExpectedPause"}

@@ -70,7 +70,8 @@ def test_seed_dev_writes_credentials(chain_app, tmp_path):
     r = chain_app.test_cli_runner().invoke(args=["seed-dev", "--out", str(out)])
     assert r.exit_code == 0, r.output
     creds = json.loads(out.read_text())["users"]
-    assert {u["role"] for u in creds} == {"authority", "merchant", "auditor", "financier", "buyer"}
+    assert {u["role"] for u in creds} == {"authority", "merchant", "auditor", "financier", "buyer",
+                                          "employee", "approver"}
     assert len([u for u in creds if u["role"] == "merchant"]) == 2
     for u in creds:
         assert set(u) == {"username", "password", "role", "api_token", "address", "tax_id"}
