@@ -4,7 +4,7 @@ registered on chain) and the expense report."""
 from flask import Response, g, jsonify, request
 
 from ..schemas import claims as models
-from ..services import claims
+from ..services import claims, expense_report, payment_lists
 from . import bp
 from .inputs import api_auth, body_json, query
 from .openapi import operation
@@ -19,7 +19,7 @@ UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["fil
 REPORT_CONTENT = {"description": "the report; CSV in UTF-8 with a BOM, amounts in yuan", "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/Report"}},
     "text/csv": {"schema": {"type": "string"}},
-    claims.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
+    expense_report.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
 
 
 @bp.post("/claims")
@@ -98,10 +98,10 @@ def reject_claim(claim_id):
 def claim_report():
     """Expense report by employee, category or month, as JSON, CSV or XLSX (an employee: its own claims)"""
     args = query(models.ReportQuery)
-    data = claims.report(g.api_user, args)
+    data = expense_report.summary(g.api_user, args)
     if args.format == "json":
         return jsonify(data)
-    body, content_type, filename = claims.report_file(data, args.format)
+    body, content_type, filename = expense_report.to_file(data, args.format)
     return Response(body, content_type=content_type, headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
@@ -110,7 +110,7 @@ def claim_report():
 @api_auth("approver")
 def list_payment_lists():
     """The company's payment lists, newest first, with the chain's record of each (role: approver)"""
-    return jsonify({"payment_lists": claims.payment_lists(g.api_user)})
+    return jsonify({"payment_lists": payment_lists.listing(g.api_user)})
 
 
 @bp.post("/payment-lists")
@@ -123,7 +123,7 @@ def create_payment_list():
     All approved claims not yet in a list, or `claim_ids`. The list's document (JSON) is in
     the answer: its keccak-256 is `list_hash`, so anyone can check it against the chain.
     """
-    return jsonify(claims.create_payment_list(g.api_user, body_json(required=False))), 201
+    return jsonify(payment_lists.create(g.api_user, body_json(required=False))), 201
 
 
 @bp.get("/payment-lists/<int:list_id>")
@@ -131,7 +131,7 @@ def create_payment_list():
 @api_auth("approver")
 def get_payment_list(list_id):
     """One payment list, its document and the chain's record (role: approver)"""
-    return jsonify(claims.list_dict(claims.find_list(g.api_user, list_id)))
+    return jsonify(payment_lists.list_dict(payment_lists.find(g.api_user, list_id)))
 
 
 @bp.post("/payment-lists/<int:list_id>/paid")
@@ -139,4 +139,4 @@ def get_payment_list(list_id):
 @api_auth("approver")
 def mark_payment_list_paid(list_id):
     """Record that the list was paid: the payment reference's hash on chain; its claims become paid (role: approver)"""
-    return jsonify(claims.mark_paid(g.api_user, list_id, body_json()))
+    return jsonify(payment_lists.mark_paid(g.api_user, list_id, body_json()))

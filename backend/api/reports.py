@@ -3,7 +3,7 @@ merchant's monthly statement and the platform's monthly report (PDF, XLSX or JSO
 from flask import Response, g, jsonify
 
 from ..schemas import reports as models
-from ..services import reports
+from ..services import report_files, reports
 from ..services.validation import validated
 from . import bp
 from .inputs import api_auth, body_json, query
@@ -114,5 +114,5 @@ def _statement_file(data, args, name, platform):
     if args.format == "json":
         return jsonify(data)
     if args.format == "xlsx":
-        return _send(reports.statement_xlsx(data, platform), XLSX, f"{name}.xlsx")
-    return _send(reports.statement_pdf(data, platform), "application/pdf", f"{name}.pdf")
+        return _send(report_files.statement_xlsx(data, platform), XLSX, f"{name}.xlsx")
+    return _send(report_files.statement_pdf(data, platform), "application/pdf", f"{name}.pdf")

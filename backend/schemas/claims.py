@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from .common import ID_MAX, QUERY_TEXT, Answer, AnyDate, InvoiceNumber, Model, Query, optional_text, text
+from .common import ID_MAX, QUERY_TEXT, Answer, AnyDate, InvoiceNumber, Model, Query, integer, optional_text, text
 from .verification import CheckCode, Gross
 
 # category key → label (Chinese, then English); the expense report groups by them
@@ -24,7 +24,7 @@ CATEGORIES = {
 STATUSES = ("submitted", "approved", "rejected", "paid")
 GROUPS = ("employee", "category", "month")
 Category = Annotated[Literal[tuple(CATEGORIES)], Field(description="expense category: " + ", ".join(CATEGORIES))]
-ClaimId = Annotated[int, Field(ge=1, le=ID_MAX)]
+ClaimId = integer(1, ID_MAX)
 
 
 class ClaimRequest(Model):

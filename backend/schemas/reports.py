@@ -2,10 +2,10 @@
 sort, limit), a saved report, the monthly statement's and platform report's queries."""
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
-from .common import AnyDate, Answer, Model, Query, text
+from .common import AnyDate, Answer, Model, Query, integer, text
 
 COLUMN_KEYS = ("number", "issue_date", "month", "seller_name", "seller_tax_id", "buyer_name", "buyer_tax_id", "region",
                "status", "rate", "is_red_letter", "item_count", "net", "tax", "gross")
@@ -28,8 +28,8 @@ class ReportFilters(Model):
                                                           description="on-chain statuses; all when empty")]
     red_letter: Annotated[Literal["include", "exclude", "only"], Field(
         "include", description="red-letter notes: counted (negative), left out, or only them")]
-    min_gross: Annotated[int | None, Field(None, ge=0, le=10**18, description="fen")]
-    max_gross: Annotated[int | None, Field(None, ge=0, le=10**18, description="fen")]
+    min_gross: Annotated[integer(0, 10**18, "fen") | None, Field(None)]
+    max_gross: Annotated[integer(0, 10**18, "fen") | None, Field(None)]
     region: Annotated[str | None, Field(None, pattern="^[0-9]{2}$", description="the number's region digits")]
 
 
@@ -43,8 +43,8 @@ class ReportDefinition(Model):
                                                            max_length=len(MEASURE_KEYS))]
     filters: ReportFilters = ReportFilters()
     sort_by: Annotated[str | None, Field(None, max_length=20, description="a column, or a measure of a grouped report")]
-    descending: bool = True
-    limit: Annotated[int, Field(1000, ge=1, le=MAX_ROWS)]
+    descending: StrictBool = True
+    limit: Annotated[integer(1, MAX_ROWS), Field(1000)]
 
     @model_validator(mode="after")
     def _sort_known(self):

@@ -8,11 +8,10 @@ whose hash and total are registered on chain and marked paid.
 
 The company is the buyer's tax ID (users.buyer_tax_id of employees and approvers); its chain
 account is the buyer user the authority linked to that tax ID on the receivable ledger."""
-import io
 import json
 
 from eth_utils import keccak
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 
 from ..chain import get_chain
@@ -20,7 +19,7 @@ from ..chain.client import REGISTRY
 from ..chain.errors import INVOICE_STATUS, ChainRefusal, human_message
 from ..core import buyer_privacy, canonical
 from ..core.db import get_db
-from ..core.models import ExpenseClaim, PaymentList, User, utcnow
+from ..core.models import ExpenseClaim, User, utcnow
 from ..schemas import claims as models
 from ..schemas.verification import RESULTS as VERIFY_RESULTS
 from . import invoice_pdf
@@ -36,7 +35,6 @@ CLAIMS = "ExpenseClaims"
 REIMBURSABLE = ("authentic", "partly_red_lettered")
 STATUS_LABELS = {"submitted": "待审批 Submitted", "approved": "已批准 Approved", "rejected": "已驳回 Rejected",
                  "paid": "已支付 Paid"}
-LIST_LABELS = {"registering": "登记中 Registering", "registered": "待支付 Registered", "paid": "已支付 Paid"}
 
 
 # ------------------------------------------------------------------------ who
@@ -58,7 +56,7 @@ def company_account(tax_id):
     return account
 
 
-def _approver(user):
+def approver_company(user):
     if user.role != "approver":
         raise Refused("forbidden", "只有财务审批人可以操作。Only the company's approver (finance) may do this.", 403)
     return company_of(user)
@@ -276,7 +274,7 @@ def find_visible(user, claim_id):
 
 def _submitted(user, claim_id):
     claim = find_visible(user, claim_id)
-    _approver(user)
+    approver_company(user)
     if claim.status != "submitted":
         raise Refused("claim_decided", f"报销单 {claim.id} 已{STATUS_LABELS[claim.status]}，不能再审批。Claim "
                                        f"{claim.id} is already {claim.status}.", 409)
@@ -324,87 +322,6 @@ def _decide(claim, user, status, reason=None, claim_tx=None):
     get_db().commit()
 
 
-# ------------------------------------------------------------------------ payment lists
-def create_payment_list(user, body):
-    """Collect approved claims not yet in a list (all, or ``claim_ids``), register the list's
-    hash and total on chain. The claims are reserved for the list first (a conditional
-    update, committed), so two approvers cannot put one claim in two lists; a refusal by the
-    chain gives them back."""
-    company = _approver(user)
-    req = validated(models.PaymentListRequest, body)
-    session = get_db()
-    found = session.query(ExpenseClaim).filter_by(company_tax_id=company, status="approved", payment_list_id=None)
-    if req.claim_ids is not None:
-        found = found.filter(ExpenseClaim.id.in_(req.claim_ids))
-    claims = found.order_by(ExpenseClaim.id).all()
-    if req.claim_ids is not None and len(claims) != len(set(req.claim_ids)):
-        missing = sorted(set(req.claim_ids) - {c.id for c in claims})
-        raise Refused("claims_not_payable", f"报销单 {missing} 不是本企业已批准且未列入付款清单的报销单。Claims {missing} "
-                                            "are not approved claims of this company outside a payment list.", 409)
-    if not claims:
-        raise Refused("no_approved_claims", "没有待列入付款清单的已批准报销单。There are no approved claims to pay.", 409)
-    account = company_account(company)
-    document = {"type": "expense-payment-list", "company_tax_id": company, "created_at": utcnow().isoformat() + "Z",
-                "created_by": user.username, "currency": "CNY", "unit": "fen",
-                "claims": [{"id": c.id, "invoice_number": c.invoice_number, "employee": c.employee.username,
-                            "category": c.category, "amount": int(c.amount)} for c in claims]}
-    document["total"] = sum(c["amount"] for c in document["claims"])
-    document["count"] = len(claims)
-    text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    list_hash = keccak(text.encode())
-    plist = PaymentList(company_tax_id=company, list_hash="0x" + list_hash.hex(), document=text,
-                        total=document["total"], claim_count=len(claims), status="registering", created_by=user.id)
-    session.add(plist)
-    session.flush()
-    taken = session.execute(update(ExpenseClaim).where(ExpenseClaim.id.in_([c.id for c in claims]),
-                                                       ExpenseClaim.payment_list_id.is_(None))
-                            .values(payment_list_id=plist.id)).rowcount
-    if taken != len(claims):
-        session.rollback()
-        raise Refused("claims_taken", "部分报销单刚被列入另一份付款清单，请重试。Some of the claims were just put in "
-                                      "another payment list: try again.", 409)
-    session.commit()
-    try:
-        result = transact_as(account, CLAIMS, "registerPaymentList", list_hash, int(plist.total), plist.claim_count,
-                             ref=f"payment-list:{plist.id}")
-    except Exception:
-        session.execute(update(ExpenseClaim).where(ExpenseClaim.payment_list_id == plist.id)
-                        .values(payment_list_id=None))
-        session.delete(plist)
-        session.commit()
-        raise
-    plist.status, plist.register_tx = "registered", result.tx_hash
-    session.commit()
-    return list_dict(plist)
-
-
-def find_list(user, list_id):
-    company = _approver(user)
-    plist = get_db().get(PaymentList, list_id)
-    if plist is None or plist.company_tax_id != company:
-        raise Refused("not_found", f"没有付款清单 {list_id}。No payment list {list_id}.", 404)
-    return plist
-
-
-def mark_paid(user, list_id, body):
-    """Finance paid the list (e.g. by one bank transfer): the reference's hash on chain; its
-    claims become paid."""
-    plist = find_list(user, list_id)
-    req = validated(models.PaidRequest, body)
-    if plist.status != "registered":
-        raise Refused("PaymentListAlreadyPaid" if plist.status == "paid" else "payment_list_registering",
-                      f"付款清单 {plist.id} 状态为{LIST_LABELS[plist.status]}，不能标记支付。Payment list {plist.id} is "
-                      f"{plist.status}: it cannot be marked paid.", 409)
-    account = company_account(plist.company_tax_id)
-    result = transact_as(account, CLAIMS, "markPaid", bytes.fromhex(plist.list_hash[2:]),
-                         keccak(text=req.payment_ref), ref=f"payment-list:{plist.id}")
-    session = get_db()
-    plist.status, plist.payment_ref, plist.paid_at, plist.pay_tx = "paid", req.payment_ref, utcnow(), result.tx_hash
-    session.execute(update(ExpenseClaim).where(ExpenseClaim.payment_list_id == plist.id).values(status="paid"))
-    session.commit()
-    return list_dict(plist)
-
-
 # ------------------------------------------------------------------------ answers
 def as_dict(claim, user):
     actions = ["approve", "reject"] if user.role == "approver" and claim.status == "submitted" else []
@@ -416,13 +333,13 @@ def as_dict(claim, user):
                     "amount": int(claim.amount), "seller": {"name": claim.seller_name, "tax_id": claim.seller_tax_id}},
         "category": claim.category, "category_label": models.CATEGORIES[claim.category], "purpose": claim.purpose,
         "source": claim.source, "verification": json.loads(claim.verification),
-        "submitted_at": _iso(claim.submitted_at), "decided_by": claim.approver.username if claim.approver else None,
-        "decided_at": _iso(claim.decided_at), "reject_reason": claim.reject_reason, "claim_tx": claim.claim_tx,
+        "submitted_at": iso_time(claim.submitted_at), "decided_by": claim.approver.username if claim.approver else None,
+        "decided_at": iso_time(claim.decided_at), "reject_reason": claim.reject_reason, "claim_tx": claim.claim_tx,
         "payment_list": {"id": plist.id, "list_hash": plist.list_hash, "status": plist.status} if plist else None,
         "actions": actions}
 
 
-def _iso(moment):
+def iso_time(moment):
     return moment.isoformat() + "Z" if moment else None
 
 
@@ -439,92 +356,3 @@ def listing(user, status="", q=""):
         found = found.filter(or_(ExpenseClaim.invoice_number.like(like), ExpenseClaim.seller_name.like(like),
                                  ExpenseClaim.purpose.like(like)))
     return [as_dict(c, user) for c in found.order_by(ExpenseClaim.id.desc()).limit(500)]
-
-
-def list_dict(plist):
-    on_chain = None
-    try:
-        record = get_chain().call_named(CLAIMS, "paymentListOf", bytes.fromhex(plist.list_hash[2:]))
-        if int(record["payer"], 16):
-            on_chain = {"payer": record["payer"], "total": int(record["total"]), "claimCount": record["claimCount"],
-                        "registeredAt": record["registeredAt"], "paidAt": record["paidAt"],
-                        "paymentRef": "0x" + bytes(record["paymentRef"]).hex()}
-    except ChainRefusal:
-        pass
-    return {"id": plist.id, "list_hash": plist.list_hash, "total": int(plist.total), "claim_count": plist.claim_count,
-            "status": plist.status, "status_label": LIST_LABELS[plist.status], "created_by": plist.creator.username,
-            "created_at": _iso(plist.created_at), "register_tx": plist.register_tx, "payment_ref": plist.payment_ref,
-            "paid_at": _iso(plist.paid_at), "pay_tx": plist.pay_tx, "document": json.loads(plist.document),
-            "on_chain": on_chain}
-
-
-def payment_lists(user):
-    company = _approver(user)
-    rows = get_db().query(PaymentList).filter_by(company_tax_id=company).order_by(PaymentList.id.desc()).limit(200)
-    return [list_dict(p) for p in rows]
-
-
-# ------------------------------------------------------------------------ the expense report
-def report(user, args):
-    """Claims not rejected (or only approved/paid ones), summed by employee, category or
-    month of submission (China time). Employees see their own; approvers the company's."""
-    company = company_of(user)
-    found = get_db().query(ExpenseClaim).filter(ExpenseClaim.company_tax_id == company,
-                                                ExpenseClaim.status != "rejected")
-    if user.role == "employee":
-        found = found.filter(ExpenseClaim.employee_id == user.id)
-    if args.status == "approved":
-        found = found.filter(ExpenseClaim.status.in_(("approved", "paid")))
-    elif args.status == "paid":
-        found = found.filter(ExpenseClaim.status == "paid")
-    groups = {}
-    for claim in found:
-        month = canonical.china_time(claim.submitted_at)[:7]
-        if (args.date_from and month < args.date_from) or (args.date_to and month > args.date_to):
-            continue
-        key, label = {"employee": (claim.employee.username, claim.employee.username),
-                      "category": (claim.category, models.CATEGORIES[claim.category]),
-                      "month": (month, month)}[args.group]
-        row = groups.setdefault(key, {"key": key, "label": label, "claims": 0, "amount": 0})
-        row["claims"] += 1
-        row["amount"] += int(claim.amount)
-    rows = sorted(groups.values(), key=lambda r: r["key"])
-    return {"group": args.group, "rows": rows, "total_claims": sum(r["claims"] for r in rows),
-            "total_amount": sum(r["amount"] for r in rows)}
-
-
-GROUP_TITLES = {"employee": ("员工", "Employee"), "category": ("类别", "Category"), "month": ("月份", "Month")}
-
-
-def report_file(data, fmt):
-    """The report as CSV (UTF-8 with a BOM, for Excel) or XLSX: amounts in yuan."""
-    zh, en = GROUP_TITLES[data["group"]]
-    header = [f"{zh} {en}", "笔数 Claims", "金额（元） Amount (CNY)"]
-    rows = [[r["label"], r["claims"], r["amount"] / 100] for r in data["rows"]]
-    rows.append(["合计 Total", data["total_claims"], data["total_amount"] / 100])
-    if fmt == "csv":
-        import csv
-
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(header)
-        for label, count, amount in rows:
-            writer.writerow([label, count, f"{amount:.2f}"])
-        return ("\ufeff" + buf.getvalue()).encode(), "text/csv; charset=utf-8", f"expense-report-{data['group']}.csv"
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "报销汇总"
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-        sheet.cell(sheet.max_row, 3).number_format = "#,##0.00"
-    sheet.column_dimensions["A"].width = 28
-    sheet.column_dimensions["C"].width = 20
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue(), XLSX_TYPE, f"expense-report-{data['group']}.xlsx"
-
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -13,7 +13,8 @@ from ..core import canonical
 from ..core.db import get_db
 from ..core.models import ExpenseClaim, PaymentList
 from ..schemas import claims as models
-from ..services import claims, form_tokens
+from ..services import claims, expense_report, form_tokens
+from ..services import payment_lists as payment_list_service
 from ..services.errors import Refused, ValidationError
 from ..services.validation import validated
 from .auth import EmptyForm, roles_required
@@ -28,7 +29,7 @@ CHECK_LABELS = {"authentic": "发票真伪 Authentic", "status": "发票状态 S
                 "not_claimed": "未曾报销 Not claimed before",
                 "buyer": "购买方为本企业 Addressed to this company"}
 SOURCE_LABELS = {"elements": "四要素 Four elements", "document": "JSON 文件 JSON document", "pdf": "PDF 文件 PDF"}
-GROUP_LABELS = {key: f"{zh} {en}" for key, (zh, en) in claims.GROUP_TITLES.items()}
+GROUP_LABELS = {key: f"{zh} {en}" for key, (zh, en) in expense_report.GROUP_TITLES.items()}
 REPORT_STATUS = {"all": "全部未驳回 Every claim not rejected", "approved": "已批准及已支付 Approved and paid",
                  "paid": "仅已支付 Paid only"}
 
@@ -232,12 +233,13 @@ def _lists(company):
     """The company's payment lists with the chain's record of each; without it (flashed)
     when the chain cannot be read."""
     try:
-        return claims.payment_lists(current_user)
+        return payment_list_service.listing(current_user)
     except ChainError as exc:
         flash(f"链上记录暂不可用 The chain's records are unavailable: {exc}", "error")
     rows = get_db().query(PaymentList).filter_by(company_tax_id=company).order_by(PaymentList.id.desc()).limit(200)
     return [{"id": p.id, "list_hash": p.list_hash, "total": int(p.total), "claim_count": p.claim_count,
-             "status": p.status, "status_label": claims.LIST_LABELS[p.status], "created_by": p.creator.username,
+             "status": p.status, "status_label": payment_list_service.LIST_LABELS[p.status],
+             "created_by": p.creator.username,
              "created_at": _iso(p.created_at), "register_tx": p.register_tx, "payment_ref": p.payment_ref,
              "paid_at": _iso(p.paid_at), "pay_tx": p.pay_tx, "document": {"claims": []}, "on_chain": None}
             for p in rows]
@@ -272,7 +274,7 @@ def create_payment_list():
                                   "请勾选要列入付款清单的报销单。Tick the claims to put in the payment list.")
         if any(p is None or p < 1 for p in picked):
             raise ValidationError({"claim_ids": "not claim numbers"}, "所选报销单无效。The selection is not valid.")
-        return claims.create_payment_list(current_user, {"claim_ids": picked})["id"]
+        return payment_list_service.create(current_user, {"claim_ids": picked})["id"]
 
     try:
         list_id, first = _once("claim:payment-list", run)
@@ -296,7 +298,7 @@ def mark_paid(list_id):
     if not _posted():
         return redirect(back)
     try:
-        _, first = _once("claim:paid", lambda: claims.mark_paid(
+        _, first = _once("claim:paid", lambda: payment_list_service.mark_paid(
             current_user, list_id, {"payment_ref": request.form.get("payment_ref", "")})["id"])
     except Refused as exc:
         if exc.status == 404:
@@ -339,7 +341,7 @@ def report():
     args = _report_args()
     data = None
     if _company_or_flash() is not None:
-        data = claims.report(current_user, args)
+        data = expense_report.summary(current_user, args)
     return render_template("claims/report.html", args=args, data=data, groups=GROUP_LABELS, statuses=REPORT_STATUS,
                            csv_url=_report_link(args, "csv"), xlsx_url=_report_link(args, "xlsx"))
 
@@ -350,10 +352,10 @@ def report_file(fmt):
     """The report as a file (as GET /api/v1/claims/report?format=…, for the signed-in user)."""
     args = _report_args()
     try:
-        data = claims.report(current_user, args)
+        data = expense_report.summary(current_user, args)
     except Refused as exc:
         flash(exc.message, "error")
         return redirect(url_for("claims.report"))
-    body, content_type, filename = claims.report_file(data, fmt)
+    body, content_type, filename = expense_report.to_file(data, fmt)
     return Response(body, content_type=content_type,
                     headers={"Content-Disposition": f"attachment; filename={filename}"})

@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..core.db import get_db
 from ..core.models import Merchant
 from ..schemas import reports as models
-from ..services import reports
+from ..services import report_files, reports
 from ..services.errors import Refused, ValidationError
 from ..services.validation import validated
 from .auth import EmptyForm, roles_required
@@ -159,8 +159,8 @@ def platform():
 
 def _statement_file(data, fmt, name, platform_report):
     if fmt == "xlsx":
-        return _file(reports.statement_xlsx(data, platform_report), reports.files.XLSX_TYPE, f"{name}.xlsx")
-    return _file(reports.statement_pdf(data, platform_report), "application/pdf", f"{name}.pdf")
+        return _file(report_files.statement_xlsx(data, platform_report), reports.files.XLSX_TYPE, f"{name}.xlsx")
+    return _file(report_files.statement_pdf(data, platform_report), "application/pdf", f"{name}.pdf")
 
 
 def _file(data, content_type, filename):

@@ -53,10 +53,10 @@ def test_custom_error_decoded_with_human_message(chain_app, seeded):
         # a refused call is never journaled
         assert db.session.query(OutboxTx).count() == before
         with pytest.raises(ChainRefusal) as e:
-            chain.transact(dev_account(7).address, "MerchantRegistry", "applyAsMerchant", "X", "BAD", keccak(text="L"))
+            chain.transact(dev_account(9).address, "MerchantRegistry", "applyAsMerchant", "X", "BAD", keccak(text="L"))
         assert e.value.name == "InvalidTaxId"
         with pytest.raises(ChainRefusal) as e:
-            chain.transact(dev_account(7).address, "MerchantRegistry", "approve", dev_account(8).address,
+            chain.transact(dev_account(9).address, "MerchantRegistry", "approve", dev_account(8).address,
                            (1, 1, 1), b"\x01" * 12)
         assert e.value.name == "AccessControlUnauthorizedAccount"
         assert e.value.message.startswith("账户") and "AUTHORITY_ROLE" in e.value.message  # role named, Chinese first

@@ -1,0 +1,73 @@
+"""The expense report (报销汇总): claims summed by employee, category or month, as JSON, CSV
+(UTF-8 with a BOM) or XLSX. Employees see their own claims; approvers the company's."""
+import io
+
+from ..core import canonical
+from ..core.db import get_db
+from ..core.models import ExpenseClaim
+from ..schemas import claims as models
+from .claims import company_of
+
+def summary(user, args):
+    """Claims not rejected (or only approved/paid ones), summed by employee, category or
+    month of submission (China time). Employees see their own; approvers the company's."""
+    company = company_of(user)
+    found = get_db().query(ExpenseClaim).filter(ExpenseClaim.company_tax_id == company,
+                                                ExpenseClaim.status != "rejected")
+    if user.role == "employee":
+        found = found.filter(ExpenseClaim.employee_id == user.id)
+    if args.status == "approved":
+        found = found.filter(ExpenseClaim.status.in_(("approved", "paid")))
+    elif args.status == "paid":
+        found = found.filter(ExpenseClaim.status == "paid")
+    groups = {}
+    for claim in found:
+        month = canonical.china_time(claim.submitted_at)[:7]
+        if (args.date_from and month < args.date_from) or (args.date_to and month > args.date_to):
+            continue
+        key, label = {"employee": (claim.employee.username, claim.employee.username),
+                      "category": (claim.category, models.CATEGORIES[claim.category]),
+                      "month": (month, month)}[args.group]
+        row = groups.setdefault(key, {"key": key, "label": label, "claims": 0, "amount": 0})
+        row["claims"] += 1
+        row["amount"] += int(claim.amount)
+    rows = sorted(groups.values(), key=lambda r: r["key"])
+    return {"group": args.group, "rows": rows, "total_claims": sum(r["claims"] for r in rows),
+            "total_amount": sum(r["amount"] for r in rows)}
+
+
+GROUP_TITLES = {"employee": ("员工", "Employee"), "category": ("类别", "Category"), "month": ("月份", "Month")}
+
+
+def to_file(data, fmt):
+    """The report as CSV (UTF-8 with a BOM, for Excel) or XLSX: amounts in yuan."""
+    zh, en = GROUP_TITLES[data["group"]]
+    header = [f"{zh} {en}", "笔数 Claims", "金额（元） Amount (CNY)"]
+    rows = [[r["label"], r["claims"], r["amount"] / 100] for r in data["rows"]]
+    rows.append(["合计 Total", data["total_claims"], data["total_amount"] / 100])
+    if fmt == "csv":
+        import csv
+
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        for label, count, amount in rows:
+            writer.writerow([label, count, f"{amount:.2f}"])
+        return ("\ufeff" + buf.getvalue()).encode(), "text/csv; charset=utf-8", f"expense-report-{data['group']}.csv"
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "报销汇总"
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+        sheet.cell(sheet.max_row, 3).number_format = "#,##0.00"
+    sheet.column_dimensions["A"].width = 28
+    sheet.column_dimensions["C"].width = 20
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue(), XLSX_TYPE, f"expense-report-{data['group']}.xlsx"
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
