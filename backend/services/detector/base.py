@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from ...core.canonical import CHINA
 from ...core.models import Invoice
+from ...schemas.alerts import KINDS, SEVERITIES, STATUSES  # noqa: F401 - re-exported
 
-KINDS = ("split_invoicing", "volume_spike", "circular_invoicing", "high_void_ratio", "dormant_burst",
-         "round_amounts", "unusual_hours", "buyer_concentration")
 KIND_LABELS = {
     "split_invoicing": "拆分开票 Split invoicing",
     "volume_spike": "开票量激增 Volume spike",
@@ -23,9 +22,7 @@ KIND_LABELS = {
     "unusual_hours": "非常规时段开票 Issuance at unusual hours",
     "buyer_concentration": "购买方集中 Buyer concentration",
 }
-SEVERITIES = ("low", "medium", "high")
 SEVERITY_LABELS = {"low": "低 Low", "medium": "中 Medium", "high": "高 High"}
-STATUSES = ("open", "acknowledged", "resolved")
 STATUS_LABELS = {"open": "待处理 Open", "acknowledged": "已确认 Acknowledged", "resolved": "已解决 Resolved"}
 VOIDED = ("Voided", "RedLettered", "PartlyRedLettered")
 MAX_EVIDENCE_INVOICES = 500  # numbers kept on one alert (the evidence says how many there were)
