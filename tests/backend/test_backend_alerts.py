@@ -294,3 +294,71 @@ def test_webhook_down_is_recorded_failed_and_blocks_nothing(api, chain_app):
     with chain_app.app_context():
         assert get_db().get(Alert, alert["id"]).webhook_status == "failed"
     assert api("auditor").get(f"/alerts/{alert['id']}").get_json()["webhook_status"] == "failed"
+
+
+# ---------------------------------------------------------------- pages
+def page_client(chain_app, seeded, who):
+    from backendutil import login
+
+    client = chain_app.test_client()
+    login(client, who, seeded[who]["password"])
+    return client
+
+
+def test_alert_pages_list_detail_and_workflow_forms(api, chain_app, seeded):
+    from backendutil import csrf_token
+
+    alert, numbers = split_alert(api)
+    c = page_client(chain_app, seeded, "auditor")
+    listed = c.get("/alerts").get_data(as_text=True)
+    assert "异常预警" in listed and f'data-alert="{alert["id"]}"' in listed and "拆分开票 Split invoicing" in listed
+    assert 'data-test="nav-alerts"' in listed
+    assert f'data-alert="{alert["id"]}"' not in c.get("/alerts?status=resolved").get_data(as_text=True)
+    assert "已忽略" in c.get("/alerts?kind=nope").get_data(as_text=True)  # a bad filter is said and left out
+    page = c.get(f"/alerts/{alert['id']}").get_data(as_text=True)
+    assert alert["explanation"].split("\n")[0] in page and "¥10,000,000.00" in page
+    for n in numbers:
+        assert f'href="/invoices/{n}"' in page
+    assert c.get("/alerts/999999").status_code == 404
+    token = csrf_token(c, f"/alerts/{alert['id']}")
+    r = c.post(f"/alerts/{alert['id']}/resolve", data={"csrf_token": token, "note": "  "}, follow_redirects=True)
+    assert "note" in r.get_data(as_text=True) and api("auditor").get(f"/alerts/{alert['id']}").get_json()["status"] == "open"
+    assert c.post(f"/alerts/{alert['id']}/ack", data={}).status_code in (302, 400)  # no CSRF token: nothing done
+    assert api("auditor").get(f"/alerts/{alert['id']}").get_json()["status"] == "open"
+    r = c.post(f"/alerts/{alert['id']}/ack", data={"csrf_token": token}, follow_redirects=True)
+    assert "已确认预警" in r.get_data(as_text=True)
+    r = c.post(f"/alerts/{alert['id']}/assign", data={"csrf_token": token, "auditor": "merchant1"}, follow_redirects=True)
+    assert "不是在用的审计员账户" in r.get_data(as_text=True)
+    r = c.post(f"/alerts/{alert['id']}/assign", data={"csrf_token": token, "auditor": "auditor"}, follow_redirects=True)
+    assert "已分配预警" in r.get_data(as_text=True)
+    r = c.post(f"/alerts/{alert['id']}/resolve", data={"csrf_token": token, "note": "已核实 Checked"},
+               follow_redirects=True)
+    html = r.get_data(as_text=True)
+    assert "已解决预警" in html and "已核实 Checked" in html and 'data-status="resolved"' in html
+    got = api("auditor").get(f"/alerts/{alert['id']}").get_json()
+    assert (got["status"], got["assignee"], got["resolution_note"]) == ("resolved", "auditor", "已核实 Checked")
+    merchant = page_client(chain_app, seeded, "merchant1")
+    assert merchant.get("/alerts").status_code == 403 and merchant.get(f"/alerts/{alert['id']}").status_code == 403
+    assert 'data-test="nav-alerts"' not in merchant.get("/merchant/invoices").get_data(as_text=True)
+
+
+def test_settings_page(chain_app, seeded, api):
+    from backendutil import csrf_token
+
+    auditor = page_client(chain_app, seeded, "auditor")
+    html = auditor.get("/alerts/settings").get_data(as_text=True)
+    assert "检测阈值" in html and "readonly" in html and 'id="settings-submit"' not in html
+    token = csrf_token(auditor, "/alerts/settings")
+    assert auditor.post("/alerts/settings", data={"csrf_token": token, "split_min_count": "4"}).status_code == 403
+    c = page_client(chain_app, seeded, "authority")
+    assert 'id="settings-submit"' in c.get("/alerts/settings").get_data(as_text=True)
+    token = csrf_token(c, "/alerts/settings")
+    r = c.post("/alerts/settings", data={"csrf_token": token, "split_min_count": "abc"}, follow_redirects=True)
+    assert "split_min_count" in r.get_data(as_text=True)
+    r = c.post("/alerts/settings", data={"csrf_token": token, "split_min_count": "4", "volume_z": "4.5",
+                                         "disabled_rules": ["unusual_hours"],
+                                         "alert_mail_to": "a@example.cn\nb@example.cn"}, follow_redirects=True)
+    assert "检测阈值已保存" in r.get_data(as_text=True)
+    got = api("auditor").get("/detector/settings").get_json()["settings"]
+    assert (got["split_min_count"], got["volume_z"], got["disabled_rules"], got["alert_mail_to"]) == \
+        (4, 4.5, ["unusual_hours"], ["a@example.cn", "b@example.cn"])
