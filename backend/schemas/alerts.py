@@ -25,7 +25,7 @@ SETTINGS = {
                                            "this % of the per-invoice cap"),
     "volume_baseline_days": (28, 7, 365, int, "开票量激增：基线天数 Volume spike: baseline days"),
     "volume_min_history_days": (14, 1, 365, int, "开票量激增：最少历史天数 Volume spike: days of history needed"),
-    "volume_z": (6.0, 1.0, 100.0, float, "开票量激增：稳健 z 值（中位数/MAD）Volume spike: robust z (median/MAD)"),
+    "volume_z": (8.0, 1.0, 100.0, float, "开票量激增：稳健 z 值（中位数/MAD）Volume spike: robust z (median/MAD)"),
     "volume_ratio": (5.0, 1.0, 1000.0, float, "开票量激增：相对基线中位数的倍数 Volume spike: times the baseline"),
     "volume_min_invoices": (10, 1, 100000, int, "开票量激增：当日最少张数 Volume spike: invoices that day at least"),
     "circular_window_days": (7, 1, 365, int, "循环开票：时间窗口（天）Circular invoicing: within days"),

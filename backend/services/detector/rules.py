@@ -1,5 +1,6 @@
 """The per-merchant rules: pure functions of one merchant's rows (``base.Row``) and the
 thresholds, each returning the ``Finding``s it makes (synthetic rows in the unit tests)."""
+import math
 import statistics
 from collections import defaultdict
 from datetime import date, timedelta
@@ -95,9 +96,11 @@ def volume_spike(rows, s, evaluate_from=None):
     """A day whose invoice count or gross is far above the merchant's own baseline: the
     ``volume_baseline_days`` calendar days before it (quiet days count as 0), once the merchant
     has ``volume_min_history_days`` of history. Far above = robust z ≥ volume_z, where z is
-    (value − median) / (1.4826 · MAD) (a floor keeps MAD = 0 from making every busy day a
-    spike: 1 invoice for counts, half the mean for gross), and ≥ volume_ratio times the median
-    (or the mean, when larger), with at least volume_min_invoices invoices that day."""
+    (value − median) / (1.4826 · MAD), and ≥ volume_ratio times the median (or the mean, when
+    larger), with at least volume_min_invoices invoices that day. Floors keep a small MAD from
+    making an ordinary busy day a spike: √median for counts (the spread of counts that arrive
+    at random), half the mean for gross; and a gross spike needs the count's z at half the
+    threshold too (one large sale is the per-invoice cap's business, not a volume spike)."""
     daily = _daily(rows)
     if not daily:
         return []
@@ -119,11 +122,12 @@ def volume_spike(rows, s, evaluate_from=None):
         med_c, med_g = statistics.median(counts), statistics.median(grosses)
         mean_c, mean_g = statistics.fmean(counts), statistics.fmean(grosses)
         mad_c, mad_g = _mad(counts, med_c), _mad(grosses, med_g)
-        scale_c = max(1.4826 * mad_c, 1.0)
+        scale_c = max(1.4826 * mad_c, math.sqrt(max(med_c, mean_c)), 1.0)
         scale_g = max(1.4826 * mad_g, 0.5 * mean_g, 100.0)
         z_c, z_g = (count - med_c) / scale_c, (gross - med_g) / scale_g
         hit_c = z_c >= z_need and count >= ratio * max(med_c, mean_c, 1.0)
-        hit_g = z_g >= z_need and gross >= ratio * max(med_g, mean_g, 1.0)
+        # the gross only counts with the count up too: one large sale is the cap's business, not a spike
+        hit_g = z_g >= z_need and gross >= ratio * max(med_g, mean_g, 1.0) and z_c >= z_need / 2
         if not (hit_c or hit_g):
             continue
         first = day_rows[0]
