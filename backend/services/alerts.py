@@ -36,9 +36,10 @@ def query(user, args):
         q = q.where(Alert.status == f.status)
     if f.severity:
         q = q.where(Alert.severity == f.severity)
-    if f.merchant:
-        q = q.where(Alert.merchants.like('%"' + f.merchant.strip().upper().replace("%", "").replace("_", "\\_")
-                                          + '"%', escape="\\"))
+    if f.merchant:  # a tax ID (upper case), or the address of a seller without one
+        who = f.merchant.strip()
+        who = who if who.lower().startswith("0x") else who.upper()
+        q = q.where(Alert.merchants.like('%"' + who.replace("%", "").replace("_", "\\_") + '"%', escape="\\"))
     if f.assignee:
         q = q.join(User, Alert.assignee_id == User.id).where(User.username == f.assignee.strip())
     total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
