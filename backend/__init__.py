@@ -58,6 +58,10 @@ def create_app(config=None):
     from . import api, chain, cli, web
 
     chain.init_app(app)
+    from .chain import indexer
+    from .services import detector
+
+    indexer.add_listener(detector.on_indexed)  # anomaly detection as events arrive (docs/alerts.md)
     cli.init_app(app)
     web.init_app(app)
     api.init_app(app)

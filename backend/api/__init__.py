@@ -29,7 +29,8 @@ def init_app(app):
     app.register_blueprint(bp)
 
 
-from . import administration, claims, errors, inbox, invoices, openapi, receivables, reports, verification  # noqa: E402,F401 - the routes of bp
+from . import (administration, alerts, claims, errors, inbox, invoices, openapi, receivables,  # noqa: E402,F401 - the
+               reports, verification)  # routes of bp
 
 
 @bp.get("/openapi.json")

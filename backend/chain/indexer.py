@@ -16,6 +16,7 @@ from collections import Counter
 from types import SimpleNamespace
 
 from eth_utils import event_abi_to_log_topic, keccak
+from flask import current_app, has_app_context
 from sqlalchemy import bindparam, case, insert, select, update
 from web3 import Web3
 
@@ -32,6 +33,27 @@ _run_lock = threading.Lock()
 MERCHANT_EVENTS = {"MerchantApproved": "approved", "MerchantSuspended": "suspended",
                    "MerchantReinstated": "approved", "MerchantRejected": "rejected", "MerchantApplied": "pending"}
 INVOICE_EVENT_STATUS = {"InvoiceCleared": "Cleared", "InvoiceRejected": "Rejected", "InvoiceVoided": "Voided"}
+DETECTOR_EVENTS = ("InvoiceIssued", "InvoiceVoided", "InvoiceRedLettered")  # their sellers: for the listeners
+LIMIT_EVENTS = ("MerchantApproved", "MerchantLimitsChanged")
+# called after a run that stored events as fn(seller addresses, accounts whose limits changed):
+# the anomaly detector's incremental run (services.detector.on_indexed, added by create_app)
+LISTENERS = []
+
+
+def add_listener(fn):
+    if fn not in LISTENERS:
+        LISTENERS.append(fn)
+
+
+def _tell_listeners(sellers, limit_accounts):
+    """Each listener in turn; an error of one is logged, never raised: indexing goes on."""
+    for fn in list(LISTENERS):
+        try:
+            fn(sellers, limit_accounts)
+        except Exception:  # noqa: BLE001
+            get_db().rollback()
+            if has_app_context():
+                current_app.logger.exception("indexer listener %s", getattr(fn, "__name__", fn))
 
 
 def topics_of(chain):
@@ -85,6 +107,7 @@ def _run(max_blocks):
     by_address = {c.address: n for n, c in chain.contracts.items()}
     count = 0
     blocks = {}  # number -> (timestamp, hash)
+    sellers, limit_accounts = set(), set()  # whose invoices / limits changed: for the listeners after the loop
     while start <= latest:
         end = min(start + max_blocks - 1, latest)
         # read everything from the node first, then write in one short DB transaction
@@ -104,6 +127,10 @@ def _run(max_blocks):
             except Exception:  # noqa: BLE001 - a log we cannot decode is skipped, not fatal
                 continue
             decoded_logs.append((cname, ename, log, args))
+            if ename in DETECTOR_EVENTS and args.get("seller"):
+                sellers.add(args["seller"])
+            elif ename in LIMIT_EVENTS and args.get("account"):
+                limit_accounts.add(args["account"])
         end_hash = _block(chain, blocks, end)[1]
         views = receivable_index.read_views(chain, receivable_index.touched(decoded_logs), end)
         if any(Web3.to_hex(log["blockHash"]) != _block(chain, blocks, log["blockNumber"])[1]
@@ -117,6 +144,8 @@ def _run(max_blocks):
         session.commit()
         start = end + 1
     out = {"from": first, "to": latest, "events": count}
+    if sellers or limit_accounts:
+        _tell_listeners(sellers, limit_accounts)
     if rewound:
         out["rewound"] = rewound
     return out

@@ -66,6 +66,15 @@ DEFAULTS = {
     "MAIL_SINK_PORT": 8025,  # dev mode: the local SMTP sink `make run` starts on 127.0.0.1
     "MAIL_SINK_DIR": str(VAR / "mail"),  # where the sink keeps each message (.eml); the dev mail page reads it
     "PUBLIC_LINK_MAX_AGE_DAYS": 30,  # how long an invoice's public link (/p/<token>) works
+    # the anomaly detector's alerts (docs/alerts.md): e-mailed through the mail outbox to
+    # ALERT_MAIL_TO (addresses, comma-separated; the detector setting alert_mail_to, when set,
+    # replaces it) and, when ALERT_WEBHOOK_URL is set, POSTed there as JSON (retried with backoff)
+    "ALERT_MAIL_TO": None,
+    "ALERT_WEBHOOK_URL": None,
+    "ALERT_WEBHOOK_TIMEOUT": 5.0,  # seconds per attempt
+    "ALERT_WEBHOOK_ATTEMPTS": 4,  # then webhook_status is "failed"
+    "ALERT_WEBHOOK_BACKOFF": 1.0,  # seconds before the second attempt, doubled each time
+    "DETECTOR_ENABLED": True,  # the incremental detection after issuance and indexing (the full scan always runs)
 }
 
 
@@ -113,6 +122,12 @@ ENV_KEYS = {
     "MAIL_SINK_PORT": int,
     "MAIL_SINK_DIR": str,
     "PUBLIC_LINK_MAX_AGE_DAYS": float,
+    "ALERT_MAIL_TO": str,
+    "ALERT_WEBHOOK_URL": str,
+    "ALERT_WEBHOOK_TIMEOUT": float,
+    "ALERT_WEBHOOK_ATTEMPTS": int,
+    "ALERT_WEBHOOK_BACKOFF": float,
+    "DETECTOR_ENABLED": _flag,
 }
 
 

@@ -1,13 +1,16 @@
 """The mail outbox's writing side: queue an issued invoice's e-mail in the caller's
-database transaction (the one that marks the invoice issued), at most one per invoice.
+database transaction (the one that marks the invoice issued), at most one per invoice; and
+a new alert's e-mail to each recipient (at most one per alert and recipient).
 
 Used by services.issuance (the receipt, settle), services.bulk and chain.indexer (an
-invoice found issued by its event); services.mail sends the rows."""
+invoice found issued by its event), services.alert_notify (a new alert); services.mail
+sends the rows."""
 from sqlalchemy import insert, select
 
 from .models import Invoice, MailMessage, utcnow
 
 KIND = "issued"
+ALERT_KIND = "alert"
 
 
 def _insert(session, rows):
@@ -21,10 +24,16 @@ def _insert(session, rows):
         module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
         session.execute(module.insert(MailMessage.__table__).on_conflict_do_nothing(), rows)
         return
-    ids = {r["invoice_id"] for r in rows}
-    have = set(session.execute(select(MailMessage.invoice_id).where(
-        MailMessage.invoice_id.in_(ids), MailMessage.kind == KIND)).scalars())
-    rows = [r for r in rows if r["invoice_id"] not in have]
+    if rows[0].get("alert_id") is not None:
+        ids = {r["alert_id"] for r in rows}
+        have = set(session.execute(select(MailMessage.alert_id, MailMessage.recipient).where(
+            MailMessage.alert_id.in_(ids), MailMessage.kind == ALERT_KIND)).all())
+        rows = [r for r in rows if (r["alert_id"], r["recipient"]) not in have]
+    else:
+        ids = {r["invoice_id"] for r in rows}
+        have = set(session.execute(select(MailMessage.invoice_id).where(
+            MailMessage.invoice_id.in_(ids), MailMessage.kind == KIND)).scalars())
+        rows = [r for r in rows if r["invoice_id"] not in have]
     if rows:
         session.execute(insert(MailMessage.__table__), rows)
 
@@ -52,3 +61,12 @@ def enqueue_issued(session, column, values):
         found = session.execute(select(Invoice.id, Invoice.buyer_email).where(
             column.in_(values[i:i + 500]), Invoice.buyer_email.isnot(None), Invoice.state == "issued")).all()
         _insert(session, [_row(id_, email) for id_, email in found])
+
+
+def enqueue_alert_mail(session, alert_ids, recipients):
+    """Queue the e-mail of each new alert to each recipient (the authority's and auditors'
+    addresses). Not committed: it commits with the alerts."""
+    now = utcnow()
+    _insert(session, [{"alert_id": alert_id, "invoice_id": None, "kind": ALERT_KIND, "recipient": recipient,
+                       "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+                      for alert_id in alert_ids for recipient in recipients])

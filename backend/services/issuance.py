@@ -17,7 +17,7 @@ from ..core.db import get_db
 from ..core.mail_queue import enqueue_invoice_mail
 from ..core.models import Invoice, OutboxTx
 from ..schemas.invoices import RedLetterRequest, ReviewRequest
-from . import numbering
+from . import detector, numbering
 from .errors import Refused, ValidationError, refusal_from_chain
 from .invoices import active_merchant, find, held_buyer, owned, rates_of
 from .validation import line_items, today, totals, validate_issue, validated
@@ -157,7 +157,15 @@ def issue(user, body, idempotency_key=None):
             return _replay(existing, fingerprint, body)
         raise
     apply_result(inv, result)
+    _detect(inv)
     return inv, True
+
+
+def _detect(inv):
+    """The detector's incremental run for the seller of an invoice just issued, voided or
+    red-lettered (its errors are logged, never raised: see detector.after_change)."""
+    if inv.state == "issued" and current_app.config.get("DETECTOR_ENABLED", True):
+        detector.after_change([inv.seller_address], source="issuance")
 
 
 def keyed(user, idempotency_key):
@@ -226,7 +234,8 @@ def settle(inv):
                 get_signer().wait(row, get_db(), timeout=2)
         except (ChainError, OSError):
             return
-    if row.status == "mined" and inv.state != "issued":
+    became_issued = row.status == "mined" and inv.state != "issued"
+    if became_issued:
         inv.state = "issued"
         refresh(inv)
         enqueue_invoice_mail(get_db(), inv)
@@ -234,6 +243,8 @@ def settle(inv):
         inv.state = "failed"
         inv.error = row.error or row.status
     get_db().commit()
+    if became_issued:
+        _detect(inv)
 
 
 def refresh(inv):
@@ -291,6 +302,7 @@ def void(user, number):
                       result.refusal.message if result.refusal else "reverted", 409)
     refresh(inv)
     get_db().commit()
+    _detect(inv)
     return inv, result
 
 
@@ -321,6 +333,7 @@ def red_letter(user, number, body, idempotency_key=None):
     apply_result(note, result)
     refresh(original)
     get_db().commit()
+    _detect(note)
     return note, True
 
 

@@ -1,6 +1,7 @@
 """The issued invoice e-mailed to its buyer: the message (Chinese first, the PDF and the
 JSON document attached, the verification and public links) and the sender of the mail
-outbox (core.mail_queue writes its rows).
+outbox (core.mail_queue writes its rows). A row with an ``alert_id`` is a new alert of the
+anomaly detector, e-mailed to the authority's and auditors' addresses (compose_alert).
 
 ``send_pending()`` sends what is due: each row is claimed with a conditional UPDATE
 (pending → sending, or a claim older than MAIL_CLAIM_TIMEOUT) before anything is sent, so
@@ -9,6 +10,7 @@ rows are never looked at again. An SMTP failure puts the row back to pending wit
 error and the next attempt MAIL_RETRY_BASE·2^(attempts-1) seconds later (at most an hour);
 after MAIL_MAX_ATTEMPTS it is failed. ``start_background`` runs it in a thread (serve.py).
 """
+import json
 import secrets
 import smtplib
 import threading
@@ -33,9 +35,43 @@ def base_url():
     return (current_app.config.get("PUBLIC_BASE_URL") or DEV_BASE_URL).rstrip("/") + "/"
 
 
+def compose_alert(row):
+    """The EmailMessage of an alert's row: what was found (Chinese, then English), the
+    merchants, the invoices and the link to the alert's page."""
+    from .detector import KIND_LABELS, SEVERITY_LABELS
+
+    alert, cfg = row.alert, current_app.config
+    merchants, invoices = json.loads(alert.merchants), json.loads(alert.invoices)
+    label = KIND_LABELS.get(alert.kind, alert.kind)
+    link = f"{base_url()}alerts/{alert.id}"
+    msg = EmailMessage()
+    msg["Subject"] = (f"【异常预警】{label.split(' ', 1)[0]} · {'、'.join(merchants[:3])} · "
+                      f"Alert #{alert.id}: {alert.kind} ({alert.severity})")
+    msg["From"] = cfg["MAIL_FROM"]
+    msg["To"] = row.recipient
+    msg["Date"] = formatdate(usegmt=True)
+    domain = parseaddr(cfg["MAIL_FROM"])[1].rpartition("@")[2] or "einvoice.localhost"
+    msg["Message-ID"] = f"<einvoice-alert-{row.id}-{alert.id}@{domain}>"
+    msg["X-Einvoice-Alert"] = str(alert.id)
+    msg["X-Einvoice-Alert-Kind"] = alert.kind
+    listed = "\n".join(f"  {n}  {base_url()}invoices/{n}" for n in invoices[:50])
+    more = f"\n  …… 共 {len(invoices)} 张 {len(invoices)} in all" if len(invoices) > 50 else ""
+    msg.set_content(
+        f"异常预警 #{alert.id}：{label}（严重程度 {SEVERITY_LABELS.get(alert.severity, alert.severity)}）\n\n"
+        f"{alert.explanation}\n\n"
+        f"涉及商户 Merchants：{'、'.join(merchants)}\n"
+        f"涉及发票 Invoices：\n{listed}{more}\n\n"
+        f"查看、确认和处理 Open, acknowledge and resolve it：\n{link}\n\n"
+        f"本邮件由电子发票平台的异常检测自动发送。This message was sent automatically by the platform's anomaly "
+        f"detector.\n")
+    return msg
+
+
 def compose(row):
     """The EmailMessage of a mail_outbox row: Chinese first, then English; the invoice PDF
-    and its canonical JSON document attached."""
+    and its canonical JSON document attached (an alert's row: compose_alert)."""
+    if row.alert_id is not None:
+        return compose_alert(row)
     inv, cfg = row.invoice, current_app.config
     base = base_url()
     verify = invoice_pdf.verification_url(inv, base)
@@ -136,7 +172,7 @@ def send_pending(limit=50, send=None):
         row = session.get(MailMessage, row_id)
         session.refresh(row)
         try:
-            if not row.invoice.check_code:  # marked issued by the indexer: the check code not read yet
+            if row.invoice is not None and not row.invoice.check_code:  # marked issued by the indexer: no check code yet
                 issuance.refresh(row.invoice)
                 session.commit()
             (send or smtp_send)(compose(row))

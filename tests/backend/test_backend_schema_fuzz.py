@@ -98,6 +98,23 @@ headers = {{ Authorization = "Bearer {tokens['authority']}" }}
 include-path-regex = '^/(review-queue|invoices/\\{{number\\}}/(clear|reject))$'
 headers = {{ Authorization = "Bearer {tokens['auditor']}" }}
 
+# The anomaly detector's alerts and thresholds: the authority's (merchants get 403).
+[[operations]]
+include-path-regex = "^/(alerts|detector)"
+headers = {{ Authorization = "Bearer {tokens['authority']}" }}
+
+# A valid body may still be refused for what JSON Schema cannot say: 400 for a username that is
+# no active auditor's (assign), for thresholds that must agree with the others in force
+# (circular_min_length ≤ circular_max_length, night hours that differ).
+[[operations]]
+include-path-regex = '^/alerts/\\{{id\\}}/assign$'
+checks.positive_data_acceptance.expected-statuses = {json.dumps(POSITIVE + [400])}
+
+[[operations]]
+include-path-regex = '^/detector/settings$'
+include-method = "PUT"
+checks.positive_data_acceptance.expected-statuses = {json.dumps(POSITIVE + [400])}
+
 # The buyer's inbox and its export.
 [[operations]]
 include-path-regex = "^/inbox"
