@@ -115,6 +115,20 @@ include-path-regex = '^/detector/settings$'
 include-method = "PUT"
 checks.positive_data_acceptance.expected-statuses = {json.dumps(POSITIVE + [400])}
 
+# Expense claims: the demo company's employee submits and lists; its approver decides, makes
+# payment lists and pays them. A valid body may still be refused for what JSON Schema cannot
+# say: 400 (a file that is no invoice document), 409 (claimed before, nothing to pay), 422 (the
+# verification on chain: not found, mismatch, not this company's invoice).
+[[operations]]
+include-path-regex = "^/claims"
+headers = {{ Authorization = "Bearer {tokens['employee']}" }}
+checks.positive_data_acceptance.expected-statuses = {json.dumps(POSITIVE + [400, 422])}
+
+[[operations]]
+include-path-regex = '^/(claims/\\{{claim_id\\}}/(approve|reject)|payment-lists)'
+headers = {{ Authorization = "Bearer {tokens['approver']}" }}
+checks.positive_data_acceptance.expected-statuses = {json.dumps(POSITIVE + [400, 422])}
+
 # The buyer's inbox and its export.
 [[operations]]
 include-path-regex = "^/inbox"
