@@ -23,7 +23,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 TEST_CHAIN_PORT ?= $(shell python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TEST_CHAIN_PORT
 
-.PHONY: run test setup compile clean bench-gas bench-api bench-bulk bench-reliability bench-ledger-sm slither fuzz-api
+.PHONY: run test setup compile clean bench-gas bench-api bench-bulk bench-reliability bench-ledger-sm bench-scale slither \
+	fuzz-api
 
 run: setup compile
 	$(PY) -m scripts.run
@@ -50,6 +51,11 @@ bench-bulk: setup compile
 # `make bench-reliability BENCH_ARGS="--quick --only load,idle_chain"` for a part of it
 bench-reliability: setup compile
 	$(PY) bench/reliability.py $(BENCH_ARGS)
+
+# 100,000 invoices across 200 merchants with planted anomalies: lists, search, dashboards,
+# verification, the indexer, the detector (bench/results/scale.json); BENCH_ARGS for smaller runs
+bench-scale: setup compile
+	$(PY) bench/scale.py $(BENCH_ARGS)
 
 # the receivables ledger's state machine at its acceptance length (make test runs 400 steps)
 LEDGER_SM_STEPS ?= 5000

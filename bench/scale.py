@@ -166,6 +166,10 @@ class Population:
     def plant_all(self, chosen):
         rng, today = self.rng, self.today
         yesterday = today - timedelta(days=1)
+        first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)  # the previous calendar month
+
+        def last_month():  # the monthly rules (void ratio, round amounts, night hours, concentration) count per month
+            return first + timedelta(days=rng.randrange(28))
         m = chosen["split_invoicing"][0]
         buyer = self.buyers[rng.randrange(len(self.buyers))]
         start = business_time(yesterday, rng)
@@ -191,9 +195,8 @@ class Population:
 
         m = chosen["high_void_ratio"][0]
         customers = [self.buyers[rng.randrange(len(self.buyers))] for _ in range(20)]
-        rows = [self.add(m, rng.choice(customers), today - timedelta(days=rng.randint(1, 25)),
-                         rng.randint(1_000_00, 20_000_00), status="Voided" if k % 5 < 2 else "Issued")
-                for k in range(60)]
+        rows = [self.add(m, rng.choice(customers), last_month(), rng.randint(1_000_00, 20_000_00),
+                         status="Voided" if k % 2 else "Issued") for k in range(80)]
         self.plant("high_void_ratio", [m], [r["number"] for r in rows if r["chain_status"] == "Voided"][:10])
 
         m = chosen["dormant_burst"][0]
@@ -205,15 +208,15 @@ class Population:
 
         m = chosen["round_amounts"][0]
         customers = [self.buyers[rng.randrange(len(self.buyers))] for _ in range(15)]
-        rows = [self.add(m, rng.choice(customers), today - timedelta(days=rng.randint(1, 25)),
-                         rng.choice([10_000_00, 20_000_00, 50_000_00, 100_000_00]), 0) for _ in range(40)]
+        rows = [self.add(m, rng.choice(customers), last_month(),
+                         rng.choice([10_000_00, 20_000_00, 50_000_00, 100_000_00]), 0) for _ in range(60)]
         self.plant("round_amounts", [m], [r["number"] for r in rows[:5]])
 
         m = chosen["unusual_hours"][0]
         customers = [self.buyers[rng.randrange(len(self.buyers))] for _ in range(15)]
         rows = []
         for _ in range(40):
-            day = today - timedelta(days=rng.randint(1, 25))
+            day = last_month()
             night = datetime(day.year, day.month, day.day, tzinfo=CHINA) + timedelta(hours=rng.uniform(1, 4))
             rows.append(self.add(m, rng.choice(customers), day, rng.randint(1_000_00, 20_000_00),
                                  moment=night.astimezone(timezone.utc).replace(tzinfo=None)))
@@ -221,8 +224,7 @@ class Population:
 
         m = chosen["buyer_concentration"][0]
         big = self.buyers[rng.randrange(len(self.buyers))]
-        rows = [self.add(m, big, today - timedelta(days=rng.randint(1, 80)), rng.randint(50_000_00, 200_000_00))
-                for _ in range(40)]
+        rows = [self.add(m, big, last_month(), rng.randint(300_000_00, 800_000_00)) for _ in range(40)]
         self.plant("buyer_concentration", [m], [r["number"] for r in rows[:5]])
 
 
@@ -335,11 +337,39 @@ def verify_latencies(base, rows, clients=16, per_client=100):
 
 
 def measure_dashboards(base, tokens, demo, rng):
-    return {}
+    """p95 of the merchant dashboard (25 merchants, each period) and of the authority's."""
+    merchants = [(tokens[t], f"/api/v1/analytics/merchant?period={p}")
+                 for t in rng.sample(sorted(tokens), min(25, len(tokens))) for p in ("day", "week", "month")]
+    authority = [(demo["authority"]["api_token"], f"/api/v1/analytics/authority?period={p}")
+                 for p in ("day", "week", "month") for _ in range(25)]
+    merchant_ms = percentile(sum((timed_gets(base, tok, [p]) for tok, p in merchants), []), 0.95)
+    authority_ms = percentile(sum((timed_gets(base, tok, [p]) for tok, p in authority), []), 0.95)
+    return {"dashboard_merchant_p95_ms": merchant_ms, "dashboard_authority_p95_ms": authority_ms,
+            "dashboard_p95_ms": max(merchant_ms, authority_ms)}
 
 
 def measure_detector(app, pop):
-    return {"alerts_planted": len(pop.planted)}
+    """The detector's full scan over everything, then: each planted anomaly found (an alert of
+    its kind naming its merchants), and the population's clean merchants with any alert."""
+    from backend.core.db import get_db
+    from backend.core.models import Alert
+    from backend.services import detector
+
+    with app.app_context():
+        session = get_db()
+        session.query(Alert).delete()  # the incremental runs' alerts during the on-chain issuance
+        session.commit()
+        summary = detector.full_scan(session)
+        alerts = [(a.kind, set(json.loads(a.merchants))) for a in session.query(Alert)]
+    found = [p for p in pop.planted if any(kind == p["kind"] and set(p["merchants"]) <= names
+                                           for kind, names in alerts)]
+    planted_merchants = {t for p in pop.planted for t in p["merchants"]}
+    population = {m[1] for m in pop.merchants}
+    false = {t for _, names in alerts for t in names if t in population and t not in planted_merchants}
+    return {"detector_full_scan_s": round(summary["seconds"], 2), "detector_invoices": summary["invoices"],
+            "alerts_planted": len(pop.planted), "alerts_found": len(found), "alerts_false": len(false),
+            "alerts_by_kind": summary["by_kind"],
+            "planted_missed": [p["kind"] for p in pop.planted if p not in found]}
 
 
 # ---------------------------------------------------------------- the run
