@@ -29,7 +29,8 @@ def init_app(app):
     app.register_blueprint(bp)
 
 
-from . import administration, claims, errors, inbox, invoices, openapi, receivables, verification  # noqa: E402,F401 - the routes of bp
+from . import (  # noqa: E402,F401 - the routes of bp
+    administration, analytics, claims, errors, inbox, invoices, openapi, receivables, verification)
 
 
 @bp.get("/openapi.json")
