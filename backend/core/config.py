@@ -66,6 +66,8 @@ DEFAULTS = {
     "MAIL_SINK_PORT": 8025,  # dev mode: the local SMTP sink `make run` starts on 127.0.0.1
     "MAIL_SINK_DIR": str(VAR / "mail"),  # where the sink keeps each message (.eml); the dev mail page reads it
     "PUBLIC_LINK_MAX_AGE_DAYS": 30,  # how long an invoice's public link (/p/<token>) works
+    # the dashboards' charts: Chart.js as npm installs it (package.json pins it), served by the app
+    "CHARTJS_FILE": str(ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"),
 }
 
 

@@ -1,8 +1,8 @@
 """Web: the HTML portals (blueprints, forms, templates, static files) for merchants, buyers, authority, auditors and the public; they call services."""
-from . import audit, auth, authority, delivery, helpers, inbox, merchant_portal, receivables, verification
+from . import audit, auth, authority, dashboards, delivery, helpers, inbox, merchant_portal, receivables, verification
 
 BLUEPRINTS = (auth.bp, merchant_portal.bp, verification.bp, audit.bp, authority.bp, receivables.bp, inbox.bp,
-              delivery.bp)
+              delivery.bp, dashboards.bp)
 
 
 def init_app(app):
