@@ -47,7 +47,10 @@ def main(argv=None):
             except Exception as exc:  # noqa: BLE001 - e.g. no deployment yet: serve anyway
                 app.logger.error("seeding failed: %s", exc)
         if app.config["INDEXER_INTERVAL"] > 0:
-            indexer.start_background(app, app.config["INDEXER_INTERVAL"], on_rewind=recovery.recover)
+            from .services import analytics_store
+
+            indexer.start_background(app, app.config["INDEXER_INTERVAL"], on_rewind=recovery.recover,
+                                     after_run=analytics_store.refresh)  # the dashboards' figures
         if app.config["MAIL_INTERVAL"] > 0:  # the mail outbox (issued invoices e-mailed); waits without MAIL_URL
             from .services import mail
 

@@ -29,8 +29,8 @@ def init_app(app):
     app.register_blueprint(bp)
 
 
-from . import (administration, alerts, claims, errors, inbox, invoices, openapi, receivables,  # noqa: E402,F401 - the
-               reports, verification)  # routes of bp
+from . import (  # noqa: E402,F401 - the routes of bp
+    administration, alerts, analytics, claims, errors, inbox, invoices, openapi, receivables, reports, verification)
 
 
 @bp.get("/openapi.json")

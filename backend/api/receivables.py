@@ -3,7 +3,7 @@ lineage and timeline, lists by the caller's part; /balances (and the dev faucet)
 from flask import g, jsonify
 
 from ..schemas import receivables as models
-from ..services import receivable_views, receivables
+from ..services import merchants, receivable_views, receivables
 from . import bp
 from .inputs import api_auth, body_json, query
 from .openapi import operation
@@ -15,10 +15,20 @@ ACTION_ERRORS = (400, 401, 403, 404, 409, 422, 503)
 @operation("me", ok={200: models.Me}, errors=(401,))
 @api_auth()
 def me():
-    """Who the token is: username, role, chain address, tax ID (a merchant's or a buyer's)"""
+    """Who the token is: username, role, chain address, tax ID (a merchant's or a buyer's); a merchant's limits
+
+    For a merchant, `invoice_cap` (the most one invoice may be) and `monthly_quota` (the
+    gross it may issue in a month before its invoices are flagged), in fen, as the chain's
+    MerchantRegistry holds them now (0 while not approved; null when the chain cannot be
+    read). Other roles: no such fields.
+    """
     user = g.api_user
     tax_id = user.merchant.tax_id if user.merchant is not None else user.buyer_tax_id
-    return jsonify({"username": user.username, "role": user.role, "address": user.address, "tax_id": tax_id})
+    out = {"username": user.username, "role": user.role, "address": user.address, "tax_id": tax_id}
+    if user.role == "merchant":
+        limits = merchants.limits_of(user.address) if user.address else None
+        out.update(limits or {"invoice_cap": None, "monthly_quota": None})
+    return jsonify(out)
 
 
 @bp.post("/receivables")

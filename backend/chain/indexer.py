@@ -341,9 +341,10 @@ def wake():
     _wake.set()
 
 
-def start_background(app, interval=1.0, on_rewind=None):
+def start_background(app, interval=1.0, on_rewind=None, after_run=None):
     """A daemon thread indexing every ``interval`` seconds (serve.py); after a rewind it
-    calls ``on_rewind()`` (the services' recovery: outbox and invoice rows)."""
+    calls ``on_rewind()`` (the services' recovery: outbox and invoice rows); after each run
+    ``after_run()`` (the dashboards' figures brought up to date: services.analytics_store)."""
     stop = threading.Event()
 
     def loop():
@@ -361,6 +362,12 @@ def start_background(app, interval=1.0, on_rewind=None):
                         last_checkpoint = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - keep following; log and retry
                 app.logger.warning("indexer: %s", exc)
+            if after_run is not None:  # also when the chain is down: invoice rows change without it
+                try:
+                    with app.app_context():
+                        after_run()
+                except Exception as exc:  # noqa: BLE001 - the next run tries again
+                    app.logger.warning("after indexing: %s", exc)
             _wake.wait(interval)  # (a stop is seen within ``interval``)
             _wake.clear()
 

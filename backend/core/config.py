@@ -75,6 +75,8 @@ DEFAULTS = {
     "ALERT_WEBHOOK_ATTEMPTS": 4,  # then webhook_status is "failed"
     "ALERT_WEBHOOK_BACKOFF": 1.0,  # seconds before the second attempt, doubled each time
     "DETECTOR_ENABLED": True,  # the incremental detection after issuance and indexing (the full scan always runs)
+    # the dashboards' charts: Chart.js as npm installs it (package.json pins it), served by the app
+    "CHARTJS_FILE": str(ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"),
 }
 
 

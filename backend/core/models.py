@@ -1,13 +1,15 @@
 """Tables: users, merchant profiles, merchants' invoice-number ranges, invoice documents,
 receivables, expense claims and payment lists, used form tokens, outbox, mail outbox,
 alerts, settings, saved reports, signers' next nonces, indexed events, indexer cursors,
-verification history."""
+verification history; the dashboards' pre-aggregated figures and their change log are in
+core.analytics_models (imported at the end)."""
 import hashlib
 import secrets
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -115,7 +117,14 @@ class NumberRange(db.Model):
 class Invoice(db.Model):
     """The full invoice document (canonical JSON) and what the chain said about it."""
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("user_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key"),
+        # the dashboards (services.analytics): a merchant's top buyers in a period read this
+        # index only (no table rows); the review backlog's count, amount and ages likewise
+        Index("ix_invoices_seller_day_buyer", "seller_address", "issue_date", "buyer_tax_id", "state",
+              "chain_status", "is_red_letter", "gross"),
+        Index("ix_invoices_status_created_at", "chain_status", "created_at", "gross"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     key: Mapped[str] = mapped_column(String(66), unique=True)
@@ -367,3 +376,13 @@ class Verification(db.Model):
 
 # the buyer company's expense claims and payment lists (a module of their own: size)
 from .claim_models import ExpenseClaim, PaymentList  # noqa: E402,F401
+
+# the dashboards' tables (a module of their own: this one is long enough), importable from here
+from .analytics_models import (  # noqa: E402,F401
+    AnalyticsBuyerMonth,
+    AnalyticsChange,
+    AnalyticsPlatformDay,
+    AnalyticsRateDay,
+    AnalyticsSellerDay,
+    AnalyticsSellerMonth,
+)

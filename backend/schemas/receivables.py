@@ -114,3 +114,7 @@ class Me(Answer):
     role: str
     address: str | None
     tax_id: str | None
+    invoice_cap: int | None = Field(None, description="merchants only: the most one invoice may be (gross, fen), on "
+                                                      "chain (MerchantRegistry); null: the chain cannot be read")
+    monthly_quota: int | None = Field(None, description="merchants only: the gross a month may reach before invoices "
+                                                        "are flagged (fen), on chain; null: the chain cannot be read")

@@ -122,6 +122,16 @@ def chain_profile(m):
             "number_range": {"first": f"{first:020d}", "last": f"{last:020d}"} if first else None}
 
 
+def limits_of(address):
+    """{"invoice_cap", "monthly_quota"} (fen) of ``address`` on the MerchantRegistry (zero
+    while it is not approved); None when the chain cannot be read."""
+    try:
+        limits = get_chain().call_named(MERCHANTS, "merchant", address).get("limits")
+    except Exception:  # noqa: BLE001 - unknown: the caller says so
+        return None
+    return {"invoice_cap": int(limits[0]), "monthly_quota": int(limits[1])} if limits else None
+
+
 def as_dict(m):
     return {"id": m.id, "name": m.name, "tax_id": m.tax_id, "licence_number": m.licence_number,
             "status": m.status, "note": m.note, "address": m.user.address, "username": m.user.username,

@@ -33,10 +33,10 @@ def _ok(response, status=200):
     return response.get_json()
 
 
-def test_me_names_role_address_and_tax_id(api, seeded):
+def test_me_names_role_address_tax_id_and_a_merchants_limits(api, seeded):
     me = _ok(api("merchant1").get("/me"))
     assert me == {"username": "merchant1", "role": "merchant", "address": seeded["merchant1"]["address"],
-                  "tax_id": "91350100M000100Y43"}
+                  "tax_id": "91350100M000100Y43", "invoice_cap": seed.LIMITS[0], "monthly_quota": seed.LIMITS[1]}
     assert _ok(api("buyer").get("/me"))["tax_id"] == seeded["buyer"]["tax_id"] == "91530100MA6K0000XA"
     assert api().get("/me").status_code == 401
 
