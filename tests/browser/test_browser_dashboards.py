@@ -87,7 +87,7 @@ def test_authority_dashboard_charts_render(page, login, live_server, screenshot)
     assert not [p for p in problems if "Content Security Policy" in p or "Error" in p], problems
 
 
-def test_merchant_dashboard_shows_its_numbers(page, login, live_server, tmp_path):
+def test_merchant_dashboard_shows_its_numbers(page, login, live_server, screenshot):
     mine = [issue(live_server, "merchant1", LINES),
             issue(live_server, "merchant1", [{"name": "打印纸 Paper", "quantity": 3, "unit_price": 25_00,
                                               "tax_rate": 13}])]
@@ -107,6 +107,7 @@ def test_merchant_dashboard_shows_its_numbers(page, login, live_server, tmp_path
     page.wait_for_function("() => Object.keys(window.dashboardCharts || {}).length >= 7")
     charts = page.evaluate(CHARTS)
     assert all_drawn(charts) and charts["table-receivables_status"][4]  # no receivables: that table is empty
+    screenshot(page, "dashboard-merchant")
 
     with page.expect_download() as info:
         page.locator('[data-test="export-by_rate-csv"]').click()
