@@ -108,7 +108,8 @@ def user_role(user_id, action):
     if EmptyForm().validate_on_submit():
         try:
             merchants.set_chain_role(current_user, user, action == "grant")
-            flash(f"{user.username}: on-chain role {action}ed. 链上角色已更新", "ok")
+            flash(f"{user.username}：链上角色已{'授予' if action == 'grant' else '撤销'}。The on-chain role was "
+                  f"{'granted' if action == 'grant' else 'revoked'}.", "ok")
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise

@@ -267,5 +267,7 @@ def test_authority_users_page_grants_role(browser):
     assert "AUDITOR_ROLE" in page and "held" in page
     uid = re.search(r'/admin/users/(\d+)/revoke', page).group(1)
     r = auth.post(f"/admin/users/{uid}/revoke", page=page, follow_redirects=True)
-    assert "missing" in r.get_data(as_text=True)
+    text = r.get_data(as_text=True)
+    assert "missing" in text
+    assert "链上角色已撤销。The on-chain role was revoked." in text and "revokeed" not in text  # issue 14, defect 6
     assert browser("auditor").get("/admin/users").status_code == 403
