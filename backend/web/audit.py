@@ -11,6 +11,9 @@ from .helpers import already_submitted, explained_refusals, form_int, page_args,
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 REASONS = {1: "Verified with the merchant 已核实", 2: "Legitimate volume 正常业务量", 3: "Duplicate confirmed 确认重复",
            4: "Fictitious transaction 虚开", 5: "Other 其他"}
+# what each decision offers (a rejection is never "verified with the merchant"; issue 14, defect 5)
+CLEAR_REASONS = {code: REASONS[code] for code in (1, 2, 5)}
+REJECT_REASONS = {code: REASONS[code] for code in (3, 4, 5)}
 
 
 @bp.route("/queue")
@@ -18,7 +21,8 @@ REASONS = {1: "Verified with the merchant 已核实", 2: "Legitimate volume 正�
 def queue():
     rows = (get_db().query(Invoice).filter(Invoice.chain_status == "Flagged")
             .order_by(Invoice.created_at).limit(500).all())
-    return render_template("audit/queue.html", rows=rows, form=EmptyForm(), reasons=REASONS,
+    return render_template("audit/queue.html", rows=rows, form=EmptyForm(), clear_reasons=CLEAR_REASONS,
+                           reject_reasons=REJECT_REASONS,
                            flag_words=invoices.flag_words)
 
 

@@ -12,6 +12,7 @@ from ..schemas.invoices import VAT_RATES
 from ..services import (form_tokens, invoice_pdf, invoices, issuance, merchants, public_links, receivable_views,
                         validation)
 from ..services.errors import Refused, ValidationError
+from .audit import CLEAR_REASONS, REJECT_REASONS
 from .auth import EmptyForm, roles_required
 from .helpers import (already_submitted, explained_refusals, flash_error, form_int, new_form_token, page_args,
                       parse_yuan, submitted_form_token)
@@ -181,7 +182,8 @@ def detail(number):
                            doc=json.loads(inv.document) if inv.document else {"items": []},
                            flags=invoices.flag_words(inv.flags or 0), timeline=invoices.timeline(inv),
                            status_text=invoices.status_text(inv, chain_data), rates=invoices.rates_of(inv),
-                           form=EmptyForm(), notes=notes, receivables=receivable_views.on_invoice(inv.key))
+                           form=EmptyForm(), notes=notes, receivables=receivable_views.on_invoice(inv.key),
+                           clear_reasons=CLEAR_REASONS, reject_reasons=REJECT_REASONS)
 
 
 @bp.post("/invoices/<number>/void")

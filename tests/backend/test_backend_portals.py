@@ -171,6 +171,28 @@ def test_auditor_queue_clear(browser, api):
                      page=auth.get("/audit/queue").get_data(as_text=True)).status_code == 403
 
 
+def test_review_and_seller_forms_fit_the_state(browser, api):
+    """Issue 14, defects 4 and 5: a rejection offers rejection reasons only and asks for
+    confirmation, as voiding does; a flagged or voided invoice offers no void or red-letter
+    form."""
+    flagged = api("merchant1").post("/invoices", json=sample_invoice(buyer_tax_id="91350100M000100Y43")).get_json()
+    page = browser("auditor").get(f"/invoices/{flagged['number']}").get_data(as_text=True)
+    reject = re.search(r'(<form[^>]*action="/audit/invoices/\d+/reject"[^>]*>)(.*?)</form>', page, re.S)
+    assert reject and "data-confirm=" in reject.group(1)
+    assert "Verified with the merchant" not in reject.group(2) and "Fictitious transaction" in reject.group(2)
+    assert 'required><option value="">' in reject.group(2)
+    seller = browser("merchant1")
+    text = seller.get(f"/invoices/{flagged['number']}").get_data(as_text=True)
+    assert 'id="no-seller-actions"' in text and "/void" not in text
+    issued = api("merchant1").post("/invoices", json=sample_invoice()).get_json()
+    text = seller.get(f"/invoices/{issued['number']}").get_data(as_text=True)
+    void = re.search(r'<form[^>]*action="/invoices/\d+/void"[^>]*>', text)
+    assert void and "data-confirm=" in void.group(0) and 'id="no-seller-actions"' not in text
+    assert api("merchant1").post(f"/invoices/{issued['number']}/void").status_code == 200
+    text = seller.get(f"/invoices/{issued['number']}").get_data(as_text=True)
+    assert 'id="no-seller-actions"' in text and "/void" not in text and "/red-letter" not in text
+
+
 def test_authority_merchants_and_parameters(browser, chain_app):
     from backend.cli import create_user
 
