@@ -119,7 +119,17 @@ def issue():
                 if not flash_error(exc):
                     raise
     return render_template("merchant/issue.html", form=form, rows=rows, values=values, totals=totals,
-                           errors=errors, rates=VAT_RATES, token=token or new_form_token())
+                           errors=errors, rates=_allowed_rates(), token=token or new_form_token())
+
+
+def _allowed_rates():
+    """The rates the issue form offers: those the authority allows on chain (issue 14, defect 7),
+    the statutory list when the chain cannot be read."""
+    try:
+        return merchants.audit_parameters()["allowed_rates"] or list(VAT_RATES)
+    except Exception as exc:  # noqa: BLE001 - the form still works; the chain refuses a rate it does not allow
+        current_app.logger.warning("allowed rates: %s", exc)
+        return list(VAT_RATES)
 
 
 def _changed_after_issue(token):

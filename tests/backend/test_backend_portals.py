@@ -171,6 +171,16 @@ def test_auditor_queue_clear(browser, api):
                      page=auth.get("/audit/queue").get_data(as_text=True)).status_code == 403
 
 
+def test_issue_form_offers_the_allowed_rates(browser, api):
+    """Issue 14, defect 7: the rate list follows the authority's allowed rates on chain."""
+    b = browser("merchant1")
+    offered = lambda: re.findall(r'<option value="(\d+)"[^>]*>\d+%</option>',  # noqa: E731
+                                 b.get("/merchant/issue").get_data(as_text=True))
+    assert set(offered()) == {"0", "1", "3", "5", "6", "9", "13"}
+    assert api("authority").post("/audit/parameters", json={"allowed_rates": [6, 13]}).status_code == 200
+    assert set(offered()) == {"6", "13"}
+
+
 def test_review_and_seller_forms_fit_the_state(browser, api):
     """Issue 14, defects 4 and 5: a rejection offers rejection reasons only and asks for
     confirmation, as voiding does; a flagged or voided invoice offers no void or red-letter
