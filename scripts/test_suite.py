@@ -4,17 +4,20 @@
 
 The contract tests (tests/contracts: brownie's chain) run in one process, the rest (the
 backend's and the browser's chains, the tooling) in another; each has its own chain port
-(TEST_CHAIN_PORT) and its own temporary directory, so they share nothing. The second group's
-output streams; the first's is printed when it ends. The run fails when either fails
+(TEST_CHAIN_PORT) and its own temporary directory. The second starts once the first has
+loaded the brownie project (loading tidies build/: two at once can trip over each other). The
+second group's output streams; the first's is printed when it ends. The run fails when either fails
 (pytest's exit 5, no test collected, included).
 
 Given test paths (``make test PYTEST_ARGS="tests/backend/test_backend_claims.py -x"``), or
 TEST_JOBS=1, one pytest process runs the arguments as given.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from scripts.chain import free_port
@@ -26,6 +29,17 @@ GROUPS = (["tests/contracts"], ["tests/backend", "tests/browser", "tests/tooling
 def pytest(args, port, **popen):
     env = {**os.environ, "TEST_CHAIN_PORT": str(port)}
     return subprocess.Popen([sys.executable, "-m", "pytest", "--network", "anvil", *args], cwd=ROOT, env=env, **popen)
+
+
+def loaded(process, log, timeout=600):
+    """Wait until the first process has loaded the brownie project (pytest printed what it
+    collected) or ended: brownie's project loading tidies build/ (it deletes stale
+    artifacts), so two processes loading at once can see a file vanish under them."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if re.search(rb"collected \d+ items?|Launching 'anvil|no tests ran", log.read_bytes()):
+            return
+        time.sleep(0.2)
 
 
 def names_tests(args):
@@ -42,6 +56,7 @@ def main(argv=None):
         with open(log, "wb") as out:
             first = pytest([*GROUPS[0], *args, f"--basetemp={tmp}/contracts"], free_port(), stdout=out,
                            stderr=subprocess.STDOUT)
+            loaded(first, log)
             second = pytest([*GROUPS[1], *args, f"--basetemp={tmp}/rest"], free_port())
             codes = [None, second.wait()]
             codes[0] = first.wait()
