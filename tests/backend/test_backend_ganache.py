@@ -85,6 +85,6 @@ def test_indexer_indexes_the_events(api, chain_app, chain):
     with chain_app.app_context():
         assert indexer.run_once()["from"] == chain["record"]["block"]
         names = [e.event for e in db.session.query(ChainEvent)]
-        assert names.count("MerchantApproved") == 2 and "InvoiceIssued" in names and "InvoiceVoided" in names
+        assert names.count("MerchantApproved") == 3 and "InvoiceIssued" in names and "InvoiceVoided" in names
         assert db.session.get(IndexerCursor, "events").last_block == chain["w3"].eth.block_number
         assert indexer.run_once()["events"] == 0, "indexing again adds nothing"

@@ -285,7 +285,7 @@ def test_a_pending_application_does_not_squat_a_tax_id(api, chain_app):
 
     tax_id = "91530100MA6K0000XR"
     clients = []
-    for i, dev_account in enumerate((6, 7, 8)):
+    for i, dev_account in enumerate((6, 8, 9)):  # 7 is the demo merchant3
         with chain_app.app_context():
             _, _, token = create_user(f"applicant{i}", "merchant", "pw", dev_account=dev_account, token=True)
         clients.append({"Authorization": f"Bearer {token}"})
