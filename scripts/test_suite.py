@@ -2,8 +2,8 @@
 
     python -m scripts.test_suite [pytest arguments]
 
-The contract tests (tests/contracts: brownie's chain) run in one process, the rest (the
-backend's and the browser's chains, the tooling) in another; each has its own chain port
+The contract and tool-chain tests (tests/contracts on brownie's chain, tests/tooling) run in
+one process, the backend and browser tests (chains of their own) in another; each has its own chain port
 (TEST_CHAIN_PORT) and its own temporary directory. The second starts once the first has
 loaded the brownie project (loading tidies build/: two at once can trip over each other). The
 second group's output streams; the first's is printed when it ends. The run fails when either fails
@@ -23,7 +23,8 @@ from pathlib import Path
 from scripts.chain import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS = (["tests/contracts"], ["tests/backend", "tests/browser", "tests/tooling"])
+# about 20 minutes each on 2 cores (the tooling tests wait on chains they start, not on the CPU)
+GROUPS = (["tests/contracts", "tests/tooling"], ["tests/backend", "tests/browser"])
 
 
 def pytest(args, port, **popen):

@@ -21,6 +21,7 @@ from ..core import buyer_privacy, canonical
 from ..core.db import get_db
 from ..core.models import ExpenseClaim, User, utcnow
 from ..schemas import claims as models
+from ..schemas.common import ID_MAX
 from ..schemas.verification import RESULTS as VERIFY_RESULTS
 from . import invoice_pdf
 from .errors import Refused, ValidationError
@@ -266,7 +267,7 @@ def _already_submitted(live):
 def find_visible(user, claim_id):
     """The claim if ``user`` may see it: its employee, or an approver of its company (404 otherwise)."""
     company = company_of(user)
-    claim = get_db().get(ExpenseClaim, claim_id)
+    claim = get_db().get(ExpenseClaim, claim_id) if 0 < claim_id <= ID_MAX else None  # INTEGER ids
     if claim is None or claim.company_tax_id != company or (user.role == "employee" and claim.employee_id != user.id):
         raise Refused("not_found", f"没有报销单 {claim_id}。No expense claim {claim_id}.", 404)
     return claim

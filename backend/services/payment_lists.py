@@ -12,6 +12,7 @@ from ..chain.errors import ChainRefusal
 from ..core.db import get_db
 from ..core.models import ExpenseClaim, PaymentList, utcnow
 from ..schemas import claims as models
+from ..schemas.common import ID_MAX
 from .claims import CLAIMS, approver_company, company_account, iso_time
 from .errors import Refused
 from .transactions import transact_as
@@ -75,7 +76,7 @@ def create(user, body):
 
 def find(user, list_id):
     company = approver_company(user)
-    plist = get_db().get(PaymentList, list_id)
+    plist = get_db().get(PaymentList, list_id) if 0 < list_id <= ID_MAX else None  # INTEGER ids
     if plist is None or plist.company_tax_id != company:
         raise Refused("not_found", f"没有付款清单 {list_id}。No payment list {list_id}.", 404)
     return plist

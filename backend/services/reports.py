@@ -15,6 +15,7 @@ from ..core import canonical
 from ..core.db import get_db
 from ..core.models import Alert, Invoice, Merchant, Receivable, SavedReport
 from ..schemas import reports as models
+from ..schemas.common import ID_MAX
 from . import inbox_export as files
 from .errors import Refused
 from .invoices import STATUS_WORDS
@@ -174,7 +175,7 @@ def save(user, body):
 
 
 def find_saved(user, report_id):
-    row = get_db().get(SavedReport, report_id)
+    row = get_db().get(SavedReport, report_id) if 0 < report_id <= ID_MAX else None  # INTEGER ids
     if row is None or row.user_id != user.id:
         raise Refused("not_found", f"没有报表 {report_id}。No saved report {report_id}.", 404)
     return row

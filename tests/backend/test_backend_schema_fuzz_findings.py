@@ -165,3 +165,14 @@ def test_batch_object_with_other_fields_is_400(api, body):
     """ST201: ``{"rows": [...], "x": 42}`` was verified; the document says rows and nothing else."""
     r = api().post("/verify/batch", json=body)
     assert r.status_code == 400 and "file" in r.get_json()["fields"], r.get_json()
+
+
+# ---------------------------------------------------------------- ids beyond INTEGER
+@pytest.mark.parametrize("user, path", [("approver", "/payment-lists/{}"), ("approver", "/claims/{}"),
+                                        ("merchant1", "/reports/saved/{}")])
+def test_ids_beyond_the_integer_column_are_not_found(api, user, path):
+    """ST101: GET /payment-lists/1323765553744784985686016 was a 500 (the id overflowed the
+    database's INTEGER); such an id names nothing: 404, like the other {id} routes."""
+    for value in ("1323765553744784985686016", str(2**31)):
+        r = api(user).get(path.format(value))
+        assert r.status_code == 404, (path, value, r.get_json())
