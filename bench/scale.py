@@ -392,7 +392,10 @@ def register_merchants(app, merchants, first_account):
         registry = chain.contract("MerchantRegistry")
         for i, (name, tax_id, _) in enumerate(merchants):
             address = dev_account(first_account + i).address
-            registry.functions.applyAsMerchant(name, tax_id, keccak(text=f"L-{tax_id}")).transact({"from": address})
+            tx = registry.functions.applyAsMerchant(name, tax_id, keccak(text=f"L-{tax_id}")).transact({"from": address})
+            receipt = chain.w3.eth.wait_for_transaction_receipt(tx, timeout=60)
+            if receipt["status"] != 1:
+                raise RuntimeError(f"merchant {i} ({tax_id}, {address}): the application reverted")
             signer.transact(authority.address, "MerchantRegistry", "approve", address, LIMITS,
                             buyer_privacy.seller_tag(tax_id, address), ref=tax_id)
             user = User(username=f"m{i:03d}", role="merchant", address=address)
