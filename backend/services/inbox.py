@@ -169,7 +169,7 @@ def entries(user, rows):
 def page(user, f):
     """One page of the filtered inbox: {"total", "page", "per_page", "invoices": entries}."""
     query = filtered(user, f)
-    total = query.count()
+    total = query.order_by(None).count()  # a count needs no ORDER BY (it sorted every row: bench-scale)
     rows = query.offset((f.page - 1) * f.per_page).limit(f.per_page).all()
     return {"total": total, "page": f.page, "per_page": f.per_page, "invoices": entries(user, rows)}
 

@@ -148,7 +148,7 @@ def _list(template, user_filter):
     page, per = page_args()
     query = invoices.search(get_db().query(Invoice), user=user_filter, q=args.get("q"), status=args.get("status"),
                             buyer=args.get("buyer"), date_from=args.get("from"), date_to=args.get("to"))
-    total = query.count()
+    total = query.order_by(None).count()  # a count needs no ORDER BY (it sorted every row: bench-scale)
     rows = query.offset((page - 1) * per).limit(per).all()
     return render_template(template, rows=rows, total=total, page=page, pages=max(1, -(-total // per)),
                            args=args)
