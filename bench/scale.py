@@ -25,6 +25,7 @@ import json
 import math
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -561,6 +562,8 @@ def main(argv=None):
             server.terminate()
             server.wait(20)
         chain.stop()
+        if not os.environ.get("BENCH_KEEP"):  # BENCH_KEEP=1 keeps the database (about 190 MB) to look into
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
