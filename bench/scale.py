@@ -18,7 +18,8 @@
    block 0), ``detector_full_scan_s``, and ``alerts_planted`` / ``alerts_found`` /
    ``alerts_false`` (alerts on merchants where nothing was planted).
 
-Writes bench/results/scale.json with the goals and PASS/FAIL for each.
+Writes bench/results/scale.json with the goals and PASS/FAIL for each. The temporary
+database is removed at the end (BENCH_KEEP=1 keeps it, with the server's log).
 """
 import argparse
 import json
