@@ -225,10 +225,6 @@ def decide(claim_id, action):
 
 
 # ------------------------------------------------------------------------ payment lists
-def _iso(moment):
-    return moment.isoformat() + "Z" if moment else None
-
-
 def _lists(company):
     """The company's payment lists with the chain's record of each; without it (flashed)
     when the chain cannot be read."""
@@ -240,8 +236,8 @@ def _lists(company):
     return [{"id": p.id, "list_hash": p.list_hash, "total": int(p.total), "claim_count": p.claim_count,
              "status": p.status, "status_label": payment_list_service.LIST_LABELS[p.status],
              "created_by": p.creator.username,
-             "created_at": _iso(p.created_at), "register_tx": p.register_tx, "payment_ref": p.payment_ref,
-             "paid_at": _iso(p.paid_at), "pay_tx": p.pay_tx, "document": {"claims": []}, "on_chain": None}
+             "created_at": claims.iso_time(p.created_at), "register_tx": p.register_tx, "payment_ref": p.payment_ref,
+             "paid_at": claims.iso_time(p.paid_at), "pay_tx": p.pay_tx, "document": {"claims": []}, "on_chain": None}
             for p in rows]
 
 
