@@ -101,11 +101,14 @@ def mark_paid(user, list_id, body):
     return list_dict(plist)
 
 
-def list_dict(plist):
+def list_dict(plist, with_chain=True):
+    """The list as the API gives it; ``on_chain``: the contract's record (None when not
+    registered, or not read: ``with_chain=False``)."""
     on_chain = None
     try:
-        record = get_chain().call_named(CLAIMS, "paymentListOf", bytes.fromhex(plist.list_hash[2:]))
-        if int(record["payer"], 16):
+        record = get_chain().call_named(CLAIMS, "paymentListOf", bytes.fromhex(plist.list_hash[2:])) \
+            if with_chain else None
+        if record and int(record["payer"], 16):
             on_chain = {"payer": record["payer"], "total": int(record["total"]), "claimCount": record["claimCount"],
                         "registeredAt": record["registeredAt"], "paidAt": record["paidAt"],
                         "paymentRef": "0x" + bytes(record["paymentRef"]).hex()}
@@ -118,7 +121,7 @@ def list_dict(plist):
             "on_chain": on_chain}
 
 
-def listing(user):
+def listing(user, with_chain=True):
     company = approver_company(user)
     rows = get_db().query(PaymentList).filter_by(company_tax_id=company).order_by(PaymentList.id.desc()).limit(200)
-    return [list_dict(p) for p in rows]
+    return [list_dict(p, with_chain) for p in rows]

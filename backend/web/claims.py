@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..chain.errors import ChainError
 from ..core import canonical
 from ..core.db import get_db
-from ..core.models import ExpenseClaim, PaymentList
+from ..core.models import ExpenseClaim
 from ..schemas import claims as models
 from ..services import claims, expense_report, form_tokens
 from ..services import payment_lists as payment_list_service
@@ -225,20 +225,14 @@ def decide(claim_id, action):
 
 
 # ------------------------------------------------------------------------ payment lists
-def _lists(company):
+def _lists():
     """The company's payment lists with the chain's record of each; without it (flashed)
     when the chain cannot be read."""
     try:
         return payment_list_service.listing(current_user)
     except ChainError as exc:
         flash(f"链上记录暂不可用 The chain's records are unavailable: {exc}", "error")
-    rows = get_db().query(PaymentList).filter_by(company_tax_id=company).order_by(PaymentList.id.desc()).limit(200)
-    return [{"id": p.id, "list_hash": p.list_hash, "total": int(p.total), "claim_count": p.claim_count,
-             "status": p.status, "status_label": payment_list_service.LIST_LABELS[p.status],
-             "created_by": p.creator.username,
-             "created_at": claims.iso_time(p.created_at), "register_tx": p.register_tx, "payment_ref": p.payment_ref,
-             "paid_at": claims.iso_time(p.paid_at), "pay_tx": p.pay_tx, "document": {"claims": []}, "on_chain": None}
-            for p in rows]
+    return payment_list_service.listing(current_user, with_chain=False)
 
 
 @bp.get("/claims/payment-lists")
@@ -251,7 +245,7 @@ def payment_lists():
         found = (get_db().query(ExpenseClaim).filter_by(company_tax_id=company, status="approved", payment_list_id=None)
                  .order_by(ExpenseClaim.id))
         payable = [claims.as_dict(c, current_user) for c in found]
-        lists = _lists(company)
+        lists = _lists()
     return render_template("claims/payment_lists.html", payable=payable, lists=lists, form=EmptyForm())
 
 

@@ -14,6 +14,8 @@ import openpyxl
 import pytest
 from backendutil import sample_invoice
 
+from backend.chain.client import ChainClient
+from backend.chain.errors import ChainUnavailable
 from backend.cli import create_user
 from backend.core import canonical
 from backend.core.canonical import yuan
@@ -236,7 +238,7 @@ def test_submit_by_upload_of_the_document_and_the_pdf(browser, api):
     assert r.status_code == 400 and "请选择发票的 JSON 文件或 PDF" in r.get_data(as_text=True)
 
 
-def test_approve_reject_payment_list_and_paid(browser, api, seeded):
+def test_approve_reject_payment_list_and_paid(browser, api, seeded, monkeypatch):
     invs = [issue(api) for _ in range(3)]
     emp, fin = browser("employee"), browser("approver")
     ids = [claim_id_of(submit_elements(emp, inv, category=cat))
@@ -312,6 +314,13 @@ def test_approve_reject_payment_list_and_paid(browser, api, seeded):
     assert f'data-claim="{ids[2]}"' in page and f'data-claim="{ids[0]}"' not in page
     page = fin.text(f"/claims?q={invs[1]['number'][-8:]}")
     assert f'data-claim="{ids[1]}"' in page and f'data-claim="{ids[0]}"' not in page
+    # the chain unreachable: the lists are still shown, from the database, with a notice
+    def unreachable(*args, **kwargs):
+        raise ChainUnavailable("connection refused")
+
+    monkeypatch.setattr(ChainClient, "call_named", unreachable)
+    lists = fin.text("/claims/payment-lists")
+    assert "链上记录暂不可用" in flashes(lists) and f'id="list-{plist["id"]}"' in lists and "ICBC-20261204-0001" in lists
 
 
 def test_report_table_and_downloads(browser, api):
