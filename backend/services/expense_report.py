@@ -1,12 +1,12 @@
 """The expense report (报销汇总): claims summed by employee, category or month, as JSON, CSV
 (UTF-8 with a BOM) or XLSX. Employees see their own claims; approvers the company's."""
-import io
-
 from ..core import canonical
 from ..core.db import get_db
 from ..core.models import ExpenseClaim
 from ..schemas import claims as models
+from . import inbox_export
 from .claims import company_of
+
 
 def summary(user, args):
     """Claims not rejected (or only approved/paid ones), summed by employee, category or
@@ -40,34 +40,15 @@ GROUP_TITLES = {"employee": ("员工", "Employee"), "category": ("类别", "Cate
 
 
 def to_file(data, fmt):
-    """The report as CSV (UTF-8 with a BOM, for Excel) or XLSX: amounts in yuan."""
+    """(bytes, content type, file name) of the report as CSV (UTF-8 with a BOM, for Excel) or
+    XLSX: amounts in yuan, written by the inbox export's writers."""
     zh, en = GROUP_TITLES[data["group"]]
-    header = [f"{zh} {en}", "笔数 Claims", "金额（元） Amount (CNY)"]
-    rows = [[r["label"], r["claims"], r["amount"] / 100] for r in data["rows"]]
-    rows.append(["合计 Total", data["total_claims"], data["total_amount"] / 100])
-    if fmt == "csv":
-        import csv
-
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(header)
-        for label, count, amount in rows:
-            writer.writerow([label, count, f"{amount:.2f}"])
-        return ("\ufeff" + buf.getvalue()).encode(), "text/csv; charset=utf-8", f"expense-report-{data['group']}.csv"
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "报销汇总"
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-        sheet.cell(sheet.max_row, 3).number_format = "#,##0.00"
-    sheet.column_dimensions["A"].width = 28
-    sheet.column_dimensions["C"].width = 20
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue(), XLSX_TYPE, f"expense-report-{data['group']}.xlsx"
+    columns = ((f"{zh} {en}", inbox_export.TEXT, 28), ("笔数 Claims", inbox_export.INT, 10),
+               ("金额（元） Amount (CNY)", inbox_export.MONEY, 20))
+    rows = [[r["label"], r["claims"], r["amount"]] for r in data["rows"]]
+    rows.append(["合计 Total", data["total_claims"], data["total_amount"]])
+    body, content_type, ext = inbox_export.render(fmt, rows, columns, "报销汇总")
+    return body, content_type, f"expense-report-{data['group']}.{ext}"
 
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_TYPE = inbox_export.XLSX_TYPE
