@@ -199,33 +199,50 @@ def _month_window(month):
     return start, end
 
 
-def high_void_ratio(rows, s, evaluate_from=None):
-    """Of the invoices a merchant issued in a month (China time), void_ratio_percent % or
-    more were voided or red-lettered (at least void_min_invoices invoices that month)."""
+def _monthly(kind, rows, evaluate_from, assess):
+    """A monthly rule: ``assess(month, originals, group)`` of each month's invoices (China
+    time) → None, or (severity, the invoices named, evidence, explanation) of a finding."""
     out = []
     for month, group in _months(rows, evaluate_from).items():
         originals = _originals(group)
+        found = assess(month, originals, group) if originals else None
+        if found:
+            severity, named, evidence, explanation = found
+            m = originals[0].seller
+            out.append(Finding(kind, severity, _fingerprint(kind, m, month), [m], _numbers(named),
+                               {"month": month, **evidence}, explanation, *_month_window(month)))
+    return out
+
+
+def _who(originals):
+    """(tax ID, name) of the merchant whose month it is."""
+    return originals[0].seller, originals[0].seller_name or originals[0].seller
+
+
+def high_void_ratio(rows, s, evaluate_from=None):
+    """Of the invoices a merchant issued in a month (China time), void_ratio_percent % or
+    more were voided or red-lettered (at least void_min_invoices invoices that month)."""
+    threshold = int(s["void_ratio_percent"])
+
+    def assess(month, originals, group):
         if len(originals) < int(s["void_min_invoices"]):
-            continue
+            return None
         voided = [r for r in originals if r.status == "Voided"]
         lettered = [r for r in originals if r.status in ("RedLettered", "PartlyRedLettered")]
         ratio = (len(voided) + len(lettered)) / len(originals)
-        if ratio * 100 < int(s["void_ratio_percent"]):
-            continue
-        notes = [r for r in group if r.is_red_letter]
-        m = originals[0].seller
-        name = originals[0].seller_name or m
-        out.append(Finding(
-            "high_void_ratio", "high" if ratio * 100 >= 2 * int(s["void_ratio_percent"]) else "medium",
-            _fingerprint("high_void_ratio", m, month), [m], _numbers(voided + lettered),
-            {"month": month, "invoices": len(originals), "voided": len(voided), "red_lettered": len(lettered),
-             "red_letter_notes": len(notes), "ratio": round(ratio, 4), "threshold_percent": int(s["void_ratio_percent"])},
-            f"{name}（{m}）{month} 开具的 {len(originals)} 张发票中，{len(voided)} 张已作废、{len(lettered)} 张被红冲，"
-            f"占 {_pct(ratio)}（阈值 {s['void_ratio_percent']}%）：作废和红冲比例过高。"
-            f"\nOf the {len(originals)} invoices {name} ({m}) issued in {month}, {len(voided)} were voided and "
-            f"{len(lettered)} red-lettered: {_pct(ratio)} (threshold {s['void_ratio_percent']}%).",
-            *_month_window(month)))
-    return out
+        if ratio * 100 < threshold:
+            return None
+        m, name = _who(originals)
+        return ("high" if ratio * 100 >= 2 * threshold else "medium", voided + lettered,
+                {"invoices": len(originals), "voided": len(voided), "red_lettered": len(lettered),
+                 "red_letter_notes": sum(1 for r in group if r.is_red_letter), "ratio": round(ratio, 4),
+                 "threshold_percent": threshold},
+                f"{name}（{m}）{month} 开具的 {len(originals)} 张发票中，{len(voided)} 张已作废、{len(lettered)} 张被红冲，"
+                f"占 {_pct(ratio)}（阈值 {threshold}%）：作废和红冲比例过高。"
+                f"\nOf the {len(originals)} invoices {name} ({m}) issued in {month}, {len(voided)} were voided and "
+                f"{len(lettered)} red-lettered: {_pct(ratio)} (threshold {threshold}%).")
+
+    return _monthly("high_void_ratio", rows, evaluate_from, assess)
 
 
 def round_amounts(rows, s, evaluate_from=None):
@@ -233,27 +250,24 @@ def round_amounts(rows, s, evaluate_from=None):
     is a whole multiple of round_unit_fen (¥1,000 by default): with tax on top, real sales
     rarely come out round (at least round_min_invoices invoices that month)."""
     unit = int(s["round_unit_fen"])
-    out = []
-    for month, group in _months(rows, evaluate_from).items():
-        originals = _originals(group)
+
+    def assess(month, originals, group):
         if len(originals) < int(s["round_min_invoices"]):
-            continue
+            return None
         rounded = [r for r in originals if r.gross > 0 and r.gross % unit == 0]
         share = len(rounded) / len(originals)
         if share * 100 < int(s["round_share_percent"]):
-            continue
-        m = originals[0].seller
-        name = originals[0].seller_name or m
-        out.append(Finding(
-            "round_amounts", "low", _fingerprint("round_amounts", m, month), [m], _numbers(rounded),
-            {"month": month, "invoices": len(originals), "round": len(rounded), "share": round(share, 4),
-             "unit_fen": unit, "threshold_percent": int(s["round_share_percent"])},
-            f"{name}（{m}）{month} 的 {len(originals)} 张发票中有 {len(rounded)} 张（{_pct(share)}）价税合计为 "
-            f"{yuan(unit)} 的整数倍：整数金额异常集中。"
-            f"\n{len(rounded)} of the {len(originals)} invoices {name} ({m}) issued in {month} ({_pct(share)}) have a "
-            f"gross that is a whole multiple of {yuan(unit)}: round amounts cluster.",
-            *_month_window(month)))
-    return out
+            return None
+        m, name = _who(originals)
+        return ("low", rounded,
+                {"invoices": len(originals), "round": len(rounded), "share": round(share, 4), "unit_fen": unit,
+                 "threshold_percent": int(s["round_share_percent"])},
+                f"{name}（{m}）{month} 的 {len(originals)} 张发票中有 {len(rounded)} 张（{_pct(share)}）价税合计为 "
+                f"{yuan(unit)} 的整数倍：整数金额异常集中。"
+                f"\n{len(rounded)} of the {len(originals)} invoices {name} ({m}) issued in {month} ({_pct(share)}) "
+                f"have a gross that is a whole multiple of {yuan(unit)}: round amounts cluster.")
+
+    return _monthly("round_amounts", rows, evaluate_from, assess)
 
 
 def _night(hour, s):
@@ -264,41 +278,38 @@ def _night(hour, s):
 def unusual_hours(rows, s, evaluate_from=None):
     """In a month, night_min_invoices or more invoices issued between night_start_hour and
     night_end_hour China time, and night_share_percent % or more of the month's invoices."""
-    out = []
     a, b = int(s["night_start_hour"]), int(s["night_end_hour"])
-    for month, group in _months(rows, evaluate_from).items():
-        originals = _originals(group)
+
+    def assess(month, originals, group):
         night = [r for r in originals if r.issued_at and _night(_china(r.issued_at).hour, s)]
         if len(night) < int(s["night_min_invoices"]):
-            continue
+            return None
         share = len(night) / len(originals)
         if share * 100 < int(s["night_share_percent"]):
-            continue
-        m = originals[0].seller
-        name = originals[0].seller_name or m
-        out.append(Finding(
-            "unusual_hours", "low", _fingerprint("unusual_hours", m, month), [m], _numbers(night),
-            {"month": month, "invoices": len(originals), "at_night": len(night), "share": round(share, 4),
-             "hours": f"{a:02d}:00–{b:02d}:00", "times": [_hm(r.issued_at) for r in night[:20]]},
-            f"{name}（{m}）{month} 有 {len(night)} 张发票（占 {_pct(share)}）在北京时间 {a:02d}:00–{b:02d}:00 开具："
-            f"非常规时段开票。"
-            f"\n{name} ({m}) issued {len(night)} invoices ({_pct(share)} of its month) in {month} between "
-            f"{a:02d}:00 and {b:02d}:00 China time: issuance at unusual hours.",
-            *_month_window(month)))
-    return out
+            return None
+        m, name = _who(originals)
+        return ("low", night,
+                {"invoices": len(originals), "at_night": len(night), "share": round(share, 4),
+                 "hours": f"{a:02d}:00–{b:02d}:00", "times": [_hm(r.issued_at) for r in night[:20]]},
+                f"{name}（{m}）{month} 有 {len(night)} 张发票（占 {_pct(share)}）在北京时间 {a:02d}:00–{b:02d}:00 开具："
+                f"非常规时段开票。"
+                f"\n{name} ({m}) issued {len(night)} invoices ({_pct(share)} of its month) in {month} between "
+                f"{a:02d}:00 and {b:02d}:00 China time: issuance at unusual hours.")
+
+    return _monthly("unusual_hours", rows, evaluate_from, assess)
 
 
 def buyer_concentration(rows, s, evaluate_from=None):
     """In a month with at least concentration_min_invoices invoices, one buyer takes
     concentration_share_percent % or more of the merchant's gross."""
-    out = []
-    for month, group in _months(rows, evaluate_from).items():
-        originals = [r for r in _originals(group) if r.buyer]
+
+    def assess(month, originals, group):
+        originals = [r for r in originals if r.buyer]
         if len(originals) < int(s["concentration_min_invoices"]):
-            continue
+            return None
         total = sum(r.gross for r in originals)
         if total <= 0:
-            continue
+            return None
         by_buyer = defaultdict(list)
         for r in originals:
             by_buyer[r.buyer].append(r)
@@ -306,20 +317,19 @@ def buyer_concentration(rows, s, evaluate_from=None):
         top_gross = sum(r.gross for r in top)
         share = top_gross / total
         if share * 100 < int(s["concentration_share_percent"]):
-            continue
-        m = originals[0].seller
-        name = originals[0].seller_name or m
-        out.append(Finding(
-            "buyer_concentration", "low", _fingerprint("buyer_concentration", m, month), [m], _numbers(top),
-            {"month": month, "invoices": len(originals), "buyers": len(by_buyer), "top_buyer": buyer,
-             "top_buyer_name": top[0].buyer_name, "top_buyer_invoices": len(top), "top_buyer_gross": top_gross,
-             "gross": total, "share": round(share, 4)},
-            f"{name}（{m}）{month} 共开票 {len(originals)} 张、{yuan(total)}，其中 {_pct(share)}（{yuan(top_gross)}，"
-            f"{len(top)} 张）开给同一购买方 {top[0].buyer_name or buyer}（{buyer}）：购买方高度集中。"
-            f"\n{_pct(share)} of {name} ({m})'s gross in {month} ({yuan(top_gross)} of {yuan(total)}, {len(top)} of "
-            f"{len(originals)} invoices) went to one buyer, {top[0].buyer_name or buyer} ({buyer}).",
-            *_month_window(month)))
-    return out
+            return None
+        m, name = _who(originals)
+        top_name = top[0].buyer_name or buyer
+        return ("low", top,
+                {"invoices": len(originals), "buyers": len(by_buyer), "top_buyer": buyer,
+                 "top_buyer_name": top[0].buyer_name, "top_buyer_invoices": len(top), "top_buyer_gross": top_gross,
+                 "gross": total, "share": round(share, 4)},
+                f"{name}（{m}）{month} 共开票 {len(originals)} 张、{yuan(total)}，其中 {_pct(share)}（{yuan(top_gross)}，"
+                f"{len(top)} 张）开给同一购买方 {top_name}（{buyer}）：购买方高度集中。"
+                f"\n{_pct(share)} of {name} ({m})'s gross in {month} ({yuan(top_gross)} of {yuan(total)}, "
+                f"{len(top)} of {len(originals)} invoices) went to one buyer, {top_name} ({buyer}).")
+
+    return _monthly("buyer_concentration", rows, evaluate_from, assess)
 
 
 MERCHANT_RULES = {"volume_spike": volume_spike, "dormant_burst": dormant_burst, "high_void_ratio": high_void_ratio,
