@@ -18,6 +18,14 @@ Money = Numeric(38, 0)  # as models.Money: fen, exact on every backend
 WITHOUT_ROWID = {"sqlite_with_rowid": False}
 
 
+class Figures:
+    """How many invoices a row sums, and their amounts (fen)."""
+    n: Mapped[int] = mapped_column(Integer)
+    net: Mapped[int] = mapped_column(Money)
+    tax: Mapped[int] = mapped_column(Money)
+    gross: Mapped[int] = mapped_column(Money)
+
+
 class AnalyticsChange(db.Model):
     """One invoice row inserted, changed or deleted (written by the trigger, never by
     code): its seller and issue date, whose figures are recomputed at the next refresh."""
@@ -27,7 +35,7 @@ class AnalyticsChange(db.Model):
     issue_date: Mapped[str] = mapped_column(String(10))
 
 
-class AnalyticsSellerDay(db.Model):
+class AnalyticsSellerDay(Figures, db.Model):
     """A seller's invoices of one issue date by region (the number's digits 3-4), status,
     note or not, flagged or not: how many and their amounts."""
     __tablename__ = "analytics_seller_day"
@@ -38,13 +46,9 @@ class AnalyticsSellerDay(db.Model):
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     red_letter: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     flagged: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    n: Mapped[int] = mapped_column(Integer)
-    net: Mapped[int] = mapped_column(Money)
-    tax: Mapped[int] = mapped_column(Money)
-    gross: Mapped[int] = mapped_column(Money)
 
 
-class AnalyticsSellerMonth(db.Model):
+class AnalyticsSellerMonth(Figures, db.Model):
     """What stands of a seller's invoices of a month (YYYY-MM) and region, the month first:
     ``n`` invoices and ``notes`` red-letter notes that stand, their net, tax and gross (the
     notes' subtracted). The authority's figures by merchant and by region over whole months
@@ -54,14 +58,10 @@ class AnalyticsSellerMonth(db.Model):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     seller_address: Mapped[str] = mapped_column(String(42), primary_key=True)
     region: Mapped[str] = mapped_column(String(2), primary_key=True)
-    n: Mapped[int] = mapped_column(Integer)
     notes: Mapped[int] = mapped_column(Integer)
-    net: Mapped[int] = mapped_column(Money)
-    tax: Mapped[int] = mapped_column(Money)
-    gross: Mapped[int] = mapped_column(Money)
 
 
-class AnalyticsPlatformDay(db.Model):
+class AnalyticsPlatformDay(Figures, db.Model):
     """analytics_seller_day summed over the sellers and regions: the platform's days."""
     __tablename__ = "analytics_platform_day"
     __table_args__ = (WITHOUT_ROWID,)
@@ -69,10 +69,6 @@ class AnalyticsPlatformDay(db.Model):
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     red_letter: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     flagged: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    n: Mapped[int] = mapped_column(Integer)
-    net: Mapped[int] = mapped_column(Money)
-    tax: Mapped[int] = mapped_column(Money)
-    gross: Mapped[int] = mapped_column(Money)
 
 
 class AnalyticsBuyerMonth(db.Model):
@@ -87,7 +83,7 @@ class AnalyticsBuyerMonth(db.Model):
     gross: Mapped[int] = mapped_column(Money)
 
 
-class AnalyticsRateDay(db.Model):
+class AnalyticsRateDay(Figures, db.Model):
     """A seller's sales of one issue date by tax rate, from the invoices' lines (each rate's
     net and tax as the line items sum them): the invoices that stand (registered, not voided
     or rejected) minus their red-letter notes. ``n``: invoices with a line at that rate."""
@@ -96,7 +92,3 @@ class AnalyticsRateDay(db.Model):
     seller_address: Mapped[str] = mapped_column(String(42), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     rate: Mapped[int] = mapped_column(Integer, primary_key=True)
-    n: Mapped[int] = mapped_column(Integer)
-    net: Mapped[int] = mapped_column(Money)
-    tax: Mapped[int] = mapped_column(Money)
-    gross: Mapped[int] = mapped_column(Money)
