@@ -2,7 +2,6 @@
 ``index`` (recovery first), ``verify-chain``, ``seed-dev``, ``detect`` (the anomaly
 detector's full scan)."""
 import json
-import secrets
 
 import click
 from flask import current_app
@@ -18,8 +17,10 @@ outbox_cli = AppGroup("outbox", help="The transaction outbox.")
 def create_user(username, role, password=None, *, address=None, dev_account=None, token=False, buyer_tax_id=None):
     """Create a user. The signing address is a dev account (dev mode), a given address
     (read-only), or a new encrypted keystore (production, when KEYSTORE_PASSWORD is set
-    and the role signs on chain). Returns (user, password, token)."""
+    and the role signs on chain). A given password must pass the password rules
+    (services.passwords); none: a random one that does. Returns (user, password, token)."""
     from .chain import get_keyring
+    from .services import passwords
 
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -28,7 +29,10 @@ def create_user(username, role, password=None, *, address=None, dev_account=None
     db = get_db()
     if db.query(User).filter_by(username=username).first():
         raise ValueError(f"user {username!r} exists")
-    password = password or secrets.token_urlsafe(12)
+    password = password or passwords.generate()
+    if passwords.problems(password, username):
+        raise ValueError("密码不符合要求 the password does not meet the rules: " +
+                         "; ".join(f"{zh} {en}" for zh, en in passwords.problems(password, username)))
     keyring = get_keyring()
     if dev_account is not None:
         address = keyring.dev_address(dev_account)

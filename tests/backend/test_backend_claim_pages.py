@@ -12,7 +12,7 @@ import re
 
 import openpyxl
 import pytest
-from backendutil import sample_invoice
+from backendutil import pass_second_step, sample_invoice
 
 from backend.cli import create_user
 from backend.core import canonical
@@ -86,6 +86,7 @@ class Browser:
         page = self.text("/auth/login")
         r = self.c.post("/auth/login", data={"username": username, "password": "pw-test-123",
                                              "csrf_token": token_of(page)})
+        r = pass_second_step(self.c, r, username)
         assert r.status_code == 302
         return self
 
