@@ -10,6 +10,7 @@ Flask-Limiter's per-minute limit on the login form (core.security) stays in fron
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from ..core.db import get_db
 from ..core.models import LoginThrottle, utcnow
@@ -47,6 +48,14 @@ def locked_until(username, address):
 
 def record_failure(username, address):
     """Counts a failed sign-in; returns when the lock ends if this failure set one, else None."""
+    try:
+        return _count_failure(username, address)
+    except IntegrityError:  # a concurrent first failure made the row: count on it
+        get_db().rollback()
+        return _count_failure(username, address)
+
+
+def _count_failure(username, address):
     db, now, window = get_db(), utcnow(), _window()
     locked = None
     for key in (account_key(username), address_key(address)):

@@ -12,6 +12,7 @@ import time
 
 import pyotp
 import segno
+from sqlalchemy.exc import IntegrityError
 
 from ..core import sealed
 from ..core.db import get_db
@@ -60,7 +61,11 @@ def start_enrolment(user):
             factor = SecondFactor(user_id=user.id)
             get_db().add(factor)
         factor.secret = sealed.seal(secret, SECRET_PURPOSE)
-        get_db().commit()
+        try:
+            get_db().commit()
+        except IntegrityError:  # the same page opened twice at once: the other one's secret
+            get_db().rollback()
+            return start_enrolment(user)
     return secret
 
 
