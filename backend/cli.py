@@ -1,4 +1,5 @@
-"""CLI: ``flask --app backend users create --role merchant NAME``, ``outbox reconcile``,
+"""CLI: ``flask --app backend users create --role merchant NAME``, ``users reset-second-factor NAME``,
+``outbox reconcile``,
 ``index`` (recovery first), ``verify-chain``, ``seed-dev``, ``detect`` (the anomaly
 detector's full scan)."""
 import json
@@ -70,6 +71,20 @@ def create_command(username, role, password, address, dev_account, token, buyer_
 def list_command():
     for u in get_db().query(User).order_by(User.id):
         click.echo(f"{u.id}\t{u.username}\t{u.role}\t{u.address or '-'}\t{'active' if u.active else 'disabled'}")
+
+
+@users_cli.command("reset-second-factor")
+@click.argument("username")
+def reset_second_factor_command(username):
+    """Remove a user's second factor and recovery codes (a lost phone; SECRET_KEY changed)."""
+    from .services import two_factor
+
+    user = get_db().query(User).filter_by(username=username).first()
+    if user is None:
+        raise click.ClickException(f"用户不存在 no user {username!r}")
+    two_factor.reset(user)
+    click.echo(f"{username}: second factor removed" + ("; enrols again at the next sign-in"
+                                                       if two_factor.is_required(user) else ""))
 
 
 @outbox_cli.command("reconcile")

@@ -149,6 +149,15 @@ def recovery_codes_left(user):
     return get_db().query(RecoveryCode).filter_by(user_id=user.id, used_at=None).count()
 
 
+def reset(user):
+    """The operator's reset (a lost phone, a changed SECRET_KEY): the factor and the recovery codes
+    are gone; a role that requires one enrols again after its next password."""
+    db = get_db()
+    db.query(RecoveryCode).filter_by(user_id=user.id).delete()
+    db.query(SecondFactor).filter_by(user_id=user.id).delete()
+    db.commit()
+
+
 def disable(user, code):
     """Turns the second factor off (not for REQUIRED_ROLES), with a current code as proof."""
     if is_required(user):
@@ -156,10 +165,7 @@ def disable(user, code):
                       status=403)
     if verify(user, code) is None:
         raise ValidationError({"code": WRONG_CODE}, message=WRONG_CODE)
-    db = get_db()
-    db.query(RecoveryCode).filter_by(user_id=user.id).delete()
-    db.delete(factor_of(user))
-    db.commit()
+    reset(user)
 
 
 def enrol_with_secret(user, secret):

@@ -256,3 +256,18 @@ def test_password_change_on_the_account_page(app, client, runner):
     # the CLI applies the same rules
     r = runner.invoke(args=["users", "create", "weak", "--role", "buyer", "--password", "1234567890"])
     assert r.exit_code != 0 and "至少两类字符" in r.output
+
+
+def test_operator_resets_a_lost_second_factor(app, runner):
+    _user(app, "official", "auditor")
+    c = app.test_client()
+    login(c, "official")  # enrols (backendutil.login does, for a role that must)
+    with app.app_context():
+        assert db.session.query(SecondFactor).count() == 1 and db.session.query(RecoveryCode).count() == 10
+    r = runner.invoke(args=["users", "reset-second-factor", "official"])
+    assert r.exit_code == 0 and "enrols again" in r.output
+    with app.app_context():
+        assert db.session.query(SecondFactor).count() == 0 and db.session.query(RecoveryCode).count() == 0
+    r = _password_step(app.test_client(), "official")
+    assert r.status_code == 302 and r.headers["Location"].endswith(ENROL)
+    assert runner.invoke(args=["users", "reset-second-factor", "nobody"]).exit_code != 0
