@@ -1,8 +1,8 @@
-"""CLI: ``flask --app backend users create --role merchant NAME``, ``outbox reconcile``,
+"""CLI: ``flask --app backend users create --role merchant NAME``, ``users reset-second-factor NAME``,
+``outbox reconcile``,
 ``index`` (recovery first), ``verify-chain``, ``seed-dev``, ``detect`` (the anomaly
 detector's full scan)."""
 import json
-import secrets
 
 import click
 from flask import current_app
@@ -18,8 +18,10 @@ outbox_cli = AppGroup("outbox", help="The transaction outbox.")
 def create_user(username, role, password=None, *, address=None, dev_account=None, token=False, buyer_tax_id=None):
     """Create a user. The signing address is a dev account (dev mode), a given address
     (read-only), or a new encrypted keystore (production, when KEYSTORE_PASSWORD is set
-    and the role signs on chain). Returns (user, password, token)."""
+    and the role signs on chain). A given password must pass the password rules
+    (services.passwords); none: a random one that does. Returns (user, password, token)."""
     from .chain import get_keyring
+    from .services import passwords
 
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -28,7 +30,10 @@ def create_user(username, role, password=None, *, address=None, dev_account=None
     db = get_db()
     if db.query(User).filter_by(username=username).first():
         raise ValueError(f"user {username!r} exists")
-    password = password or secrets.token_urlsafe(12)
+    password = password or passwords.generate()
+    if passwords.problems(password, username):
+        raise ValueError("密码不符合要求 the password does not meet the rules: " +
+                         "; ".join(f"{zh} {en}" for zh, en in passwords.problems(password, username)))
     keyring = get_keyring()
     if dev_account is not None:
         address = keyring.dev_address(dev_account)
@@ -66,6 +71,20 @@ def create_command(username, role, password, address, dev_account, token, buyer_
 def list_command():
     for u in get_db().query(User).order_by(User.id):
         click.echo(f"{u.id}\t{u.username}\t{u.role}\t{u.address or '-'}\t{'active' if u.active else 'disabled'}")
+
+
+@users_cli.command("reset-second-factor")
+@click.argument("username")
+def reset_second_factor_command(username):
+    """Remove a user's second factor and recovery codes (a lost phone; SECRET_KEY changed)."""
+    from .services import two_factor
+
+    user = get_db().query(User).filter_by(username=username).first()
+    if user is None:
+        raise click.ClickException(f"用户不存在 no user {username!r}")
+    two_factor.reset(user)
+    click.echo(f"{username}: second factor removed" + ("; enrols again at the next sign-in"
+                                                       if two_factor.is_required(user) else ""))
 
 
 @outbox_cli.command("reconcile")

@@ -38,6 +38,12 @@ DEFAULTS = {
     # Rate limits (Flask-Limiter): a number = per minute, or a limits string ("120/minute;2000/hour"); 0 = off
     "VERIFY_RATE_LIMIT": 120,  # public verification (pages and API, single, batch, document) per client address
     "LOGIN_RATE_LIMIT": "10/minute",  # failed logins per client address and, separately, per username
+    # temporary lockout after failed sign-ins (services.login_throttle): this many wrong passwords or
+    # codes of one account, or from one client address, within LOGIN_LOCKOUT_MINUTES lock it for
+    # LOGIN_LOCKOUT_MINUTES; 0 = off. An address gets more: an office signs in from one address
+    "LOGIN_LOCKOUT_FAILURES": 5,
+    "LOGIN_LOCKOUT_ADDRESS_FAILURES": 20,
+    "LOGIN_LOCKOUT_MINUTES": 15,
     "RATELIMIT_STORAGE_URI": "memory://",  # one process only; redis://host:6379/0 shares limits between processes
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_KEY_PREFIX": "einvoice",
@@ -104,6 +110,9 @@ ENV_KEYS = {
     "VERIFY_RATE_LIMIT": rate_limit_setting,
     "LOGIN_RATE_LIMIT": rate_limit_setting,
     "RATELIMIT_STORAGE_URI": str,
+    "LOGIN_LOCKOUT_FAILURES": int,
+    "LOGIN_LOCKOUT_ADDRESS_FAILURES": int,
+    "LOGIN_LOCKOUT_MINUTES": float,
     "TX_TIMEOUT": int,
     "MAX_CONTENT_LENGTH": int,
     "VERIFY_BATCH_MAX_ROWS": int,

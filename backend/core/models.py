@@ -386,3 +386,6 @@ from .analytics_models import (  # noqa: E402,F401
     AnalyticsSellerDay,
     AnalyticsSellerMonth,
 )
+
+# sign-in security: second factors, recovery codes, failed-login counters (issue 14)
+from .auth_models import LoginThrottle, RecoveryCode, SecondFactor  # noqa: E402,F401

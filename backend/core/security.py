@@ -33,6 +33,10 @@ CSP = (
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
 )
 
+# pages that show secrets (API token, TOTP secret, recovery codes) or take them: never cached
+NO_STORE_ENDPOINTS = {"auth.login", "auth.token", "auth.account", "two_factor.code", "two_factor.enrol",
+                      "two_factor.recovery_codes"}
+
 # What a person reads when a limit is hit, per kind (Chinese first, then English).
 LIMIT_TEXT = {
     "verify": ("查验请求过于频繁。", "Too many verification requests."),
@@ -53,7 +57,7 @@ def init_app(app):
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.path.startswith("/api/") or request.endpoint in {"auth.login", "auth.token"}:
+        if request.path.startswith("/api/") or request.endpoint in NO_STORE_ENDPOINTS:
             h.setdefault("Cache-Control", "no-store")
         return response
 

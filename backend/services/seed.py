@@ -2,11 +2,16 @@
 registered and approved on chain (limits, seller tag) with a number range each, the
 auditor granted AUDITOR_ROLE, the buyer's account linked to its tax ID on the receivable
 ledger, an employee and an approver of the buyer company (expense claims), and
-var/dev-credentials.json written with their logins, API tokens and tax IDs."""
+var/dev-credentials.json written with their logins, API tokens and tax IDs.
+
+The authority, the auditor and the financier must sign in with a second factor
+(services.two_factor): they are seeded already enrolled, their TOTP secret in the credentials
+file (``totp_secret``; kept from one seeding to the next, so an authenticator app set up once
+keeps working) for a tester to compute codes with."""
 import json
 import os
-import secrets
 
+import pyotp
 from eth_utils import keccak
 from flask import current_app
 
@@ -15,7 +20,7 @@ from ..core import buyer_privacy
 from ..core.config import VAR
 from ..core.db import get_db
 from ..core.models import Merchant, User
-from . import numbering
+from . import numbering, passwords, two_factor
 from .merchants import link_buyer
 
 # username, role, dev account index, merchant profile, buyer tax ID
@@ -57,7 +62,7 @@ def seed_dev(out=None, password=None):
 def seed_users(password=None, register=True):
     """Create or refresh the demo users; on chain: register + approve the merchants,
     grant the auditor AUDITOR_ROLE, link the buyer on the ledger. Returns [{username, password,
-    role, api_token, address, tax_id}]."""
+    role, api_token, address, tax_id, totp_secret}] (totp_secret: None for roles without a second factor)."""
     db = get_db()
     keyring = get_keyring()
     out = []
@@ -68,19 +73,29 @@ def seed_users(password=None, register=True):
             user = User(username=username, role=role)
             db.add(user)
         user.role, user.address, user.buyer_tax_id, user.active = role, address, buyer_tax, True
-        pw = password or secrets.token_urlsafe(9)
-        user.set_password(pw)
+        pw = password or passwords.generate()
+        user.set_password(pw)  # a password given here is the tests' and benches' own (dev mode only)
         token = user.new_api_token()
         db.flush()
+        totp_secret = _second_factor(user) if two_factor.is_required(user) else None
         if profile and user.merchant is None:
             db.add(Merchant(user_id=user.id, name=profile[0], tax_id=profile[1], licence_number=profile[2],
                             status="pending"))
         out.append({"username": username, "password": pw, "role": role, "api_token": token, "address": address,
-                    "tax_id": profile[1] if profile else buyer_tax})
+                    "tax_id": profile[1] if profile else buyer_tax, "totp_secret": totp_secret})
     db.commit()
     if register:
         register_on_chain()
     return out
+
+
+def _second_factor(user):
+    """The demo user's TOTP secret: the one it has, else a new one; enrolled."""
+    factor = two_factor.factor_of(user)
+    secret = two_factor.secret_of(factor) if factor is not None and factor.confirmed_at else None
+    secret = secret or pyotp.random_base32()
+    two_factor.enrol_with_secret(user, secret)
+    return secret
 
 
 def register_on_chain():

@@ -1,7 +1,10 @@
-"""Login, logout, account page (API token), role checks."""
+"""Login (password step; the second factor's step is web.two_factor), logout, account page
+(API token, password change, second factor), role checks."""
 import functools
+import time
+from datetime import timezone
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -9,14 +12,17 @@ from wtforms.validators import DataRequired, Length
 
 from ..core.db import get_db
 from ..core.models import User
-from ..services import form_tokens
-from .helpers import already_submitted, submitted_form_token
+from ..services import form_tokens, login_throttle, passwords, two_factor
+from ..services.errors import ValidationError
+from .helpers import already_submitted, china_time, submitted_form_token
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in / 请先登录"
+login_manager.login_message = "请先登录 Please log in"
 login_manager.session_protection = "strong"
+PENDING = "pending_login"  # session key: the user who passed the password step, awaiting the code
+PENDING_SECONDS = 300  # how long the code step waits after the password step
 
 
 def init_app(app):
@@ -46,28 +52,79 @@ def roles_required(*roles):
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username 用户名", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password 密码", validators=[DataRequired(), Length(max=200)])
+    username = StringField("用户名 Username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("密码 Password", validators=[DataRequired(), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("当前密码 Current password", validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField("新密码 New password", validators=[DataRequired(), Length(max=200)])
+    new_password_again = PasswordField("再次输入新密码 New password again", validators=[DataRequired(), Length(max=200)])
 
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons."""
 
 
+def client_address():
+    return request.remote_addr or "-"
+
+
+def safe_next(target):
+    """A local path to go on to after signing in (never another site)."""
+    target = target or ""
+    return target if target.startswith("/") and not target.startswith("//") else url_for("index")
+
+
+def locked_response(template, until, **context):
+    """The page (429) that says until when signing in is locked."""
+    ends = until.replace(tzinfo=timezone.utc).timestamp()
+    flash(f"登录失败次数过多，已临时锁定至 {china_time(ends)}（北京时间），请届时再试。Too many failed sign-ins: "
+          f"signing in is locked until {china_time(ends)} China time (UTC+8).", "error")
+    seconds = max(1, int(ends - time.time()))
+    return render_template(template, **context), 429, {"Retry-After": str(seconds)}
+
+
+def finish_login(user, nxt):
+    """Signs ``user`` in (every step passed) and goes on; a role that needs a second factor and
+    has none goes to its enrolment first."""
+    session.pop(PENDING, None)
+    login_user(user)
+    login_throttle.succeeded(user.username)
+    if two_factor.is_required(user) and not two_factor.is_enrolled(user):
+        return redirect(url_for("two_factor.enrol"))
+    return redirect(nxt)
+
+
 @bp.route("/login", methods=("GET", "POST"))
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = get_db().query(User).filter_by(username=form.username.data.strip()).first()
+        username = form.username.data.strip()
+        until = login_throttle.locked_until(username, client_address())
+        if until:
+            return locked_response("auth/login.html", until, form=form)
+        user = get_db().query(User).filter_by(username=username).first()
         if user is None or not user.active or not user.check_password(form.password.data):
-            flash("Wrong username or password / 用户名或密码错误", "error")
+            until = login_throttle.record_failure(username, client_address())
+            if until:
+                return locked_response("auth/login.html", until, form=form)
+            flash("用户名或密码错误 Wrong username or password", "error")
+        elif two_factor.is_enrolled(user):  # the count is forgiven only once the code is right too
+            session[PENDING] = {"user": user.id, "at": int(time.time()), "next": safe_next(request.args.get("next"))}
+            return redirect(url_for("two_factor.code"))
         else:
-            login_user(user)
-            nxt = request.args.get("next", "")
-            if not nxt.startswith("/") or nxt.startswith("//"):
-                nxt = url_for("index")
-            return redirect(nxt)
+            return finish_login(user, safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
+
+
+def pending_user():
+    """The user who passed the password step in this session less than PENDING_SECONDS ago, or None."""
+    pending = session.get(PENDING) or {}
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    user = get_db().get(User, pending.get("user") or 0)
+    return user if user is not None and user.active else None
 
 
 @bp.route("/logout", methods=("POST",))
@@ -75,7 +132,16 @@ def logout():
     form = EmptyForm()
     if form.validate_on_submit():
         logout_user()
+        session.pop(PENDING, None)
     return redirect(url_for("index"))
+
+
+def render_account(token=None, password_form=None, status=200):
+    return render_template("auth/account.html", form=EmptyForm(), token=token,
+                           password_form=password_form or PasswordForm(), code_form=EmptyForm(),
+                           enrolled=two_factor.is_enrolled(current_user),
+                           required=two_factor.is_required(current_user),
+                           codes_left=two_factor.recovery_codes_left(current_user)), status
 
 
 @bp.route("/account", methods=("GET", "POST"))
@@ -98,4 +164,25 @@ def account():
         else:  # a second token would revoke the one just shown
             already_submitted("令牌已生成（仅显示一次），未再生成；如需新令牌请刷新本页",
                               "the token was created then (shown once) and not again; reload the page for a new one")
-    return render_template("auth/account.html", form=form, token=token)
+    return render_account(token=token)
+
+
+@bp.route("/password", methods=("POST",))
+@login_required
+def change_password():
+    """The account page's password change: the current password, then the new one twice."""
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        flash("请填写当前密码和两次新密码。Fill in the current password and the new one twice.", "error")
+        return render_account(password_form=form, status=400)
+    try:
+        if form.new_password.data != form.new_password_again.data:
+            raise ValidationError({"new_password_again": "两次输入的新密码不一致。The two new passwords differ."})
+        passwords.change_password(current_user, form.current_password.data, form.new_password.data)
+    except ValidationError as exc:
+        get_db().rollback()
+        flash(" ".join(exc.fields.values()), "error")
+        return render_account(password_form=form, status=400)
+    get_db().commit()
+    flash("密码已修改。Your password was changed.", "ok")
+    return redirect(url_for("auth.account"))

@@ -327,7 +327,7 @@ def test_merchant_registration_approval_and_first_invoice(api, chain_app):
     from backend.cli import create_user
 
     with chain_app.app_context():
-        _, _, token = create_user("shop3", "merchant", "pw", dev_account=6, token=True)
+        _, _, token = create_user("shop3", "merchant", "pw-test-123", dev_account=6, token=True)
     c = chain_app.test_client()
     h = {"Authorization": f"Bearer {token}"}
     assert c.get("/api/v1/merchant/registration", headers=h).status_code == 404

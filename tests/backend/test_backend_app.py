@@ -118,15 +118,15 @@ def test_anonymous_redirected_to_login(client, path):
 
 
 def test_users_create_cli(runner, app):
-    r = runner.invoke(args=["users", "create", "alice", "--role", "auditor", "--password", "s3cret-pw",
+    r = runner.invoke(args=["users", "create", "alice", "--role", "auditor", "--password", "s3cret-pw-42",
                             "--dev-account", "3"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["role"] == "auditor" and out["api_token"].startswith("einv_")
     with app.app_context():
         user = db.session.query(User).filter_by(username="alice").one()
-        assert user.check_password("s3cret-pw") and not user.check_password("wrong")
-        assert user.password_hash != "s3cret-pw"
+        assert user.check_password("s3cret-pw-42") and not user.check_password("wrong")
+        assert user.password_hash != "s3cret-pw-42"
         assert user.api_token_hash != out["api_token"]
         assert user.address == "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # Anvil account 3
     r = runner.invoke(args=["users", "create", "alice", "--role", "auditor"])
@@ -207,7 +207,7 @@ def test_production_keystore_encrypted(tmp_path, monkeypatch):
     monkeypatch.delenv("EINVOICE_DEV", raising=False)
     app = make_app(tmp_path, DEV_MODE=False, TESTING=False, KEYSTORE_PASSWORD="correct horse",
                    BUYER_TAG_KEY="0x" + "cd" * 32)
-    r = app.test_cli_runner().invoke(args=["users", "create", "m", "--role", "merchant", "--password", "pw-123456"])
+    r = app.test_cli_runner().invoke(args=["users", "create", "m", "--role", "merchant", "--password", "pw-1234567"])
     assert r.exit_code == 0, r.output
     address = json.loads(r.output)["address"]
     path = tmp_path / "keystore" / f"{address}.json"

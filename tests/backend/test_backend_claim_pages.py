@@ -12,7 +12,7 @@ import re
 
 import openpyxl
 import pytest
-from backendutil import sample_invoice
+from backendutil import pass_second_step, sample_invoice
 
 from backend.chain.client import ChainClient
 from backend.chain.errors import ChainUnavailable
@@ -88,6 +88,7 @@ class Browser:
         page = self.text("/auth/login")
         r = self.c.post("/auth/login", data={"username": username, "password": "pw-test-123",
                                              "csrf_token": token_of(page)})
+        r = pass_second_step(self.c, r, username)
         assert r.status_code == 302
         return self
 

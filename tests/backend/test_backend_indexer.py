@@ -74,13 +74,16 @@ def test_seed_dev_writes_credentials(chain_app, tmp_path):
                                           "employee", "approver"}
     assert len([u for u in creds if u["role"] == "merchant"]) == 3
     for u in creds:
-        assert set(u) == {"username", "password", "role", "api_token", "address", "tax_id"}
+        assert set(u) == {"username", "password", "role", "api_token", "address", "tax_id", "totp_secret"}
+        assert (u["totp_secret"] is not None) == (u["role"] in ("authority", "auditor", "financier"))
     c = chain_app.test_client()
     tok = next(u["api_token"] for u in creds if u["username"] == "merchant1")
     r = c.post("/api/v1/invoices", json=sample_invoice(), headers={"Authorization": f"Bearer {tok}"})
     assert r.status_code == 201, r.get_json()
     # seeding again refreshes (new tokens), it does not fail on existing chain registrations
     assert chain_app.test_cli_runner().invoke(args=["seed-dev", "--out", str(out)]).exit_code == 0
+    again = json.loads(out.read_text())["users"]  # the same TOTP secrets: an authenticator set up once keeps working
+    assert [u["totp_secret"] for u in again] == [u["totp_secret"] for u in creds]
 
 
 def test_seed_refused_outside_dev_mode(chain_app, tmp_path):

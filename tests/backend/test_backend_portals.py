@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from backendutil import sample_invoice
+from backendutil import pass_second_step, sample_invoice
 
 from backend.core.db import db
 from backend.core.models import Invoice
@@ -30,7 +30,8 @@ class Browser:
         return self.c.post(path, data=data, **kw)
 
     def login(self, username):
-        r = self.post("/auth/login", {"username": username, "password": "pw-test-123"})
+        r = pass_second_step(self.c, self.post("/auth/login", {"username": username, "password": "pw-test-123"}),
+                             username)
         assert r.status_code == 302, r.get_data(as_text=True)[:500]
         return self
 

@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from backendutil import sample_invoice
+from backendutil import pass_second_step, sample_invoice
 
 from backend.core.canonical import yuan
 
@@ -66,6 +66,7 @@ class Browser:
         page = self.text("/auth/login")
         r = self.c.post("/auth/login", data={"username": username, "password": "pw-test-123",
                                              "csrf_token": token_of(page)})
+        r = pass_second_step(self.c, r, username)
         assert r.status_code == 302
         return self
 

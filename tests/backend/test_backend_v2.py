@@ -209,7 +209,7 @@ def test_approval_gives_seller_tag_and_a_range_in_the_province(api, chain_app):
     from backend.cli import create_user
 
     with chain_app.app_context():
-        user, _, token = create_user("shop3", "merchant", "pw", dev_account=6, token=True)
+        user, _, token = create_user("shop3", "merchant", "pw-test-123", dev_account=6, token=True)
         address = user.address
     h = {"Authorization": f"Bearer {token}"}
     c = chain_app.test_client()
@@ -287,7 +287,7 @@ def test_a_pending_application_does_not_squat_a_tax_id(api, chain_app):
     clients = []
     for i, dev_account in enumerate((6, 8, 9)):  # 7 is the demo merchant3
         with chain_app.app_context():
-            _, _, token = create_user(f"applicant{i}", "merchant", "pw", dev_account=dev_account, token=True)
+            _, _, token = create_user(f"applicant{i}", "merchant", "pw-test-123", dev_account=dev_account, token=True)
         clients.append({"Authorization": f"Bearer {token}"})
     c = chain_app.test_client()
     body = {"name": "昆明小店", "tax_id": tax_id, "licence_number": "L-9"}

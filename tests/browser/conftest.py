@@ -222,16 +222,24 @@ def page(new_page):
 
 
 @pytest.fixture
-def login():
-    """``login(page, username, password=PASSWORD)``: signs in through the login form; returns the page."""
+def login(live_server):
+    """``login(page, username, password=PASSWORD)``: signs in through the login form (and its
+    second step, with the current code of the user's seeded TOTP secret, for the authority, the
+    auditor and the financier); returns the page."""
     from playwright.sync_api import expect
+
+    from backendutil import second_factor_code
 
     def sign_in(page, username, password=PASSWORD):
         page.goto("/auth/login")
         form = page.locator("main form")
         form.get_by_label("Username").fill(username)
         form.get_by_label("Password").fill(password)
-        form.get_by_role("button", name="Log in").click()
+        with page.expect_navigation():
+            form.get_by_role("button", name="Log in").click()
+        if page.url.endswith("/auth/two-factor/code"):
+            page.locator("main form").get_by_label("Code").fill(second_factor_code(live_server.app, username))
+            page.locator("main form").get_by_role("button", name="Verify").click()
         # the header names the signed-in user ("merchant1 · 商户 Merchant") and offers to log out
         expect(page.locator("header nav")).to_contain_text(f"{username} ·")
         expect(page.locator("header nav").get_by_role("button", name="Log out")).to_be_visible()
