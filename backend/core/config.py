@@ -38,6 +38,8 @@ DEFAULTS = {
     # Rate limits (Flask-Limiter): a number = per minute, or a limits string ("120/minute;2000/hour"); 0 = off
     "VERIFY_RATE_LIMIT": 120,  # public verification (pages and API, single, batch, document) per client address
     "LOGIN_RATE_LIMIT": "10/minute",  # failed logins per client address and, separately, per username
+    "SIGNUP_RATE_LIMIT": "10/hour",  # public merchant sign-up posts per client address (spam)
+    "LICENCE_MAX_BYTES": 1_500_000,  # a merchant application's licence file (below MAX_CONTENT_LENGTH)
     "RATELIMIT_STORAGE_URI": "memory://",  # one process only; redis://host:6379/0 shares limits between processes
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_KEY_PREFIX": "einvoice",
@@ -103,6 +105,8 @@ ENV_KEYS = {
     "BUYER_TAG_KEY": str,
     "VERIFY_RATE_LIMIT": rate_limit_setting,
     "LOGIN_RATE_LIMIT": rate_limit_setting,
+    "SIGNUP_RATE_LIMIT": rate_limit_setting,
+    "LICENCE_MAX_BYTES": int,
     "RATELIMIT_STORAGE_URI": str,
     "TX_TIMEOUT": int,
     "MAX_CONTENT_LENGTH": int,
