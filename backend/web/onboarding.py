@@ -1,7 +1,9 @@
 """Self-service onboarding pages: the public merchant sign-up (rate limited), the merchant's
 application with its licence file, the authority's view of an application, its new users and
 its edits of a merchant's limits (services.onboarding, services.merchants)."""
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_user
 from limits import parse_many
 
@@ -88,9 +90,10 @@ def licence(merchant_id):
     row = onboarding.latest_licence(m)
     if row is None:
         abort(404)
-    disposition = "inline" if row.content_type.startswith("image/") else "attachment"
-    return row.data, 200, {"Content-Type": row.content_type, "Cache-Control": "private, no-store",
-                           "Content-Disposition": f'{disposition}; filename="{row.filename}"'}
+    response = send_file(io.BytesIO(row.data), mimetype=row.content_type, download_name=row.filename,
+                         as_attachment=not row.content_type.startswith("image/"), max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/admin/applications/<int:merchant_id>")

@@ -197,13 +197,14 @@ def test_a_rejected_merchant_reads_the_reason_and_applies_again(shop, chain_app)
     assert r.status_code == 302
     page = shop.text("/onboarding/apply")
     assert "未通过 Rejected" in page and "营业执照照片不清晰，请重新上传" in page and 'name="licence"' in page
-    assert apply(shop, b"%PDF-1.7\nclear scan", "licence-2.pdf").status_code == 302
+    assert apply(shop, b"%PDF-1.7\nclear scan", "营业执照 2.pdf").status_code == 302
     assert "待审核 Pending review" in shop.text("/onboarding/apply")
     with chain_app.app_context():
         assert [row.content_type for row in db.session.query(MerchantLicence).order_by(MerchantLicence.id)] == \
             ["image/png", "application/pdf"]
     download = authority.get(f"/onboarding/licence/{m_id}")
     assert download.data.startswith(b"%PDF") and download.headers["Content-Disposition"].startswith("attachment")
+    assert "filename*=UTF-8''%E8%90%A5" in download.headers["Content-Disposition"]  # the Chinese name kept
 
 
 # ---------------------------------------------------------------- the authority's users and limits
