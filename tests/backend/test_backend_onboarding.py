@@ -263,3 +263,17 @@ def test_authority_changes_a_merchants_limits_on_chain(chain_app, seeded):
     assert "月度限额不能低于单张发票上限" in r.get_data(as_text=True)
     with chain_app.app_context():  # unchanged by the refused forms
         assert tuple(get_chain().call_named("MerchantRegistry", "merchant", address)["limits"]) == (123456, 10000000, 5)
+
+
+def test_the_api_creates_users_for_the_authority_only(api, chain_app):
+    r = api("authority").post("/users", json={"username": "audit-2", "role": "auditor"})
+    body = r.get_json()
+    assert r.status_code == 201 and body["chain_role"] == {"contract": "InvoiceRegistry", "role": "AUDITOR_ROLE",
+                                                           "held": True}
+    with chain_app.app_context():
+        assert db.session.query(User).filter_by(username="audit-2").one().check_password(body["password"])
+    r = api("authority").post("/users", json={"username": "audit-2", "role": "auditor"})
+    assert r.status_code == 400 and "该用户名已被使用" in r.get_json()["fields"]["username"]
+    r = api("authority").post("/users", json={"username": "x-1", "role": "king"})
+    assert r.status_code == 400 and "role" in r.get_json()["fields"]
+    assert api("merchant1").post("/users", json={"username": "x-2", "role": "auditor"}).status_code == 403
