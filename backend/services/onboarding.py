@@ -104,8 +104,8 @@ def _licence_problem(filename, data):
     if not filename or not data:
         return "请上传营业执照（PDF、PNG 或 JPEG）。Upload the business licence (PDF, PNG or JPEG)."
     if len(data) > limit:
-        return (f"营业执照文件过大（{len(data) / 1e6:.1f} MB），最大 {limit / 1e6:.1f} MB。The licence file is too "
-                f"large ({len(data) / 1e6:.1f} MB); at most {limit / 1e6:.1f} MB.")
+        return (f"营业执照文件过大，最大 {limit / 1e6:.1f} MB。The licence file is larger than "
+                f"{limit / 1e6:.1f} MB.")
     if licence_type(data) is None:
         return ("营业执照须为 PDF、PNG 或 JPEG 文件。The licence must be a PDF, PNG or JPEG file "
                 "(this file is none of them).")

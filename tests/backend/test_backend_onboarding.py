@@ -188,6 +188,18 @@ def test_authority_approves_the_application_and_the_merchant_issues(shop, chain_
         assert (invoice.seller_tax_id, invoice.state) == (APPLICATION["tax_id"], "issued")
 
 
+def test_a_restart_of_the_dev_platform_leaves_the_application_pending(shop, chain_app):
+    """`make run` seeds the demo users at every start; their merchants only are approved."""
+    from backend.services import seed
+
+    assert apply(shop).status_code == 302
+    with chain_app.app_context():
+        seed.seed_users(password="pw-test-123")
+        m = db.session.query(Merchant).filter_by(name=APPLICATION["name"]).one()
+        assert m.status == "pending"
+        assert get_chain().call_named("MerchantRegistry", "merchant", m.user.address)["status"] == 1  # Pending
+
+
 def test_a_rejected_merchant_reads_the_reason_and_applies_again(shop, chain_app):
     assert apply(shop).status_code == 302
     m_id = merchant_named(chain_app, APPLICATION["name"])
