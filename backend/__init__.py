@@ -66,6 +66,7 @@ def create_app(config=None):
     web.init_app(app)
     api.init_app(app)
     security.init_limits(app)  # rate limits on the verification and login endpoints (Flask-Limiter)
+    web.onboarding.init_limits(app)  # and on the public merchant sign-up
     app.register_error_handler(HTTPException, _http_error)
 
     @app.route("/")

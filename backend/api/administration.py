@@ -6,8 +6,9 @@ from ..core.db import get_db
 from ..core.models import Merchant, User
 from ..schemas import merchants as models
 from ..schemas.common import ID_MAX
-from ..services import merchants
+from ..services import merchants, onboarding
 from ..services.errors import ValidationError
+from ..services.validation import validated
 from . import bp
 from .errors import error
 from .inputs import api_auth, body_json
@@ -119,3 +120,16 @@ def user_role(id, action):
         return error("not_found", "No such user.", 404)
     info = merchants.set_chain_role(g.api_user, user, action == "grant-role")
     return jsonify({"id": user.id, "username": user.username, "chain_role": _chain_role(info)})
+
+
+@bp.post("/users")
+@operation("createUser", json=models.NewUser, ok={201: models.NewUserCreated}, errors=(400, 401, 403, 503))
+@api_auth("authority")
+def create_user():
+    """Create a user of any role, with the signing account and on-chain role it needs; its
+    first password is in the answer, once (role: authority)"""
+    body = validated(models.NewUser, body_json()).model_dump(exclude_none=True)
+    user, password, role_problem = onboarding.create_user(g.api_user, body)
+    return jsonify({"id": user.id, "username": user.username, "role": user.role, "address": user.address,
+                    "active": user.active, "chain_role": _chain_role(merchants.chain_role_of(user)),
+                    "password": password, "role_problem": role_problem}), 201

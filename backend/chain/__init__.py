@@ -9,13 +9,18 @@ from .errors import ChainUnavailable
 from .keys import KeyRing
 from .signer import Signer
 
+# dev mode only: the keystores of accounts made in the app (self-service merchants) are encrypted
+# with this public password when KEYSTORE_PASSWORD is unset; like the Anvil dev keys, worth nothing
+DEV_KEYSTORE_PASSWORD = "dev-keystore-not-secret"
+
 _build_lock = threading.Lock()
 
 
 def init_app(app):
     app.extensions["einvoice.keyring"] = KeyRing(
         dev_mode=app.config["DEV_MODE"], mnemonic=app.config["DEV_MNEMONIC"],
-        keystore_dir=app.config["KEYSTORE_DIR"], password=app.config.get("KEYSTORE_PASSWORD"))
+        keystore_dir=app.config["KEYSTORE_DIR"],
+        password=app.config.get("KEYSTORE_PASSWORD") or (DEV_KEYSTORE_PASSWORD if app.config["DEV_MODE"] else None))
     reset_chain(app)
 
 

@@ -44,6 +44,8 @@ DEFAULTS = {
     "LOGIN_LOCKOUT_FAILURES": 5,
     "LOGIN_LOCKOUT_ADDRESS_FAILURES": 20,
     "LOGIN_LOCKOUT_MINUTES": 15,
+    "SIGNUP_RATE_LIMIT": "10/hour",  # public merchant sign-up posts per client address (spam)
+    "LICENCE_MAX_BYTES": 1_500_000,  # a merchant application's licence file (below MAX_CONTENT_LENGTH)
     "RATELIMIT_STORAGE_URI": "memory://",  # one process only; redis://host:6379/0 shares limits between processes
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_KEY_PREFIX": "einvoice",
@@ -109,6 +111,8 @@ ENV_KEYS = {
     "BUYER_TAG_KEY": str,
     "VERIFY_RATE_LIMIT": rate_limit_setting,
     "LOGIN_RATE_LIMIT": rate_limit_setting,
+    "SIGNUP_RATE_LIMIT": rate_limit_setting,
+    "LICENCE_MAX_BYTES": int,
     "RATELIMIT_STORAGE_URI": str,
     "LOGIN_LOCKOUT_FAILURES": int,
     "LOGIN_LOCKOUT_ADDRESS_FAILURES": int,

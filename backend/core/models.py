@@ -51,6 +51,7 @@ class User(UserMixin, db.Model):
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     # buyers: whose invoices they see; employees and approvers: their company (the buyer's tax ID)
     buyer_tax_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)  # self-service sign-ups give one
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -92,6 +93,9 @@ class Merchant(db.Model):
     licence_number: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending approved suspended rejected
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the application's contact (self-service onboarding; its licence file: MerchantLicence)
+    contact_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -389,3 +393,5 @@ from .analytics_models import (  # noqa: E402,F401
 
 # sign-in security: second factors, recovery codes, failed-login counters (issue 14)
 from .auth_models import LoginThrottle, RecoveryCode, SecondFactor  # noqa: E402,F401
+# the business licence files of merchant applications (self-service onboarding)
+from .onboarding_models import MerchantLicence  # noqa: E402,F401

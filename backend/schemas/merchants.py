@@ -1,7 +1,7 @@
 """Merchant and authority requests and answers: registration, the authority's decisions
 (limits, a reason, a number range), audit parameters, users and their on-chain roles."""
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -126,3 +126,18 @@ class UserRole(Answer):
 
 class UserList(Answer):
     users: list[User]
+
+
+class NewUser(Model):
+    """A user the authority creates (self-service onboarding): company roles (buyer, employee,
+    approver) need their company's tax ID."""
+    username: Annotated[str, Field(min_length=3, max_length=32, pattern="^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$"),
+                        BeforeValidator(strip)]
+    role: Literal["authority", "merchant", "auditor", "financier", "buyer", "employee", "approver"]
+    email: text(254, required=False) | None = None
+    company_tax_id: text(18, required=False) | None = None
+
+
+class NewUserCreated(User):
+    password: str = Field(description="the first password, shown once")
+    role_problem: str | None = Field(None, description="why the on-chain role could not be granted (grant it later)")

@@ -44,12 +44,19 @@ def _other(char):
     return not any(char in kind for kind in CLASSES)
 
 
+def describe(password, username=""):
+    """Every problem of ``password`` in one sentence, Chinese then English; None when it passes."""
+    found = problems(password or "", username)
+    if not found:
+        return None
+    return "；".join(zh for zh, _ in found) + "。" + "; ".join(en for _, en in found) + "."
+
+
 def check(password, username="", field="password"):
     """Raises ValidationError (``field``: every problem, Chinese then English) unless it passes."""
-    found = problems(password or "", username)
+    found = describe(password, username)
     if found:
-        raise ValidationError({field: "；".join(zh for zh, _ in found) + "。" + "; ".join(en for _, en in found) + "."},
-                              message="密码不符合要求。The password does not meet the rules.")
+        raise ValidationError({field: found}, message="密码不符合要求。The password does not meet the rules.")
 
 
 def set_password(user, password):

@@ -7,7 +7,7 @@ from ..chain.errors import ChainError
 from ..core.db import get_db
 from ..core.models import Merchant, User
 from ..schemas.merchants import DEFAULT_LIMITS
-from ..services import form_tokens, merchants, numbering
+from ..services import form_tokens, merchants, numbering, onboarding
 from .auth import EmptyForm, roles_required
 from .helpers import already_submitted, explained_refusals, flash_error, form_int, parse_yuan, submitted_form_token
 
@@ -22,7 +22,8 @@ def merchants_page():
     rows = get_db().query(Merchant).order_by(Merchant.status, Merchant.id).all()
     ranges = {m.id: numbering.range_of(m.user.address) for m in rows if m.user.address}
     return render_template("admin/merchants.html", rows=rows, form=EmptyForm(), defaults=DEFAULT_LIMITS,
-                           ranges=ranges, range_size=current_app.config["NUMBER_RANGE_SIZE"])
+                           ranges=ranges, range_size=current_app.config["NUMBER_RANGE_SIZE"],
+                           limits=onboarding.current_limits(rows))
 
 
 
