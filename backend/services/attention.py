@@ -3,7 +3,7 @@ waiting for them, each a COUNT over indexed columns (no rows loaded), so the hom
 cheap however large the tables grow. The words and links are the web layer's (web.home)."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from ..core import canonical
 from ..core.db import get_db
@@ -40,11 +40,13 @@ def _this_month(user, today):
     """This China month's invoices of the merchant (issued on chain, red-letter notes left
     out: the quota counts what was issued): how many, their gross, and the monthly quota."""
     first = today.replace(day=1).isoformat()
+    # by seller address alone (an issued invoice always has it): a range of the covering index
+    # ix_invoices_seller_day_buyer, where the OR of _own_invoices would read every issued invoice
     count, gross = get_db().execute(
         select(func.count(), func.coalesce(func.sum(Invoice.gross), 0)).where(
-            _own_invoices(user), Invoice.issue_date >= first, Invoice.issue_date <= today.isoformat(),
+            Invoice.seller_address == user.address, Invoice.issue_date.between(first, today.isoformat()),
             Invoice.state == "issued", Invoice.is_red_letter.is_(False))).one()
-    limits = merchants.limits_of(user.address) if user.address else None  # None: the chain cannot be read
+    limits = merchants.limits_of(user.address)  # None: the chain cannot be read
     quota = limits["monthly_quota"] if limits else None
     return item("month", count, gross=int(gross), quota=quota, month=first[:7],
                 used_percent=round(100 * int(gross) / quota) if quota else None)
@@ -52,7 +54,7 @@ def _this_month(user, today):
 
 def for_merchant(user, now=None):
     profile = user.merchant
-    if profile is None or profile.status != "approved":
+    if profile is None or profile.status != "approved" or not user.address:
         return [item("registration", 0, status=profile.status if profile else None)]
     by_state = dict(get_db().execute(select(Invoice.state, func.count()).where(
         _own_invoices(user), Invoice.state.in_(("pending", "failed"))).group_by(Invoice.state)).all())
@@ -89,14 +91,20 @@ def for_auditor(user, now=None):
 
 # ---------------------------------------------------------------- financier and buyer
 def for_financier(user, now=None):
+    """One pass over the financier's receivables (its index), counted by status and due date."""
     now = now if now is not None else chain_now()  # the ledger counts maturities by the chain's clock
-    mine = Receivable.financier == (user.address or "-")
-    pledged = Receivable.status == "pledged"
-    return [item("offers", _count(Receivable, mine, Receivable.status == "offered")),
-            item("maturing_week", _count(Receivable, mine, pledged, Receivable.due_at >= now,
-                                         Receivable.due_at < now + WEEK)),
-            item("past_due", _count(Receivable, mine, pledged, Receivable.due_at < now)),
-            item("overdue", _count(Receivable, mine, Receivable.status.in_(("overdue", "defaulted"))))]
+    due = Receivable.due_at
+    rows = get_db().execute(select(
+        Receivable.status, func.count(), func.sum(case((and_(due >= now, due < now + WEEK), 1), else_=0)),
+        func.sum(case((due < now, 1), else_=0)))
+        .where(Receivable.financier == (user.address or "-"),
+               Receivable.status.in_(("offered", "pledged", "overdue", "defaulted")))
+        .group_by(Receivable.status)).all()
+    by_status = {status: (n, week, past) for status, n, week, past in rows}
+    pledged = by_status.get("pledged", (0, 0, 0))
+    return [item("offers", by_status.get("offered", (0,))[0]), item("maturing_week", pledged[1]),
+            item("past_due", pledged[2]),
+            item("overdue", sum(by_status.get(s, (0,))[0] for s in ("overdue", "defaulted")))]
 
 
 def for_buyer(user, now=None):

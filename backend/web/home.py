@@ -74,14 +74,19 @@ REGISTRATION = {None: "尚未登记：请先提交商户登记。Not registered 
                 "pending": "登记已提交，等待税务机关审批。Submitted; waiting for the authority's approval.",
                 "rejected": "登记未获批准，请查看原因后重新提交。Not approved: see why and submit again.",
                 "suspended": "商户已被暂停，暂不能开票。Suspended: no invoices can be issued for now."}
-# the main thing each role comes to do, one click from home: (words, endpoint)
-ACTIONS = {"merchant": [("开具发票 Issue an invoice", "merchant.issue"), ("数据看板 Dashboard", "dashboards.merchant")],
-           "authority": [("商户管理 Merchants", "admin.merchants"), ("数据看板 Dashboard", "dashboards.authority")],
-           "auditor": [("审核队列 Review queue", "audit.queue"), ("全部发票 All invoices", "audit.invoices")],
-           "financier": [("融资组合 Portfolio", "receivables.portfolio"), ("数据看板 Dashboard", "dashboards.financier")],
-           "buyer": [("收票箱 Inbox", "inbox.index"), ("应付账款 Payables", "receivables.payables")],
+# the main thing each role comes to do, one click from home: (words, endpoint); worded as
+# actions, unlike the menu's links to the same pages
+ACTIONS = {"merchant": [("开具发票 Issue an invoice", "merchant.issue"),
+                        ("查看数据看板 Open the dashboard", "dashboards.merchant")],
+           "authority": [("管理商户 Manage merchants", "admin.merchants"),
+                         ("查看数据看板 Open the dashboard", "dashboards.authority")],
+           "auditor": [("打开审核队列 Open the review queue", "audit.queue"),
+                       ("浏览全部发票 Browse all invoices", "audit.invoices")],
+           "financier": [("查看融资组合 Open the portfolio", "receivables.portfolio"),
+                         ("查看数据看板 Open the dashboard", "dashboards.financier")],
+           "buyer": [("查看收票箱 Open the inbox", "inbox.index"), ("查看应付账款 See the payables", "receivables.payables")],
            "employee": [("提交报销 Submit a claim", "claims.index")],
-           "approver": [("报销审批 Claims", "claims.index"), ("付款清单 Payment lists", "claims.payment_lists")]}
+           "approver": [("审批报销 Review claims", "claims.index"), ("处理付款清单 Handle payment lists", "claims.payment_lists")]}
 
 
 def link_of(it, user):
