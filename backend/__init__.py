@@ -71,7 +71,10 @@ def create_app(config=None):
 
     @app.route("/")
     def index():
-        return render_template("index.html")
+        """Home: what needs the signed-in user's attention (web.home), else the verification pages."""
+        from .web import home
+
+        return home.page()
 
     @app.route("/healthz")
     def healthz():
