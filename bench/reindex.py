@@ -49,6 +49,10 @@ def main(argv=None):
         from backend import create_app
 
         app = create_app({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+        with app.app_context():  # the chain client built before timing, as in bench/scale.py (it has used it)
+            from backend.chain import get_chain
+
+            get_chain()
         rates = []
         for run in range(args.runs):
             # timed in CPU seconds: on a busy machine wall-clock profiles blame whatever ran when the
