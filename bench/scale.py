@@ -469,8 +469,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     accounts = FIRST_ACCOUNT + args.merchants + 1
+    keep = ["--dump-state", str(tmp / "anvil-state.json")] if os.environ.get("BENCH_KEEP") else []
     chain = Chain(port=free_port(), extra_args=["--base-fee", "0", "--gas-limit", "30000000", "--accounts",
-                                                str(accounts)]).start()
+                                                str(accounts), *keep]).start()
     server, out, t_start = None, {}, time.perf_counter()
     try:
         deploy(chain.rpc_url, tmp / "deployment.json")

@@ -15,20 +15,21 @@ import time
 from collections import Counter
 from types import SimpleNamespace
 
-from eth_utils import event_abi_to_log_topic, keccak
+from eth_utils import keccak
 from flask import current_app, has_app_context
 from sqlalchemy import bindparam, case, insert, select, update
-from web3 import Web3
 
 from ..core.canonical import china_date, rate_mask
 from ..core import mail_queue
 from ..core.db import get_db
 from ..core.models import ChainEvent, IndexerCursor, Invoice, Merchant, User
 from . import get_chain, receivable_index, rewind
-from .client import checksum, light_log, raw_request
-from .errors import INVOICE_STATUS, ChainError, jsonable
+from .client import checksum
+from .errors import INVOICE_STATUS, jsonable
+from .logs import decoders_of, get_logs, read_blocks
 
 CURSOR = "events"
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(…, ensure_ascii=False) without a new encoder per event
 _run_lock = threading.Lock()
 MERCHANT_EVENTS = {"MerchantApproved": "approved", "MerchantSuspended": "suspended",
                    "MerchantReinstated": "approved", "MerchantRejected": "rejected", "MerchantApplied": "pending"}
@@ -58,12 +59,7 @@ def _tell_listeners(sellers, limit_accounts):
 
 def topics_of(chain):
     """{topic0: (contract name, event name)} of every event the indexer stores."""
-    topics = {}
-    for name, contract in chain.contracts.items():
-        for entry in contract.abi:
-            if entry.get("type") == "event" and not entry.get("anonymous"):
-                topics[bytes(event_abi_to_log_topic(entry))] = (name, entry["name"])
-    return topics
+    return {topic: (d.contract, d.name) for topic, d in decoders_of(chain).items()}
 
 
 def run_once(max_blocks=2000, blocking=True):
@@ -103,7 +99,7 @@ def _run(max_blocks):
         receivable_index.resync_all(chain, session)
         session.commit()
     first = start = cursor.last_block + 1
-    topics = topics_of(chain)
+    decoders = decoders_of(chain)
     by_address = {c.address: n for n, c in chain.contracts.items()}
     count = 0
     blocks = {}  # number -> (timestamp, hash)
@@ -112,29 +108,17 @@ def _run(max_blocks):
         end = min(start + max_blocks - 1, latest)
         # read everything from the node first, then write in one short DB transaction
         # (SQLite has one writer: no RPC while holding the write lock)
-        logs = get_logs(chain, start, end, list(by_address))
-        decoded_logs = []
-        for log in logs:
-            if not log["topics"]:
-                continue
-            hit = topics.get(bytes(log["topics"][0]))
-            if hit is None:
-                continue
-            cname, ename = hit
-            try:
-                args = decode_issued(log) if ename == "InvoiceIssued" else \
-                    jsonable(_normalise(dict(chain.contracts[cname].events[ename]().process_log(log)["args"])))
-            except Exception:  # noqa: BLE001 - a log we cannot decode is skipped, not fatal
-                continue
-            decoded_logs.append((cname, ename, log, args))
+        decoded_logs = decode_logs(chain, decoders, get_logs(chain, start, end, list(by_address)))
+        for _, ename, _, args in decoded_logs:
             if ename in DETECTOR_EVENTS and args.get("seller"):
                 sellers.add(args["seller"])
             elif ename in LIMIT_EVENTS and args.get("account"):
                 limit_accounts.add(args["account"])
-        end_hash = _block(chain, blocks, end)[1]
+        # the blocks of the range's logs and its last one, read after the logs (one batch request)
+        read_blocks(chain, blocks, {log["blockNumber"] for _, _, log, _ in decoded_logs} | {end})
+        end_hash = blocks[end][1]
         views = receivable_index.read_views(chain, receivable_index.touched(decoded_logs), end)
-        if any(Web3.to_hex(log["blockHash"]) != _block(chain, blocks, log["blockNumber"])[1]
-               for _, _, log, _ in decoded_logs):
+        if any("0x" + log["blockHash"].hex() != blocks[log["blockNumber"]][1] for _, _, log, _ in decoded_logs):
             break  # the chain changed while we read: the next run starts from the cursor again
         session.commit()  # a fresh snapshot: rows committed before these txs were sent are visible
         with session.no_autoflush:
@@ -151,20 +135,22 @@ def _run(max_blocks):
     return out
 
 
-def get_logs(chain, start, end, addresses):
-    """eth_getLogs without web3's result formatters (costly for the thousands of logs of a
-    bulk issuance): each log as ``client.light_log``."""
-    result = raw_request(chain.w3, "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": addresses}])
-    if not isinstance(result, list):
-        raise ChainError(f"eth_getLogs: {result!r}")
-    return [light_log(raw) for raw in result]
-
-
-def _block(chain, blocks, number):
-    if number not in blocks:
-        block = chain.w3.eth.get_block(number)
-        blocks[number] = (block["timestamp"], Web3.to_hex(block["hash"]))
-    return blocks[number]
+def decode_logs(chain, decoders, logs):
+    """[(contract, event, log, args)] of the logs of a known event (``logs.decoders_of``);
+    InvoiceIssued through ``decode_issued``, the rest through their ``EventDecoder``. A
+    log that does not decode is skipped, not fatal."""
+    decoded = []
+    for log in logs:
+        decoder = decoders.get(bytes(log["topics"][0])) if log["topics"] else None
+        if decoder is None:
+            continue
+        try:
+            args = decode_issued(log) if decoder.name == "InvoiceIssued" else \
+                jsonable(_normalise(decoder.args(chain.w3.codec, log)))
+        except Exception:  # noqa: BLE001
+            continue
+        decoded.append((decoder.contract, decoder.name, log, args))
+    return decoded
 
 
 def _store(session, decoded_logs, blocks):
@@ -173,14 +159,14 @@ def _store(session, decoded_logs, blocks):
     were new. The events go in with one multi-row INSERT; an InvoiceIssued whose invoice row
     exists and no other event of the range touches (a bulk issuance: thousands) updates
     that row with one executemany UPDATE, the rest through ``_apply``."""
-    hashes = {Web3.to_hex(log["transactionHash"]) for _, _, log, _ in decoded_logs}
+    hashes = {"0x" + log["transactionHash"].hex() for _, _, log, _ in decoded_logs}
     stored = {}
     if hashes:
         stored = {(e.tx_hash, e.log_index): e
                   for e in session.query(ChainEvent).filter(ChainEvent.tx_hash.in_(hashes))}
     new = []
     for cname, ename, log, args in decoded_logs:
-        tx_hash, bn = Web3.to_hex(log["transactionHash"]), log["blockNumber"]
+        tx_hash, bn = "0x" + log["transactionHash"].hex(), log["blockNumber"]
         time_, block_hash = blocks[bn]
         ev = stored.get((tx_hash, log["logIndex"]))
         if ev is not None:
@@ -192,29 +178,49 @@ def _store(session, decoded_logs, blocks):
                          args.get("originalKey"), related_key=args.get("noteKey"),
                          account=args.get("account") or args.get("seller") or args.get("merchant"),
                          receivable_id=receivable_index.receivable_id_of(cname, args),
-                         args=json.dumps(args, ensure_ascii=False)), args))
+                         args=_to_json(args)), args))
     if not new:
         return 0
     session.connection().execute(insert(ChainEvent.__table__), [row for row, _ in new])
     touched = Counter(k for row, _ in new for k in (row["invoice_key"], row["related_key"]) if k)
     plain = {row["invoice_key"]: args for row, args in new
              if row["event"] == "InvoiceIssued" and touched[row["invoice_key"]] == 1 and "status" not in args}
-    plain = {k: plain[k] for k in _by_key(session, Invoice.key, plain)}
-    if plain:
-        t = Invoice.__table__
-        session.connection().execute(
-            update(t).where(t.c.key == bindparam("k")).values(
-                chain_status=bindparam("cs"), flags=bindparam("f"),
-                state=case((t.c.state == "pending", "issued"), else_=t.c.state)),
-            [{"k": k, "f": int(a.get("flags", 0)), "cs": "Flagged" if int(a.get("flags", 0)) else "Issued"}
-             for k, a in plain.items()])
-        mail_queue.enqueue_issued(session, Invoice.key, plain)  # buyers with an e-mail address: their invoice
+    plain = _mark_issued(session, plain)
     rest = [(SimpleNamespace(**row), args) for row, args in new
             if not (row["event"] == "InvoiceIssued" and row["invoice_key"] in plain)]
     invoices = _invoices_by_key(session, {ev.invoice_key for ev, _ in rest})
+    merchants = _merchants_by_address(session, {ev.account for ev, _ in rest if ev.event in MERCHANT_EVENTS})
     for ev, args in rest:
-        _apply(session, ev, args, invoices)
+        _apply(session, ev, args, invoices, merchants)
     return len(new)
+
+
+def _mark_issued(session, plain):
+    """Mark the invoice rows of ``plain`` ({key: InvoiceIssued args}) issued, with one
+    executemany UPDATE of the rows whose values change: a row that has them already is left
+    alone, as the ORM leaves it (its updated_at stays, the analytics triggers log nothing; a
+    re-index changes no row). Queues the e-mails of their buyers with an address. Returns
+    ``plain`` without the keys that have no row."""
+    t = Invoice.__table__
+    keys = sorted(plain)
+    rows = [r for i in range(0, len(keys), 500) for r in session.execute(
+        select(t.c.key, t.c.id, t.c.chain_status, t.c.flags, t.c.state, t.c.buyer_email)
+        .where(t.c.key.in_(keys[i:i + 500]))).all()]
+    changes, mails = [], []
+    for key, id_, chain_status, flags, state, email in rows:
+        new_flags = int(plain[key].get("flags", 0))
+        new_status = "Flagged" if new_flags else "Issued"
+        if chain_status != new_status or flags != new_flags or state == "pending":
+            changes.append({"k": key, "f": new_flags, "cs": new_status})
+        if email is not None and state in ("pending", "issued"):  # its state after the UPDATE: issued
+            mails.append((id_, email))
+    if changes:
+        session.connection().execute(
+            update(t).where(t.c.key == bindparam("k")).values(
+                chain_status=bindparam("cs"), flags=bindparam("f"),
+                state=case((t.c.state == "pending", "issued"), else_=t.c.state)), changes)
+    mail_queue.enqueue_found(session, mails)  # buyers with an e-mail address: their invoice
+    return {key: plain[key] for key, *_ in rows}
 
 
 def _by_key(session, entity, keys):
@@ -278,10 +284,24 @@ def _invoices_by_key(session, keys):
     return {inv.key: inv for inv in _by_key(session, Invoice, keys)}
 
 
-def _apply(session, ev, args, invoices):
-    """Mirror statuses (the chain is the source of truth); ``invoices``: the rows by key."""
+def _merchants_by_address(session, addresses):
+    """{user address: Merchant} of the range's merchant events, in one query."""
+    addresses = sorted(a for a in addresses if a)
+    if not addresses:
+        return {}
+    rows = session.query(User.address, Merchant).join(Merchant, Merchant.user_id == User.id) \
+        .filter(User.address.in_(addresses)).all()
+    merchants = {}
+    for address, m in rows:
+        merchants.setdefault(address, m)
+    return merchants
+
+
+def _apply(session, ev, args, invoices, merchants):
+    """Mirror statuses (the chain is the source of truth); ``invoices``: the rows by key,
+    ``merchants``: the merchants by their user's address."""
     if ev.event in MERCHANT_EVENTS and ev.account:
-        m = session.query(Merchant).join(User).filter(User.address == ev.account).first()
+        m = merchants.get(ev.account)
         if m is not None and not (ev.event == "MerchantApplied" and m.status != "pending"):
             m.status = MERCHANT_EVENTS[ev.event]
         return
