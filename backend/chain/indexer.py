@@ -138,8 +138,10 @@ def _run(max_blocks):
 def decode_logs(chain, decoders, logs):
     """[(contract, event, log, args)] of the logs of a known event (``logs.decoders_of``);
     InvoiceIssued through ``decode_issued``, the rest through their ``EventDecoder``. A
-    log that does not decode is skipped, not fatal."""
+    log that does not decode is skipped, not fatal. The contract is the one at the log's
+    address (the events several contracts share, RoleGranted…, have one topic)."""
     decoded = []
+    at = {c.address: name for name, c in chain.contracts.items()}
     for log in logs:
         decoder = decoders.get(bytes(log["topics"][0])) if log["topics"] else None
         if decoder is None:
@@ -149,7 +151,7 @@ def decode_logs(chain, decoders, logs):
                 jsonable(_normalise(decoder.args(chain.w3.codec, log)))
         except Exception:  # noqa: BLE001
             continue
-        decoded.append((decoder.contract, decoder.name, log, args))
+        decoded.append((at.get(log["address"], decoder.contract), decoder.name, log, args))
     return decoded
 
 

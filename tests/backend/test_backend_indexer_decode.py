@@ -80,6 +80,18 @@ def test_every_event_decodes_as_web3():
             assert list(args) == list(expected), event  # the same order in the stored JSON
 
 
+def test_a_shared_event_is_named_after_the_contract_that_emitted_it():
+    chain = offline_client()
+    decoders = logs.decoders_of(chain)
+    [(topic, decoder)] = [(t, d) for t, d in decoders.items() if d.name == "RoleGranted"]
+    emitters = [name for name, c in chain.contracts.items() if any(e.get("name") == "RoleGranted" for e in c.abi)]
+    assert len(emitters) >= 2
+    for name in emitters:
+        log = {**make_log(topic, decoder, 0), "address": chain.contracts[name].address}
+        [(emitter, event, _, _)] = indexer.decode_logs(chain, decoders, [log])
+        assert (emitter, event) == (name, "RoleGranted")
+
+
 def test_a_log_that_does_not_fit_is_skipped():
     chain = offline_client()
     decoders = logs.decoders_of(chain)
