@@ -28,7 +28,7 @@ def verify():
     verification.record(g.api_user, "single", result["number"], body, result["result"], result["detail"],
                         client_address())
     get_db().commit()
-    return jsonify({"result": result["result"], "label": result["label"], "detail": result["detail"]})
+    return jsonify({k: v for k, v in result.items() if k != "number"})  # + reversed/remaining when red-lettered
 
 
 @bp.post("/verify/batch")
