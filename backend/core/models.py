@@ -386,3 +386,6 @@ from .analytics_models import (  # noqa: E402,F401
     AnalyticsSellerDay,
     AnalyticsSellerMonth,
 )
+
+# auditors' reviews with their free-text reasons (a module of its own: size)
+from .review_models import ReviewNote  # noqa: E402,F401
