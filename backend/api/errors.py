@@ -5,6 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..chain.errors import ChainError, ChainUnavailable
 from ..core import security
+from ..core.config import too_large_message
 from ..core.db import get_db
 from ..services.errors import Refused, ValidationError
 from . import bp
@@ -59,18 +60,6 @@ def _http_error_response(exc):
     if exc.code == 429:
         resp.headers["Retry-After"] = str(extra["retry_after"])
     return resp
-
-
-def megabytes(size):
-    """Bytes as a person reads them: 2097152 → '2 MB', 1572864 → '1.5 MB'."""
-    return f"{size / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
-
-
-def too_large_message():
-    """A 413's words, with the limit (MAX_CONTENT_LENGTH) in MB: Werkzeug's own description
-    ("exceeds the capacity limit") does not say how much is allowed."""
-    limit = megabytes(current_app.config["MAX_CONTENT_LENGTH"])
-    return f"文件或请求过大：上限为 {limit}。The file or request is larger than the limit of {limit}."
 
 
 def handle(exc):

@@ -102,7 +102,8 @@ class DocumentResult(Answer):
 class VerificationListQuery(Query):
     q: Annotated[str, Field("", max_length=200, pattern=QUERY_TEXT, description="part of the number")]
     result: Annotated[str, Field("", max_length=32, pattern=QUERY_TEXT)]
-    limit: Annotated[int, Field(100, ge=1, le=1000)]
+    limit: Annotated[int, Field(100, ge=1, le=1000, description="entries a page")]
+    page: Annotated[int, Field(1, ge=1, le=1_000_000, description="the page (of `limit` entries), newest first")]
 
 
 class VerificationEntry(Answer):
@@ -115,6 +116,8 @@ class VerificationEntry(Answer):
 
 
 class VerificationList(Answer):
+    total: int = Field(description="entries the search finds, over all pages")
+    page: int
     verifications: list[VerificationEntry]
 
 

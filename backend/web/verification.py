@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..api.errors import megabytes, too_large_message
+from ..core.config import megabytes, too_large_message
 from ..core.db import get_db
 from ..core.models import Verification
 from ..core.security import VERIFY_LINK_FIELDS

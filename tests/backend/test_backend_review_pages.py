@@ -34,6 +34,7 @@ def test_auditor_reviews_from_the_invoice_page_with_its_own_words(api, chain_app
     r = review_on_page(client, inv["number"], "reject", reason_code="5", note="  ")
     text = r.get_data(as_text=True)
     assert "选择“其他”原因时请填写审核意见" in text and r.request.path == f"/invoices/{inv['number']}"
+    assert text.count("选择“其他”原因时请填写审核意见") == 1 and "note:" not in text  # said once, no field name
     assert api("auditor").get(f"/invoices/{inv['number']}").get_json()["status"] == "Flagged"
     r = review_on_page(client, inv["number"], "clear", reason_code="5", note="买方为关联门店，已电话核实 verified by phone")
     text = r.get_data(as_text=True)

@@ -162,3 +162,13 @@ def test_history_pages_through_all_rows_in_china_time(chain_app, seeded):
     login_other = chain_app.test_client()
     login(login_other, "merchant1")
     assert "共 0 条" in login_other.get("/verify/history").get_data(as_text=True)  # one's own only
+
+
+def test_history_api_pages_with_the_total(api, chain_app, seeded):
+    add_history(chain_app, "buyer", 7, datetime(2026, 3, 1, 20, 30, 5))
+    first = api("buyer").get("/verifications?limit=5").get_json()
+    last = api("buyer").get("/verifications?limit=5&page=2").get_json()
+    assert (first["total"], first["page"], len(first["verifications"])) == (7, 1, 5)
+    assert (last["total"], last["page"], len(last["verifications"])) == (7, 2, 2)
+    assert {v["id"] for v in first["verifications"]}.isdisjoint(v["id"] for v in last["verifications"])
+    assert api("buyer").get("/verifications?page=0").status_code == 400
