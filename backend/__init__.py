@@ -38,7 +38,8 @@ def _http_error(exc):
         return api_errors.handle(exc)
     if exc.code == 429:
         return security.rate_limited_response(exc)
-    page = make_response(render_template("error.html", code=exc.code, name=exc.name, description=exc.description),
+    description = config_module.too_large_message() if exc.code == 413 else exc.description
+    page = make_response(render_template("error.html", code=exc.code, name=exc.name, description=description),
                          exc.code)
     return api_errors.with_headers_of(exc, page)
 

@@ -5,6 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..chain.errors import ChainError, ChainUnavailable
 from ..core import security
+from ..core.config import too_large_message
 from ..core.db import get_db
 from ..services.errors import Refused, ValidationError
 from . import bp
@@ -49,6 +50,8 @@ def _http_error_response(exc):
         allowed = ", ".join(getattr(exc, "valid_methods", None) or ())
         message = f"{cn}允许的方法：{allowed}。Method not allowed; allowed: {allowed}." if allowed else \
             f"{cn}{exc.description or exc.name}"
+    elif exc.code == 413:
+        message = too_large_message()
     elif exc.code == 500:
         message = f"{cn}Internal error; nothing was changed."
     else:

@@ -9,7 +9,7 @@ from ..core.db import get_db
 from ..core.models import Invoice
 from ..schemas import batch as batch_models
 from ..schemas import invoices as models
-from ..services import bulk, invoice_pdf, invoices, issuance, validation
+from ..services import bulk, invoice_pdf, invoices, issuance, reviews, validation
 from . import bp
 from .errors import error
 from .inputs import IdempotencyHeaders, api_auth, body_json, idempotency_key, query
@@ -112,6 +112,7 @@ def get_invoice(number):
     out = invoices.as_dict(inv)
     out["flags_explained"] = invoices.flag_words(inv.flags or 0)
     out["timeline"] = invoices.timeline(inv)
+    out["reviews"] = reviews.of_invoice(inv)
     if chain_data:
         out["chain"] = jsonable(chain_data)
         out["chain"]["rates"] = canonical.rates_of_mask(int(chain_data.get("rateMask") or 0))

@@ -28,7 +28,7 @@ def verify():
     verification.record(g.api_user, "single", result["number"], body, result["result"], result["detail"],
                         client_address())
     get_db().commit()
-    return jsonify({"result": result["result"], "label": result["label"], "detail": result["detail"]})
+    return jsonify({k: v for k, v in result.items() if k != "number"})  # + reversed/remaining when red-lettered
 
 
 @bp.post("/verify/batch")
@@ -93,7 +93,7 @@ def verify_document():
            errors=(400, 401))
 @api_auth()
 def history():
-    """Verification history (one's own; auditors and the authority: everyone's)"""
+    """Verification history (one's own; auditors and the authority: everyone's), a page at a time"""
     args = query(models.VerificationListQuery)
     user = g.api_user
     found = get_db().query(Verification)
@@ -103,7 +103,9 @@ def history():
         found = found.filter(Verification.number.like(f"%{args.q}%"))
     if args.result:
         found = found.filter(Verification.result == args.result)
-    rows = found.order_by(Verification.id.desc()).limit(args.limit)
-    return jsonify({"verifications": [{"id": v.id, "kind": v.kind, "number": v.number, "result": v.result,
+    total = found.order_by(None).count()
+    rows = found.order_by(Verification.id.desc()).offset((args.page - 1) * args.limit).limit(args.limit)
+    return jsonify({"total": total, "page": args.page,
+                    "verifications": [{"id": v.id, "kind": v.kind, "number": v.number, "result": v.result,
                                        "detail": v.detail, "created_at": v.created_at.isoformat() + "Z"}
                                       for v in rows]})

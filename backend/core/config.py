@@ -220,3 +220,15 @@ def public_base_url():
     """The site's public root URL, ending in "/": PUBLIC_BASE_URL, else the current request's
     root URL (what links printed on an invoice, such as its QR code, point at)."""
     return (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/") + "/"
+
+
+def megabytes(size):
+    """Bytes as a person reads them: 2097152 → '2 MB', 1572864 → '1.5 MB'."""
+    return f"{size / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
+
+
+def too_large_message():
+    """A 413's words, with the limit (MAX_CONTENT_LENGTH) in MB: Werkzeug's own description
+    ("exceeds the capacity limit") does not say how much is allowed."""
+    limit = megabytes(current_app.config["MAX_CONTENT_LENGTH"])
+    return f"文件或请求过大：上限为 {limit}。The file or request is larger than the limit of {limit}."

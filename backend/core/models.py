@@ -395,3 +395,5 @@ from .analytics_models import (  # noqa: E402,F401
 from .auth_models import LoginThrottle, RecoveryCode, SecondFactor  # noqa: E402,F401
 # the business licence files of merchant applications (self-service onboarding)
 from .onboarding_models import MerchantLicence  # noqa: E402,F401
+# auditors' reviews with their free-text reasons (a module of its own: size)
+from .review_models import ReviewNote  # noqa: E402,F401

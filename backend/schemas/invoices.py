@@ -161,6 +161,8 @@ class RedLetterRequest(Model):
 
 class ReviewRequest(Model):
     reason_code: integer(1, 65535)
+    note: optional_text(500, "the reason in the auditor's own words (kept by the platform, not on chain); "
+                             "required with reason_code 5 (other)")
 
 
 class InvoiceListQuery(Query):
@@ -246,6 +248,8 @@ class InvoiceDetail(Invoice):
     document: dict | None
     flags_explained: list[dict]
     timeline: list[dict]
+    reviews: list[dict] = Field([], description="auditors' reviews: decision, reason_code, note (their own words), "
+                                                "auditor, tx_hash, time (Unix seconds)")
     chain: dict | None = None
     status_text: str | None
 

@@ -37,7 +37,9 @@ def _check_code(value):
         value = str(value)
     if not isinstance(value, str) or not (value.strip().isascii() and value.strip().isdigit()
                                           and len(value.strip()) in (6, 20)):
-        raise PydanticCustomError("check_code", "must be the last 6 digits of the check code")
+        got = f"（收到 {len(value.strip())} 位 got {len(value.strip())} characters）" if isinstance(value, str) else ""
+        raise PydanticCustomError("check_code", "校验码请填写后6位数字或完整的20位数字{got}。Enter the check "
+                                                "code's last 6 digits or all 20 digits.", {"got": got})
     return int(value.strip()[-6:])
 
 
@@ -70,6 +72,9 @@ class VerifyResult(Answer):
     result: Literal[RESULTS]
     label: str
     detail: str
+    reversed: int | None = Field(None, description="red_lettered / partly_red_lettered: fen the red-letter notes "
+                                                   "reversed")
+    remaining: int | None = Field(None, description="red_lettered / partly_red_lettered: fen left (the open amount)")
 
 
 class BatchRow(Answer):
@@ -97,7 +102,8 @@ class DocumentResult(Answer):
 class VerificationListQuery(Query):
     q: Annotated[str, Field("", max_length=200, pattern=QUERY_TEXT, description="part of the number")]
     result: Annotated[str, Field("", max_length=32, pattern=QUERY_TEXT)]
-    limit: Annotated[int, Field(100, ge=1, le=1000)]
+    limit: Annotated[int, Field(100, ge=1, le=1000, description="entries a page")]
+    page: Annotated[int, Field(1, ge=1, le=1_000_000, description="the page (of `limit` entries), newest first")]
 
 
 class VerificationEntry(Answer):
@@ -110,6 +116,8 @@ class VerificationEntry(Answer):
 
 
 class VerificationList(Answer):
+    total: int = Field(description="entries the search finds, over all pages")
+    page: int
     verifications: list[VerificationEntry]
 
 

@@ -17,7 +17,7 @@ from ..core.db import get_db
 from ..core.mail_queue import enqueue_invoice_mail
 from ..core.models import Invoice, OutboxTx
 from ..schemas.invoices import RedLetterRequest, ReviewRequest
-from . import detector, numbering
+from . import detector, numbering, reviews
 from .errors import Refused, ValidationError, refusal_from_chain
 from .invoices import active_merchant, find, held_buyer, owned, rates_of
 from .validation import line_items, today, totals, validate_issue, validated
@@ -372,7 +372,9 @@ def review(user, number, decision, body):
         raise Refused("forbidden", "Only auditors clear or reject invoices. 仅审计员可审核", 403)
     if decision not in ("clear", "reject"):
         raise ValidationError({"decision": "must be clear or reject"})
-    reason = validated(ReviewRequest, body).reason_code
+    req = validated(ReviewRequest, body)
+    reason = req.reason_code
+    reviews.require_note(req)
     inv = find(number)
     if inv is None:
         raise Refused("not_found", "No such invoice. 查无此票", 404)
@@ -384,5 +386,6 @@ def review(user, number, decision, body):
     except ChainRefusal as exc:
         raise refusal_from_chain(exc) from None
     refresh(inv)
+    reviews.record(user, inv, decision, req, result.tx_hash)
     get_db().commit()
     return inv, result

@@ -11,6 +11,7 @@ from ..chain import get_chain
 from ..chain.client import REGISTRY
 from ..chain.errors import ChainRefusal
 from ..core import canonical
+from ..core.canonical import yuan
 from ..core.db import get_db
 from ..core.models import Verification
 from ..schemas.verification import RESULTS as VERIFY_RESULTS
@@ -61,11 +62,31 @@ def verify_one(row):
     q = validated(VerifyQuery, row)
     code = get_chain().call(REGISTRY, "verify", q.number, _yyyymmdd(q.issue_date), q.gross, q.check_code)
     result = VERIFY_RESULTS[code]
-    return {"number": q.number, "result": result, "detail": VERIFY_DETAIL[result], "label": VERIFY_LABELS[result]}
+    return with_red_letter_amounts(
+        {"number": q.number, "result": result, "detail": VERIFY_DETAIL[result], "label": VERIFY_LABELS[result]})
 
 
-def verify_many(rows, chunk=500):
-    """Rows → one result per row (invalid rows get result "invalid" + fields)."""
+def with_red_letter_amounts(answer):
+    """A red-lettered answer with what a person asks next: how much the notes reversed and
+    how much is left (``reversed``/``remaining`` in fen, the detail in yuan). One more view
+    call, only for these two results."""
+    if answer["result"] not in ("red_lettered", "partly_red_lettered"):
+        return answer
+    inv = get_chain().call_named(REGISTRY, "getInvoiceByNumber", answer["number"])
+    reversed_, remaining = int(inv["redLettered"]), int(inv["openAmount"])
+    if answer["result"] == "partly_red_lettered":
+        detail = (f"发票部分红冲：红字发票已冲减 {yuan(reversed_)}，未冲销金额 {yuan(remaining)}，发票按未冲销金额有效。"
+                  f"The invoice was partly reversed by red-letter notes: {yuan(reversed_)} reversed, "
+                  f"{yuan(remaining)} remaining; it is valid for its open amount.")
+    else:
+        detail = (f"发票已全额红冲：红字发票冲销了全部 {yuan(reversed_)}，发票不再有效。The invoice was fully "
+                  f"reversed by red-letter notes ({yuan(reversed_)}): it is not valid any more.")
+    return {**answer, "detail": detail, "reversed": reversed_, "remaining": remaining}
+
+
+def verify_many(rows, chunk=500, progress=None):
+    """Rows → one result per row (invalid rows get result "invalid" + fields).
+    ``progress(done, total)`` is called after each chunk of rows the chain answered."""
     out = [None] * len(rows)
     queries, where = [], []
     for i, row in enumerate(rows):
@@ -86,6 +107,8 @@ def verify_many(rows, chunk=500):
             result = VERIFY_RESULTS[code]
             out[i] = {"row": i + 1, "number": number, "result": result, "label": VERIFY_LABELS[result],
                       "detail": VERIFY_DETAIL[result]}
+        if progress is not None:
+            progress(len(rows) - len(queries) + min(start + chunk, len(queries)), len(rows))
     return out
 
 
@@ -96,14 +119,14 @@ def parse_batch_csv(data: bytes, max_rows):
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError({"file": "the file is not UTF-8 text"}) from None
+        raise ValidationError({"file": "文件不是 UTF-8 编码的文本。The file is not UTF-8 text."}) from None
     try:
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         lines = [r for r in reader if any(c.strip() for c in r)]
     except csv.Error as exc:
-        raise ValidationError({"file": f"malformed CSV: {exc}"}) from None
+        raise ValidationError({"file": f"CSV 格式有误 The CSV is malformed: {exc}."}) from None
     if not lines:
-        raise ValidationError({"file": "the CSV is empty"})
+        raise ValidationError({"file": "CSV 文件是空的。The CSV is empty."})
     header = [h.strip().lower() for h in lines[0]]
     if "amount" in header and "gross" not in header:
         header[header.index("amount")] = "gross"
@@ -112,9 +135,10 @@ def parse_batch_csv(data: bytes, max_rows):
     elif len(header) == 4 and NUMBER_RE.match(lines[0][0].strip()):
         header, body = list(CSV_COLUMNS), lines
     else:
-        raise ValidationError({"file": "the CSV needs the columns number, issue_date, gross, check_code"})
+        raise ValidationError({"file": "CSV 需要 number、issue_date、gross、check_code 四列（发票号码、开票日期、价税合计（分）、"
+                                   "校验码）。The CSV needs the columns number, issue_date, gross, check_code."})
     if len(body) > max_rows:
-        raise ValidationError({"file": f"at most {max_rows} rows"})
+        raise ValidationError({"file": too_many_rows(max_rows, len(body))})
     rows = []
     for r in body:
         if len(r) != len(header):
@@ -138,19 +162,22 @@ def parse_batch(data: bytes, content_type: str, max_rows):
         except ValidationError:
             rows = payload.get("rows") if isinstance(payload, dict) and set(payload) == {"rows"} else payload
             if not isinstance(rows, list) or rows and len(rows) <= max_rows:  # not a row-count problem
-                raise ValidationError({"file": "expected a JSON list of rows (or {\"rows\": [...]} and nothing "
-                                               "else)"}) from None
+                raise ValidationError({"file": "JSON 文件应为查验行的列表（或只含 rows 的对象）。Expected a JSON "
+                                               "list of rows (or {\"rows\": [...]} and nothing else)."}) from None
     else:
         rows = parse_batch_csv(data, max_rows)
     if not rows:
-        raise ValidationError({"file": "the batch has no rows"}, EMPTY_BATCH)
+        raise ValidationError({"file": EMPTY_BATCH}, EMPTY_BATCH)
     if len(rows) > max_rows:
-        raise ValidationError({"file": f"at most {max_rows} rows"},
-                              f"批量查验最多 {max_rows} 行。A batch has at most {max_rows} rows.")
+        raise ValidationError({"file": too_many_rows(max_rows, len(rows))}, too_many_rows(max_rows, len(rows)))
     return rows
 
 
 EMPTY_BATCH = "批量查验至少需要一行。An empty batch is not allowed: send at least one row."
+
+
+def too_many_rows(max_rows, rows):
+    return f"批量查验最多 {max_rows} 行，此文件有 {rows} 行。A batch has at most {max_rows} rows; this one has {rows}."
 
 
 def results_csv(results):

@@ -47,12 +47,14 @@ def review(number, decision):
         abort(404)
     if EmptyForm().validate_on_submit():
         code = request.form.get("reason_code", "")
-        body = {"reason_code": form_int(code) if form_int(code) is not None else code}
+        body = {"reason_code": form_int(code) if form_int(code) is not None else code,
+                "note": request.form.get("note", "")}
         with explained_refusals():  # one review per rendered form, whichever button
             done, first = form_tokens.once(current_user, submitted_form_token(), "review",
                                            lambda: issuance.review(current_user, number, decision, body) and decision)
             if first:
-                flash(f"Invoice {number}: {decision}ed. 审核完成", "ok")
+                words = ("审核通过", "cleared") if decision == "clear" else ("已驳回", "rejected")
+                flash(f"审核完成：发票 {number} {words[0]}。Invoice {number}: {words[1]}.", "ok")
             else:
                 already_submitted(f"发票 {number} 已审核（{done or decision}），未重复操作",
                                   f"invoice {number} was reviewed ({done or decision}), not again")

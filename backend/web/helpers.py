@@ -64,7 +64,8 @@ def already_submitted(zh="", en=""):
 def flash_error(exc):
     """Flash a service exception; returns True when it was one we explain."""
     if isinstance(exc, ValidationError):
-        flash("请检查输入。" + exc.message + " " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
+        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items() if v not in exc.message)  # not twice
+        flash("请检查输入。" + exc.message + (" " + details if details else ""), "error")
     elif isinstance(exc, Refused):
         flash(f"操作被拒绝 Refused ({exc.code})：{exc.message}", "error")
     elif isinstance(exc, ChainUnavailable):

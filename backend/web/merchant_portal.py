@@ -10,9 +10,9 @@ from ..core.db import get_db
 from ..core.models import Invoice
 from ..schemas.invoices import VAT_RATES
 from ..services import (form_tokens, invoice_pdf, invoices, issuance, merchants, public_links, receivable_views,
-                        validation)
+                        reviews, validation)
 from ..services.errors import Refused, ValidationError
-from .audit import CLEAR_REASONS, REJECT_REASONS
+from .audit import CLEAR_REASONS, REASONS, REJECT_REASONS
 from .auth import EmptyForm, roles_required
 from .helpers import (already_submitted, explained_refusals, flash_error, form_int, new_form_token, page_args,
                       parse_yuan, submitted_form_token)
@@ -193,7 +193,8 @@ def detail(number):
                            flags=invoices.flag_words(inv.flags or 0), timeline=invoices.timeline(inv),
                            status_text=invoices.status_text(inv, chain_data), rates=invoices.rates_of(inv),
                            form=EmptyForm(), notes=notes, receivables=receivable_views.on_invoice(inv.key),
-                           clear_reasons=CLEAR_REASONS, reject_reasons=REJECT_REASONS)
+                           clear_reasons=CLEAR_REASONS, reject_reasons=REJECT_REASONS, reasons=REASONS,
+                           reviews=reviews.of_invoice(inv))
 
 
 @bp.post("/invoices/<number>/void")

@@ -4,19 +4,29 @@ history for logged-in users. Every verification is rate-limited per client addre
 (VERIFY_RATE_LIMIT, shared with the API's verification: backend.core.security)."""
 import csv
 import io
+import re
+import threading
+from datetime import timezone
 
-from flask import Blueprint, Response, current_app, flash, render_template, request
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, render_template, request
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..core.config import megabytes, too_large_message
 from ..core.db import get_db
 from ..core.models import Verification
 from ..core.security import VERIFY_LINK_FIELDS
 from ..services import verification
 from ..services.errors import ValidationError
 from .auth import EmptyForm
-from .helpers import flash_error, parse_yuan
+from .helpers import china_time, flash_error, page_args, parse_yuan
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
+FIELD_NAMES = {"number": "发票号码 Invoice number", "issue_date": "开票日期 Issue date",
+               "gross": "价税合计 Gross amount", "check_code": "校验码 Check code", "file": "文件 File"}
+KIND_NAMES = {"single": "单张查验 Single", "batch": "批量查验 Batch", "document": "文件核验 Document"}
+HISTORY_PER_PAGE = 50
 
 
 def _user():
@@ -45,14 +55,18 @@ def single():
         gross = parse_yuan(values.get("gross", ""))
         row = {"number": values.get("number", "").strip(), "issue_date": values.get("issue_date", ""),
                "gross": gross if gross is not None else values.get("gross"),
-               "check_code": values.get("check_code", "").strip()}
+               # a pasted check code keeps the spaces it is printed with: "1234 5678 …"
+               "check_code": "".join(values.get("check_code", "").split())}
         try:
             result = verification.verify_one(row)
             verification.record(_user(), "single", result["number"], row, result["result"], result["detail"],
                                 request.remote_addr)
             get_db().commit()
         except ValidationError as exc:
-            flash("请检查输入项 Check the fields: " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
+            if gross is None and "gross" in exc.fields:  # the page takes yuan, the API fen
+                exc.fields["gross"] = "请以元填写，如 1234.56。Enter the amount in yuan, e.g. 1234.56."
+            flash("请检查输入项 Check the fields: " + "; ".join(f"{FIELD_NAMES.get(k, k)}: {v}"
+                                                              for k, v in exc.fields.items()), "error")
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
@@ -60,17 +74,51 @@ def single():
                            values=values if values is not None else request.form)
 
 
+# How far each running batch is (progress id → [rows done, rows]), for the page's progress
+# bar; per process: with several processes a poll may miss it and the bar stays indeterminate.
+_progress = {}
+_progress_lock = threading.Lock()
+PROGRESS_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
+
+
+def _tracker(progress_id):
+    """progress(done, total) for verify_many, or None when the page sent no (valid) id."""
+    if not PROGRESS_ID.match(progress_id or "") or len(_progress) >= 1000:
+        return None
+
+    def progress(done, total):
+        with _progress_lock:
+            _progress[progress_id] = [done, total]
+    return progress
+
+
+def batch_limits():
+    config = current_app.config
+    return {"rows": config["VERIFY_BATCH_MAX_ROWS"], "bytes": config["MAX_CONTENT_LENGTH"],
+            "size": megabytes(config["MAX_CONTENT_LENGTH"])}
+
+
 @bp.route("/batch", methods=("GET", "POST"))
 def batch():
+    """The upload form; a POST verifies the file and shows the result table (the page's
+    script posts the same form in the background and shows the same table)."""
     form = EmptyForm()
     results = summary = None
-    if request.method == "POST" and form.validate_on_submit():
+    status = 200
+    try:
+        posted = request.method == "POST" and form.validate_on_submit()
+    except RequestEntityTooLarge:
+        posted, status = False, 413
+        flash(too_large_message() + f" 每批最多 {batch_limits()['rows']} 行。A batch has at most "
+                                    f"{batch_limits()['rows']} rows.", "error")
+    progress_id = request.form.get("progress_id", "") if posted else ""
+    if posted:
         upload = request.files.get("file")
         try:
             if upload is None or not upload.filename:
-                raise ValidationError({"file": "choose a CSV or JSON file"})
+                raise ValidationError({"file": "请选择 CSV 或 JSON 文件。Choose a CSV or JSON file."})
             rows = verification.parse_batch(upload.read(), upload.mimetype, current_app.config["VERIFY_BATCH_MAX_ROWS"])
-            results = verification.verify_many(rows)
+            results = verification.verify_many(rows, progress=_tracker(progress_id))
             verification.record_many(_user(), "batch", rows, results, request.remote_addr)
             get_db().commit()
             if request.form.get("download"):
@@ -79,10 +127,27 @@ def batch():
             summary = {}
             for r in results:
                 summary[r["result"]] = summary.get(r["result"], 0) + 1
+        except ValidationError as exc:
+            status = 400
+            flash("无法查验此文件 The file cannot be verified: " + "; ".join(exc.fields.values()), "error")
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
-    return render_template("verify/batch.html", form=form, results=results, summary=summary)
+        finally:
+            with _progress_lock:
+                _progress.pop(progress_id, None)
+    return render_template("verify/batch.html", form=form, results=results, summary=summary,
+                           labels=verification.VERIFY_LABELS, limits=batch_limits()), status
+
+
+@bp.get("/batch/progress/<progress_id>")
+def batch_progress(progress_id):
+    """{"done", "total"} rows of a running batch (404 when unknown here or finished)."""
+    with _progress_lock:
+        found = _progress.get(progress_id)
+    if found is None:
+        abort(404)
+    return jsonify({"done": found[0], "total": found[1]})
 
 
 @bp.route("/document", methods=("GET", "POST"))
@@ -107,6 +172,9 @@ def document():
 @bp.route("/history")
 @login_required
 def history():
+    """The verification history (one's own; auditors and the authority: everyone's), newest
+    first, a page at a time; the CSV export has every row the search finds. Times in China
+    time (Asia/Shanghai, UTC+8), as the invoice timelines."""
     query = get_db().query(Verification)
     if current_user.role not in ("auditor", "authority"):
         query = query.filter(Verification.user_id == current_user.id)
@@ -115,16 +183,31 @@ def history():
         query = query.filter(Verification.number.like(f"%{q}%"))
     if request.args.get("result"):
         query = query.filter(Verification.result == request.args["result"])
-    query = query.order_by(Verification.id.desc())
     if request.args.get("export") == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["id", "time", "kind", "number", "result", "detail", "user"])
-        for v in query.limit(100000):
-            w.writerow([v.id, v.created_at.isoformat() + "Z", v.kind, v.number or "", v.result, v.detail or "",
-                        v.user.username if v.user else ""])
-        return Response(buf.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=verification-history.csv"})
-    rows = query.limit(200).all()
-    return render_template("verify/history.html", rows=rows, args=request.args,
-                           results=[*verification.VERIFY_RESULTS, "invalid", "tampered"])
+        return _history_csv(query.order_by(Verification.id.desc()))
+    page, _ = page_args()
+    total = query.order_by(None).count()
+    rows = query.order_by(Verification.id.desc()).offset((page - 1) * HISTORY_PER_PAGE).limit(HISTORY_PER_PAGE).all()
+    return render_template("verify/history.html", rows=rows, args=request.args, total=total, page=page,
+                           pages=max(1, -(-total // HISTORY_PER_PAGE)), labels=_result_labels(),
+                           kinds=KIND_NAMES, china_time=_china_time)
+
+
+def _result_labels():
+    return {**verification.VERIFY_LABELS, "invalid": "查询有误 Invalid", "tampered": "文件已被篡改 Tampered"}
+
+
+def _china_time(created_at):
+    """A stored time (naive UTC) as 'YYYY-MM-DD HH:MM:SS' China time."""
+    return china_time(created_at.replace(tzinfo=timezone.utc).timestamp())
+
+
+def _history_csv(query):
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "time (Asia/Shanghai, UTC+8)", "kind", "number", "result", "detail", "user"])
+    for v in query.options(joinedload(Verification.user)).yield_per(1000):
+        w.writerow([v.id, _china_time(v.created_at), v.kind, v.number or "", v.result, v.detail or "",
+                    v.user.username if v.user else ""])
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=verification-history.csv"})

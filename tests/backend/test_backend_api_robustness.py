@@ -42,14 +42,14 @@ def test_empty_batch_is_400_not_500(api, body):
 def test_empty_csv_batch_is_400(api, chain_app):
     r = api().post("/verify/batch", data=b"number,issue_date,gross,check_code\n", content_type="text/csv")
     assert r.status_code == 400 and "至少需要一行" in r.get_json()["message"]
-    # the page says the same, without a 500
+    # the page says the same, as a 400, without a 500
     import io
 
     c = chain_app.test_client()
     token = csrf_token(c, "/verify/batch")
     r = c.post("/verify/batch", data={"csrf_token": token, "file": (io.BytesIO(b"number,issue_date,gross,check_code\n"),
                                                                     "x.csv")}, content_type="multipart/form-data")
-    assert r.status_code == 200 and "至少需要一行" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "至少需要一行" in r.get_data(as_text=True)
 
 
 def test_huge_page_is_400_and_past_the_end_is_empty(api):

@@ -1,31 +1,70 @@
-// Batch verification: upload with a progress bar through the JSON API; the plain form
-// post (no JavaScript) works too.
+// Batch verification: the form is posted in the background, with a progress bar (the upload,
+// then the rows the server has verified, polled from /verify/batch/progress/<id>), and the
+// page's own result table and messages are taken from the answer: the same page as the plain
+// form post (no JavaScript) shows. A file over the size limit is refused before it is sent.
 (function () {
   var form = document.getElementById("batch-form");
-  if (!form || !window.FormData) return;
+  if (!form || !window.FormData || !window.DOMParser) return;
+  var bar = document.getElementById("batch-progress"), status = document.getElementById("batch-status");
+  var results = document.getElementById("batch-results");
+  function say(text, bad) { status.textContent = text; status.classList.toggle("bad", !!bad); }
+  function showMessages(doc) {
+    document.querySelectorAll("main > .flash").forEach(function (f) { f.remove(); });
+    var main = document.querySelector("main");
+    doc.querySelectorAll("main > .flash").forEach(function (f) { main.insertBefore(document.importNode(f, true), main.firstChild); });
+  }
   form.addEventListener("submit", function (ev) {
-    if (form.querySelector("[name=download]").checked) return; // plain post returns the CSV
+    if (form.querySelector("[name=download]").checked) return; // the plain post returns the CSV
+    var file = form.querySelector("[name=file]").files[0];
+    if (!file) return;
     ev.preventDefault();
-    var bar = document.getElementById("batch-progress"), status = document.getElementById("batch-status");
-    var data = new FormData();
-    data.append("file", form.querySelector("[name=file]").files[0]);
-    var xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/v1/verify/batch");
-    bar.hidden = false;
-    xhr.upload.onprogress = function (e) { if (e.lengthComputable) { bar.value = Math.round(50 * e.loaded / e.total); } };
-    xhr.upload.onload = function () { bar.value = 50; status.textContent = "Verifying… 查验中"; };
+    var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10), size = form.getAttribute("data-max-size");
+    if (file.size > maxBytes) {
+      say("文件过大：上限为 " + size + "，请拆分后分批查验。The file is larger than the limit of " + size +
+          ": split it into smaller batches.", true);
+      return;
+    }
+    var id = "b" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10), polling = null;
+    form.querySelector("[name=progress_id]").value = id;
+    var data = new FormData(form), xhr = new XMLHttpRequest(), button = form.querySelector("button[type=submit]");
+    xhr.open("POST", form.getAttribute("action") || window.location.pathname);
+    xhr.responseType = "document";
+    bar.hidden = false; bar.value = 0; button.disabled = true; results.innerHTML = "";
+    say("上传中 Uploading…");
+    xhr.upload.onprogress = function (e) {
+      if (e.lengthComputable) bar.value = Math.round(20 * e.loaded / e.total);
+    };
+    xhr.upload.onload = function () {
+      bar.value = 20; say("查验中 Verifying…");
+      polling = setInterval(function () {
+        fetch("/verify/batch/progress/" + id, {credentials: "same-origin"}).then(function (r) {
+          return r.ok ? r.json() : null;
+        }).then(function (p) {
+          if (!p || !p.total) return;
+          bar.value = 20 + Math.round(80 * p.done / p.total);
+          say("查验中 Verifying: " + p.done.toLocaleString() + " / " + p.total.toLocaleString() + " 行 rows");
+        }).catch(function () {});
+      }, 400);
+    };
+    function finish() { clearInterval(polling); button.disabled = false; bar.hidden = true; }
     xhr.onload = function () {
-      bar.value = 100;
-      var body; try { body = JSON.parse(xhr.responseText); } catch (e) { status.textContent = "Error"; return; }
-      if (xhr.status !== 200) { status.textContent = body.message + " " + JSON.stringify(body.fields || {}); return; }
-      status.textContent = body.count + " rows: " + JSON.stringify(body.summary);
-      var csv = "row,number,result,detail\n" + body.results.map(function (r) {
-        return [r.row, r.number || "", r.result, '"' + String(r.detail || "").replace(/"/g, '""') + '"'].join(",");
-      }).join("\n");
-      var a = document.createElement("a");
-      a.href = URL.createObjectURL(new Blob([csv], {type: "text/csv"}));
-      a.download = "verification-results.csv"; a.textContent = " Download results 下载结果";
-      status.appendChild(a);
+      finish();
+      var doc = xhr.response, found = doc && doc.getElementById("batch-results");
+      if (doc) showMessages(doc);
+      if (found) results.innerHTML = found.innerHTML;
+      if (xhr.status === 200 && found && found.querySelector("table")) {
+        say("查验完成 Done.");
+      } else if (doc && doc.querySelector("main > .flash")) {
+        say("");
+      } else {  // another page (rate limited, an error page): its heading and words
+        var main = doc && doc.querySelector("main");
+        say(main ? main.textContent.replace(/\s+/g, " ").trim() : "查验失败，请重试。The batch failed: try again.", true);
+      }
+    };
+    xhr.onerror = function () {
+      finish();
+      say("上传失败：网络中断或文件超过 " + size + " 上限。The upload failed: the connection was lost or the file is over " +
+          size + ".", true);
     };
     xhr.send(data);
   });
