@@ -3,10 +3,10 @@ the dict the pages and the API show, and the filtered lists."""
 import json
 import re
 
-from sqlalchemy import or_
+from sqlalchemy import column, or_, select, table
 
 from ..core import buyer_privacy, canonical
-from ..core.db import get_db
+from ..core.db import SEARCH_TABLE, get_db
 from ..core.models import ChainEvent, Invoice
 from .errors import Refused
 
@@ -136,24 +136,65 @@ def as_dict(inv, *, with_document=True):
     return out
 
 
+# the trigram index of the lists' search (SQLite; migration 0012): rowid is the invoice's id
+SEARCH_INDEX = table(SEARCH_TABLE, column("rowid"), column(SEARCH_TABLE))
+TRIGRAM = 3  # the index finds terms of 3 characters or more
+# a term in more invoices than this is common ("有限公司"): reading the table with LIKE, as
+# without the index, is then cheaper than fetching each invoice the index names
+MAX_CANDIDATES = 5000
+
+
+def trigram_query(term, columns):
+    """The FTS5 query for ``term`` in ``columns``: the trigrams that tile it (every third one,
+    and the last), each quoted as an FTS5 string, so whatever a person types (AND, *,
+    NEAR(…), quotes) is text, never query syntax. An invoice containing the term contains
+    them all; fewer trigrams than the whole phrase's read fewer of the long lists of common
+    ones (a tax ID's region prefix is in every invoice)."""
+    starts = sorted(set(range(0, len(term) - 2, TRIGRAM)) | {len(term) - TRIGRAM})
+    grams = " AND ".join('"' + term[i:i + TRIGRAM].replace('"', '""') + '"' for i in starts)
+    return f"{{{' '.join(columns)}}} : ({grams})"
+
+
+def candidates(term, columns):
+    """The ids of the invoices the trigram index finds ``term`` in: a superset of LIKE's
+    (the index also folds the case of non-ASCII letters), so LIKE still decides, on these
+    rows only. None where there is no index to ask (PostgreSQL, whose LIKE uses its pg_trgm
+    index itself; a term under 3 characters, or with a NUL, which ends an FTS5 query) or the
+    term is common (MAX_CANDIDATES)."""
+    if len(term) < TRIGRAM or "\x00" in term or get_db().get_bind().dialect.name != "sqlite":
+        return None
+    found = select(SEARCH_INDEX.c.rowid).where(SEARCH_INDEX.c[SEARCH_TABLE].match(trigram_query(term, columns)))
+    ids = get_db().execute(found.limit(MAX_CANDIDATES + 1)).scalars().all()
+    return ids if len(ids) <= MAX_CANDIDATES else None
+
+
+def containing(term, columns):
+    """The invoices with ``term`` (stripped; LIKE's wildcards are text) in one of ``columns``
+    (names of Invoice's columns; a tax ID is compared upper-cased), among the index's
+    candidates where it has them."""
+    term = term.strip()
+    like = or_(*(getattr(Invoice, c).contains(term.upper() if c.endswith("tax_id") else term, autoescape=True)
+                 for c in columns))
+    ids = candidates(term, columns)
+    return like if ids is None else Invoice.id.in_(ids) & like
+
+
 def search(query, *, user=None, q=None, status=None, buyer=None, date_from=None, date_to=None):
-    """Filtered invoice query for the lists."""
+    """Filtered invoice query for the lists, newest first. ``q`` and ``buyer`` are
+    substrings (of the number or either party's name; of the buyer's name or tax ID)."""
     if user is not None and user.role == "merchant":
         query = query.filter(or_(Invoice.user_id == user.id, Invoice.seller_address == (user.address or "-")))
     elif user is not None and user.role == "buyer":
         query = query.filter(Invoice.buyer_tax_id == (user.buyer_tax_id or "-").upper())
-    if q:
-        like = f"%{q.strip()}%"
-        query = query.filter(or_(Invoice.number.like(like), Invoice.buyer_name.like(like),
-                                 Invoice.seller_name.like(like)))
+    if q and q.strip():
+        query = query.filter(containing(q, ("number", "buyer_name", "seller_name")))
     if status:
         if status in ("pending", "failed"):
             query = query.filter(Invoice.state == status)
         else:
             query = query.filter(Invoice.chain_status == status)
-    if buyer:
-        like = f"%{buyer.strip()}%"
-        query = query.filter(or_(Invoice.buyer_name.like(like), Invoice.buyer_tax_id.like(like.upper())))
+    if buyer and buyer.strip():
+        query = query.filter(containing(buyer, ("buyer_name", "buyer_tax_id")))
     if date_from:
         query = query.filter(Invoice.issue_date >= date_from)
     if date_to:

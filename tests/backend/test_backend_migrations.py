@@ -17,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from backend.core.db import db, migrations_config, schema_revisions, upgrade_database
+from backend.core.db import db, in_models, migrations_config, schema_revisions, upgrade_database
 from backend.core.models import token_digest
 
 from backendutil import make_app
@@ -146,7 +146,8 @@ def sqlite_app(tmp_path, path, **extra):
 def schema_diff(app):
     """What autogenerate would write: the models against the database (``flask db check``)."""
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True,
+                                                         "include_name": in_models})
         return compare_metadata(context, db.metadata)
 
 
@@ -180,7 +181,9 @@ def test_new_database_is_made_by_the_migrations_and_matches_the_models(tmp_path)
     with app.app_context():
         assert schema_revisions() == ((HEAD,), HEAD)
         tables = set(sa.inspect(db.engine).get_table_names())
-    assert tables == set(db.metadata.tables) | {"alembic_version"}
+        sqlite = db.engine.dialect.name == "sqlite"
+    assert {t for t in tables if in_models(t, "table", {})} == set(db.metadata.tables) | {"alembic_version"}
+    assert ("invoice_search" in tables) == sqlite  # the search index (migration 0012), left out of the comparison
     assert schema_diff(app) == []
 
 
