@@ -50,7 +50,6 @@ def single():
             result = verification.verify_one(row)
             verification.record(_user(), "single", result["number"], row, result["result"], result["detail"],
                                 request.remote_addr)
-            get_db().commit()
         except ValidationError as exc:
             flash("请检查输入项 Check the fields: " + "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
         except Exception as exc:  # noqa: BLE001
@@ -72,7 +71,6 @@ def batch():
             rows = verification.parse_batch(upload.read(), upload.mimetype, current_app.config["VERIFY_BATCH_MAX_ROWS"])
             results = verification.verify_many(rows)
             verification.record_many(_user(), "batch", rows, results, request.remote_addr)
-            get_db().commit()
             if request.form.get("download"):
                 return Response(verification.results_csv(results), mimetype="text/csv",
                                 headers={"Content-Disposition": "attachment; filename=verification-results.csv"})
@@ -97,7 +95,6 @@ def document():
             result = verification.verify_document(upload.read())
             verification.record(_user(), "document", result["number"], {"document_hash": result.get("document_hash")},
                             result["result"], result["detail"], request.remote_addr)
-            get_db().commit()
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
