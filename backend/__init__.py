@@ -66,6 +66,9 @@ def create_app(config=None):
     web.init_app(app)
     api.init_app(app)
     security.init_limits(app)  # rate limits on the verification and login endpoints (Flask-Limiter)
+    from .core.timing import ServerTiming
+
+    app.wsgi_app = ServerTiming(app.wsgi_app)  # Server-Timing on POST /api/v1/verify (docs/backend.md)
     app.register_error_handler(HTTPException, _http_error)
 
     @app.route("/")
