@@ -1,7 +1,7 @@
 """Scale benchmark (issue 13): 100,000 invoices across 200 merchants, with planted anomalies.
 
     python bench/scale.py [--invoices 100000] [--merchants 200] [--chain-invoices 10000]
-                          [--output bench/results/scale.json]
+                          [--output bench/results/scale.json] [--only verify] [--verify-runs 1]
 
 1. Starts its own Anvil (200+ funded accounts) and deploys the contracts; seeds the demo users
    and registers the 200 merchants on chain (apply, approve with limits, a number range).
@@ -14,9 +14,14 @@
 4. Measures, with the backend served by waitress in a subprocess (8 threads):
    ``list_p95_ms``, ``search_p95_ms`` (GET /invoices as merchants and the authority),
    ``dashboard_p95_ms`` (merchant and authority dashboards), ``verify_p99_ms`` (16
-   concurrent clients), ``indexer_events_per_s`` (the chain's events indexed again from
+   concurrent clients back to back; with ``verify_server_p99_ms``, ``verify_per_s`` and the
+   CPU per verification: ``measure_verify``), ``indexer_events_per_s`` (the chain's events indexed again from
    block 0), ``detector_full_scan_s``, and ``alerts_planted`` / ``alerts_found`` /
    ``alerts_false`` (alerts on merchants where nothing was planted).
+
+``--only verify``: the chain, the demo users, step 3 and the verification run alone (no
+merchants, population, lists, dashboards, indexer or detector); ``--verify-runs N`` repeats
+the 16-client run.
 
 Writes bench/results/scale.json with the goals and PASS/FAIL for each. The temporary
 database is removed at the end (BENCH_KEEP=1 keeps it, with the server's log).
@@ -366,8 +371,14 @@ def measure_verify(base, rows, pids, runs=1, clients=16, per_client=100):
     server's own time, without the wait in waitress's queue), verify_per_s; over ``runs`` runs
     (the percentiles of all their requests, the throughput of each run). verify_cpu_ms: the
     CPU milliseconds one verification costs each process (``pids``: {"server", "chain"}; the
-    clients are this process) — on 2 cores their sum bounds the throughput."""
+    clients are this process) — on 2 cores their sum bounds the throughput. verify_alone_p50_ms:
+    one client alone (no queue: what a single verification costs end to end);
+    server_idle_cpu_ms_per_s: the server's background threads (indexer) while nobody asks."""
     verify_latencies(base, rows, clients=4, per_client=20)  # warm-up
+    idle = cpu_seconds(pids["server"])
+    time.sleep(3)
+    idle = cpu_seconds(pids["server"]) - idle if idle is not None else None
+    alone, alone_server, _ = verify_latencies(base, rows, clients=1, per_client=300)
     lat, server, rates = [], [], []
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     clients_before = time.process_time()
@@ -382,7 +393,10 @@ def measure_verify(base, rows, pids, runs=1, clients=16, per_client=100):
     out = {"verify_p50_ms": percentile(lat, 0.5), "verify_p99_ms": percentile(lat, 0.99),
            "verify_server_p50_ms": percentile(server, 0.5), "verify_server_p99_ms": percentile(server, 0.99),
            "verify_per_s": round(statistics.median(rates), 1),
-           "verify_cpu_ms": {name: round(ms, 2) for name, ms in cpu.items()}}
+           "verify_cpu_ms": {name: round(ms, 2) for name, ms in cpu.items()},
+           "verify_alone_p50_ms": percentile(alone, 0.5), "verify_alone_server_p50_ms": percentile(alone_server, 0.5)}
+    if idle is not None:
+        out["server_idle_cpu_ms_per_s"] = round(idle * 1000 / 3, 1)
     if runs > 1:
         out["verify_per_s_runs"] = rates
     return out
@@ -616,9 +630,9 @@ def main(argv=None):
             out["pass"]["all_planted_found"] = out.get("alerts_found") == out.get("alerts_planted")
             out["pass"]["false_alerts_under_1_percent"] = out.get("alerts_false", 1) < 0.01 * args.merchants
         out["setup"] = ("SQLite (WAL) in a temporary directory, waitress 8 threads, Anvil automine, the same 2-core "
-                        f"machine; {args.chain_invoices} invoices issued on chain through POST /invoices/batch, the "
-                        "rest of the population inserted directly (a year of history); load average "
-                        f"{os.getloadavg()[0]:.2f} at the end")
+                        f"machine; {args.chain_invoices} invoices issued on chain through POST /invoices/batch"
+                        + (", the rest of the population inserted directly (a year of history)" if everything else "")
+                        + f"; load average {os.getloadavg()[0]:.2f} at the end")
         out["seconds"] = round(time.perf_counter() - t_start, 1)
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
