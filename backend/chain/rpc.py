@@ -6,6 +6,7 @@ http.client on an open connection costs a few tenths of one (docs/backend.md,
 import base64
 import http.client
 import json
+import os
 import socket
 import threading
 from urllib.parse import urlsplit
@@ -51,9 +52,10 @@ class KeepAliveRpc:
 
     def _connection(self):
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or self._local.pid != os.getpid():  # a forked worker does not share its parent's socket
             kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
             conn = self._local.conn = kind(self.host, self.port, timeout=self.timeout)
+            self._local.pid = os.getpid()
         if conn.sock is None:  # new, or closed by a "Connection: close" answer
             conn.connect()
             # http.client sends the headers and the body in two writes: without NODELAY,
@@ -71,7 +73,7 @@ class KeepAliveRpc:
         """The answer's bytes; a stale kept-alive connection is replaced once."""
         for attempt in (1, 2):
             conn = getattr(self._local, "conn", None)
-            reused = conn is not None and conn.sock is not None
+            reused = conn is not None and conn.sock is not None and self._local.pid == os.getpid()
             try:
                 conn = self._connection()
                 conn.request("POST", self.path, body, self.headers)

@@ -230,3 +230,17 @@ def test_history_writers_take_turns_and_every_row_is_committed(app):
     with app.app_context():
         numbers = {v.number for v in db.session.query(Verification)}
     assert numbers == {f"{k:02d}{i:018d}" for k in range(8) for i in range(25)}
+
+
+def test_rpc_a_forked_process_opens_its_own_connection(node):
+    """A worker forked after the parent read (gunicorn --preload) must not share its socket."""
+    import multiprocessing
+
+    rpc = KeepAliveRpc(f"http://127.0.0.1:{node.server_address[1]}")
+    parent = rpc.request("eth_blockNumber", [])
+    answers = multiprocessing.get_context("fork").Queue()
+    child = multiprocessing.get_context("fork").Process(target=lambda: answers.put(rpc.request("eth_blockNumber", [])))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0 and answers.get(timeout=5) != parent
+    assert rpc.request("eth_blockNumber", []) == parent and node.connections == 2
