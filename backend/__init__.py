@@ -68,6 +68,9 @@ def create_app(config=None):
     api.init_app(app)
     security.init_limits(app)  # rate limits on the verification and login endpoints (Flask-Limiter)
     web.onboarding.init_limits(app)  # and on the public merchant sign-up
+    from .core.timing import ServerTiming
+
+    app.wsgi_app = ServerTiming(app.wsgi_app)  # Server-Timing on POST /api/v1/verify (docs/backend.md)
     app.register_error_handler(HTTPException, _http_error)
 
     @app.route("/")

@@ -1,7 +1,7 @@
 """Scale benchmark (issue 13): 100,000 invoices across 200 merchants, with planted anomalies.
 
     python bench/scale.py [--invoices 100000] [--merchants 200] [--chain-invoices 10000]
-                          [--output bench/results/scale.json]
+                          [--output bench/results/scale.json] [--only verify] [--verify-runs 1]
 
 1. Starts its own Anvil (200+ funded accounts) and deploys the contracts; seeds the demo users
    and registers the 200 merchants on chain (apply, approve with limits, a number range).
@@ -14,9 +14,14 @@
 4. Measures, with the backend served by waitress in a subprocess (8 threads):
    ``list_p95_ms``, ``search_p95_ms`` (GET /invoices as merchants and the authority),
    ``dashboard_p95_ms`` (merchant and authority dashboards), ``verify_p99_ms`` (16
-   concurrent clients), ``indexer_events_per_s`` (the chain's events indexed again from
+   concurrent clients back to back; with ``verify_server_p99_ms``, ``verify_per_s`` and the
+   CPU per verification: ``measure_verify``), ``indexer_events_per_s`` (the chain's events indexed again from
    block 0), ``detector_full_scan_s``, and ``alerts_planted`` / ``alerts_found`` /
    ``alerts_false`` (alerts on merchants where nothing was planted).
+
+``--only verify``: the chain, the demo users, step 3 and the verification run alone (no
+merchants, population, lists, dashboards, indexer or detector); ``--verify-runs N`` repeats
+the 16-client run.
 
 Writes bench/results/scale.json with the goals and PASS/FAIL for each. The temporary
 database is removed at the end (BENCH_KEEP=1 keeps it, with the server's log).
@@ -316,8 +321,19 @@ def timed_gets(base, token, paths, clients=1):
     return lat
 
 
+def server_ms(response):
+    """The server's own time of a response (its ``Server-Timing: verify;dur=<ms>``), or None."""
+    for part in response.headers.get("Server-Timing", "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name == "verify" and params.startswith("dur="):
+            return float(params[4:])
+    return None
+
+
 def verify_latencies(base, rows, clients=16, per_client=100):
-    lat, lock = [], threading.Lock()
+    """``clients`` threads each POSTing /api/v1/verify ``per_client`` times back to back:
+    (end-to-end latencies in ms, the server's own times from Server-Timing, wall seconds)."""
+    lat, server, lock = [], [], threading.Lock()
 
     def work(k):
         s = requests.Session()
@@ -329,13 +345,61 @@ def verify_latencies(base, rows, clients=16, per_client=100):
             assert r.status_code == 200 and r.json()["result"] == "authentic", r.text[:200]
             with lock:
                 lat.append(ms)
+                if server_ms(r) is not None:
+                    server.append(server_ms(r))
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
+    t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return lat
+    return lat, server, time.perf_counter() - t0
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_verify(base, rows, pids, runs=1, clients=16, per_client=100):
+    """verify_p50/p99_ms (end to end: 16 clients back to back), verify_server_p50/p99_ms (the
+    server's own time, without the wait in waitress's queue), verify_per_s; over ``runs`` runs
+    (the percentiles of all their requests, the throughput of each run). verify_cpu_ms: the
+    CPU milliseconds one verification costs each process (``pids``: {"server", "chain"}; the
+    clients are this process) — on 2 cores their sum bounds the throughput. verify_alone_p50_ms:
+    one client alone (no queue: what a single verification costs end to end);
+    server_idle_cpu_ms_per_s: the server's background threads (indexer) while nobody asks."""
+    verify_latencies(base, rows, clients=4, per_client=20)  # warm-up
+    idle = cpu_seconds(pids["server"])
+    time.sleep(3)
+    idle = cpu_seconds(pids["server"]) - idle if idle is not None else None
+    alone, alone_server, _ = verify_latencies(base, rows, clients=1, per_client=300)
+    lat, server, rates = [], [], []
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    clients_before = time.process_time()
+    for _ in range(runs):
+        run_lat, run_server, seconds = verify_latencies(base, rows, clients, per_client)
+        lat += run_lat
+        server += run_server
+        rates.append(round(len(run_lat) / seconds, 1))
+    cpu = {name: (cpu_seconds(pid) - before[name]) * 1000 / len(lat) for name, pid in pids.items()
+           if before[name] is not None}
+    cpu["clients"] = (time.process_time() - clients_before) * 1000 / len(lat)
+    out = {"verify_p50_ms": percentile(lat, 0.5), "verify_p99_ms": percentile(lat, 0.99),
+           "verify_server_p50_ms": percentile(server, 0.5), "verify_server_p99_ms": percentile(server, 0.99),
+           "verify_per_s": round(statistics.median(rates), 1),
+           "verify_cpu_ms": {name: round(ms, 2) for name, ms in cpu.items()},
+           "verify_alone_p50_ms": percentile(alone, 0.5), "verify_alone_server_p50_ms": percentile(alone_server, 0.5)}
+    if idle is not None:
+        out["server_idle_cpu_ms_per_s"] = round(idle * 1000 / 3, 1)
+    if runs > 1:
+        out["verify_per_s_runs"] = rates
+    return out
 
 
 def measure_dashboards(base, tokens, demo, rng):
@@ -460,13 +524,53 @@ def reindex(app):
         return out["events"], time.perf_counter() - t0
 
 
+def fill_population(app, args, out):
+    """The population's merchants registered on chain and its rows in the database, the
+    dashboards' summaries made: (population, {tax ID: API token})."""
+    pop, _ = population(args.invoices, args.merchants)
+    tokens, addresses = register_merchants(app, pop.merchants, FIRST_ACCOUNT)
+    t0 = time.perf_counter()
+    fill(app, pop, addresses)
+    out["fill_s"] = round(time.perf_counter() - t0, 1)
+    t0 = time.perf_counter()
+    with app.app_context():  # the dashboards' summaries of the inserted rows (else the first request does it)
+        from backend.services import analytics_store
+
+        analytics_store.refresh()
+    out["aggregate_s"] = round(time.perf_counter() - t0, 1)
+    return pop, tokens
+
+
+def measure_reads(base, tokens, demo, out):
+    """list_p95_ms, search_p95_ms (merchants and the authority) and the dashboards' p95."""
+    rng = random.Random(7)
+    sample = rng.sample(sorted(tokens), min(25, len(tokens)))
+    lists = [(tokens[t], f"/api/v1/invoices?page={rng.randint(1, 3)}&per_page=50") for t in sample for _ in range(8)]
+    lists += [(demo["authority"]["api_token"], f"/api/v1/invoices?page={rng.randint(1, 50)}&per_page=50")
+              for _ in range(100)]
+    lists += [(demo["authority"]["api_token"], f"/api/v1/invoices?status=Flagged&page={rng.randint(1, 5)}")
+              for _ in range(50)]
+    searches = [(tokens[t], f"/api/v1/invoices?q=示例客户{rng.randint(0, 2999):04d}") for t in sample for _ in range(4)]
+    searches += [(demo["authority"]["api_token"], f"/api/v1/invoices?q=示例企业{rng.randint(0, 199):03d}")
+                 for _ in range(60)]
+    searches += [(demo["authority"]["api_token"], f"/api/v1/invoices?buyer=91530100MB{rng.randint(0, 2999):07d}")
+                 for _ in range(40)]
+    out["list_p95_ms"] = percentile(sum((timed_gets(base, tok, [p]) for tok, p in lists), []), 0.95)
+    out["search_p95_ms"] = percentile(sum((timed_gets(base, tok, [p]) for tok, p in searches), []), 0.95)
+    out.update(measure_dashboards(base, tokens, demo, rng))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--merchants", type=int, default=200)
     parser.add_argument("--chain-invoices", type=int, default=10_000)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "scale.json"))
+    parser.add_argument("--only", choices=["verify"], help="verify: only the chain's invoices and the verification "
+                                                          "run (no population, lists, dashboards, indexer, detector)")
+    parser.add_argument("--verify-runs", type=int, default=1, help="repeat the 16-client verification run")
     args = parser.parse_args(argv)
+    everything = args.only is None
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     accounts = FIRST_ACCOUNT + args.merchants + 1
     keep = ["--dump-state", str(tmp / "anvil-state.json")] if os.environ.get("BENCH_KEEP") else []
@@ -485,17 +589,8 @@ def main(argv=None):
         from backend import create_app
 
         app = create_app({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
-        pop, chosen = population(args.invoices, args.merchants)
-        tokens, addresses = register_merchants(app, pop.merchants, FIRST_ACCOUNT)
-        t0 = time.perf_counter()
-        fill(app, pop, addresses)
-        out["fill_s"] = round(time.perf_counter() - t0, 1)
-        t0 = time.perf_counter()
-        with app.app_context():  # the dashboards' summaries of the inserted rows (else the first request does it)
-            from backend.services import analytics_store
-
-            analytics_store.refresh()
-        out["aggregate_s"] = round(time.perf_counter() - t0, 1)
+        if everything:
+            pop, tokens = fill_population(app, args, out)
 
         port = free_port()
         log = open(tmp / "server.log", "wb")
@@ -511,48 +606,34 @@ def main(argv=None):
         wait_indexed(db_path, args.chain_invoices)
         out["chain_issue_s"] = round(time.perf_counter() - t0, 1)
 
-        rng = random.Random(7)
-        sample = rng.sample(sorted(tokens), min(25, len(tokens)))
-        lists = [(tokens[t], f"/api/v1/invoices?page={rng.randint(1, 3)}&per_page=50") for t in sample for _ in range(8)]
-        lists += [(demo["authority"]["api_token"], f"/api/v1/invoices?page={rng.randint(1, 50)}&per_page=50")
-                  for _ in range(100)]
-        lists += [(demo["authority"]["api_token"], f"/api/v1/invoices?status=Flagged&page={rng.randint(1, 5)}")
-                  for _ in range(50)]
-        searches = [(tokens[t], f"/api/v1/invoices?q=示例客户{rng.randint(0, 2999):04d}") for t in sample for _ in range(4)]
-        searches += [(demo["authority"]["api_token"], f"/api/v1/invoices?q=示例企业{rng.randint(0, 199):03d}")
-                     for _ in range(60)]
-        searches += [(demo["authority"]["api_token"], f"/api/v1/invoices?buyer=91530100MB{rng.randint(0, 2999):07d}")
-                     for _ in range(40)]
-        out["list_p95_ms"] = percentile(sum((timed_gets(base, tok, [p]) for tok, p in lists), []), 0.95)
-        out["search_p95_ms"] = percentile(sum((timed_gets(base, tok, [p]) for tok, p in searches), []), 0.95)
-        out.update(measure_dashboards(base, tokens, demo, rng))
-
-        rows = chain_rows(db_path)
-        verify_latencies(base, rows, clients=4, per_client=20)  # warm-up
-        lat = verify_latencies(base, rows)
-        out["verify_p50_ms"], out["verify_p99_ms"] = percentile(lat, 0.5), percentile(lat, 0.99)
+        if everything:
+            measure_reads(base, tokens, demo, out)
+        out.update(measure_verify(base, chain_rows(db_path), {"server": server.pid, "chain": chain.process.pid},
+                                  runs=args.verify_runs))
         server.terminate()
         server.wait(20)
         server = None
 
-        events, seconds = reindex(app)
-        out["indexer_events"], out["indexer_events_per_s"] = events, round(events / seconds, 1)
-        out.update(measure_detector(app, pop))
-        with app.app_context():
-            from backend.core.db import get_db
-            from backend.core.models import Invoice
+        if everything:
+            events, seconds = reindex(app)
+            out["indexer_events"], out["indexer_events_per_s"] = events, round(events / seconds, 1)
+            out.update(measure_detector(app, pop))
+            with app.app_context():
+                from backend.core.db import get_db
+                from backend.core.models import Invoice
 
-            out["invoices"] = get_db().query(Invoice).count()
-        out["merchants"] = args.merchants
+                out["invoices"] = get_db().query(Invoice).count()
+            out["merchants"] = args.merchants
         out["goals"] = {k: f"{op} {v}" for k, (op, v) in GOALS.items()}
         out["pass"] = {k: (out[k] < v if op == "<" else out[k] >= v) for k, (op, v) in GOALS.items()
                        if out.get(k) is not None}
-        out["pass"]["all_planted_found"] = out.get("alerts_found") == out.get("alerts_planted")
-        out["pass"]["false_alerts_under_1_percent"] = out.get("alerts_false", 1) < 0.01 * args.merchants
+        if everything:
+            out["pass"]["all_planted_found"] = out.get("alerts_found") == out.get("alerts_planted")
+            out["pass"]["false_alerts_under_1_percent"] = out.get("alerts_false", 1) < 0.01 * args.merchants
         out["setup"] = ("SQLite (WAL) in a temporary directory, waitress 8 threads, Anvil automine, the same 2-core "
-                        f"machine; {args.chain_invoices} invoices issued on chain through POST /invoices/batch, the "
-                        "rest of the population inserted directly (a year of history); load average "
-                        f"{os.getloadavg()[0]:.2f} at the end")
+                        f"machine; {args.chain_invoices} invoices issued on chain through POST /invoices/batch"
+                        + (", the rest of the population inserted directly (a year of history)" if everything else "")
+                        + f"; load average {os.getloadavg()[0]:.2f} at the end")
         out["seconds"] = round(time.perf_counter() - t_start, 1)
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")

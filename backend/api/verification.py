@@ -27,7 +27,6 @@ def verify():
     result = verification.verify_one(body)
     verification.record(g.api_user, "single", result["number"], body, result["result"], result["detail"],
                         client_address())
-    get_db().commit()
     return jsonify({k: v for k, v in result.items() if k != "number"})  # + reversed/remaining when red-lettered
 
 
@@ -59,7 +58,6 @@ def verify_batch():
     rows = verification.parse_batch(data, ctype, current_app.config["VERIFY_BATCH_MAX_ROWS"])
     results = verification.verify_many(rows)
     verification.record_many(g.api_user, "batch", rows, results, client_address())
-    get_db().commit()
     summary = {}
     for r in results:
         summary[r["result"]] = summary.get(r["result"], 0) + 1
@@ -84,7 +82,6 @@ def verify_document():
     result = verification.verify_document(data)
     verification.record(g.api_user, "document", result["number"], {"document_hash": result.get("document_hash")},
                         result["result"], result["detail"], client_address())
-    get_db().commit()
     return jsonify(result)
 
 

@@ -1,6 +1,7 @@
 """Read client of the chain: contract handles from the build artifacts and the deployment
 record (var/deployment.json: chain_id, rpc_url, block, contracts, abi_dir), calldata
-encoded with eth_abi, views called and decoded, reverts decoded into named custom errors."""
+encoded with eth_abi, views called (eth_call over a kept-alive connection, rpc.py) and
+decoded, reverts decoded into named custom errors."""
 import json
 import os
 from functools import lru_cache
@@ -10,10 +11,10 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import function_abi_to_4byte_selector, to_checksum_address
 from web3 import HTTPProvider, Web3
-from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from .errors import ChainError, ChainRefusal, ChainUnavailable, human_message, is_connection_error
+from .errors import ChainError, ChainRefusal, ChainUnavailable, human_message
+from .rpc import KeepAliveRpc, RpcError
 
 # the contracts the backend talks to, by their deployment names
 REGISTRY = "InvoiceRegistry"
@@ -57,6 +58,7 @@ class ChainClient:
         # needed; the POA one lets get_block work on Clique/QBFT chains.
         self.w3.middleware_onion.clear()
         self.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        self.rpc = KeepAliveRpc(rpc_url, timeout=15)  # the views' eth_calls, without web3's request path
         self._fn_cache = {}
         self.chain_id = int(deployment["chain_id"])
         self.deploy_block = int(deployment.get("block", 0))
@@ -110,21 +112,24 @@ class ChainClient:
         address, selector, types, _ = self._function(contract, function)
         return address, "0x" + (selector + abi_encode(types, list(args))).hex()
 
+    def eth_call(self, tx, contract, block="latest"):
+        """eth_call of ``tx`` ({"to", "data"}, optionally "from") at ``block`` ("latest" or a
+        number): the returned bytes. A revert raises its decoded ChainRefusal; any other
+        error answer, or no answer, ChainUnavailable."""
+        try:
+            raw = self.rpc.request("eth_call", [tx, block if isinstance(block, str) else hex(block)])
+        except RpcError as exc:
+            if exc.is_revert:
+                raise self.decode_error(exc, contract) from None
+            raise ChainUnavailable(f"eth_call: {exc.message} (code {exc.code})") from None
+        return bytes.fromhex(raw[2:])
+
     def call(self, contract, function, *args, block="latest"):
         """eth_call of a view; the decoded result (one value, or a tuple for several)."""
         address, data = self.encode(contract, function, *args)
         outputs = self._function(contract, function)[3]
-        try:
-            raw = self.w3.eth.call({"to": address, "data": data}, block)
-        except ContractLogicError as exc:
-            raise self.decode_error(exc, contract) from None
-        except (OSError, Web3RPCError) as exc:
-            raise ChainUnavailable(str(exc)) from exc
-        except Exception as exc:
-            if is_connection_error(exc):
-                raise ChainUnavailable(str(exc)) from exc
-            raise
-        values = abi_decode([_abi_type(o) for o in outputs], bytes(raw))
+        raw = self.eth_call({"to": address, "data": data}, contract, block)
+        values = abi_decode([_abi_type(o) for o in outputs], raw)
         values = [_post(o, v) for o, v in zip(outputs, values)]
         return values[0] if len(values) == 1 else tuple(values)
 
@@ -133,11 +138,9 @@ class ChainClient:
         block): its ChainRefusal, or None when it would go through."""
         address, data = self.encode(contract, function, *args)
         try:
-            self.w3.eth.call({"from": sender, "to": address, "data": data})
-        except ContractLogicError as exc:
-            return self.decode_error(exc, contract)
-        except (OSError, Web3RPCError) as exc:
-            raise ChainUnavailable(str(exc)) from exc
+            self.eth_call({"from": sender, "to": address, "data": data}, contract)
+        except ChainRefusal as exc:
+            return exc
         return None
 
     def call_named(self, contract, function, *args, block="latest"):

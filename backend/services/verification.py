@@ -3,6 +3,7 @@ verification history."""
 import csv
 import io
 import json
+import threading
 from datetime import datetime, timezone
 
 from sqlalchemy import insert
@@ -223,19 +224,47 @@ def verify_document(data: bytes):
             "The document differs from the one registered on chain. 文件已被篡改"}
 
 
+# The history's writers in this process take turns here rather than in SQLite: SQLite has
+# one writer at a time, and a thread that finds the database locked waits in its busy
+# handler, which sleeps 1, 2, 5, 10 … ms between tries — the tail of verification under
+# load. A lock is handed over as soon as it is released. (PostgreSQL needs no turn.)
+_history_turn = threading.Lock()
+
+
+def _history_row(uid, kind, number, query, result, detail, client, created_at, query_max):
+    return {"user_id": uid, "client": (client or "")[:64] or None, "kind": kind, "number": (number or "")[:40] or None,
+            "query": json.dumps(query, ensure_ascii=False, default=str)[:query_max], "result": result,
+            "detail": (detail or "")[:2000] or None, "created_at": created_at}
+
+
+def _save_history(rows):
+    """Insert history rows and commit them: one short transaction (core insert, no ORM
+    objects), the verification is recorded when this returns."""
+    session = get_db()
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(insert(Verification), rows)
+        session.commit()
+        return
+    with _history_turn:
+        session.execute(insert(Verification), rows)
+        session.commit()
+
+
+def _user_id(user):
+    return user.id if user is not None and user.is_authenticated else None
+
+
 def record(user, kind, number, query, result, detail=None, client=None):
-    get_db().add(Verification(user_id=user.id if user is not None and user.is_authenticated else None,
-                              client=(client or "")[:64] or None, kind=kind, number=(number or "")[:40] or None,
-                              query=json.dumps(query, ensure_ascii=False, default=str)[:4000],
-                              result=result, detail=(detail or "")[:2000] or None))
+    """One verification into the history, committed."""
+    _save_history([_history_row(_user_id(user), kind, number, query, result, detail, client, _now(), 4000)])
 
 
 def record_many(user, kind, rows, results, client=None):
-    uid = user.id if user is not None and user.is_authenticated else None
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    get_db().execute(insert(Verification), [
-        {"user_id": uid, "client": (client or "")[:64] or None, "kind": kind,
-         "number": (r.get("number") or "")[:40] or None,
-         "query": json.dumps(q, ensure_ascii=False, default=str)[:1000], "result": r["result"],
-         "detail": (r.get("detail") or "")[:2000] or None, "created_at": now}
-        for q, r in zip(rows, results)])
+    """A batch's verifications into the history (one row each), committed."""
+    uid, now = _user_id(user), _now()
+    _save_history([_history_row(uid, kind, r.get("number"), q, r["result"], r.get("detail"), client, now, 1000)
+                   for q, r in zip(rows, results)])
+
+
+def _now():
+    return datetime.now(timezone.utc).replace(tzinfo=None)

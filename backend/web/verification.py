@@ -61,7 +61,6 @@ def single():
             result = verification.verify_one(row)
             verification.record(_user(), "single", result["number"], row, result["result"], result["detail"],
                                 request.remote_addr)
-            get_db().commit()
         except ValidationError as exc:
             if gross is None and "gross" in exc.fields:  # the page takes yuan, the API fen
                 exc.fields["gross"] = "请以元填写，如 1234.56。Enter the amount in yuan, e.g. 1234.56."
@@ -120,7 +119,6 @@ def batch():
             rows = verification.parse_batch(upload.read(), upload.mimetype, current_app.config["VERIFY_BATCH_MAX_ROWS"])
             results = verification.verify_many(rows, progress=_tracker(progress_id))
             verification.record_many(_user(), "batch", rows, results, request.remote_addr)
-            get_db().commit()
             if request.form.get("download"):
                 return Response(verification.results_csv(results), mimetype="text/csv",
                                 headers={"Content-Disposition": "attachment; filename=verification-results.csv"})
@@ -162,7 +160,6 @@ def document():
             result = verification.verify_document(upload.read())
             verification.record(_user(), "document", result["number"], {"document_hash": result.get("document_hash")},
                             result["result"], result["detail"], request.remote_addr)
-            get_db().commit()
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
