@@ -27,10 +27,10 @@ DEMO = [
     ("merchant3", "merchant", 7, ("广州示例商贸有限公司", "91440100M000300Y45", "L-440100-0003"), None),
     ("auditor", "auditor", 3, None, None),
     ("financier", "financier", 4, None, None),
-    ("buyer", "buyer", 5, None, "91530100MA6K0000XA"),
+    ("buyer", "buyer", 5, None, "91530100MA6K0002XU"),
     # the demo buyer company's staff: no chain account of their own (the company's buyer account signs)
-    ("employee", "employee", None, None, "91530100MA6K0000XA"),
-    ("approver", "approver", None, None, "91530100MA6K0000XA"),
+    ("employee", "employee", None, None, "91530100MA6K0002XU"),
+    ("approver", "approver", None, None, "91530100MA6K0002XU"),
 ]
 LIMITS = (10_000_000_00, 50_000_000_00, 50)  # MerchantLimits v2: (uint48 cap, uint64 quota, uint32 norm), fen
 
