@@ -2,7 +2,15 @@
 registered and approved on chain (limits, seller tag) with a number range each, the
 auditor granted AUDITOR_ROLE, the buyer's account linked to its tax ID on the receivable
 ledger, an employee and an approver of the buyer company (expense claims), and
-var/dev-credentials.json written with their logins, API tokens and tax IDs."""
+var/dev-credentials.json written with their logins, API tokens and tax IDs.
+
+The demo logins stay the same across seedings (a new chain or database with the next
+`make run` must not log everyone out nor break saved API tokens): each user keeps the
+password and token of the credentials file already there, else gets ones derived from a
+secret made once per installation (var/dev-seed.secret, next to the file)."""
+import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -14,7 +22,7 @@ from ..chain import get_chain, get_keyring, get_signer
 from ..core import buyer_privacy
 from ..core.config import VAR
 from ..core.db import get_db
-from ..core.models import Merchant, User
+from ..core.models import Merchant, User, token_digest
 from . import numbering
 from .merchants import link_buyer
 
@@ -33,6 +41,7 @@ DEMO = [
     ("approver", "approver", None, None, "91530100MA6K0002XU"),
 ]
 LIMITS = (10_000_000_00, 50_000_000_00, 50)  # MerchantLimits v2: (uint48 cap, uint64 quota, uint32 norm), fen
+SECRET_FILE = "dev-seed.secret"
 
 
 def _has_role(chain, contract, role_name, account):
@@ -45,21 +54,66 @@ def seed_dev(out=None, password=None):
     """Create/refresh the demo users; returns the credentials file path."""
     if not current_app.config["DEV_MODE"]:
         raise RuntimeError("seeding is for dev mode only (EINVOICE_DEV=1)")
-    users = seed_users(password=password)
     path = out or str(VAR / "dev-credentials.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    users = seed_users(password=password, known=stable_credentials(path))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"users": users}, f, ensure_ascii=False, indent=2)
     return path
 
 
-def seed_users(password=None, register=True):
+def _previous_credentials(path):
+    """{username: (password, api_token)} of the credentials file at ``path``; {} if none."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            users = json.load(f)["users"]
+        return {u["username"]: (u["password"], u["api_token"]) for u in users
+                if isinstance(u.get("password"), str) and isinstance(u.get("api_token"), str)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _installation_secret(folder):
+    """32 random bytes kept in ``folder``/dev-seed.secret, made on first use (mode 0600)."""
+    path = os.path.join(folder, SECRET_FILE)
+    try:
+        with open(path, "rb") as f:
+            secret = f.read()
+        if len(secret) >= 32:
+            return secret
+    except FileNotFoundError:
+        pass
+    secret = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(secret)
+    return secret
+
+
+def _derived(secret, purpose, username, length):
+    digest = hmac.new(secret, f"{purpose}:{username}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:length]
+
+
+def stable_credentials(path):
+    """{username: (password, api_token)} for every demo user: those of the credentials file
+    at ``path`` when it has them, else derived from the installation's secret."""
+    previous = _previous_credentials(path)
+    secret = _installation_secret(os.path.dirname(os.path.abspath(path)))
+    return {username: previous.get(username) or (_derived(secret, "password", username, 12),
+                                                 "einv_" + _derived(secret, "api-token", username, 43))
+            for username, *_ in DEMO}
+
+
+def seed_users(password=None, register=True, known=None):
     """Create or refresh the demo users; on chain: register + approve the merchants,
-    grant the auditor AUDITOR_ROLE, link the buyer on the ledger. Returns [{username, password,
-    role, api_token, address, tax_id}]."""
+    grant the auditor AUDITOR_ROLE, link the buyer on the ledger. ``known``: {username:
+    (password, api_token)} to keep (else new random ones; ``password`` for all when given).
+    Returns [{username, password, role, api_token, address, tax_id}]."""
     db = get_db()
     keyring = get_keyring()
+    known = known or {}
     out = []
     for username, role, index, profile, buyer_tax in DEMO:
         address = keyring.dev_address(index) if index is not None else None
@@ -68,9 +122,13 @@ def seed_users(password=None, register=True):
             user = User(username=username, role=role)
             db.add(user)
         user.role, user.address, user.buyer_tax_id, user.active = role, address, buyer_tax, True
-        pw = password or secrets.token_urlsafe(9)
+        pw, token = known.get(username, (None, None))
+        pw = password or pw or secrets.token_urlsafe(9)
         user.set_password(pw)
-        token = user.new_api_token()
+        if token:
+            user.api_token_hash = token_digest(token)
+        else:
+            token = user.new_api_token()
         db.flush()
         if profile and user.merchant is None:
             db.add(Merchant(user_id=user.id, name=profile[0], tax_id=profile[1], licence_number=profile[2],
@@ -103,6 +161,7 @@ def register_on_chain():
             if not numbering.usable(account):
                 numbering.allocate_range(authority.address, account, m.tax_id)
         m.status = {2: "approved", 3: "suspended", 4: "rejected", 1: "pending"}.get(status, m.status)
+        db.commit()  # else the next merchant's first query holds SQLite's write lock that numbering's writes wait for
     auditor = db.query(User).filter_by(role="auditor").first()
     if auditor is not None and chain.has("InvoiceRegistry") and \
             not _has_role(chain, "InvoiceRegistry", "AUDITOR_ROLE", auditor.address):

@@ -79,7 +79,7 @@ def test_seed_dev_writes_credentials(chain_app, tmp_path):
     tok = next(u["api_token"] for u in creds if u["username"] == "merchant1")
     r = c.post("/api/v1/invoices", json=sample_invoice(), headers={"Authorization": f"Bearer {tok}"})
     assert r.status_code == 201, r.get_json()
-    # seeding again refreshes (new tokens), it does not fail on existing chain registrations
+    # seeding again keeps the logins (test_backend_seed), it does not fail on existing chain registrations
     assert chain_app.test_cli_runner().invoke(args=["seed-dev", "--out", str(out)]).exit_code == 0
 
 
