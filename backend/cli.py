@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from .core.db import get_db
 from .core.models import ROLES, User
+from .schemas.tax_ids import taxpayer_id_problem
 
 users_cli = AppGroup("users", help="Manage users.")
 outbox_cli = AppGroup("outbox", help="The transaction outbox.")
@@ -27,6 +28,11 @@ def create_user(username, role, password=None, *, address=None, dev_account=None
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if not username or len(username) > 64 or not username.isprintable():
         raise ValueError("a username is 1..64 printable characters")
+    if buyer_tax_id is not None:
+        buyer_tax_id = buyer_tax_id.strip().upper()
+        problem = taxpayer_id_problem(buyer_tax_id)
+        if problem:
+            raise ValueError(problem)
     db = get_db()
     if db.query(User).filter_by(username=username).first():
         raise ValueError(f"user {username!r} exists")

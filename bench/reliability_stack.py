@@ -30,7 +30,7 @@ from scripts.dev_accounts import dev_account  # noqa: E402
 
 ARTIFACTS = ROOT / "build" / "contracts"
 RESERVED_PORT = 8545  # the platform's own chain: never touched by the benchmark
-BODY = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0000XA",
+BODY = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0002XU",
         "items": [{"name": "办公用品", "quantity": 10, "unit_price": 1250, "tax_rate": 13}]}
 ACK = (200, 201, 202)  # 200: an idempotent replay of an acknowledged request
 

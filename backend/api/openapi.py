@@ -39,7 +39,7 @@ ERROR_TEXT = {
 RETRY_AFTER = {"Retry-After": {"description": "seconds until the limit lets the client in again",
                                "schema": {"type": "integer", "minimum": 1}}}
 # A valid request of each kind (the document's examples; schema fuzzers send them first).
-ISSUE_EXAMPLE = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0000XA",
+ISSUE_EXAMPLE = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0002XU",
                  "items": [{"name": "办公用品 Office supplies", "quantity": 10, "unit_price": 1250, "tax_rate": 13},
                            {"name": "咨询服务 Consulting", "unit_price": 50000, "tax_rate": 6}]}
 VERIFY_EXAMPLE = {"number": "26351000000000000001", "issue_date": "2026-01-05", "gross": 14125, "check_code": "123456"}

@@ -7,6 +7,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from .common import PAGE_MAX, QUERY_TEXT, Answer, Query
 from .invoices import QUERY_DATE, Invoice
+from .tax_ids import FullIdChecked
 
 # What the status filter takes: the keys of services.invoices.STATUS_WORDS that an invoice
 # in an inbox can have, and "pending" (sent, not yet mined). "" = any.
@@ -41,7 +42,9 @@ class InboxFilters(Query):
         "", description="Issued, Flagged (waiting for review), Cleared, Rejected, Voided, RedLettered (fully), "
                         "PartlyRedLettered (valid for its open amount), RedLetterNote (the notes themselves), pending")]
     seller: Annotated[str, Field("", max_length=200, pattern=QUERY_TEXT, description="part of the seller's name or "
-                                                                                      "tax ID")]
+                                                                                      "tax ID (a full USCC: its check "
+                                                                                      "character right, else 400)"),
+                      FullIdChecked]
     date_from: Annotated[str, Field("", alias="from", max_length=10, pattern=QUERY_DATE,
                                     description="issue date from (empty: not given)")]
     date_to: Annotated[str, Field("", alias="to", max_length=10, pattern=QUERY_DATE,

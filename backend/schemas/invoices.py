@@ -16,7 +16,6 @@ from .common import (
     Model,
     PastDate,
     Query,
-    Upper,
     integer,
     limit_from,
     optional_text,
@@ -24,6 +23,7 @@ from .common import (
     strip,
     text,
 )
+from .tax_ids import TaxpayerId
 
 VAT_RATES = (0, 1, 3, 5, 6, 9, 13)
 # an e-mail address as HTML's <input type=email> accepts it, with a dot in the domain (ASCII only)
@@ -126,8 +126,7 @@ class IssueRequest(Model):
     """An invoice to issue. net/tax/gross/rate, when sent, must equal what the server
     computes from the lines; the gross total may not exceed INVOICE_MAX_AMOUNT."""
     buyer_name: text(200)
-    buyer_tax_id: Annotated[str, Field(min_length=15, max_length=20, pattern="^[0-9A-Za-z]{15,20}$"),
-                            BeforeValidator(strip), Upper]
+    buyer_tax_id: TaxpayerId
     issue_date: PastDate | None = Field(None, description="default today (China time)")
     invoice_type: Annotated[Literal[0, 1, "ordinary", "special"], Field(0, description="0 ordinary, 1 special VAT")]
     items: Items

@@ -6,6 +6,7 @@ from pydantic import Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from .common import AnyDate, Answer, Model, Query, integer, text
+from .tax_ids import FullIdChecked
 
 COLUMN_KEYS = ("number", "issue_date", "month", "seller_name", "seller_tax_id", "buyer_name", "buyer_tax_id", "region",
                "status", "rate", "is_red_letter", "item_count", "net", "tax", "gross")
@@ -21,9 +22,11 @@ class ReportFilters(Model):
     date_from: AnyDate | None = None
     date_to: AnyDate | None = None
     seller: Annotated[str | None, Field(None, min_length=1, max_length=100, pattern="^[^\\x00-\\x1f]*$",
-                                        description="the seller's tax ID, or part of its name")]
+                                        description="the seller's tax ID, or part of its name; a full USCC: its "
+                                                    "check character right, else 400"), FullIdChecked]
     buyer: Annotated[str | None, Field(None, min_length=1, max_length=100, pattern="^[^\\x00-\\x1f]*$",
-                                       description="the buyer's tax ID, or part of its name")]
+                                       description="the buyer's tax ID, or part of its name; a full USCC: its "
+                                                   "check character right, else 400"), FullIdChecked]
     statuses: Annotated[list[Literal[STATUS_KEYS]], Field([], max_length=len(STATUS_KEYS),
                                                           description="on-chain statuses; all when empty")]
     red_letter: Annotated[Literal["include", "exclude", "only"], Field(

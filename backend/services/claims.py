@@ -22,6 +22,7 @@ from ..core.db import get_db
 from ..core.models import ExpenseClaim, User, utcnow
 from ..schemas import claims as models
 from ..schemas.common import ID_MAX
+from ..schemas.tax_ids import taxpayer_id_problem
 from ..schemas.verification import RESULTS as VERIFY_RESULTS
 from . import invoice_pdf
 from .errors import Refused, ValidationError
@@ -151,6 +152,7 @@ def _from_document(company, doc):
     if not isinstance(number, str) or not canonical_number(number):
         raise ValidationError({"document": "not an invoice document (no 20-digit number)"},
                               "这不是发票文件（没有20位发票号码）。This is not an invoice document (no 20-digit number).")
+    _check_buyer_tax_id(doc)
     key = bytes.fromhex(canonical.invoice_key(number)[2:])
     chain = get_chain()
     try:
@@ -188,6 +190,16 @@ def _from_document(company, doc):
             "gross": int(invoice["gross"]), "seller_name": str(seller.get("name") or "")[:200],
             "seller_tax_id": str(seller.get("tax_id") or "")[:20], "salt": salt, "tag": tag, "invoice": invoice,
             "result": result, "checks": checks}
+
+
+def _check_buyer_tax_id(doc):
+    """400 when the document's buyer tax ID is malformed or its check character wrong: no
+    invoice of the platform has one, and no company's ID could match it."""
+    buyer = doc.get("buyer")
+    tax_id = buyer.get("tax_id") if isinstance(buyer, dict) else None
+    problem = taxpayer_id_problem(tax_id.strip().upper()) if isinstance(tax_id, str) else None
+    if problem:
+        raise ValidationError({"document.buyer.tax_id": problem}, "发票文件中购买方的" + problem)
 
 
 def canonical_number(number):

@@ -92,7 +92,7 @@ def csrf_token(client, path="/auth/account"):
 def sample_invoice(**over):
     body = {
         "buyer_name": "昆明示例商贸有限公司",
-        "buyer_tax_id": "91530100MA6K0000XA",
+        "buyer_tax_id": "91530100MA6K0002XU",
         "items": [
             {"name": "办公用品 Office supplies", "quantity": 10, "unit_price": 12_50, "tax_rate": 13},
             {"name": "打印纸 Paper", "quantity": 3, "unit_price": 25_00, "amount": 75_00, "tax_rate": 13},

@@ -92,7 +92,7 @@ def plant_all(book, days=120):
     m = tax_id(9001)  # split: five near-cap invoices to one buyer within 40 minutes
     steady(m, days - 25)
     for k in range(5):
-        book.add(m, "91530100MA6K0000XA", int(CAP * 0.96) + k * 777, base.replace(hour=14, minute=8 * k))
+        book.add(m, "91530100MA6K0002XU", int(CAP * 0.96) + k * 777, base.replace(hour=14, minute=8 * k))
     planted["split_invoicing"] = [m]
     m = tax_id(9002)  # volume spike: 12× a day
     steady(m, days - 25)
@@ -124,7 +124,7 @@ def plant_all(book, days=120):
     planted["unusual_hours"] = [m]
     m = tax_id(9010)  # buyer concentration: 25 invoices, 24 to one buyer
     for k in range(25):
-        book.add(m, "9153000000J0000001" if k else "9153000000J0000002", 40_000_00 + k * 17,
+        book.add(m, "9153000000J0000001" if k else "9153000000J0000014", 40_000_00 + k * 17,
                  base.replace(day=4) + timedelta(days=k % 20, hours=10))
     planted["buyer_concentration"] = [m]
     return planted

@@ -27,7 +27,7 @@ from scripts.mail_sink import MailSink
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 TAX = {username: profile[1] for username, _, _, profile, _ in DEMO if profile}
-BUYER = "91530100MA6K0000XA"
+BUYER = "91530100MA6K0002XU"
 CAP = LIMITS[0]  # the demo merchants' per-invoice cap, fen
 
 

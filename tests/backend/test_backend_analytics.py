@@ -29,7 +29,7 @@ TODAY = datetime.now(canonical.CHINA).date()
 MULTI = [{"name": "办公用品 Office supplies", "quantity": 2, "unit_price": 10_000, "tax_rate": 13},
          {"name": "咨询服务 Consulting", "quantity": 1, "unit_price": 50_000, "tax_rate": 6},
          {"name": "运输 Freight", "quantity": 3, "unit_price": 3_333, "tax_rate": 9}]
-OTHER_BUYER = {"buyer_name": "厦门另一家公司 Another Co", "buyer_tax_id": "91350200MA00000010"}
+OTHER_BUYER = {"buyer_name": "厦门另一家公司 Another Co", "buyer_tax_id": "91350200MA0000001W"}
 SELF = "91350100M000100Y43"  # merchant1's own tax ID: an invoice to it is flagged (SelfDealing)
 
 
@@ -285,7 +285,7 @@ def test_receivables_drawn_financed_and_the_financiers_book(api, chain, chain_ap
     ("merchant1", f"/analytics/merchant?merchant={SELF}", 200),
     ("authority", "/analytics/authority", 200), ("authority", "/analytics/financier", 403),
     ("authority", "/analytics/merchant?merchant=91110000802100433B", 200),
-    ("authority", "/analytics/merchant?merchant=91110000000000000X", 404),
+    ("authority", "/analytics/merchant?merchant=91110000000000000E", 404),
     ("financier", "/analytics/financier", 200), ("financier", "/analytics/merchant", 403),
     ("financier", "/analytics/authority", 403), ("auditor", "/analytics/authority", 403),
     ("buyer", "/analytics/merchant", 403), ("buyer", "/analytics/financier", 403),

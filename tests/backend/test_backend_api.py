@@ -98,7 +98,7 @@ def test_idempotency_key(api, chain_app):
 
 
 @pytest.mark.parametrize("payload,field", [
-    ({"buyer_tax_id": "91530100MA6K0000XA", "items": []}, "buyer_name"),
+    ({"buyer_tax_id": "91530100MA6K0002XU", "items": []}, "buyer_name"),
     ({**sample_invoice(), "items": [{"name": "x", "unit_price": -1, "tax_rate": 13}]}, "items[0].unit_price"),
     ({**sample_invoice(), "items": [{"name": "x", "unit_price": 1.5, "tax_rate": 13}]}, "items[0].unit_price"),
     ({**sample_invoice(), "items": [{"name": "x", "unit_price": 10**18, "tax_rate": 13}]}, "items[0].unit_price"),
@@ -458,7 +458,7 @@ def test_authority_grants_on_chain_roles(api, chain_app):
     assert api("authority").post(f"/users/{auditor['id']}/grant-role").get_json()["chain_role"]["held"] is True
     assert api("auditor").post(f"/invoices/{inv['number']}/clear", json={"reason_code": 1}).status_code == 200
     buyer = next(u for u in users if u["username"] == "buyer")  # its "role": its account linked on the ledger
-    assert buyer["chain_role"] == {"contract": "ReceivableLedger", "role": "BUYER_ACCOUNT 91530100MA6K0000XA",
+    assert buyer["chain_role"] == {"contract": "ReceivableLedger", "role": "BUYER_ACCOUNT 91530100MA6K0002XU",
                                    "held": True}
     assert api("authority").post(f"/users/{buyer['id']}/grant-role").get_json()["chain_role"]["held"] is True
     r = api("authority").post(f"/users/{buyer['id']}/revoke-role")

@@ -16,6 +16,8 @@ from hypothesis.core import given  # hypothesis' own (brownie wraps hypothesis.g
 
 from backend.core import canonical
 from backend.schemas.invoices import ReviewRequest
+from backend.schemas.merchants import uscc_check_char
+from backend.schemas.tax_ids import org_code_check_char, resident_id_check_char
 from backend.schemas.verification import VerifyQuery
 from backend.services import errors, validation, verification
 from backend.core.config import DEFAULTS
@@ -151,10 +153,11 @@ def _draw_field(schema_name, skip=()):
 FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 CONFIG = dict(DEFAULTS)
 CROSS_FIELD = ("net", "tax", "gross", "rate", "amount", "items")  # sums the server computes: documented, not schema
+CHECKED = ("buyer_tax_id",)  # its check character: in the description (test_buyer_tax_ids_the_document_allows...)
 
 
 @FUZZ
-@given(_draw_field("IssueRequest", skip=CROSS_FIELD))
+@given(_draw_field("IssueRequest", skip=CROSS_FIELD + CHECKED))
 def test_issue_request_fields_the_document_allows_are_accepted(field):
     name, value = field
     if name == "issue_date" and value and value > datetime.now(canonical.CHINA).date().isoformat():
@@ -164,6 +167,23 @@ def test_issue_request_fields_the_document_allows_are_accepted(field):
         validation.validate_issue(body, CONFIG)
     except errors.ValidationError as exc:
         assert name not in exc.fields, (name, value, exc.fields)
+
+
+def _with_check_character(tax_id):
+    """A tax ID of the document's pattern, its check character made right (18: USCC; 15: the
+    organisation code's; 20: the resident ID number's)."""
+    code = tax_id.strip().upper()  # the pattern's $ lets Python's re end in a newline: stripped
+    if len(code) == 18:
+        return code[:17] + uscc_check_char(code[:17])
+    if len(code) == 15:
+        return code[:14] + org_code_check_char(code[6:14])
+    return code[:17] + resident_id_check_char(code[:17]) + code[18:]
+
+
+@FUZZ
+@given(_strategy(SCHEMAS["IssueRequest"]["properties"]["buyer_tax_id"]).map(_with_check_character))
+def test_buyer_tax_ids_the_document_allows_are_accepted_with_their_check_character(tax_id):
+    assert validation.validate_issue({**sample_invoice(), "buyer_tax_id": tax_id}, CONFIG)["buyer_tax_id"] == tax_id
 
 
 @FUZZ

@@ -52,8 +52,8 @@ def test_buyer_tag_key_from_environment_hex_or_text(tmp_path, monkeypatch):
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
     assert app.extensions[buyer_privacy.EXTENSION] == b"a long operator passphrase"
     with app.app_context():
-        assert buyer_privacy.buyer_tag("91530100MA6K0000XA") != buyer_privacy.buyer_tag(
-            "91530100MA6K0000XA", buyer_privacy.parse_key(buyer_privacy.DEV_BUYER_TAG_KEY))
+        assert buyer_privacy.buyer_tag("91530100MA6K0002XU") != buyer_privacy.buyer_tag(
+            "91530100MA6K0002XU", buyer_privacy.parse_key(buyer_privacy.DEV_BUYER_TAG_KEY))
     # too short or bad hex: refused, and the message does not repeat the key
     for bad in ("short-key", "0xzz" + "00" * 20):
         monkeypatch.setenv("BUYER_TAG_KEY", bad)

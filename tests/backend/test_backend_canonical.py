@@ -24,7 +24,7 @@ def sample_doc():
     return canonical.build_document(number="26531000000000000001", invoice_type=0, issue_date="2026-11-21",
                                     seller={"name": "厦门示例贸易有限公司", "tax_id": "91350100M000100Y43",
                                             "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"},
-                                    buyer={"name": "昆明示例商贸有限公司", "tax_id": "91530100MA6K0000XA",
+                                    buyer={"name": "昆明示例商贸有限公司", "tax_id": "91530100MA6K0002XU",
                                            "salt": "0x" + "11" * 32, "tag": "0x" + "22" * 32},
                                     items=items, net=net, tax=tax, gross=gross)
 
@@ -84,7 +84,7 @@ def test_totals_computed_per_item():
 def test_document_v2_buyer_block_carries_salt_and_tag():
     doc = sample_doc()
     assert doc["version"] == canonical.DOCUMENT_VERSION == 2
-    assert doc["buyer"] == {"name": "昆明示例商贸有限公司", "tax_id": "91530100MA6K0000XA",
+    assert doc["buyer"] == {"name": "昆明示例商贸有限公司", "tax_id": "91530100MA6K0002XU",
                             "salt": "0x" + "11" * 32, "tag": "0x" + "22" * 32}
     other = sample_doc()
     other["buyer"]["salt"] = "0x" + "33" * 32
@@ -117,13 +117,13 @@ def test_issue_timestamp_china_dates():
 
 
 def test_validate_computes_totals_and_checks_client_totals():
-    body = {"buyer_name": "B", "buyer_tax_id": "91530100ma6k0000xa",
+    body = {"buyer_name": "B", "buyer_tax_id": "91530100ma6k0002xu",
             "items": [{"name": "x", "quantity": "2.5", "unit_price": 1000, "tax_rate": 6}]}
     clean = validate_issue(body, CONFIG)
     assert clean["items"][0]["amount"] == 2500 and clean["items"][0]["quantity"] == "2.5"
     assert (clean["net"], clean["tax"], clean["gross"], clean["rate"]) == (2500, 150, 2650, 6)
     assert clean["groups"] == [(6, 1, 2500, 150)] and clean["rate_mask"] == 1 << 6
-    assert clean["buyer_tax_id"] == "91530100MA6K0000XA"
+    assert clean["buyer_tax_id"] == "91530100MA6K0002XU"
     with pytest.raises(ValidationError) as e:
         validate_issue({**body, "gross": 2651}, CONFIG)
     assert "gross" in e.value.fields
@@ -153,7 +153,7 @@ def test_validate_computes_totals_and_checks_client_totals():
     (lambda b: (b["items"].append({"name": "y", "unit_price": 1, "tax_rate": 6}), b.update(rate=13)), "rate"),
 ])
 def test_validation_errors_per_field(mutate, field):
-    body = {"buyer_name": "B", "buyer_tax_id": "91530100MA6K0000XA",
+    body = {"buyer_name": "B", "buyer_tax_id": "91530100MA6K0002XU",
             "items": [{"name": "x", "quantity": 2, "unit_price": 1000, "tax_rate": 13}]}
     mutate(body)
     with pytest.raises(ValidationError) as e:
@@ -162,7 +162,7 @@ def test_validation_errors_per_field(mutate, field):
 
 
 def test_multi_rate_invoice_is_valid():
-    body = {"buyer_name": "B", "buyer_tax_id": "91530100MA6K0000XA", "items": [
+    body = {"buyer_name": "B", "buyer_tax_id": "91530100MA6K0002XU", "items": [
         {"name": "货物 goods", "quantity": 2, "unit_price": 10000, "tax_rate": 13},
         {"name": "服务 service", "quantity": 1, "unit_price": 5000, "tax_rate": 6},
         {"name": "货物 goods", "quantity": 1, "unit_price": 333, "tax_rate": 13}]}

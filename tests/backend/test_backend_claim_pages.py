@@ -20,7 +20,7 @@ from backend.cli import create_user
 from backend.core import canonical
 from backend.core.canonical import yuan
 
-COMPANY = "91530100MA6K0000XA"  # the demo buyer's (seed.DEMO)
+COMPANY = "91530100MA6K0002XU"  # the demo buyer's (seed.DEMO)
 OTHER_COMPANY = "91110000802100433B"
 
 

@@ -16,7 +16,7 @@ from backend.services import claims
 
 from backendutil import sample_invoice
 
-COMPANY = "91530100MA6K0000XA"  # the demo buyer's
+COMPANY = "91530100MA6K0002XU"  # the demo buyer's
 OTHER_COMPANY = "91110000802100433B"
 
 

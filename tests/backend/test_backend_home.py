@@ -13,7 +13,7 @@ from backend.core.db import db
 from backend.core.models import Alert, ExpenseClaim, Invoice, Merchant, PaymentList, Receivable, User
 from backend.services.analytics_platform import chain_now
 
-BUYER_TAX_ID = "91530100MA6K0000XA"  # the demo buyer company's (seed.DEMO)
+BUYER_TAX_ID = "91530100MA6K0002XU"  # the demo buyer company's (seed.DEMO)
 CHINA = timezone(timedelta(hours=8))
 ITEM_RE = re.compile(r'<li class="attention-item[^"]*" data-item="([a-z_]+)" data-count="(\d+)">\s*<a href="([^"]*)">'
                      r'(.*?)</a>', re.S)
@@ -139,7 +139,7 @@ def test_authority_home_applications_backlog_alerts(chain_app, people):
         applicant.set_password("pw-test-123")
         db.session.add(applicant)
         db.session.flush()
-        db.session.add(Merchant(user_id=applicant.id, name="新公司", tax_id="91350100M000200Y45",
+        db.session.add(Merchant(user_id=applicant.id, name="新公司", tax_id="91350100M000200Y4T",
                                 licence_number="L-1", status="pending"))
         old = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=4)
         add_invoice(people["merchant1"], status="Flagged", created_at=old)

@@ -208,7 +208,7 @@ def test_equal_meaning_bodies_replay(api, chain_app):
         {**body, "items": [{**body["items"][0], "quantity": "10.000", "amount": 125_00, "tax": 16_25},
                            body["items"][1]]},
         {**body, "invoice_type": 0, "net": 200_00, "tax": 26_00, "gross": 226_00, "rate": 13},
-        {**body, "invoice_type": "ordinary", "buyer_tax_id": " 91530100ma6k0000xa "},
+        {**body, "invoice_type": "ordinary", "buyer_tax_id": " 91530100ma6k0002xu "},
     ]
     for variant in same:
         r = post_raw(api, "merchant1", "/invoices", json.dumps(variant, ensure_ascii=False), "k-meaning")
@@ -258,7 +258,7 @@ def test_request_fingerprint_of_a_default_date_does_not_change_at_midnight():
     """A retry the next day of a request without issue_date means the same request."""
     from backend.services.issuance import request_fingerprint
 
-    clean = {"buyer_name": "甲", "buyer_tax_id": "91530100MA6K0000XA", "invoice_type": 0, "remarks": "",
+    clean = {"buyer_name": "甲", "buyer_tax_id": "91530100MA6K0002XU", "invoice_type": 0, "remarks": "",
              "drawer": "", "items": [{"name": "x", "quantity": 1, "unit_price": 1, "tax_rate": 13, "amount": 1}],
              "issue_date": date(2026, 1, 1), "issue_date_given": False}
     assert request_fingerprint(clean) == request_fingerprint({**clean, "issue_date": date(2026, 1, 2)})
@@ -272,7 +272,7 @@ def test_request_fingerprint_of_a_default_date_does_not_change_at_midnight():
 def test_request_fingerprint_tells_meanings_apart(field, value):
     from backend.services.issuance import request_fingerprint
 
-    clean = {"buyer_name": "甲", "buyer_tax_id": "91530100MA6K0000XA", "invoice_type": 0, "remarks": "",
+    clean = {"buyer_name": "甲", "buyer_tax_id": "91530100MA6K0002XU", "invoice_type": 0, "remarks": "",
              "drawer": "", "items": [{"name": "x", "quantity": 1, "unit_price": 1, "tax_rate": 13, "amount": 1}],
              "issue_date": date(2026, 1, 1), "issue_date_given": True}
     assert request_fingerprint(clean) != request_fingerprint({**clean, field: value})

@@ -24,8 +24,8 @@ from backend.core.models import Invoice, User
 from backend.schemas.inbox import InboxQuery
 from backend.services import inbox, inbox_export
 
-BUYER = "91530100MA6K0000XA"  # the demo buyer's tax ID
-OTHER = "91440300MA5F00001X"  # another buyer's
+BUYER = "91530100MA6K0002XU"  # the demo buyer's tax ID
+OTHER = "91440300MA5F00001A"  # another buyer's
 SELLER2 = "91110000802100433B"  # merchant2
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -80,7 +80,7 @@ def test_seed_dev_writes_credentials(chain_app, tmp_path):
     tok = next(u["api_token"] for u in creds if u["username"] == "merchant1")
     r = c.post("/api/v1/invoices", json=sample_invoice(), headers={"Authorization": f"Bearer {tok}"})
     assert r.status_code == 201, r.get_json()
-    # seeding again refreshes (new tokens), it does not fail on existing chain registrations
+    # seeding again keeps the logins (test_backend_seed), it does not fail on existing chain registrations
     assert chain_app.test_cli_runner().invoke(args=["seed-dev", "--out", str(out)]).exit_code == 0
     again = json.loads(out.read_text())["users"]  # the same TOTP secrets: an authenticator set up once keeps working
     assert [u["totp_secret"] for u in again] == [u["totp_secret"] for u in creds]
@@ -109,9 +109,9 @@ def test_invoice_issued_by_another_client_is_listed(chain_app, seeded, api, chai
         seller = seeded["merchant1"]["address"]
         _, last = c.call("InvoiceRegistry", "numberRangeOf", seller)
         number = f"{last:020d}"  # from the merchant's own range (its end: the platform counts from the start)
-        tag = buyer_privacy.buyer_tag("91530100MA6K0000XA")
-        commitment, _ = buyer_privacy.commitment_of(b"\x07" * 32, "91530100MA6K0000XA", tag)
-        req = (number, seller, commitment, buyer_privacy.buyer_tag_for_seller("91530100MA6K0000XA", seller), 15000, 1600, 16600, 0,
+        tag = buyer_privacy.buyer_tag("91530100MA6K0002XU")
+        commitment, _ = buyer_privacy.commitment_of(b"\x07" * 32, "91530100MA6K0002XU", tag)
+        req = (number, seller, commitment, buyer_privacy.buyer_tag_for_seller("91530100MA6K0002XU", seller), 15000, 1600, 16600, 0,
                int(_time.time()) - 10, keccak(text="external document"), [(6, 1, 5000, 300), (13, 2, 10000, 1300)])
         r = get_signer().transact(dev_account(1).address, "InvoiceRegistry", "issue", req)
         assert r.status == "mined"

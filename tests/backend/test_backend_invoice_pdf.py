@@ -261,8 +261,8 @@ def fake_invoice(**over):
     net, tax, gross = canonical.compute_totals(items)
     doc = canonical.build_document(
         number="26531000000000000001", invoice_type=1, issue_date="2026-01-05",
-        seller={"name": "云南示例科技有限公司", "tax_id": "91530100MA6K0000XA", "address": ""},
-        buyer={"name": "昆明示例商贸有限公司", "tax_id": "91530100MA6K0001XB", "salt": "0x00", "tag": "0x00"},
+        seller={"name": "云南示例科技有限公司", "tax_id": "91530100MA6K0002XU", "address": ""},
+        buyer={"name": "昆明示例商贸有限公司", "tax_id": "91530100MA6K0001XT", "salt": "0x00", "tag": "0x00"},
         items=items, net=net, tax=tax, gross=gross)
     values = {"number": "26531000000000000001", "issue_date": "2026-01-05", "invoice_type": 1, "is_red_letter": False,
               "original_number": None, "check_code": "01234567890123456789", "net": net, "tax": tax, "gross": gross,

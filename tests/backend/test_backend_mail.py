@@ -119,7 +119,7 @@ def test_public_link(chain_app, api, sink):
     page = client.get(f"/p/{token}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and number in html and "昆明示例商贸有限公司" in html and "办公用品" in html
-    assert "91530100MA6K0000XA" not in html  # the buyer's tax ID is not shown
+    assert "91530100MA6K0002XU" not in html  # the buyer's tax ID is not shown
     pdf = client.get(f"/p/{token}/invoice.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")

@@ -31,7 +31,7 @@ BASELINE, V2 = "0001", "0002"
 HEAD = SCRIPT.get_current_head()
 MERCHANT_TOKEN = "einv_v1-merchant-token"
 SELLER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-BUYER_TAX_ID = "91530100MA6K0000XA"
+BUYER_TAX_ID = "91530100MA6K0002XU"
 
 
 def sqlite_only():
@@ -57,7 +57,7 @@ V1_ROWS = {
              api_token_hash=None, buyer_tax_id=BUYER_TAX_ID, active=0, created_at="2026-01-05 08:02:00.000000"),
     ],
     "merchants": [
-        dict(id=1, user_id=2, name="云南示例科技有限公司", tax_id="91530000MA6N000001", licence_number="L-1",
+        dict(id=1, user_id=2, name="云南示例科技有限公司", tax_id="91530000MA6N00000J", licence_number="L-1",
              status="approved", note=None, created_at="2026-01-05 09:00:00.000000",
              updated_at="2026-01-06 09:00:00.000000"),
     ],
@@ -74,7 +74,7 @@ V1_ROWS = {
     ],
     "invoices": [
         dict(id=1, number="26531000000000000001", key="0x" + "b1" * 32, user_id=2, seller_address=SELLER,
-             seller_name="云南示例科技有限公司", seller_tax_id="91530000MA6N000001", buyer_name="昆明示例商贸有限公司",
+             seller_name="云南示例科技有限公司", seller_tax_id="91530000MA6N00000J", buyer_name="昆明示例商贸有限公司",
              buyer_tax_id=BUYER_TAX_ID, issue_date="2026-01-07", issued_at=1767780000, invoice_type=0, rate=9,
              item_count=1, net=10000, tax=900, gross=10900, document=document(9, 10000), document_hash="0x" + "c1" * 32,
              is_red_letter=0, original_number=None, state="issued", chain_status="Issued", flags=0,
@@ -82,7 +82,7 @@ V1_ROWS = {
              error=None, created_at="2026-01-07 10:00:00.000000", updated_at="2026-01-07 10:00:02.000000"),
         # the largest amount the platform accepts (INVOICE_MAX_AMOUNT)
         dict(id=2, number="26531000000000000002", key="0x" + "b2" * 32, user_id=2, seller_address=SELLER,
-             seller_name="云南示例科技有限公司", seller_tax_id="91530000MA6N000001", buyer_name="昆明示例商贸有限公司",
+             seller_name="云南示例科技有限公司", seller_tax_id="91530000MA6N00000J", buyer_name="昆明示例商贸有限公司",
              buyer_tax_id=BUYER_TAX_ID, issue_date="2026-01-07", issued_at=1767783600, invoice_type=0, rate=13,
              item_count=1, net=884955752212389, tax=115044247787610, gross=999999999999999,
              document=document(13, 884955752212389), document_hash="0x" + "c2" * 32, is_red_letter=0,

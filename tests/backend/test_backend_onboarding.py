@@ -179,7 +179,7 @@ def test_authority_approves_the_application_and_the_merchant_issues(shop, chain_
     page = shop.text("/onboarding/apply")
     assert "已批准 Approved" in page and "¥50,000.00" in page and "¥200,000.00" in page
     issue = shop.text("/merchant/issue")
-    r = shop.post("/merchant/issue", {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0000XA",
+    r = shop.post("/merchant/issue", {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0002XU",
                                       "issue_date": "", "invoice_type": "0", "remarks": "", "action": "issue",
                                       "item-0-name": "茶叶 Tea", "item-0-spec": "", "item-0-unit": "盒",
                                       "item-0-quantity": "2", "item-0-unit_price": "88.00", "item-0-tax_rate": "13"},

@@ -42,7 +42,7 @@ def browser(chain_app, seeded):
 
 
 def issue_form(**over):
-    data = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0000XA", "issue_date": "",
+    data = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0002XU", "issue_date": "",
             "invoice_type": "0", "remarks": "",
             "item-0-name": "咖啡 Coffee", "item-0-spec": "", "item-0-unit": "袋", "item-0-quantity": "2",
             "item-0-unit_price": "12.50", "item-0-tax_rate": "13"}

@@ -37,7 +37,7 @@ def test_me_names_role_address_tax_id_and_a_merchants_limits(api, seeded):
     me = _ok(api("merchant1").get("/me"))
     assert me == {"username": "merchant1", "role": "merchant", "address": seeded["merchant1"]["address"],
                   "tax_id": "91350100M000100Y43", "invoice_cap": seed.LIMITS[0], "monthly_quota": seed.LIMITS[1]}
-    assert _ok(api("buyer").get("/me"))["tax_id"] == seeded["buyer"]["tax_id"] == "91530100MA6K0000XA"
+    assert _ok(api("buyer").get("/me"))["tax_id"] == seeded["buyer"]["tax_id"] == "91530100MA6K0002XU"
     assert api().get("/me").status_code == 401
 
 
@@ -48,7 +48,7 @@ def test_dev_credentials_list_tax_ids(chain_app, tmp_path):
         path = seed.seed_dev(out=str(tmp_path / "creds.json"), password="pw-test-123")
     users = {u["username"]: u for u in json.load(open(path))["users"]}
     assert users["merchant2"]["tax_id"] == "91110000802100433B"
-    assert users["buyer"]["tax_id"] == "91530100MA6K0000XA"
+    assert users["buyer"]["tax_id"] == "91530100MA6K0002XU"
     assert users["authority"]["tax_id"] is None
 
 
@@ -178,7 +178,7 @@ def test_buyer_link_confirmed_by_the_authority(chain_app, seeded):
         db = get_db()
         buyer = db.query(User).filter_by(username="buyer").one()
         assert merchants.chain_role_of(buyer)[2] is True  # dev seeding linked it
-        other = User(username="buyer2", role="buyer", address="0x" + "ab" * 20, buyer_tax_id="91440300MA5F000001")
+        other = User(username="buyer2", role="buyer", address="0x" + "ab" * 20, buyer_tax_id="91440300MA5F000007")
         other.set_password("pw-test-123")
         db.add(other)
         db.commit()

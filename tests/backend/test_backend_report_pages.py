@@ -33,13 +33,13 @@ def test_builder_runs_exports_and_saves(api, chain_app):
     raw = client.get(f"/reports?{query}").get_data(as_text=True)
     page = html.unescape(raw)
     total = sum(i["gross"] for i in made)
-    assert "91530100MA6K0000XA" in page and yuan(total) in page
+    assert "91530100MA6K0002XU" in page and yuan(total) in page
     assert re.search(r"共 2 张发票", page)
 
     r = client.get(f"/reports/export?{query}&format=xlsx")
     assert r.status_code == 200 and r.headers["Content-Disposition"].startswith("attachment")
     sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
-    assert sheet.cell(2, 1).value == "91530100MA6K0000XA" and sheet.cell(2, 3).value == 2
+    assert sheet.cell(2, 1).value == "91530100MA6K0002XU" and sheet.cell(2, 3).value == 2
     r = client.get(f"/reports/export?{query}&format=csv")
     assert r.data.decode("utf-8-sig").splitlines()[0].startswith("购买方税号 Buyer tax ID")
 

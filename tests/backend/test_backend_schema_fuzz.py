@@ -146,11 +146,12 @@ parameters = {{ "path.number" = {{ dictionary = "invoice_numbers", probability =
 # refusals the document itself describes beyond its schemas. 400: rules between fields that
 # JSON Schema cannot say (line amount = quantity × unit price and > 0, net/tax/gross/rate
 # equal to the computed ones, issue date not in the future, a red-letter note's rates those
-# of the original; monthly_quota >= invoice_cap; the check character of a tax ID; an upload
-# that must be UTF-8 CSV/JSON or the platform's invoice document). 422: the contracts' audit
-# rules, which depend on the chain's state (merchant suspended, void window, paused …).
+# of the original; monthly_quota >= invoice_cap; the check character of a merchant's or a
+# buyer's tax ID; an upload that must be UTF-8 CSV/JSON or the platform's invoice document).
+# 422: the contracts' audit rules, which depend on the chain's state (merchant suspended, void
+# window, paused …), and a batch whose rows have the problems a single invoice answers 400 for.
 [[operations]]
-include-path-regex = '^/invoices(/preview|/\\{{number\\}}/red-letter)?$'
+include-path-regex = '^/invoices(/preview|/batch|/\\{{number\\}}/red-letter)?$'
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = {json.dumps(POSITIVE + [400, 422])}
 

@@ -15,7 +15,7 @@ from backend.core.db import db
 from backend.core.models import Invoice, OutboxTx
 
 pytestmark = pytest.mark.usefixtures("seeded")
-BUYER = "91530100MA6K0000XA"
+BUYER = "91530100MA6K0002XU"
 MULTI = [{"name": "笔记本电脑 Laptop", "quantity": 2, "unit_price": 4999_00, "tax_rate": 13},
          {"name": "安装服务 Installation", "quantity": 1, "unit_price": 300_00, "tax_rate": 6},
          {"name": "鼠标 Mouse", "quantity": 3, "unit_price": 49_90, "tax_rate": 13}]

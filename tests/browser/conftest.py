@@ -296,7 +296,7 @@ def issue_through_form():
         page.get_by_role("link", name="Issue 开票").click()
         expect(page.get_by_role("heading", name="Issue an invoice 开具发票")).to_be_visible()
         page.get_by_label("Name 名称").fill("昆明示例商贸有限公司")
-        page.get_by_label("Tax ID 纳税人识别号").fill("91530100MA6K0000XA")  # the demo buyer's (seed.DEMO)
+        page.get_by_label("Tax ID 纳税人识别号").fill("91530100MA6K0002XU")  # the demo buyer's (seed.DEMO)
         page.get_by_label("name", exact=True).fill("办公用品 Office supplies")
         page.get_by_label("quantity").fill("10")
         page.get_by_label("unit price").fill("12.50")

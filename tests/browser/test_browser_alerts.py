@@ -5,7 +5,7 @@ evidence, the invoices linked), acknowledges it and resolves it with a note."""
 import requests
 from playwright.sync_api import expect
 
-BUYER_TAX_ID = "91530100MA6K0000XA"  # the demo buyer's (backend.services.seed.DEMO)
+BUYER_TAX_ID = "91530100MA6K0002XU"  # the demo buyer's (backend.services.seed.DEMO)
 
 
 def issue_near_cap(live_server, i):

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from backend.core.canonical import yuan
 
-BUYER = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0000XA"}
+BUYER = {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0002XU"}
 LINES = [{"name": "办公用品 Office supplies", "quantity": 10, "unit_price": 12_50, "tax_rate": 13},
          {"name": "咨询服务 Consulting", "unit_price": 500_00, "tax_rate": 6}]
 # JavaScript: {table id: (chart type, datasets, points, canvas pixels not transparent, the table is empty)}

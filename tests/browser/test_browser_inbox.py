@@ -9,7 +9,7 @@ import openpyxl
 import requests
 from playwright.sync_api import expect
 
-BUYER_TAX_ID = "91530100MA6K0000XA"  # the demo buyer's (backend.services.seed.DEMO)
+BUYER_TAX_ID = "91530100MA6K0002XU"  # the demo buyer's (backend.services.seed.DEMO)
 
 
 def issue(live_server, items):

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 PHONE = {"width": 375, "height": 740}
 BUYER_NAME = "昆明示例商贸有限公司"
-BUYER_TAX_ID = "91530100MA6K0000XA"  # the demo buyer's (backend.services.seed.DEMO)
+BUYER_TAX_ID = "91530100MA6K0002XU"  # the demo buyer's (backend.services.seed.DEMO)
 SELLER_TAX_ID = "91350100M000100Y43"  # merchant1's: an invoice to itself is flagged (self-dealing)
 
 

@@ -9,7 +9,7 @@ import subprocess
 from playwright.sync_api import expect
 
 BUYER_NAME = "昆明示例商贸有限公司"
-BUYER_TAX_ID = "91530100MA6K0000XA"  # the demo buyer's (backend.services.seed.DEMO)
+BUYER_TAX_ID = "91530100MA6K0002XU"  # the demo buyer's (backend.services.seed.DEMO)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

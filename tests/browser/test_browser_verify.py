@@ -19,7 +19,7 @@ def api(live_server, username, method, path, **kw):
 def issued(live_server):
     """An invoice of ¥226.00 from merchant1 to the demo buyer, with its issue date."""
     inv = api(live_server, "merchant1", "POST", "/invoices", json={
-        "buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0000XA",
+        "buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0002XU",
         "items": [{"name": "办公用品 Office supplies", "quantity": 10, "unit_price": 20_00, "tax_rate": 13}]})
     inv["issue_date"] = api(live_server, "merchant1", "GET", f"/invoices/{inv['number']}")["issue_date"]
     return inv

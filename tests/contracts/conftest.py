@@ -27,7 +27,7 @@ from eth_utils import keccak
 
 from tests.conftest import MERCHANT_TAX_ID, NUMBERS, allocate_number_ranges
 
-BUYER_TAX_ID = "91310000MA1FL8XY2K"
+BUYER_TAX_ID = "91310000MA1FL8XY2A"
 CHINA_OFFSET = 8 * 3600
 
 # InvoiceStatus / VerifyResult enum values and flag bits (IInvoiceRegistry).

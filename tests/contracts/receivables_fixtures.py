@@ -31,7 +31,7 @@ from tests.contracts.conftest import (  # the buyer-privacy formulas of the v2 s
     salt_of,
 )
 
-RECEIVABLE_BUYER_TAX_ID = "91310000MA1FL8XY2K"
+RECEIVABLE_BUYER_TAX_ID = "91310000MA1FL8XY2A"
 DEBTOR_KEY = "0x" + keccak(text="receivables test debtor").hex()
 OTHER_DEBTOR_KEY = "0x" + keccak(text="receivables test other debtor").hex()
 ATTESTOR_KEY = "0x" + keccak(text="receivables test attestor").hex()

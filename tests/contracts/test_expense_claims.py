@@ -27,7 +27,7 @@ from tests.contracts.receivables_fixtures import (
     reverts_with_args,
 )
 
-OTHER_BUYER_TAX_ID = "91440300MA5EYH1X2Q"
+OTHER_BUYER_TAX_ID = "91440300MA5EYH1X3L"
 CLAIM_REF = keccak(text="claim BX-2024-0001")
 LIST_HASH = keccak(text="payment list 2024-06 #1")
 PAYMENT_REF = keccak(text="bank transfer 20240630-0001")
@@ -152,7 +152,7 @@ def test_stranger_is_refused(claims, new_invoice, stranger):
 
 def test_unregistered_buyer_tag_is_refused(claims, new_invoice, stranger):
     """A buyer whose tag the authority never linked: nobody can claim its invoices (not the zero account either)."""
-    invoice = new_invoice(buyer_tax_id="91330100MA27XL0000")
+    invoice = new_invoice(buyer_tax_id="91330100MA27XL000U")
     with reverts_with_args("NotInvoiceBuyer", invoice.key, stranger):
         claims.markClaimed(invoice.key, *invoice.proof, CLAIM_REF, {"from": stranger})
 
