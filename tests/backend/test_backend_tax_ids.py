@@ -99,6 +99,6 @@ def test_filters_with_a_full_id(api):
 def test_cli_refuses_a_company_with_a_wrong_id(chain_app):
     with chain_app.app_context():
         with pytest.raises(ValueError, match="纳税人识别号校验位错误"):
-            create_user("staff9", "employee", "pw", buyer_tax_id=WRONG_CHECK)
-        user, _, _ = create_user("staff9", "employee", "pw", buyer_tax_id=" 91530100ma6k0002xu ")
+            create_user("staff9", "employee", "Staff-pass-2026", buyer_tax_id=WRONG_CHECK)
+        user, _, _ = create_user("staff9", "employee", "Staff-pass-2026", buyer_tax_id=" 91530100ma6k0002xu ")
         assert user.buyer_tax_id == "91530100MA6K0002XU"
