@@ -4,6 +4,8 @@ and before it writes (no RPC inside the write transaction), then writes them wit
 The chain is the source of truth: the row is its view, never a sum of events recomputed here,
 so the waterfall, holds and maturity cannot drift from what the contract did. The events
 themselves (chain_events.receivable_id) are each receivable's timeline."""
+from sqlalchemy.exc import IntegrityError
+
 from ..core.models import Receivable, utcnow
 from .client import LEDGER
 from .errors import RECEIVABLE_STATUS, ChainError
@@ -62,6 +64,19 @@ def store(session, views, block):
             row = Receivable(id=rid)
             session.add(row)
         fill(row, view, block)
+
+
+def store_and_commit(session, views, block):
+    """``store`` and commit, outside the indexer's own transaction (an action's read of what
+    it just did). The background indexer may insert the same new receivable in between: that
+    commit then fails on the id; once rolled back, the row is there and is updated instead."""
+    try:
+        store(session, views, block)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        store(session, views, block)
+        session.commit()
 
 
 def fill(row, view, block):

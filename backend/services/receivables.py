@@ -42,8 +42,7 @@ def _after(ids):
     except Exception as exc:  # noqa: BLE001 - the answer still comes from the rows read below
         current_app.logger.warning("indexer: %s", exc)
     chain, session = get_chain(), get_db()
-    receivable_index.store(session, receivable_index.read_views(chain, ids), chain.w3.eth.block_number)
-    session.commit()
+    receivable_index.store_and_commit(session, receivable_index.read_views(chain, ids), chain.w3.eth.block_number)
 
 
 def resolve_party(text, field):

@@ -250,3 +250,36 @@ def test_rewound_chain_drops_receivables_it_no_longer_has(api, chain_app, chain)
         assert out.get("rewound")
         assert get_db().get(Receivable, rid) is None
     assert api("merchant1").get(f"/receivables/{rid}").status_code == 404
+
+
+def test_an_actions_read_and_the_background_indexer_store_the_same_new_receivable(app, monkeypatch):
+    """The action reads a new receivable while the background indexer inserts the same row
+    (seen once in a fresh-clone run: a 500 on /receivables/create, UNIQUE receivables.id): the
+    action's commit is retried as an update, and the row holds the view."""
+    from sqlalchemy import text
+
+    from backend.chain import receivable_index
+    from backend.core.db import db
+    from backend.core.models import Receivable
+
+    acct = "0x" + "11" * 20
+    view = {"rootId": 7, "parentId": 0, "invoiceKey": b"\x01" * 32, "creditor": acct, "holder": acct, "debtor": acct,
+            "financier": "0x" + "00" * 20, "status": 1, "amount": 5_000, "paid": 0, "advance": 0, "fee": 0, "repaid": 0,
+            "dueDate": 1_900_000_000, "createdAt": 1_800_000_000}
+    real_fill, raced = receivable_index.fill, []
+
+    def fill_while_the_indexer_inserts(row, v, block):
+        if not raced:  # the other writer commits the same id between our read and our commit
+            raced.append(1)
+            with db.engine.begin() as other:
+                other.execute(text("INSERT INTO receivables (id, root_id, invoice_key, creditor, holder, debtor, status, "
+                                   "amount, paid, advance, fee, repaid, due_at, created_at_chain, synced_block, "
+                                   "updated_at) VALUES ('7', '7', '0x', :a, :a, :a, 'created', 5000, 0, 0, 0, 0, "
+                                   "1900000000, 1800000000, 3, '2026-12-04 00:00:00')"), {"a": acct})
+        real_fill(row, v, block)
+
+    monkeypatch.setattr(receivable_index, "fill", fill_while_the_indexer_inserts)
+    with app.app_context():
+        receivable_index.store_and_commit(db.session, {"7": view}, 5)
+        row = db.session.get(Receivable, "7")
+        assert raced and (row.status, row.invoice_key, row.synced_block) == ("created", "0x" + "01" * 32, 5)
