@@ -50,11 +50,12 @@ def create_app(config=None):
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.load(app, config)
 
-    from .core import buyer_privacy, db, security
+    from .core import buyer_privacy, db, i18n, security
 
     buyer_privacy.init_app(app)  # BUYER_TAG_KEY parsed once (refuses a short or malformed key)
     db.init_app(app)
     security.init_app(app)
+    i18n.init_app(app)  # Chinese by default, English second (docs/i18n.md)
 
     from . import api, chain, cli, web
 

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime, timezone
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
                         UniqueConstraint)
@@ -16,17 +17,16 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .db import db
 
 ROLES = ("authority", "merchant", "auditor", "financier", "buyer", "employee", "approver")
-ROLE_LABELS = {
-    "authority": "Authority 税务机关",
-    "merchant": "Merchant 商户",
-    "auditor": "Auditor 审计员",
-    "financier": "Financier 金融机构",
-    "buyer": "Buyer 购买方",
-    "employee": "Employee 报销员工",
-    "approver": "Approver 财务审批",
+ROLE_LABELS = {  # lazy: translated when shown (docs/i18n.md)
+    "authority": _l("Authority"),
+    "merchant": _l("Merchant"),
+    "auditor": _l("Auditor"),
+    "financier": _l("Financier"),
+    "buyer": _l("Buyer"),
+    "employee": _l("Employee"),
+    "approver": _l("Approver"),
 }
-# roles of a buyer company (users.buyer_tax_id is the company's tax ID): the buyer account that
-# receives its invoices and signs on chain, its employees who claim expenses, its finance
+# a buyer company's roles (users.buyer_tax_id: its tax ID): its buyer account, employees, finance
 COMPANY_ROLES = ("buyer", "employee", "approver")
 # fen amounts can exceed 64 bits only in absurd cases (validated away); Numeric keeps
 # them exact on every backend.
@@ -54,6 +54,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)  # self-service sign-ups give one
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)  # 'zh'/'en' chosen; None: the browser's
 
     merchant = relationship("Merchant", back_populates="user", uselist=False)
 

@@ -5,6 +5,7 @@ import time
 from datetime import timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -19,7 +20,7 @@ from .helpers import already_submitted, china_time, submitted_form_token
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "请先登录 Please log in"
+login_manager.login_message = _l("Please log in first.")
 login_manager.session_protection = "strong"
 PENDING = "pending_login"  # session key: the user who passed the password step, awaiting the code
 PENDING_SECONDS = 300  # how long the code step waits after the password step
@@ -52,8 +53,8 @@ def roles_required(*roles):
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名 Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("密码 Password", validators=[DataRequired(), Length(max=200)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class PasswordForm(FlaskForm):
@@ -79,8 +80,8 @@ def safe_next(target):
 def locked_response(template, until, **context):
     """The page (429) that says until when signing in is locked."""
     ends = until.replace(tzinfo=timezone.utc).timestamp()
-    flash(f"登录失败次数过多，已临时锁定至 {china_time(ends)}（北京时间），请届时再试。Too many failed sign-ins: "
-          f"signing in is locked until {china_time(ends)} China time (UTC+8).", "error")
+    flash(_("Too many failed sign-ins: signing in is locked until %(time)s China time (UTC+8).",
+            time=china_time(ends)), "error")
     seconds = max(1, int(ends - time.time()))
     return render_template(template, **context), 429, {"Retry-After": str(seconds)}
 
@@ -109,7 +110,7 @@ def login():
             until = login_throttle.record_failure(username, client_address())
             if until:
                 return locked_response("auth/login.html", until, form=form)
-            flash("用户名或密码错误 Wrong username or password", "error")
+            flash(_("Wrong username or password."), "error")
         elif two_factor.is_enrolled(user):  # the count is forgiven only once the code is right too
             session[PENDING] = {"user": user.id, "at": int(time.time()), "next": safe_next(request.args.get("next"))}
             return redirect(url_for("two_factor.code"))

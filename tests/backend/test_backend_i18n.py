@@ -1,0 +1,68 @@
+"""Languages (issue 14): Simplified Chinese by default, English second; the language is the
+user's saved choice, else the switch's cookie, else Accept-Language; the catalogs are
+complete (every message of the code and templates translated, placeholders kept)."""
+import pytest
+from backendutil import csrf_token, login
+
+from backend.cli import create_user
+from backend.core.db import get_db
+from backend.core.models import User
+from scripts import translations
+
+
+def test_the_chinese_catalog_translates_every_message():
+    assert translations.problems("zh") == []
+
+
+@pytest.mark.parametrize("header, lang, words", [
+    ("zh-CN,zh;q=0.9", "zh-CN", ["登录", "用户名", "密码"]),
+    ("en-US,en;q=0.9", "en", ["Log in", "Username", "Password"]),
+    ("en", "en", ["Log in"]),
+    ("fr-FR", "zh-CN", ["登录"]),  # neither: Chinese
+    (None, "zh-CN", ["登录"]),
+])
+def test_the_login_page_follows_accept_language(client, header, lang, words):
+    page = client.get("/auth/login", headers={"Accept-Language": header} if header else {})
+    html = page.get_data(as_text=True)
+    assert f'<html lang="{lang}">' in html
+    for word in words:
+        assert word in html
+    other = "Username" if lang == "zh-CN" else "用户名"
+    assert other not in html  # one language per page
+
+
+def test_the_switch_sets_a_cookie_that_beats_the_browser(client):
+    token = csrf_token(client, "/auth/login")
+    answer = client.post("/language", data={"lang": "en", "csrf_token": token},
+                         headers={"Referer": "http://localhost/auth/login"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/auth/login")
+    assert "lang=en" in answer.headers["Set-Cookie"]
+    page = client.get("/auth/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "Username" in page and "用户名" not in page
+
+
+def test_an_unknown_language_is_refused(client):
+    answer = client.post("/language", data={"lang": "xx", "csrf_token": csrf_token(client, "/auth/login")})
+    assert answer.status_code == 400
+    assert "zh" in answer.get_data(as_text=True)
+
+
+def test_a_signed_in_users_choice_is_saved_and_follows_them(app):
+    with app.app_context():
+        create_user("lang-user", "merchant", "pw-test-123")
+    first = app.test_client()
+    login(first, "lang-user")
+    first.post("/language", data={"lang": "en", "csrf_token": csrf_token(first, "/auth/account")})
+    with app.app_context():
+        assert get_db().query(User).filter_by(username="lang-user").one().language == "en"
+    second = app.test_client()  # another browser: no cookie, a Chinese Accept-Language
+    login(second, "lang-user")
+    page = second.get("/auth/account", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert '<html lang="en">' in page
+
+
+def test_the_header_offers_the_other_language_in_its_own_words(client):
+    zh = client.get("/auth/login").get_data(as_text=True)
+    en = client.get("/auth/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'value="en" lang="en">English</button>' in zh
+    assert 'value="zh" lang="zh-CN">中文</button>' in en
