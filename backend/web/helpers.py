@@ -4,6 +4,7 @@ import secrets
 from contextlib import contextmanager
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from ..chain.errors import ChainError, ChainUnavailable
@@ -32,7 +33,6 @@ def parse_yuan(text):
 
 
 FORM_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-ALREADY = "此表单已提交{zh}。This form was already submitted{en}."
 
 
 def new_form_token():
@@ -56,9 +56,14 @@ def submitted_form_token():
     return token
 
 
-def already_submitted(zh="", en=""):
-    """Flash that the form was submitted before (``zh``/``en``: what that submission did)."""
-    flash(ALREADY.format(zh=f"：{zh}" if zh else "", en=f": {en}" if en else ""), "ok")
+def already_submitted(done="", legacy_en=None):
+    """Flash that the form was submitted before; ``done``: what that submission did, translated
+    (``_("invoice %(number)s was issued then, not again", number=…)``).
+    TODO(i18n): ``legacy_en`` is the old (zh, en) pair's English while call sites move over."""
+    if legacy_en is not None:
+        done = legacy_en
+    flash(_("This form was already submitted: %(done)s.", done=done) if done
+          else _("This form was already submitted."), "ok")
 
 
 def flash_error(exc):

@@ -233,16 +233,17 @@ def login(live_server):
     def sign_in(page, username, password=PASSWORD):
         page.goto("/auth/login")
         form = page.locator("main form")
-        form.get_by_label("Username").fill(username)
-        form.get_by_label("Password").fill(password)
+        # by field names, not labels: the page is in the context's language (zh-CN or en)
+        form.locator("input[name=username]").fill(username)
+        form.locator("input[name=password]").fill(password)
         with page.expect_navigation():
-            form.get_by_role("button", name="Log in").click()
+            form.locator("button[type=submit]").click()
         if page.url.endswith("/auth/two-factor/code"):
-            page.locator("main form").get_by_label("Code").fill(second_factor_code(live_server.app, username))
-            page.locator("main form").get_by_role("button", name="Verify").click()
-        # the header names the signed-in user ("merchant1 · 商户 Merchant") and offers to log out
+            page.locator("main form input[name=code]").fill(second_factor_code(live_server.app, username))
+            page.locator("main form button[type=submit]").click()
+        # the header names the signed-in user ("merchant1 · 商户") and offers to log out
         expect(page.locator("header nav")).to_contain_text(f"{username} ·")
-        expect(page.locator("header nav").get_by_role("button", name="Log out")).to_be_visible()
+        expect(page.locator("header nav form[action$='/auth/logout'] button")).to_be_visible()
         return page
 
     return sign_in
