@@ -203,13 +203,14 @@ def _result_labels():
 # the details that say nothing but the result: shown in the reader's language, whatever
 # language (or both, before issue 14) they were recorded in
 PLAIN_DETAILS = {"single": ("authentic", "not_found", "mismatch", "voided", "flagged", "rejected", "red_letter_note"),
-                 "document": ("authentic", "not_found")}
+                 "document": ("authentic", "not_found", "tampered")}
 PLAIN_DETAILS["batch"] = PLAIN_DETAILS["single"]
 
 
 def _detail_of(v):
     """A history entry's detail in words: the result's own sentence when that is all it
-    said; else as recorded (red-letter amounts, a row's problems, an altered document)."""
+    said (an altered document: that it differs); else as recorded, in the language of the
+    verification (red-letter amounts, a batch row's problems)."""
     if v.result in PLAIN_DETAILS.get(v.kind, ()):
         return (verification.DOCUMENT_DETAIL if v.kind == "document" else verification.VERIFY_DETAIL)[v.result]
     return v.detail or ""
