@@ -1,6 +1,7 @@
 """/api/v1/verify: one invoice, a batch (JSON or CSV), an invoice document; the history of
 verifications. Public (a token is used when sent), rate-limited per client address."""
 from flask import Response, current_app, g, jsonify, request
+from flask_babel import gettext as _
 
 from ..core.db import get_db
 from ..core.models import Verification
@@ -53,8 +54,8 @@ def verify_batch():
     else:
         data, ctype = request.get_data(), request.mimetype
     if not data:
-        raise ValidationError({"file": "send a JSON list or a CSV (body or multipart field 'file')"},
-                              verification.EMPTY_BATCH)
+        raise ValidationError({"file": _("Send a JSON list or a CSV, as the request body or the multipart field "
+                                         "\"file\".")}, verification.empty_batch())
     rows = verification.parse_batch(data, ctype, current_app.config["VERIFY_BATCH_MAX_ROWS"])
     results = verification.verify_many(rows)
     verification.record_many(g.api_user, "batch", rows, results, client_address())

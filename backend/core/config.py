@@ -230,5 +230,7 @@ def megabytes(size):
 def too_large_message():
     """A 413's words, with the limit (MAX_CONTENT_LENGTH) in MB: Werkzeug's own description
     ("exceeds the capacity limit") does not say how much is allowed."""
+    from flask_babel import gettext as _
+
     limit = megabytes(current_app.config["MAX_CONTENT_LENGTH"])
-    return f"文件或请求过大：上限为 {limit}。The file or request is larger than the limit of {limit}."
+    return _("The file or request is larger than the limit of %(limit)s.", limit=limit)

@@ -1,11 +1,16 @@
 """Verification: one query, a batch (JSON or CSV), an uploaded document; and the
-verification history."""
+verification history. Every text a person reads is translated (Flask-Babel, the request's
+language); amounts in them are in yuan, the API's fields keep fen."""
 import csv
 import io
 import json
 import threading
 from datetime import datetime, timezone
 
+import pydantic
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert
 
 from ..chain import get_chain
@@ -14,7 +19,9 @@ from ..chain.errors import ChainRefusal
 from ..core import canonical
 from ..core.canonical import yuan
 from ..core.db import get_db
+from ..core.i18n import current_language
 from ..core.models import Verification
+from ..schemas import common
 from ..schemas.verification import RESULTS as VERIFY_RESULTS
 from ..schemas.verification import DocumentToVerify, VerifyBatch, VerifyQuery
 from .errors import ValidationError
@@ -22,45 +29,110 @@ from .invoices import NUMBER_RE
 from .json_input import load_json
 from .validation import validated
 
-VERIFY_LABELS = {
-    "authentic": "真实有效 Authentic",
-    "not_found": "查无此票 Not found",
-    "mismatch": "信息不一致 Mismatch",
-    "voided": "已作废 Voided",
-    "flagged": "待审核 Flagged",
-    "rejected": "审核未通过 Rejected",
-    "red_lettered": "已全额红冲 Red-lettered",
-    "partly_red_lettered": "部分红冲 Partly red-lettered",
-    "red_letter_note": "红字发票 Red-letter note",
-    "invalid": "查询有误 Invalid",
-    "tampered": "文件已被篡改 Tampered",
-}
+
+class Translated(dict):
+    """A dict of lazy messages whose lookups (``d[key]``, ``d.get(key)``) give the text in
+    the current language as a plain ``str`` (JSON-serializable, storable); iterating gives
+    the lazy messages (templates print them in the page's language)."""
+
+    def __getitem__(self, key):
+        return str(super().__getitem__(key))
+
+    def get(self, key, default=None):
+        value = super().get(key)
+        return default if value is None else str(value)
 
 
-VERIFY_DETAIL = {
-    "authentic": "发票真实有效。The invoice is registered on chain and the data matches.",
-    "not_found": "查无此票。No invoice with this number is registered.",
-    "mismatch": "信息不一致：发票存在，但开票日期、金额或校验码不符。The invoice exists but the date, amount or "
-                "check code does not match.",
-    "voided": "发票已作废。The invoice was voided by its seller.",
-    "flagged": "发票待审核。The invoice is flagged and waiting for an auditor's review.",
-    "rejected": "发票审核未通过。The invoice was rejected by an auditor.",
-    "red_lettered": "发票已全额红冲（已被红字发票全部冲销），不再有效。The invoice was fully reversed by red-letter "
-                    "notes.",
-    "partly_red_lettered": "发票部分红冲：红字发票冲减了部分金额，发票按未冲销金额有效。The invoice was partly reversed "
-                           "by red-letter notes: it is valid for its open amount.",
-    "red_letter_note": "这是一张红字发票（负数发票），用于冲减另一张发票，本身不是可抵扣的发票。This number is a red-letter "
-                       "note (a negative invoice reducing another invoice), not an invoice.",
-}
+VERIFY_LABELS = Translated({
+    "authentic": _l("Authentic"),
+    "not_found": _l("No such invoice"),
+    "mismatch": _l("Details do not match"),
+    "voided": _l("Voided"),
+    "flagged": _l("Awaiting review"),
+    "rejected": _l("Rejected on review"),
+    "red_lettered": _l("Fully reversed"),
+    "partly_red_lettered": _l("Partly reversed"),
+    "red_letter_note": _l("Red-letter note"),
+    "invalid": _l("Invalid query"),
+    "tampered": _l("Document altered"),
+})
+
+
+VERIFY_DETAIL = Translated({
+    "authentic": _l("The invoice is authentic: it is registered on chain and its details match."),
+    "not_found": _l("No invoice with this number is registered."),
+    "mismatch": _l("The invoice exists, but its issue date, amount or check code does not match."),
+    "voided": _l("The invoice was voided by its seller."),
+    "flagged": _l("The invoice is flagged and waiting for an auditor's review."),
+    "rejected": _l("The invoice was rejected by an auditor."),
+    "red_lettered": _l("The invoice was fully reversed by red-letter notes: it is no longer valid."),
+    "partly_red_lettered": _l("The invoice was partly reversed by red-letter notes: it is valid for the amount "
+                              "not reversed."),
+    "red_letter_note": _l("This number is a red-letter note (a negative invoice that reduces another invoice), not "
+                          "an invoice that can be deducted."),
+})
+
+DOCUMENT_DETAIL = Translated({
+    "authentic": _l("The document is the one registered on chain: its hash matches."),
+    "tampered": _l("The document differs from the one registered on chain: it was altered."),
+    "not_found": _l("No invoice with this number is registered."),
+})
 
 
 def _yyyymmdd(d):
     return d.year * 10000 + d.month * 100 + d.day
 
 
+# --------------------------------------------------------------- a query's problems in words
+QUERY_FIELDS = ("number", "issue_date", "gross", "check_code")
+MISSING = Translated({
+    "number": _l("the invoice number is missing"),
+    "issue_date": _l("the issue date is missing"),
+    "gross": _l("the gross amount is missing"),
+    "check_code": _l("the check code is missing"),
+})
+INVALID = Translated({
+    "number": _l("the invoice number must be 20 digits"),
+    "issue_date": _l("the issue date is not a valid date (YYYY-MM-DD, from the year 2000 on)"),
+    "gross": _l("the gross amount must be a whole number of fen (¥1,234.56 is written 123456)"),
+    "check_code": _l("the check code must be its last 6 digits or all 20 digits"),
+})
+
+
+def join_problems(problems):
+    """Sentences of one message, joined as the language writes them."""
+    return ("；" if current_language() == "zh" else "; ").join(str(p) for p in problems)
+
+
+def _problem(field, row):
+    if field not in QUERY_FIELDS or not isinstance(row, dict):
+        return _("a query needs the invoice number, issue date, gross amount and check code")
+    value = row.get(field, row.get("amount") if field == "gross" else None)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return MISSING[field]
+    if field == "check_code" and isinstance(value, (str, int)) and not isinstance(value, bool):
+        return _("the check code must be its last 6 digits or all 20 digits (this one has %(count)s)",
+                 count=len(str(value).strip()))
+    return INVALID[field]
+
+
+def checked_query(row):
+    """``row`` as a VerifyQuery; else ValidationError whose ``fields`` say each problem in
+    words (keys: the query's fields, or ``body`` for a row that is not an object)."""
+    try:
+        return common.validate(VerifyQuery, row)
+    except pydantic.ValidationError as exc:
+        fields = {}
+        for err in exc.errors(include_url=False):
+            field = str(err["loc"][0]) if err["loc"] else "body"
+            fields.setdefault(field if field in QUERY_FIELDS else "body", _problem(field, row))
+        raise ValidationError(fields, _("Check the query: %(problems)s.", problems=join_problems(fields.values()))) \
+            from None
+
+
 def verify_one(row):
     """One query (a VerifyQuery) → its result, as the registry's ``verify`` answers."""
-    q = validated(VerifyQuery, row)
+    q = checked_query(row)
     code = get_chain().call(REGISTRY, "verify", q.number, _yyyymmdd(q.issue_date), q.gross, q.check_code)
     result = VERIFY_RESULTS[code]
     return with_red_letter_amounts(
@@ -76,13 +148,39 @@ def with_red_letter_amounts(answer):
     inv = get_chain().call_named(REGISTRY, "getInvoiceByNumber", answer["number"])
     reversed_, remaining = int(inv["redLettered"]), int(inv["openAmount"])
     if answer["result"] == "partly_red_lettered":
-        detail = (f"发票部分红冲：红字发票已冲减 {yuan(reversed_)}，未冲销金额 {yuan(remaining)}，发票按未冲销金额有效。"
-                  f"The invoice was partly reversed by red-letter notes: {yuan(reversed_)} reversed, "
-                  f"{yuan(remaining)} remaining; it is valid for its open amount.")
+        detail = _("The invoice was partly reversed by red-letter notes: %(reversed)s reversed, %(remaining)s "
+                   "remaining; it is valid for the remaining amount.", reversed=yuan(reversed_),
+                   remaining=yuan(remaining))
     else:
-        detail = (f"发票已全额红冲：红字发票冲销了全部 {yuan(reversed_)}，发票不再有效。The invoice was fully "
-                  f"reversed by red-letter notes ({yuan(reversed_)}): it is not valid any more.")
+        detail = _("The invoice was fully reversed by red-letter notes (%(reversed)s): it is no longer valid.",
+                   reversed=yuan(reversed_))
     return {**answer, "detail": detail, "reversed": reversed_, "remaining": remaining}
+
+
+class WrongColumns(dict):
+    """A CSV line with another number of cells than the header: its row's problem."""
+
+    def __init__(self, got, expected):
+        super().__init__(columns=got)
+        self.got, self.expected = got, expected
+
+
+def _invalid_row(i, row):
+    """The result of a row that is not a valid query: ``invalid``, its problems in words."""
+    if isinstance(row, WrongColumns):
+        fields = {"columns": _("this line has %(got)s columns instead of %(expected)s", got=row.got,
+                               expected=row.expected)}
+    else:
+        try:
+            checked_query(row)
+            return None
+        except ValidationError as exc:
+            fields = exc.fields
+    number = row.get("number") if isinstance(row, dict) else None
+    return {"row": i + 1, "number": number if isinstance(number, str) else None, "result": "invalid",
+            "label": VERIFY_LABELS["invalid"],
+            "detail": _("Row %(row)s: %(problems)s", row=i + 1, problems=join_problems(fields.values())),
+            "fields": fields}
 
 
 def verify_many(rows, chunk=500, progress=None):
@@ -91,13 +189,10 @@ def verify_many(rows, chunk=500, progress=None):
     out = [None] * len(rows)
     queries, where = [], []
     for i, row in enumerate(rows):
-        try:
-            q = validated(VerifyQuery, row)
-        except ValidationError as exc:
-            number = row.get("number") if isinstance(row, dict) else None
-            out[i] = {"row": i + 1, "number": number if isinstance(number, str) else None, "result": "invalid",
-                      "detail": "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "fields": exc.fields}
+        out[i] = _invalid_row(i, row)
+        if out[i] is not None:
             continue
+        q = common.validate(VerifyQuery, row)
         queries.append((bytes.fromhex(canonical.invoice_key(q.number)[2:]), _yyyymmdd(q.issue_date), q.gross,
                         q.check_code))
         where.append((i, q.number))
@@ -116,18 +211,23 @@ def verify_many(rows, chunk=500, progress=None):
 CSV_COLUMNS = ("number", "issue_date", "gross", "check_code")
 
 
+def _file_problem(text):
+    return ValidationError({"file": text}, text)
+
+
 def parse_batch_csv(data: bytes, max_rows):
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError({"file": "文件不是 UTF-8 编码的文本。The file is not UTF-8 text."}) from None
+        raise _file_problem(_("The file is not UTF-8 text.")) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         lines = [r for r in reader if any(c.strip() for c in r)]
-    except csv.Error as exc:
-        raise ValidationError({"file": f"CSV 格式有误 The CSV is malformed: {exc}."}) from None
+    except csv.Error:
+        raise _file_problem(_("The CSV is malformed at line %(line)s (a quote not closed, or a character after "
+                              "one): check the file.", line=reader.line_num)) from None
     if not lines:
-        raise ValidationError({"file": "CSV 文件是空的。The CSV is empty."})
+        raise _file_problem(_("The CSV is empty."))
     header = [h.strip().lower() for h in lines[0]]
     if "amount" in header and "gross" not in header:
         header[header.index("amount")] = "gross"
@@ -136,14 +236,14 @@ def parse_batch_csv(data: bytes, max_rows):
     elif len(header) == 4 and NUMBER_RE.match(lines[0][0].strip()):
         header, body = list(CSV_COLUMNS), lines
     else:
-        raise ValidationError({"file": "CSV 需要 number、issue_date、gross、check_code 四列（发票号码、开票日期、价税合计（分）、"
-                                   "校验码）。The CSV needs the columns number, issue_date, gross, check_code."})
+        raise _file_problem(_("The CSV needs the columns number, issue_date, gross, check_code (the invoice number, "
+                              "issue date, gross amount in fen and check code)."))
     if len(body) > max_rows:
-        raise ValidationError({"file": too_many_rows(max_rows, len(body))})
+        raise _file_problem(too_many_rows(max_rows, len(body)))
     rows = []
     for r in body:
         if len(r) != len(header):
-            rows.append({"_bad": f"expected {len(header)} columns, got {len(r)}"})
+            rows.append(WrongColumns(len(r), len(header)))
             continue
         rows.append({k: v.strip() for k, v in zip(header, r) if k in CSV_COLUMNS})
     return rows
@@ -163,30 +263,39 @@ def parse_batch(data: bytes, content_type: str, max_rows):
         except ValidationError:
             rows = payload.get("rows") if isinstance(payload, dict) and set(payload) == {"rows"} else payload
             if not isinstance(rows, list) or rows and len(rows) <= max_rows:  # not a row-count problem
-                raise ValidationError({"file": "JSON 文件应为查验行的列表（或只含 rows 的对象）。Expected a JSON "
-                                               "list of rows (or {\"rows\": [...]} and nothing else)."}) from None
+                raise _file_problem(_("The JSON file must be a list of rows to verify (or an object with only "
+                                      "\"rows\" in it).")) from None
     else:
         rows = parse_batch_csv(data, max_rows)
     if not rows:
-        raise ValidationError({"file": EMPTY_BATCH}, EMPTY_BATCH)
+        raise _file_problem(empty_batch())
     if len(rows) > max_rows:
-        raise ValidationError({"file": too_many_rows(max_rows, len(rows))}, too_many_rows(max_rows, len(rows)))
+        raise _file_problem(too_many_rows(max_rows, len(rows)))
     return rows
 
 
-EMPTY_BATCH = "批量查验至少需要一行。An empty batch is not allowed: send at least one row."
+def empty_batch():
+    return _("An empty batch cannot be verified: send at least one row.")
 
 
 def too_many_rows(max_rows, rows):
-    return f"批量查验最多 {max_rows} 行，此文件有 {rows} 行。A batch has at most {max_rows} rows; this one has {rows}."
+    return _("A batch has at most %(max)s rows; this one has %(rows)s.", max=format_decimal(max_rows),
+             rows=format_decimal(rows))
 
 
-def results_csv(results):
+def results_csv(results, words=False):
+    """A batch's results as CSV: for the API, the result codes under English column names;
+    ``words``: for a person (the page's download), the columns and results in the request's
+    language."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["row", "number", "result", "detail"])
+    if words:
+        w.writerow([_("Row"), _("Invoice number"), _("Result"), _("Detail")])
+    else:
+        w.writerow(["row", "number", "result", "detail"])
     for r in results:
-        w.writerow([r["row"], r.get("number") or "", r["result"], r.get("detail", "")])
+        result = VERIFY_LABELS.get(r["result"], r["result"]) if words else r["result"]
+        w.writerow([r["row"], r.get("number") or "", result, r.get("detail", "")])
     return buf.getvalue()
 
 
@@ -196,32 +305,31 @@ def verify_document(data: bytes):
     if data[:5] == b"%PDF-":
         from .invoice_pdf import read_pdf
 
-        doc, _ = read_pdf(data)
+        doc, _pdf = read_pdf(data)
         if doc is None:
-            raise ValidationError({"file": "the PDF carries no invoice document: verify its four elements instead"},
-                                  "该 PDF 未内嵌发票数据文件，请按发票四要素查验。The PDF carries no invoice "
-                                  "document: verify it by its number, date, amount and check code.")
+            raise _file_problem(_("The PDF has no invoice document embedded: verify the invoice by its number, "
+                                  "issue date, gross amount and check code."))
     else:
         doc = load_json(data, "file", decimals=False)
     try:
         validated(DocumentToVerify, doc)
     except ValidationError:
-        raise ValidationError({"file": "not an invoice document (no 20-digit number)"}) from None
+        raise _file_problem(_("The file is not an invoice document: it has no 20-digit invoice number.")) from None
     try:
         dhash = canonical.document_hash(doc)
     except TypeError:
-        return {"number": doc["number"], "result": "tampered", "detail": "The document contains non-integer amounts."}
+        return {"number": doc["number"], "result": "tampered",
+                "detail": _("The document was altered: an amount in it is not a whole number of fen.")}
     key = bytes.fromhex(canonical.invoice_key(doc["number"])[2:])
     chain = get_chain()
     try:
         chain.call(REGISTRY, "getInvoice", key)
     except ChainRefusal:
         return {"number": doc["number"], "result": "not_found", "document_hash": dhash,
-                "detail": VERIFY_DETAIL["not_found"]}
+                "detail": DOCUMENT_DETAIL["not_found"]}
     ok = chain.call(REGISTRY, "verifyDocument", key, bytes.fromhex(dhash[2:]))
-    return {"number": doc["number"], "document_hash": dhash, "result": "authentic" if ok else "tampered",
-            "detail": "The document's hash matches the one registered on chain. 文件与链上一致" if ok else
-            "The document differs from the one registered on chain. 文件已被篡改"}
+    result = "authentic" if ok else "tampered"
+    return {"number": doc["number"], "document_hash": dhash, "result": result, "detail": DOCUMENT_DETAIL[result]}
 
 
 # The history's writers in this process take turns here rather than in SQLite: SQLite has

@@ -9,6 +9,9 @@ import threading
 from datetime import timezone
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, render_template, request
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -23,9 +26,8 @@ from .auth import EmptyForm
 from .helpers import china_time, flash_error, page_args, parse_yuan
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
-FIELD_NAMES = {"number": "发票号码 Invoice number", "issue_date": "开票日期 Issue date",
-               "gross": "价税合计 Gross amount", "check_code": "校验码 Check code", "file": "文件 File"}
-KIND_NAMES = {"single": "单张查验 Single", "batch": "批量查验 Batch", "document": "文件核验 Document"}
+KIND_NAMES = verification.Translated({"single": _l("Single check"), "batch": _l("Batch check"),
+                                      "document": _l("Document check")})
 HISTORY_PER_PAGE = 50
 
 
@@ -62,10 +64,10 @@ def single():
             verification.record(_user(), "single", result["number"], row, result["result"], result["detail"],
                                 request.remote_addr)
         except ValidationError as exc:
-            if gross is None and "gross" in exc.fields:  # the page takes yuan, the API fen
-                exc.fields["gross"] = "请以元填写，如 1234.56。Enter the amount in yuan, e.g. 1234.56."
-            flash("请检查输入项 Check the fields: " + "; ".join(f"{FIELD_NAMES.get(k, k)}: {v}"
-                                                              for k, v in exc.fields.items()), "error")
+            if "gross" in exc.fields:  # the page takes yuan, the API fen
+                exc.fields["gross"] = _("enter the gross amount in yuan, e.g. 1234.56")
+            flash(_("Check the fields: %(problems)s.", problems=verification.join_problems(exc.fields.values())),
+                  "error")
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
@@ -108,26 +110,28 @@ def batch():
         posted = request.method == "POST" and form.validate_on_submit()
     except RequestEntityTooLarge:
         posted, status = False, 413
-        flash(too_large_message() + f" 每批最多 {batch_limits()['rows']} 行。A batch has at most "
-                                    f"{batch_limits()['rows']} rows.", "error")
+        flash(too_large_message() + " " + _("A batch has at most %(rows)s rows.",
+                                            rows=format_decimal(batch_limits()["rows"])), "error")
     progress_id = request.form.get("progress_id", "") if posted else ""
     if posted:
         upload = request.files.get("file")
         try:
             if upload is None or not upload.filename:
-                raise ValidationError({"file": "请选择 CSV 或 JSON 文件。Choose a CSV or JSON file."})
+                choose = _("Choose a CSV or JSON file.")
+                raise ValidationError({"file": choose}, choose)
             rows = verification.parse_batch(upload.read(), upload.mimetype, current_app.config["VERIFY_BATCH_MAX_ROWS"])
             results = verification.verify_many(rows, progress=_tracker(progress_id))
             verification.record_many(_user(), "batch", rows, results, request.remote_addr)
             if request.form.get("download"):
-                return Response(verification.results_csv(results), mimetype="text/csv",
+                return Response(verification.results_csv(results, words=True), mimetype="text/csv",
                                 headers={"Content-Disposition": "attachment; filename=verification-results.csv"})
             summary = {}
             for r in results:
                 summary[r["result"]] = summary.get(r["result"], 0) + 1
         except ValidationError as exc:
             status = 400
-            flash("无法查验此文件 The file cannot be verified: " + "; ".join(exc.fields.values()), "error")
+            flash(_("The file cannot be verified: %(problem)s",
+                    problem=verification.join_problems(exc.fields.values())), "error")
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
@@ -156,14 +160,15 @@ def document():
         upload = request.files.get("file")
         try:
             if upload is None or not upload.filename:
-                raise ValidationError({"file": "choose the invoice JSON file"})
+                choose = _("Choose the invoice's JSON or PDF file.")
+                raise ValidationError({"file": choose}, choose)
             result = verification.verify_document(upload.read())
             verification.record(_user(), "document", result["number"], {"document_hash": result.get("document_hash")},
                             result["result"], result["detail"], request.remote_addr)
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
-    return render_template("verify/document.html", form=form, result=result)
+    return render_template("verify/document.html", form=form, result=result, labels=_result_labels())
 
 
 @bp.route("/history")
@@ -182,16 +187,33 @@ def history():
         query = query.filter(Verification.result == request.args["result"])
     if request.args.get("export") == "csv":
         return _history_csv(query.order_by(Verification.id.desc()))
-    page, _ = page_args()
+    page, _per_page = page_args()
     total = query.order_by(None).count()
     rows = query.order_by(Verification.id.desc()).offset((page - 1) * HISTORY_PER_PAGE).limit(HISTORY_PER_PAGE).all()
     return render_template("verify/history.html", rows=rows, args=request.args, total=total, page=page,
                            pages=max(1, -(-total // HISTORY_PER_PAGE)), labels=_result_labels(),
-                           kinds=KIND_NAMES, china_time=_china_time)
+                           kinds=KIND_NAMES, china_time=_china_time, detail_of=_detail_of)
 
 
 def _result_labels():
-    return {**verification.VERIFY_LABELS, "invalid": "查询有误 Invalid", "tampered": "文件已被篡改 Tampered"}
+    """Result → its words (lazy: printed in the page's language)."""
+    return dict(verification.VERIFY_LABELS)
+
+
+# the details that say nothing but the result: shown in the reader's language, whatever
+# language (or both, before issue 14) they were recorded in
+PLAIN_DETAILS = {"single": ("authentic", "not_found", "mismatch", "voided", "flagged", "rejected", "red_letter_note"),
+                 "document": ("authentic", "not_found", "tampered")}
+PLAIN_DETAILS["batch"] = PLAIN_DETAILS["single"]
+
+
+def _detail_of(v):
+    """A history entry's detail in words: the result's own sentence when that is all it
+    said (an altered document: that it differs); else as recorded, in the language of the
+    verification (red-letter amounts, a batch row's problems)."""
+    if v.result in PLAIN_DETAILS.get(v.kind, ()):
+        return (verification.DOCUMENT_DETAIL if v.kind == "document" else verification.VERIFY_DETAIL)[v.result]
+    return v.detail or ""
 
 
 def _china_time(created_at):
@@ -202,9 +224,11 @@ def _china_time(created_at):
 def _history_csv(query):
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["id", "time (Asia/Shanghai, UTC+8)", "kind", "number", "result", "detail", "user"])
+    w.writerow(["ID", _("Time (China, UTC+8)"), _("Kind"), _("Invoice number"), _("Result"), _("Detail"),
+                _("User")])
+    labels = verification.VERIFY_LABELS
     for v in query.options(joinedload(Verification.user)).yield_per(1000):
-        w.writerow([v.id, _china_time(v.created_at), v.kind, v.number or "", v.result, v.detail or "",
-                    v.user.username if v.user else ""])
+        w.writerow([v.id, _china_time(v.created_at), KIND_NAMES.get(v.kind, v.kind), v.number or "",
+                    labels.get(v.result, v.result), _detail_of(v), v.user.username if v.user else ""])
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=verification-history.csv"})

@@ -135,7 +135,7 @@ def test_pdf_of_an_invoice_and_its_qr_code_verifies(api, chain_app):
     page = chain_app.test_client().get(verify_path(url))
     assert page.status_code == 200
     body = page.get_data(as_text=True)
-    assert 'class="result r-authentic"' in body and "真实有效 Authentic" in body and "查验链接" in body
+    assert 'class="result r-authentic"' in body and "真实有效" in body and "查验链接" in body
     assert f'value="{number}"' in body and 'value="671.25"' in body
     # the same PDF again: the same bytes (invariant mode, dated the issue date)
     assert merchant.get(f"/invoices/{number}/pdf").data == r.data
@@ -230,11 +230,11 @@ def test_verification_link_mismatch_and_bad_fields(api, chain_app):
     anon = chain_app.test_client()
     body = anon.get(f"/verify/?number={inv['number']}&issue_date={date}&gross=226.01"
                     f"&check_code={inv['check_code'][-6:]}").get_data(as_text=True)
-    assert "信息不一致 Mismatch" in body
+    assert "信息不一致" in body
     body = anon.get("/verify/?number=123&issue_date=x").get_data(as_text=True)
-    assert "Check the fields" in body and 'class="result' not in body
+    assert "请检查输入项" in body and 'class="result' not in body
     body = anon.get("/verify/").get_data(as_text=True)  # the form alone
-    assert 'class="result' not in body and "Check the fields" not in body
+    assert 'class="result' not in body and "请检查输入项" not in body
 
 
 def test_verification_links_count_against_the_rate_limit(tmp_path):

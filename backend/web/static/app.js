@@ -2,11 +2,13 @@
 // then the rows the server has verified, polled from /verify/batch/progress/<id>), and the
 // page's own result table and messages are taken from the answer: the same page as the plain
 // form post (no JavaScript) shows. A file over the size limit is refused before it is sent.
+// The words come translated from the page: the form's data-text-* attributes.
 (function () {
   var form = document.getElementById("batch-form");
   if (!form || !window.FormData || !window.DOMParser) return;
   var bar = document.getElementById("batch-progress"), status = document.getElementById("batch-status");
-  var results = document.getElementById("batch-results");
+  var results = document.getElementById("batch-results"), lang = document.documentElement.lang || undefined;
+  function text(name) { return form.getAttribute("data-text-" + name) || ""; }
   function say(text, bad) { status.textContent = text; status.classList.toggle("bad", !!bad); }
   function showMessages(doc) {
     document.querySelectorAll("main > .flash").forEach(function (f) { f.remove(); });
@@ -18,10 +20,9 @@
     var file = form.querySelector("[name=file]").files[0];
     if (!file) return;
     ev.preventDefault();
-    var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10), size = form.getAttribute("data-max-size");
+    var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10);
     if (file.size > maxBytes) {
-      say("文件过大：上限为 " + size + "，请拆分后分批查验。The file is larger than the limit of " + size +
-          ": split it into smaller batches.", true);
+      say(text("too-large"), true);
       return;
     }
     var id = "b" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10), polling = null;
@@ -30,19 +31,20 @@
     xhr.open("POST", form.getAttribute("action") || window.location.pathname);
     xhr.responseType = "document";
     bar.hidden = false; bar.value = 0; button.disabled = true; results.innerHTML = "";
-    say("上传中 Uploading…");
+    say(text("uploading"));
     xhr.upload.onprogress = function (e) {
       if (e.lengthComputable) bar.value = Math.round(20 * e.loaded / e.total);
     };
     xhr.upload.onload = function () {
-      bar.value = 20; say("查验中 Verifying…");
+      bar.value = 20; say(text("verifying"));
       polling = setInterval(function () {
         fetch("/verify/batch/progress/" + id, {credentials: "same-origin"}).then(function (r) {
           return r.ok ? r.json() : null;
         }).then(function (p) {
           if (!p || !p.total) return;
           bar.value = 20 + Math.round(80 * p.done / p.total);
-          say("查验中 Verifying: " + p.done.toLocaleString() + " / " + p.total.toLocaleString() + " 行 rows");
+          say(text("progress").replace("{done}", p.done.toLocaleString(lang))
+                              .replace("{total}", p.total.toLocaleString(lang)));
         }).catch(function () {});
       }, 400);
     };
@@ -53,18 +55,17 @@
       if (doc) showMessages(doc);
       if (found) results.innerHTML = found.innerHTML;
       if (xhr.status === 200 && found && found.querySelector("table")) {
-        say("查验完成 Done.");
+        say(text("done"));
       } else if (doc && doc.querySelector("main > .flash")) {
         say("");
       } else {  // another page (rate limited, an error page): its heading and words
         var main = doc && doc.querySelector("main");
-        say(main ? main.textContent.replace(/\s+/g, " ").trim() : "查验失败，请重试。The batch failed: try again.", true);
+        say(main ? main.textContent.replace(/\s+/g, " ").trim() : text("failed"), true);
       }
     };
     xhr.onerror = function () {
       finish();
-      say("上传失败：网络中断或文件超过 " + size + " 上限。The upload failed: the connection was lost or the file is over " +
-          size + ".", true);
+      say(text("upload-failed"), true);
     };
     xhr.send(data);
   });
