@@ -91,7 +91,7 @@ def export():
         flash(_("The selected invoice numbers are not valid."), "error")
         return back
     try:
-        data, content_type, filename, _ = inbox.export(
+        data, content_type, filename, _count = inbox.export(
             current_user, f, numbers if only_selected else [], fmt,
             max_invoices=int(current_app.config["INBOX_EXPORT_MAX_INVOICES"]))
     except Refused as exc:

@@ -275,7 +275,7 @@ def act(rid, action):
 
     done, again = DONE[action]
     try:
-        _, first = form_tokens.once(current_user, submitted_form_token(), f"receivable:{action}", run)
+        _done, first = form_tokens.once(current_user, submitted_form_token(), f"receivable:{action}", run)
     except (Refused, ValidationError, ChainError) as exc:
         _refused(exc)
         return _next(page)
@@ -292,7 +292,7 @@ def faucet():
     """Dev mode, demo accounts: mint settlement token to the caller (¥1,000,000)."""
     if EmptyForm().validate_on_submit():
         try:
-            _, first = form_tokens.once(current_user, submitted_form_token(), "receivable:faucet",
+            _balance_now, first = form_tokens.once(current_user, submitted_form_token(), "receivable:faucet",
                                         lambda: receivables.faucet(current_user, {})["balance"])
             if first:
                 flash(_("Demo settlement token received."), "ok")
