@@ -133,8 +133,9 @@ def compose_invoice(row):
         _("This message was sent automatically by the e-invoice platform; please do not reply."),
     ]
     msg.set_content("\n".join(lines) + "\n")
-    msg.add_attachment(invoice_pdf.render(inv, base), maintype="application", subtype="pdf",
-                       filename=invoice_pdf.filename(inv))
+    with force_locale(DEFAULT_LANGUAGE):  # the PDF is the official Chinese layout, whoever reads the mail
+        pdf = invoice_pdf.render(inv, base)
+    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=invoice_pdf.filename(inv))
     msg.add_attachment(inv.document.encode("utf-8"), maintype="application", subtype="json",
                        filename=f"{'红字发票' if inv.is_red_letter else '电子发票'}_{inv.number}.json")
     return msg
