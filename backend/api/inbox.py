@@ -9,8 +9,8 @@ from .inputs import api_auth, query
 from .openapi import operation
 
 EXPORT_CONTENT = {
-    "description": "the export file, one row per line item; columns Chinese then English; amounts in yuan with 2 "
-                   "decimals (a red-letter note's negative); CSV in UTF-8 with a BOM. Content-Disposition names the "
+    "description": "the export file, one row per line item; column headers in the language of Accept-Language "
+                   "(Chinese by default); amounts in yuan with 2 decimals (a red-letter note's negative); CSV in UTF-8 with a BOM. Content-Disposition names the "
                    "file; X-Invoice-Count says how many invoices it holds",
     "content": {"text/csv": {"schema": {"type": "string"}},
                 inbox_export.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}},

@@ -84,8 +84,9 @@ class NoteRef(Answer):
 
 class InboxEntry(Invoice):
     status_key: str | None = Field(description="one of the status filter's keys")
-    status_label: str | None = Field(description="the status in words, short: Chinese, then English")
-    status_text: str | None = Field(description="the status explained: Chinese, then English")
+    status_label: str | None = Field(description="the status in words, short, in the request's language")
+    status_text: str | None = Field(description="the status and what it means, in the request's language")
+    status_explained: str | None = Field(None, description="what the status means, in the request's language")
     item_count: int
     flags_explained: list[dict] = Field(description="the audit flags in words: bit, name, text")
     notes: list[NoteRef] = Field(description="the red-letter notes against this invoice")

@@ -61,7 +61,7 @@ class ReceivableQuery(Query):
 class TimelineEntry(Answer):
     event: str
     label: str
-    detail: str = Field(description="what it did, in words (Chinese first)")
+    detail: str = Field(description="what it did, in words, in the request's language")
     block: int
     time: int | None = None
     tx_hash: str

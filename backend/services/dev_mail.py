@@ -7,6 +7,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from .errors import Refused
 
@@ -46,7 +47,7 @@ def message(name):
     """One kept message: its summary and its text body. 404 for an unknown name."""
     path = folder() / name
     if not NAME.match(name) or not path.is_file():
-        raise Refused("not_found", "没有这封邮件。No such message.", 404)
+        raise Refused("not_found", _("There is no such message."), 404)
     msg = _parse(path)
     body = msg.get_body(preferencelist=("plain",))
     return _summary(path, msg) | {"text": body.get_content() if body is not None else ""}
@@ -56,9 +57,9 @@ def attachment(name, index):
     """(filename, content type, bytes) of a kept message's attachment ``index``."""
     path = folder() / name
     if not NAME.match(name) or not path.is_file():
-        raise Refused("not_found", "没有这封邮件。No such message.", 404)
+        raise Refused("not_found", _("There is no such message."), 404)
     parts = list(_parse(path).iter_attachments())
     if not 0 <= index < len(parts):
-        raise Refused("not_found", "没有这个附件。No such attachment.", 404)
+        raise Refused("not_found", _("There is no such attachment."), 404)
     part = parts[index]
     return part.get_filename() or f"attachment-{index}", part.get_content_type(), part.get_payload(decode=True)

@@ -8,6 +8,8 @@ starts from ``own(user)``: invoices whose buyer tax ID is that one. Invoices tha
 chain (nothing registered) are not in it."""
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, not_, or_, text
 from sqlalchemy.orm import aliased
 
@@ -18,17 +20,30 @@ from . import inbox_export, invoices
 from .errors import Refused
 
 VALID = ("Issued", "Cleared", "Flagged")  # statuses in which an invoice counts (for its open amount)
-PENDING_WORDS = "上链中 Pending — 已提交，等待区块链确认 sent, waiting for the chain to register it"
+# each status key: (its name, what it means), translated when read
+STATUS_WORDS = {
+    "pending": (_l("Pending"), _l("sent, waiting for the chain to register it")),
+    "Issued": (_l("Issued"), _l("registered and valid")),
+    "Flagged": (_l("Flagged"), _l("registered, waiting for an auditor's review")),
+    "Cleared": (_l("Cleared"), _l("an auditor reviewed and cleared it")),
+    "Rejected": (_l("Rejected"), _l("an auditor rejected it; it is not valid")),
+    "Voided": (_l("Voided"), _l("voided by the seller")),
+    "RedLettered": (_l("Red-lettered"), _l("fully reversed by red-letter notes; not valid any more")),
+    "PartlyRedLettered": (_l("Partly red-lettered"),
+                          _l("red-letter notes reduced part of it; it is valid for its open amount")),
+    "RedLetterNote": (_l("Red-letter note"),
+                      _l("a negative invoice reducing another invoice; not an invoice to deduct or finance")),
+}
 LIKE_ESCAPE = "\\"
 
 
 def tax_id_of(user):
     """The buyer's tax ID; 403 for anyone else, or a buyer account not linked to one."""
     if user is None or user.role != "buyer":
-        raise Refused("forbidden", "仅购买方可使用收票箱。Only buyers have an inbox.", 403)
+        raise Refused("forbidden", _("Only buyers have an inbox."), 403)
     if not (user.buyer_tax_id or "").strip():
-        raise Refused("no_buyer_tax_id", "本账户未关联购买方税号，请联系平台管理方。This account is not linked to a "
-                                         "buyer tax ID; ask the platform's authority.", 403)
+        raise Refused("no_buyer_tax_id", _("This account is not linked to a buyer tax ID; ask the platform's "
+                                           "authority."), 403)
     return user.buyer_tax_id.strip().upper()
 
 
@@ -38,17 +53,24 @@ def own(user):
 
 
 # ---------------------------------------------------------------- status
-def status_words(key):
-    """The status explained (Chinese, then English)."""
+def status_label(key):
+    """The status in short words, in the current language: '已开具' / 'Issued'."""
     if key is None:
         return None
-    return PENDING_WORDS if key == "pending" else invoices.STATUS_WORDS.get(key, key)
+    return str(STATUS_WORDS[key][0]) if key in STATUS_WORDS else key
 
 
-def status_label(key):
-    """The status in short words: '已开具 Issued'."""
-    words = status_words(key)
-    return words.split(" — ")[0] if words else None
+def status_explained(key):
+    """What the status means, in the current language (None for an unknown key)."""
+    return str(STATUS_WORDS[key][1]) if key in STATUS_WORDS else None
+
+
+def status_words(key):
+    """The status and what it means: '已开具 — 已登记且有效' / 'Issued — registered and valid'."""
+    if key is None:
+        return None
+    explained = status_explained(key)
+    return f"{status_label(key)} — {explained}" if explained else key
 
 
 def status_key(inv, notes=()):
@@ -159,6 +181,7 @@ def entries(user, rows):
         key = status_key(inv, own_notes)
         out.append(invoices.as_dict(inv, with_document=False) | {
             "status_key": key, "status_label": status_label(key), "status_text": status_words(key),
+            "status_explained": status_explained(key),
             "item_count": inv.item_count, "flags_explained": invoices.flag_words(inv.flags or 0),
             "notes": [note_ref(n) for n in own_notes],
             "red_lettered": sum(int(n.gross) for n in own_notes if n.state == "issued"),
@@ -191,8 +214,8 @@ def selected(user, numbers):
     missing = sorted(set(numbers) - {r.number for r in rows})
     if missing:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-        raise Refused("not_found", f"以下发票不在您的收票箱中：{shown}。Not in your inbox: {shown}.", 404,
-                      fields={"numbers": f"not in your inbox: {shown}"})
+        raise Refused("not_found", _("These invoices are not in your inbox: %(numbers)s.", numbers=shown), 404,
+                      fields={"numbers": _("not in your inbox: %(numbers)s", numbers=shown)})
     return rows
 
 
@@ -201,16 +224,16 @@ def export(user, f, numbers, fmt, *, max_invoices):
     apply) or of every invoice the filters of ``f`` match. Returns (bytes, content type,
     file name, number of invoices). More than ``max_invoices``: refused (400)."""
     if fmt not in inbox_export.FORMATS:
-        raise Refused("bad_format", "导出格式只能是 csv 或 xlsx。The format is csv or xlsx.", 400,
-                      fields={"format": "csv or xlsx"})
+        raise Refused("bad_format", _("The export format is CSV or XLSX."), 400,
+                      fields={"format": _("csv or xlsx")})
     if numbers:
         rows = selected(user, numbers)
     else:
         rows = filtered(user, f).limit(max_invoices + 1).all()
     if len(rows) > max_invoices:
-        raise Refused("too_many_invoices", f"一次最多导出 {max_invoices} 张发票，请缩小筛选范围或分批导出。At most "
-                                           f"{max_invoices} invoices per export: narrow the filter or export in parts.",
-                      400, fields={"numbers": f"at most {max_invoices} invoices"})
+        raise Refused("too_many_invoices", _("At most %(count)s invoices per export: narrow the filter or export in "
+                                             "parts.", count=max_invoices),
+                      400, fields={"numbers": _("at most %(count)s invoices", count=max_invoices)})
     notes = notes_against(user, [r.number for r in rows if not r.is_red_letter])
     lines = []
     for inv in rows:

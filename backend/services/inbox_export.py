@@ -1,5 +1,5 @@
-"""The files of an inbox export, all formats in one place: one row per line item, columns
-Chinese then English, amounts in yuan with 2 decimals (a red-letter note's quantities and
+"""The files of an inbox export, all formats in one place: one row per line item, column
+headers in the requester's language, amounts in yuan with 2 decimals (a red-letter note's quantities and
 amounts negative); CSV in UTF-8 with a BOM, XLSX through openpyxl with number cells.
 
 Rows are built from the invoice rows and their documents (amounts still in fen); each format
@@ -10,6 +10,7 @@ import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -17,37 +18,37 @@ from openpyxl.utils import get_column_letter
 
 TEXT, INT, DATE, QUANTITY, MONEY, RATE = "text", "int", "date", "quantity", "money", "rate"
 
-# (header: Chinese, then English; kind of the cell; column width in XLSX)
+# (header, lazy: in the requester's language; kind of the cell; column width in XLSX)
 COLUMNS = (
-    ("发票号码 Number", TEXT, 22),
-    ("行号 Line", INT, 8),
-    ("开票日期 Issue date", DATE, 12),
-    ("发票类型 Type", TEXT, 18),
-    ("销售方名称 Seller", TEXT, 28),
-    ("销售方税号 Seller tax ID", TEXT, 22),
-    ("购买方名称 Buyer", TEXT, 28),
-    ("购买方税号 Buyer tax ID", TEXT, 22),
-    ("项目名称 Item", TEXT, 28),
-    ("规格型号 Spec", TEXT, 14),
-    ("单位 Unit", TEXT, 8),
-    ("数量 Quantity", QUANTITY, 10),
-    ("单价 Unit price", MONEY, 14),
-    ("金额 Amount", MONEY, 14),
-    ("税率 Rate", RATE, 8),
-    ("税额 Tax", MONEY, 14),
-    ("价税合计 Gross", MONEY, 14),
-    ("发票价税合计 Invoice gross", MONEY, 16),
-    ("状态 Status", TEXT, 20),
-    ("校验码 Check code", TEXT, 22),
-    ("红字发票对应原发票 Red-letter note of", TEXT, 22),
+    (_l("Invoice number"), TEXT, 22),
+    (_l("Line"), INT, 8),
+    (_l("Issue date"), DATE, 12),
+    (_l("Invoice type"), TEXT, 18),
+    (_l("Seller name"), TEXT, 28),
+    (_l("Seller tax ID"), TEXT, 22),
+    (_l("Buyer name"), TEXT, 28),
+    (_l("Buyer tax ID"), TEXT, 22),
+    (_l("Item name"), TEXT, 28),
+    (_l("Specification"), TEXT, 14),
+    (_l("Unit"), TEXT, 8),
+    (_l("Quantity"), QUANTITY, 10),
+    (_l("Unit price"), MONEY, 14),
+    (_l("Amount"), MONEY, 14),
+    (_l("Tax rate"), RATE, 8),
+    (_l("Tax"), MONEY, 14),
+    (_l("Gross"), MONEY, 14),
+    (_l("Invoice gross"), MONEY, 16),
+    (_l("Status"), TEXT, 20),
+    (_l("Check code"), TEXT, 22),
+    (_l("Red-letter note of"), TEXT, 22),
 )
-HEADERS = tuple(c[0] for c in COLUMNS)
-INVOICE_TYPES = {0: "普通发票 Ordinary", 1: "增值税专用发票 Special VAT"}
-NO_LINES = "（平台未保存明细）Lines not held by the platform"
+HEADERS = tuple(c[0] for c in COLUMNS)  # lazy: str() each where it is written
+INVOICE_TYPES = {0: _l("Ordinary invoice"), 1: _l("Special VAT invoice")}
+NO_LINES = _l("(lines not held by the platform)")
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SHEET_TITLE = "收票箱 Inbox"
+SHEET_TITLE = _l("Inbox")
 XLSX_FORMATS = {TEXT: "@", INT: "0", DATE: "yyyy-mm-dd", QUANTITY: "General", MONEY: "#,##0.00", RATE: "0%"}
 # a text cell that a spreadsheet would run as a formula (CSV only: XLSX cells are typed)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -70,7 +71,7 @@ def invoice_rows(inv, status_label):
     sign = -1 if inv.is_red_letter else 1
     doc = json.loads(inv.document) if inv.document else {}
     head = [inv.number]
-    invoice = [inv.issue_date, INVOICE_TYPES.get(inv.invoice_type, str(inv.invoice_type)),
+    invoice = [inv.issue_date, str(INVOICE_TYPES.get(inv.invoice_type, inv.invoice_type)),
                inv.seller_name, inv.seller_tax_id, inv.buyer_name, inv.buyer_tax_id]
     tail = [sign * int(inv.gross), status_label or "", inv.check_code or "", inv.original_number or ""]
     rows = []
@@ -83,7 +84,7 @@ def invoice_rows(inv, status_label):
             sign * quantity if quantity is not None else None, int(item["unit_price"]), sign * amount, rate,
             sign * tax, sign * (amount + tax)] + tail)
     if not rows:
-        rows.append(head + [1] + invoice + [NO_LINES, "", "", None, None, sign * int(inv.net), inv.rate,
+        rows.append(head + [1] + invoice + [str(NO_LINES), "", "", None, None, sign * int(inv.net), inv.rate,
                                             sign * int(inv.tax), sign * int(inv.gross)] + tail)
     return rows
 
@@ -115,7 +116,7 @@ def to_csv(rows, columns=COLUMNS, title=None) -> bytes:
     ``columns``: (header, kind, width) of each cell (the inbox's by default)."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([c[0] for c in columns])
+    w.writerow([str(c[0]) for c in columns])
     for row in rows:
         w.writerow([csv_cell(v, kind) for v, (_, kind, _) in zip(row, columns)])
     return buf.getvalue().encode("utf-8-sig")
@@ -142,8 +143,8 @@ def to_xlsx(rows, columns=COLUMNS, title=SHEET_TITLE) -> bytes:
     """One sheet: a bold header row (frozen, with filters), then the rows; each cell with its
     column's number format. Written in openpyxl's write-only mode (memory stays flat)."""
     wb = Workbook(write_only=True)
-    wb.properties.creator = "E-Invoice Chain 链上电子发票"
-    ws = wb.create_sheet(title)
+    wb.properties.creator = str(_l("E-Invoice Chain"))
+    ws = wb.create_sheet(str(title))
     for i, (_, _, width) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
@@ -151,7 +152,7 @@ def to_xlsx(rows, columns=COLUMNS, title=SHEET_TITLE) -> bytes:
     bold = Font(bold=True)
     header = []
     for heading, _, _ in columns:
-        cell = WriteOnlyCell(ws, value=heading)
+        cell = WriteOnlyCell(ws, value=str(heading))
         cell.font = bold
         header.append(cell)
     ws.append(header)

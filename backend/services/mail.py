@@ -1,5 +1,6 @@
-"""The issued invoice e-mailed to its buyer: the message (Chinese first, the PDF and the
-JSON document attached, the verification and public links) and the sender of the mail
+"""The issued invoice e-mailed to its buyer: the message (in the recipient's language: a
+user's saved choice for that address, else Chinese; the PDF and the JSON document attached,
+the verification and public links) and the sender of the mail
 outbox (core.mail_queue writes its rows). A row with an ``alert_id`` is a new alert of the
 anomaly detector, e-mailed to the authority's and auditors' addresses (compose_alert).
 
@@ -20,12 +21,15 @@ from email.utils import formatdate, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select, update
 
+from ..core.canonical import yuan
 from ..core.db import get_db
-from ..core.models import MailMessage, utcnow
-from . import invoice_pdf, issuance, public_links
-from .invoices import status_text
+from ..core.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language
+from ..core.models import MailMessage, User, utcnow
+from . import inbox, invoice_pdf, invoices, issuance, public_links
 
 DEV_BASE_URL = "http://127.0.0.1:5000/"  # links in e-mails when PUBLIC_BASE_URL is unset (there is no request)
 
@@ -35,18 +39,36 @@ def base_url():
     return (current_app.config.get("PUBLIC_BASE_URL") or DEV_BASE_URL).rstrip("/") + "/"
 
 
+def recipient_language(address):
+    """The language of the e-mails to ``address``: the saved choice of the user with that
+    e-mail address (users.language), else Chinese."""
+    address = (address or "").strip().lower()
+    if address:
+        users = (get_db().query(User).filter(func.lower(User.email) == address, User.language.isnot(None))
+                 .order_by(User.id).all())
+        for user in users:
+            if user.language in LANGUAGES:
+                return user.language
+    return DEFAULT_LANGUAGE
+
+
+def _listed(names):
+    return ("、" if current_language() == "zh" else ", ").join(names)
+
+
 def compose_alert(row):
-    """The EmailMessage of an alert's row: what was found (Chinese, then English), the
-    merchants, the invoices and the link to the alert's page."""
+    """The EmailMessage of an alert's row, in the current language (compose: the
+    recipient's): what was found, the merchants, the invoices and the link to the alert's page."""
     from .detector import KIND_LABELS, SEVERITY_LABELS
 
     alert, cfg = row.alert, current_app.config
-    merchants, invoices = json.loads(alert.merchants), json.loads(alert.invoices)
-    label = KIND_LABELS.get(alert.kind, alert.kind)
+    merchants, numbers = json.loads(alert.merchants), json.loads(alert.invoices)
+    label = str(KIND_LABELS.get(alert.kind, alert.kind))
+    severity = str(SEVERITY_LABELS.get(alert.severity, alert.severity))
     link = f"{base_url()}alerts/{alert.id}"
     msg = EmailMessage()
-    msg["Subject"] = (f"【异常预警】{label.split(' ', 1)[0]} · {'、'.join(merchants[:3])} · "
-                      f"Alert #{alert.id}: {alert.kind} ({alert.severity})")
+    msg["Subject"] = _("[Alert] %(kind)s · %(merchants)s · alert #%(id)s", kind=label,
+                       merchants=_listed(merchants[:3]), id=alert.id)
     msg["From"] = cfg["MAIL_FROM"]
     msg["To"] = row.recipient
     msg["Date"] = formatdate(usegmt=True)
@@ -54,58 +76,66 @@ def compose_alert(row):
     msg["Message-ID"] = f"<einvoice-alert-{row.id}-{alert.id}@{domain}>"
     msg["X-Einvoice-Alert"] = str(alert.id)
     msg["X-Einvoice-Alert-Kind"] = alert.kind
-    listed = "\n".join(f"  {n}  {base_url()}invoices/{n}" for n in invoices[:50])
-    more = f"\n  …… 共 {len(invoices)} 张 {len(invoices)} in all" if len(invoices) > 50 else ""
+    listed = "\n".join(f"  {n}  {base_url()}invoices/{n}" for n in numbers[:50])
+    more = "\n  " + _("… %(count)s in all", count=len(numbers)) if len(numbers) > 50 else ""
     msg.set_content(
-        f"异常预警 #{alert.id}：{label}（严重程度 {SEVERITY_LABELS.get(alert.severity, alert.severity)}）\n\n"
-        f"{alert.explanation}\n\n"
-        f"涉及商户 Merchants：{'、'.join(merchants)}\n"
-        f"涉及发票 Invoices：\n{listed}{more}\n\n"
-        f"查看、确认和处理 Open, acknowledge and resolve it：\n{link}\n\n"
-        f"本邮件由电子发票平台的异常检测自动发送。This message was sent automatically by the platform's anomaly "
-        f"detector.\n")
+        _("Alert #%(id)s: %(kind)s (severity: %(severity)s)", id=alert.id, kind=label, severity=severity) + "\n\n"
+        + f"{alert.explanation}\n\n"
+        + _("Merchants: %(names)s", names=_listed(merchants)) + "\n"
+        + _("Invoices:") + f"\n{listed}{more}\n\n"
+        + _("Open, acknowledge and resolve it:") + f"\n{link}\n\n"
+        + _("This message was sent automatically by the platform's anomaly detector.") + "\n")
     return msg
 
 
 def compose(row):
-    """The EmailMessage of a mail_outbox row: Chinese first, then English; the invoice PDF
-    and its canonical JSON document attached (an alert's row: compose_alert)."""
-    if row.alert_id is not None:
-        return compose_alert(row)
+    """The EmailMessage of a mail_outbox row in its recipient's language (recipient_language;
+    the sender thread has no request: rendered inside force_locale): the invoice PDF and its
+    canonical JSON document attached (an alert's row: compose_alert)."""
+    with force_locale(recipient_language(row.recipient)):
+        if row.alert_id is not None:
+            return compose_alert(row)
+        return compose_invoice(row)
+
+
+def compose_invoice(row):
+    """The e-mail of an issued invoice (or red-letter note) to its buyer, in the current language."""
     inv, cfg = row.invoice, current_app.config
     base = base_url()
     verify = invoice_pdf.verification_url(inv, base)
     public = public_links.url(inv, base)
     days = public_links.max_age_days()
-    yuan = invoice_pdf.plain_yuan(int(inv.gross))
-    kind = "红字发票" if inv.is_red_letter else "电子发票"
+    values = {"seller": inv.seller_name, "number": inv.number, "tax_id": inv.seller_tax_id}
     msg = EmailMessage()
-    msg["Subject"] = f"【{kind}】{inv.seller_name} 为您开具发票 {inv.number} · Invoice {inv.number} from {inv.seller_name}"
+    msg["Subject"] = (_("[Red-letter note] %(seller)s issued note %(number)s to you", **values) if inv.is_red_letter
+                      else _("[E-invoice] %(seller)s issued invoice %(number)s to you", **values))
     msg["From"] = cfg["MAIL_FROM"]
     msg["To"] = row.recipient
     msg["Date"] = formatdate(usegmt=True)
     domain = parseaddr(cfg["MAIL_FROM"])[1].rpartition("@")[2] or "einvoice.localhost"
     msg["Message-ID"] = f"<einvoice-{row.id}-{inv.number}@{domain}>"  # the same on a retry: clients may dedupe
     msg["X-Einvoice-Number"] = inv.number
-    status = status_text(inv) or ""
-    msg.set_content(
-        f"{inv.buyer_name}：您好！\n\n"
-        f"{inv.seller_name}（纳税人识别号 {inv.seller_tax_id}）已为您开具{kind}，并已登记在区块链上。\n\n"
-        f"  发票号码：{inv.number}\n  开票日期：{inv.issue_date}\n  价税合计：¥{yuan}\n  状态：{status}\n\n"
-        f"附件：发票的 PDF 版式文件，以及 JSON 发票文件（其哈希已登记在链上，可在查验页“文件查验”核对）。\n\n"
-        f"查验发票（扫码或打开链接即查验）：\n{verify}\n\n"
-        f"在线查看并下载 PDF（无需账户，{days} 天内有效）：\n{public}\n\n"
-        f"本邮件由电子发票平台自动发送，请勿直接回复。\n\n"
-        f"----\n"
-        f"Dear {inv.buyer_name},\n\n"
-        f"{inv.seller_name} (tax ID {inv.seller_tax_id}) has issued {'a red-letter note' if inv.is_red_letter else 'an electronic invoice'} "
-        f"to you, registered on chain: number {inv.number}, issued {inv.issue_date}, gross CNY {yuan}.\n"
-        f"Attached: the invoice PDF and its JSON document (whose hash is registered on chain).\n"
-        f"Verify it: {verify}\n"
-        f"View it and download the PDF without an account (valid {days} days): {public}\n"
-        f"This message was sent automatically; please do not reply.\n")
-    msg.add_attachment(invoice_pdf.render(inv, base), maintype="application", subtype="pdf",
-                       filename=invoice_pdf.filename(inv))
+    status = inbox.status_label(invoices.status_key(inv)) or ""
+    issued = (_("%(seller)s (tax ID %(tax_id)s) has issued a red-letter note to you; it is registered on chain.",
+                **values) if inv.is_red_letter else
+              _("%(seller)s (tax ID %(tax_id)s) has issued an electronic invoice to you; it is registered on chain.",
+                **values))
+    lines = [
+        _("Dear %(name)s,", name=inv.buyer_name), "", issued, "",
+        "  " + _("Invoice number: %(number)s", number=inv.number),
+        "  " + _("Issue date: %(date)s", date=inv.issue_date),
+        "  " + _("Gross: %(amount)s", amount=yuan(int(inv.gross))),
+        "  " + _("Status: %(status)s", status=status), "",
+        _("Attached: the invoice as a PDF, and its JSON document (its hash is registered on chain: check it under "
+          "“Verify a file” on the verification page)."), "",
+        _("Verify the invoice (scan the code or open the link):"), verify, "",
+        _("View it online and download the PDF (no account needed, valid for %(days)s days):", days=days), public, "",
+        _("This message was sent automatically by the e-invoice platform; please do not reply."),
+    ]
+    msg.set_content("\n".join(lines) + "\n")
+    with force_locale(DEFAULT_LANGUAGE):  # the PDF is the official Chinese layout, whoever reads the mail
+        pdf = invoice_pdf.render(inv, base)
+    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=invoice_pdf.filename(inv))
     msg.add_attachment(inv.document.encode("utf-8"), maintype="application", subtype="json",
                        filename=f"{'红字发票' if inv.is_red_letter else '电子发票'}_{inv.number}.json")
     return msg

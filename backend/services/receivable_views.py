@@ -5,11 +5,12 @@ state or the caller's part), lists by the caller's part, and a financier's portf
 import json
 from collections import defaultdict
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
 
 from ..chain import get_chain
 from ..chain.client import LEDGER
-from ..chain.errors import RECEIVABLE_STATUS, RECEIVABLE_STATUS_ZH
 from ..core import canonical
 from ..core.db import get_db
 from ..core.models import ChainEvent, Invoice, Receivable, User
@@ -17,19 +18,48 @@ from .errors import Refused
 
 OVERSEERS = ("authority", "auditor")
 LIVE = ("created", "accepted", "offered", "pledged", "overdue", "defaulted", "held")
-# words of the statuses and of the timeline's events: Chinese first
-STATUS_LABELS = {s.lower(): f"{zh} {s}" for s, zh in zip(RECEIVABLE_STATUS, RECEIVABLE_STATUS_ZH)}
-EVENT_LABELS = {
-    "ReceivableCreated": "开立 Created", "ReceivableAccepted": "债务人确认 Accepted by the debtor",
-    "ReceivableDeclined": "债务人拒绝 Declined by the debtor", "ReceivableCancelled": "撤销 Cancelled",
-    "ReceivableTransferred": "转让 Transferred", "ReceivableSplit": "拆分 Split",
-    "PledgeOffered": "申请质押融资 Offered as pledge", "PledgeDeclined": "金融机构拒绝融资 Financier declined",
-    "PledgeWithdrawn": "撤回质押申请 Pledge offer withdrawn", "ReceivableFinanced": "融资放款 Financed",
-    "PledgeReleased": "解除质押 Pledge released", "ReceivableSettled": "付款 Paid",
-    "FinancierRepaid": "偿还金融机构 Financier repaid", "ReceivableOverdue": "逾期 Marked overdue",
-    "ReceivableDefaulted": "违约 Declared in default", "ReceivableHeld": "冻结 Frozen",
-    "ReceivableHoldLifted": "解冻 Hold lifted",
-}
+
+
+class Words(dict):
+    """Lazy words by key that read as plain text in the current language (``get``, ``[]``,
+    ``items``, ``values``): safe in JSON, CSV and comparisons."""
+
+    def __getitem__(self, key):
+        return str(super().__getitem__(key))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def items(self):
+        return [(k, str(v)) for k, v in super().items()]
+
+    def values(self):
+        return [str(v) for v in super().values()]
+
+
+# words of the statuses and of the timeline's events (translated when read)
+STATUS_LABELS = Words({
+    "none": _l("Not on the ledger"), "created": _l("Awaiting acceptance"), "accepted": _l("Accepted"),
+    "pledged": _l("Pledged"), "split": _l("Split into parts"), "settled": _l("Settled"),
+    "cancelled": _l("Cancelled"), "declined": _l("Declined"), "held": _l("Frozen"),
+    "offered": _l("Offered for financing"), "overdue": _l("Overdue"), "defaulted": _l("In default"),
+})
+EVENT_LABELS = Words({
+    "ReceivableCreated": _l("Receivable created"), "ReceivableAccepted": _l("Accepted by the debtor"),
+    "ReceivableDeclined": _l("Declined by the debtor"), "ReceivableCancelled": _l("Cancelled by the holder"),
+    "ReceivableTransferred": _l("Transferred"), "ReceivableSplit": _l("Split"),
+    "PledgeOffered": _l("Offered as a pledge"), "PledgeDeclined": _l("The financier declined"),
+    "PledgeWithdrawn": _l("Pledge offer withdrawn"), "ReceivableFinanced": _l("Financed"),
+    "PledgeReleased": _l("Pledge released"), "ReceivableSettled": _l("Payment"),
+    "FinancierRepaid": _l("Financier repaid"), "ReceivableOverdue": _l("Marked overdue"),
+    "ReceivableDefaulted": _l("Declared in default"), "ReceivableHeld": _l("Frozen by the authority"),
+    "ReceivableHoldLifted": _l("Hold lifted"),
+})
+
+
+def status_label(status):
+    """A receivable status in words, in the current language ('accepted' → '已确认' / 'Accepted')."""
+    return STATUS_LABELS.get(status, status)
 
 
 def _participants(root_id):
@@ -52,9 +82,9 @@ def find_visible(user, rid):
     """The row of receivable ``rid`` for ``user``: 404 unknown (or not a decimal id), 403 not theirs."""
     row = get_db().get(Receivable, str(rid)) if str(rid).isdigit() and len(str(rid)) <= 78 else None
     if row is None:
-        raise Refused("ReceivableNotFound", f"没有应收账款 {rid}。No receivable {rid}.", 404)
+        raise Refused("ReceivableNotFound", _("There is no receivable %(id)s.", id=rid), 404)
     if not can_see(user, row):
-        raise Refused("forbidden", "这不是您参与的应收账款。You are not a party of this receivable.", 403)
+        raise Refused("forbidden", _("You are not a party of this receivable."), 403)
     return row
 
 
@@ -124,7 +154,7 @@ def as_dict(row, user, *, timeline=True, names=None, numbers=None, clock=None):
     numbers = numbers if numbers is not None else invoice_numbers([row.invoice_key])
     owed = int(row.advance) + int(row.fee) - int(row.repaid) if row.financier else 0
     out = {"id": row.id, "invoice_number": numbers.get(row.invoice_key), "status": row.status,
-           "status_label": STATUS_LABELS.get(row.status, row.status), "amount": int(row.amount),
+           "status_label": status_label(row.status), "amount": int(row.amount),
            "paid": int(row.paid), "outstanding": int(row.amount) - int(row.paid) if row.status in LIVE else 0,
            "holder": row.holder, "holder_name": names.get(row.holder), "debtor": row.debtor,
            "debtor_name": names.get(row.debtor), "creditor": row.creditor, "creditor_name": names.get(row.creditor),
@@ -153,7 +183,7 @@ def timeline_of(row):
 
 
 def _detail(event, args, names):
-    """One timeline entry in words, Chinese first."""
+    """One timeline entry in words (amounts in yuan, parties by name), in the current language."""
     def y(key):
         return canonical.yuan(int(args.get(key) or 0))
 
@@ -161,22 +191,23 @@ def _detail(event, args, names):
         return names.get(args.get(key)) or args.get(key) or ""
 
     if event == "ReceivableCreated":
-        return f"面值 Face value {y('amount')}"
+        return _("Face value %(amount)s", amount=y("amount"))
     if event == "ReceivableTransferred":
-        return f"转给 To {who('to')}"
+        return _("To %(party)s", party=who("to"))
     if event == "ReceivableSplit":
-        return f"部分 Part #{args.get('childId')} · {y('amount')} · 持有人 Holder {who('holder')}"
+        return _("Part #%(part)s · %(amount)s · held by %(holder)s", part=args.get("childId"), amount=y("amount"),
+                 holder=who("holder"))
     if event in ("PledgeOffered", "PledgeDeclined", "PledgeWithdrawn"):
-        return f"金融机构 Financier {who('financier')}"
+        return _("Financier: %(financier)s", financier=who("financier"))
     if event == "ReceivableFinanced":
-        return f"融资款 Advance {y('advance')} · 手续费 Fee {y('fee')}"
+        return _("Advance %(advance)s · fee %(fee)s", advance=y("advance"), fee=y("fee"))
     if event == "ReceivableSettled":
-        return f"付款 Paid {y('amount')}（其中偿还金融机构 to the financier {y('toFinancier')}）· 未付 Outstanding " \
-               f"{y('outstanding')}"
+        return _("Paid %(amount)s (%(financier)s of it to the financier) · outstanding %(outstanding)s",
+                 amount=y("amount"), financier=y("toFinancier"), outstanding=y("outstanding"))
     if event == "FinancierRepaid":
-        return f"{y('amount')} · 尚欠 Still owed {y('owed')}"
+        return _("%(amount)s · still owed %(owed)s", amount=y("amount"), owed=y("owed"))
     if event == "ReceivableDefaulted":
-        return f"未付 Outstanding {y('outstanding')}"
+        return _("Outstanding %(outstanding)s", outstanding=y("outstanding"))
     return ""
 
 
@@ -245,6 +276,6 @@ def on_invoice(invoice_key):
     no chain read): id, status, amounts, holder's name, due date, parent."""
     rows = drawn_on_invoice(invoice_key)
     names = names_of([r.holder for r in rows])
-    return [{"id": r.id, "status": r.status, "status_label": STATUS_LABELS.get(r.status, r.status),
+    return [{"id": r.id, "status": r.status, "status_label": status_label(r.status),
              "amount": int(r.amount), "paid": int(r.paid), "holder": r.holder, "holder_name": names.get(r.holder),
              "due_date": canonical.china_date(r.due_at), "parent": r.parent_id} for r in rows]

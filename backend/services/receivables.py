@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from eth_utils import is_hex_address, to_checksum_address
 from flask import current_app
+from flask_babel import gettext as _
 
 from ..chain import get_chain, indexer, receivable_index
 from ..chain.client import LEDGER
@@ -51,8 +52,8 @@ def resolve_party(text, field):
         return to_checksum_address(text)
     user = get_db().query(User).filter_by(username=text).first()
     if user is None or not user.address:
-        raise ValidationError({field: f"no user {text!r} with a chain address"},
-                              f"没有用户 {text}。There is no user {text!r} with a chain address.")
+        raise ValidationError({field: _("no user %(name)s with a chain address", name=text)},
+                              _("There is no user %(name)s with a chain address.", name=text))
     return user.address
 
 
@@ -64,12 +65,11 @@ def create(user, body):
     inv = owned(user, req.invoice_number)
     due_at = due_timestamp(req.due_date)
     if due_at <= int(get_chain().w3.eth.get_block("latest")["timestamp"]):
-        raise ValidationError({"due_date": "must be in the future"}, "到期日必须在未来。The due date must be in the future.")
+        raise ValidationError({"due_date": _("must be in the future")}, _("The due date must be in the future."))
     buyer = held_buyer(inv)
     if buyer is None:
-        raise Refused("document_not_held", "平台没有该发票含购买方盐值的完整文件，无法证明购买方。The platform does not "
-                                           "hold the invoice's document with its buyer salt: it cannot prove the buyer.",
-                      409)
+        raise Refused("document_not_held", _("The platform does not hold the invoice's complete document with the "
+                                             "buyer's salt, so it cannot prove who the buyer is."), 409)
     salt, tag = buyer
     digest = buyer_privacy.buyer_digest(salt, inv.buyer_tax_id)
     result = transact_as(user, LEDGER, "create", bytes.fromhex(inv.key[2:]), req.amount, due_at, digest, tag,
@@ -86,7 +86,7 @@ def _created_id(result):
             return str(event.process_log(log)["args"]["id"])
         except Exception:  # noqa: BLE001 - another event of the receipt
             continue
-    raise Refused("no_receivable", "交易已上链，但没有开立应收账款。The transaction was mined but created no receivable.", 502)
+    raise Refused("no_receivable", _("The transaction was recorded on chain but created no receivable."), 502)
 
 
 # ------------------------------------------------------------------------ every action
@@ -124,11 +124,9 @@ def split(user, rid, body):
     req = validated(models.SplitRequest, body)
     row = find_visible(user, rid)
     if sum(req.amounts) != int(row.amount):
-        raise ValidationError({"amounts": f"the parts sum to {sum(req.amounts)} fen, not the face value "
-                                          f"{int(row.amount)} fen"},
-                              f"拆分金额合计 {canonical.yuan(sum(req.amounts))} 不等于面值 {canonical.yuan(int(row.amount))}。"
-                              f"The parts sum to {canonical.yuan(sum(req.amounts))}, not the face value "
-                              f"{canonical.yuan(int(row.amount))}.")
+        words = _("The parts sum to %(sum)s, not the face value %(face)s.", sum=canonical.yuan(sum(req.amounts)),
+                  face=canonical.yuan(int(row.amount)))
+        raise ValidationError({"amounts": words}, words)
     chain = get_chain()
     children = {str(chain.call(LEDGER, "childIdOf", int(row.id), part)) for part in range(1, len(req.amounts) + 1)}
     return _act(user, rid, "split", req.amounts, also=children)
@@ -177,9 +175,8 @@ def _ensure_allowance(user, amount):
     chain, address = get_chain(), signing_address(user)
     have = int(chain.call(TOKEN, "balanceOf", address))
     if have < amount:
-        raise Refused("InsufficientBalance", f"结算代币余额 {canonical.yuan(have)} 不足 {canonical.yuan(amount)}。The "
-                                             f"settlement-token balance {canonical.yuan(have)} is less than "
-                                             f"{canonical.yuan(amount)}.", 409)
+        raise Refused("InsufficientBalance", _("The settlement-token balance %(balance)s is less than %(amount)s.",
+                                               balance=canonical.yuan(have), amount=canonical.yuan(amount)), 409)
     ledger = chain.contract(LEDGER).address
     if int(chain.call(TOKEN, "allowance", address, ledger)) < amount:
         transact_as(user, TOKEN, "approve", ledger, amount, ref="allowance")
@@ -200,8 +197,7 @@ def faucet(user, body):
     """Dev mode: the authority's dev key mints settlement token to a demo account."""
     req = validated(models.FaucetRequest, body)
     if not faucet_allowed(user):
-        raise Refused("faucet_dev_only", "仅开发模式下的演示账户可领取代币。The faucet is for the demo accounts in dev "
-                                         "mode only.", 403)
+        raise Refused("faucet_dev_only", _("Only the demo accounts can get demo tokens, and only in dev mode."), 403)
     authority = get_db().query(User).filter_by(username="authority").first()
     transact_as(authority, TOKEN, "mint", user.address, req.amount, ref="faucet")
     return balance(user)

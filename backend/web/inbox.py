@@ -2,8 +2,11 @@
 red-letter notes in words, its JSON document and its PDF (served by merchant_portal.pdf); the
 export of the selected invoices or of everything the filters match as CSV or XLSX."""
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..core.i18n import current_language
 from ..schemas.inbox import EXPORT_MAX_NUMBERS, STATUS_KEYS, InboxFilters, InboxQuery
 from ..services import inbox
 from ..services.errors import Refused, ValidationError
@@ -16,9 +19,10 @@ bp = Blueprint("inbox", __name__)
 FILTERS = ("q", "status", "seller", "from", "to", "amount_min", "amount_max")  # as the page's form names them
 EXPORTS = {"selected-csv": (True, "csv"), "selected-xlsx": (True, "xlsx"), "all-csv": (False, "csv"),
            "all-xlsx": (False, "xlsx")}
-FIELD_WORDS = {"q": "搜索 Search", "status": "状态 Status", "seller": "销售方 Seller", "from": "开票日期从 Date from",
-               "to": "开票日期至 Date to", "amount_min": "最低金额 Minimum amount",
-               "amount_max": "最高金额 Maximum amount"}
+FIELD_WORDS = {"q": _l("Search"), "status": _l("Status"), "seller": _l("Seller"), "from": _l("Issued from"),
+               "to": _l("Issued until"), "amount_min": _l("Minimum amount"), "amount_max": _l("Maximum amount"),
+               "date_from": _l("Issued from"), "date_to": _l("Issued until"), "page": _l("Page"),
+               "per_page": _l("Invoices per page")}
 
 
 def _filters(model, extra=None):
@@ -30,7 +34,7 @@ def _filters(model, extra=None):
         if args[name]:
             fen = parse_yuan(args[name])
             if fen is None:
-                problems[name] = "请以元填写，如 1234.56 an amount in yuan, e.g. 1234.56"
+                problems[name] = _("an amount in yuan, e.g. 1234.56")
             else:
                 data[name] = fen
     try:
@@ -39,8 +43,10 @@ def _filters(model, extra=None):
         problems.update(exc.fields)
         found = validated(model, {k: v for k, v in data.items() if k not in exc.fields})
     if problems:
-        flash("筛选条件有误，已忽略 A filter was not valid and is left out: " +
-              "; ".join(f"{FIELD_WORDS.get(k, k)}: {v}" for k, v in problems.items()), "error")
+        separator, unnamed = "；" if current_language() == "zh" else "; ", _("a filter")
+        details = separator.join(_("%(field)s: %(problem)s", field=FIELD_WORDS.get(k, unnamed), problem=v)
+                                 for k, v in problems.items())
+        flash(_("A filter was not valid and is left out: %(details)s", details=details), "error")
     return found, {k: v for k, v in args.items() if v and k not in problems}
 
 
@@ -52,7 +58,7 @@ def index():
     try:
         found = inbox.page(current_user, f)
     except Refused as exc:
-        flash(f"{exc.message}", "error")
+        flash(exc.message, "error")
         found = {"total": 0, "invoices": []}
         sellers = []
     else:
@@ -74,18 +80,18 @@ def export():
     f, kept = _filters(InboxFilters)
     back = redirect(url_for("inbox.index", **kept))
     if choice is None:
-        flash("请选择导出格式。Choose an export format.", "error")
+        flash(_("Choose an export format."), "error")
         return back
     only_selected, fmt = choice
     numbers = [n for n in request.args.getlist("numbers") if n]
     if only_selected and not numbers:
-        flash("请先勾选要导出的发票。Select the invoices to export first.", "error")
+        flash(_("Select the invoices to export first."), "error")
         return back
     if only_selected and (len(numbers) > EXPORT_MAX_NUMBERS or not all(NUMBER_RE.match(n) for n in numbers)):
-        flash("所选发票号码无效。The selection is not valid.", "error")
+        flash(_("The selected invoice numbers are not valid."), "error")
         return back
     try:
-        data, content_type, filename, _ = inbox.export(
+        data, content_type, filename, _count = inbox.export(
             current_user, f, numbers if only_selected else [], fmt,
             max_invoices=int(current_app.config["INBOX_EXPORT_MAX_INVOICES"]))
     except Refused as exc:

@@ -5,6 +5,8 @@ financier's offers and portfolio, the caller's settlement-token balance (and the
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..chain.errors import ChainError
@@ -23,15 +25,21 @@ DEFAULT_TERM_DAYS = 30
 NOT_YOURS = ("forbidden", "ReceivableNotFound")  # refusals that end the request (403 / 404), not a flash
 PAYABLE = ("accepted", "offered", "pledged", "overdue", "defaulted")
 FINANCED = ("pledged", "overdue", "defaulted")
-# what each action did, Chinese first (the flash after it)
+# what each action did: (the flash after it, the words of a resubmission "… then, not again")
 DONE = {
-    "accept": ("已确认应收账款", "Receivable accepted"), "decline": ("已拒绝应收账款", "Receivable declined"),
-    "cancel": ("已撤销应收账款", "Receivable cancelled"), "transfer": ("已转让应收账款", "Receivable transferred"),
-    "split": ("已拆分应收账款", "Receivable split"), "pledge": ("已申请质押融资", "Offered as a pledge"),
-    "withdraw-pledge": ("已撤回质押申请", "Pledge offer withdrawn"), "finance": ("已融资放款", "Financed"),
-    "decline-pledge": ("已拒绝融资申请", "Pledge offer declined"), "release": ("已解除质押", "Pledge released"),
-    "settle": ("已付款", "Payment made"), "mark-overdue": ("已标记逾期", "Marked overdue"),
-    "mark-defaulted": ("已标记违约", "Declared in default"),
+    "accept": (_l("Receivable accepted."), _l("the receivable was accepted then, not again")),
+    "decline": (_l("Receivable declined."), _l("the receivable was declined then, not again")),
+    "cancel": (_l("Receivable cancelled."), _l("the receivable was cancelled then, not again")),
+    "transfer": (_l("Receivable transferred."), _l("the receivable was transferred then, not again")),
+    "split": (_l("Receivable split."), _l("the receivable was split then, not again")),
+    "pledge": (_l("Offered as a pledge."), _l("it was offered as a pledge then, not again")),
+    "withdraw-pledge": (_l("Pledge offer withdrawn."), _l("the pledge offer was withdrawn then, not again")),
+    "finance": (_l("Financed: the advance was paid."), _l("it was financed then, not again")),
+    "decline-pledge": (_l("Pledge offer declined."), _l("the pledge offer was declined then, not again")),
+    "release": (_l("Pledge released."), _l("the pledge was released then, not again")),
+    "settle": (_l("Payment made."), _l("the payment was made then, not again")),
+    "mark-overdue": (_l("Marked overdue."), _l("it was marked overdue then, not again")),
+    "mark-defaulted": (_l("Declared in default."), _l("it was declared in default then, not again")),
 }
 
 
@@ -45,7 +53,7 @@ def yuan_input(fen):
 
 @bp.app_template_filter("receivable_status")
 def status_label(status):
-    """A receivable status in words: 'accepted' → '已确认 Accepted'."""
+    """A receivable status in words, in the page's language: 'accepted' → '已确认' / 'Accepted'."""
     return receivable_views.STATUS_LABELS.get(status, status)
 
 
@@ -57,14 +65,15 @@ def default_due():
 
 # ------------------------------------------------------------------------ form input
 def _fen(name, words, optional=False):
-    """A yuan field of the posted form in fen (ValidationError when it is not an amount)."""
+    """A yuan field of the posted form in fen (ValidationError when it is not an amount);
+    ``words``: the field's name in words (lazy)."""
     text = request.form.get(name, "").strip()
     if optional and not text:
         return 0
     fen = parse_yuan(text)
     if fen is None:
-        raise ValidationError({name: "an amount in yuan, e.g. 100.00"},
-                              f"{words[0]}请输入以元为单位的金额，例如 100.00。{words[1]}: an amount in yuan, e.g. 100.00.")
+        raise ValidationError({name: _("an amount in yuan, e.g. 100.00")},
+                              _("%(field)s: enter an amount in yuan, e.g. 100.00.", field=words))
     return fen
 
 
@@ -72,8 +81,8 @@ def _split_body():
     amounts = [a for a in request.form.getlist("amounts") if a.strip()]
     fen = [parse_yuan(a) for a in amounts]
     if any(f is None for f in fen):
-        raise ValidationError({"amounts": "amounts in yuan, e.g. 100.00"},
-                              "拆分金额请以元为单位填写，例如 100.00。Each part is an amount in yuan, e.g. 100.00.")
+        raise ValidationError({"amounts": _("amounts in yuan, e.g. 100.00")},
+                              _("Enter each part as an amount in yuan, e.g. 100.00."))
     return {"amounts": fen}
 
 
@@ -86,9 +95,9 @@ BODIES = {
     "transfer": lambda: {"to": request.form.get("to", "").strip()},
     "split": _split_body,
     "pledge": _pledge_body,
-    "finance": lambda: {"advance": _fen("advance", ("融资款：", "Advance")),
-                        "fee": _fen("fee", ("手续费：", "Fee"), optional=True)},
-    "settle": lambda: {"amount": _fen("amount", ("付款金额：", "Amount"))},
+    "finance": lambda: {"advance": _fen("advance", _l("Advance")),
+                        "fee": _fen("fee", _l("Fee"), optional=True)},
+    "settle": lambda: {"amount": _fen("amount", _l("Payment amount"))},
 }
 FUNCTIONS = {
     "accept": receivables.accept, "decline": receivables.decline, "cancel": receivables.cancel,
@@ -225,11 +234,11 @@ def create():
     invoice_like = number.isascii() and number.isdigit() and len(number) <= 40
     back = url_for("merchant.detail", number=number) if invoice_like else url_for("receivables.mine")
     if not EmptyForm().validate_on_submit():
-        flash("表单已过期，请刷新页面后重试。The form expired: reload the page and try again.", "error")
+        flash(_("The form expired: reload the page and try again."), "error")
         return redirect(back)
 
     def run():
-        amount = _fen("amount", ("金额：", "Amount"))
+        amount = _fen("amount", _l("Amount"))
         body = {"invoice_number": number, "amount": amount, "due_date": request.form.get("due_date", "").strip()}
         return receivables.create(current_user, body)["id"]
 
@@ -239,10 +248,9 @@ def create():
         _refused(exc)
         return redirect(back)
     if first:
-        flash(f"已开立应收账款 {rid}，等待债务人确认。Receivable {rid} created; waiting for the debtor to accept.",
-              "ok")
+        flash(_("Receivable %(id)s created; waiting for the debtor to accept it.", id=rid), "ok")
     else:
-        already_submitted(f"应收账款 {rid or ''} 已开立，未重复开立", f"receivable {rid or ''} was created then, not again")
+        already_submitted(_("receivable %(id)s was created then, not again", id=rid or ""))
     return redirect(url_for("receivables.detail", rid=rid) if rid else back)
 
 
@@ -254,7 +262,7 @@ def act(rid, action):
         abort(404)
     page = url_for("receivables.detail", rid=rid)
     if not EmptyForm().validate_on_submit():
-        flash("表单已过期，请刷新页面后重试。The form expired: reload the page and try again.", "error")
+        flash(_("The form expired: reload the page and try again."), "error")
         return _next(page)
     function, body = FUNCTIONS[action], BODIES.get(action)
 
@@ -265,16 +273,16 @@ def act(rid, action):
             function(current_user, rid, body())
         return rid
 
-    zh, en = DONE[action]
+    done, again = DONE[action]
     try:
-        _, first = form_tokens.once(current_user, submitted_form_token(), f"receivable:{action}", run)
+        _done, first = form_tokens.once(current_user, submitted_form_token(), f"receivable:{action}", run)
     except (Refused, ValidationError, ChainError) as exc:
         _refused(exc)
         return _next(page)
     if first:
-        flash(f"{zh}。{en}.", "ok")
+        flash(str(done), "ok")
     else:
-        already_submitted(f"{zh}，未重复操作", f"{en.lower()} then, not again")
+        already_submitted(str(again))
     return _next(page)
 
 
@@ -284,12 +292,12 @@ def faucet():
     """Dev mode, demo accounts: mint settlement token to the caller (¥1,000,000)."""
     if EmptyForm().validate_on_submit():
         try:
-            _, first = form_tokens.once(current_user, submitted_form_token(), "receivable:faucet",
+            _balance_now, first = form_tokens.once(current_user, submitted_form_token(), "receivable:faucet",
                                         lambda: receivables.faucet(current_user, {})["balance"])
             if first:
-                flash("已领取演示结算代币。Demo settlement token received.", "ok")
+                flash(_("Demo settlement token received."), "ok")
             else:
-                already_submitted("代币已领取，未重复领取", "the token was received then, not again")
+                already_submitted(_("the token was received then, not again"))
         except (Refused, ValidationError, ChainError) as exc:
             _refused(exc)
     return _next(url_for("receivables.payables"))

@@ -281,7 +281,7 @@ def test_new_alert_is_mailed_and_posted_to_the_webhook(api, chain_app, tmp_path)
         files = sink.files()
         assert len(files) == 2  # one alert (the later invoices updated it): mailed once per recipient
         msg = BytesParser(policy=policy.default).parse(open(files[0], "rb"))
-        assert msg["Subject"].startswith("【异常预警】拆分开票") and f"Alert #{alert['id']}" in msg["Subject"]
+        assert msg["Subject"].startswith("【异常预警】拆分开票") and f"预警 #{alert['id']}" in msg["Subject"]
         text = msg.get_body(preferencelist=("plain",)).get_content()
         assert alert["explanation"] in text and all(n in text for n in numbers) and f"/alerts/{alert['id']}" in text
         assert [status for status, _, _ in hook.bodies] == [500, 200]

@@ -258,7 +258,7 @@ def test_receivables_drawn_financed_and_the_financiers_book(api, chain, chain_ap
     assert (r["drawn"], r["drawn_amount"], r["financed"], r["financed_advance"], r["financed_fee"]) == \
         (1, inv["gross"], 1, advance, fee)
     assert r["outstanding"] == inv["gross"] and r["by_status"] == [
-        {"status": "pledged", "label": "已质押 Pledged", "count": 1, "amount": inv["gross"]}]
+        {"status": "pledged", "label": "已质押", "count": 1, "amount": inv["gross"]}]
 
     book = ok(api("financier").get("/analytics/financier"))
     assert book["totals"]["financed"] == 1 and book["totals"]["owed"] == advance + fee

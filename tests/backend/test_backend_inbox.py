@@ -28,6 +28,15 @@ BUYER = "91530100MA6K0002XU"  # the demo buyer's tax ID
 OTHER = "91440300MA5F00001A"  # another buyer's
 SELLER2 = "91110000802100433B"  # merchant2
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EN = {"Accept-Language": "en"}
+# the export's column headers: in the requester's language (Chinese by default)
+ZH_HEADERS = ["发票号码", "行号", "开票日期", "发票类型", "销售方名称", "销售方税号", "购买方名称", "购买方税号", "项目名称",
+              "规格型号", "单位", "数量", "单价", "金额", "税率", "税额", "价税合计", "发票价税合计", "状态", "校验码",
+              "红字发票对应原发票"]
+EN_HEADERS = ["Invoice number", "Line", "Issue date", "Invoice type", "Seller name", "Seller tax ID", "Buyer name",
+              "Buyer tax ID", "Item name", "Specification", "Unit", "Quantity", "Unit price", "Amount", "Tax rate", "Tax",
+              "Gross", "Invoice gross", "Status", "Check code", "Red-letter note of"]
+COL = {h: i for i, h in enumerate(ZH_HEADERS)}
 
 
 def day(ago):
@@ -136,15 +145,21 @@ def test_red_letter_notes_and_status_words(api, inbox_data):
     n = inbox_data
     entries = {i["number"]: i for i in listed(api)["invoices"]}
     a, note = entries[n["a"]], entries[n["note"]]
-    assert a["status_key"] == "PartlyRedLettered" and a["status_label"] == "部分红冲 Partly red-lettered"
-    assert a["status_text"].startswith("部分红冲 Partly red-lettered — 红字发票冲减了部分金额")
+    assert a["status_key"] == "PartlyRedLettered" and a["status_label"] == "部分红冲"
+    assert a["status_text"].startswith("部分红冲 — 红字发票冲减了部分金额")
+    assert a["status_explained"].startswith("红字发票冲减了部分金额")
     assert [x["number"] for x in a["notes"]] == [n["note"]]
     assert a["notes"][0]["gross"] == 113_00 and a["red_lettered"] == 113_00
     assert note["status_key"] == "RedLetterNote" and note["is_red_letter"] and note["original_number"] == n["a"]
-    assert note["status_label"] == "红字发票 Red-letter note" and note["notes"] == []
-    assert entries[n["e"]]["status_label"] == "已作废 Voided"
-    assert entries[n["f"]]["status_label"] == "待审核 Flagged" and entries[n["f"]]["flag_names"] == ["RateSpike"]
-    assert entries[n["b"]]["status_label"] == "已开具 Issued" and entries[n["b"]]["notes"] == []
+    assert note["status_label"] == "红字发票" and note["notes"] == []
+    assert entries[n["e"]]["status_label"] == "已作废"
+    assert entries[n["f"]]["status_label"] == "待审核" and entries[n["f"]]["flag_names"] == ["RateSpike"]
+    assert entries[n["b"]]["status_label"] == "已开具" and entries[n["b"]]["notes"] == []
+    # in English when the request asks for it
+    english = {i["number"]: i for i in api("buyer").get("/inbox", headers=EN).get_json()["invoices"]}
+    assert english[n["a"]]["status_label"] == "Partly red-lettered"
+    assert english[n["a"]]["status_text"].startswith("Partly red-lettered — red-letter notes reduced part of it")
+    assert english[n["note"]]["status_label"] == "Red-letter note" and english[n["e"]]["status_label"] == "Voided"
 
 
 def csv_rows(data):
@@ -160,9 +175,8 @@ def test_csv_export_of_a_filter(api, inbox_data):
     assert r.headers["X-Invoice-Count"] == "6" and b"\r\n" in r.data
     rows = csv_rows(r.data)
     header, body = rows[0], rows[1:]
-    assert header == list(inbox_export.HEADERS)
-    assert header[:3] == ["发票号码 Number", "行号 Line", "开票日期 Issue date"] and "价税合计 Gross" in header
-    col = {h.split(" ")[0]: i for i, h in enumerate(header)}
+    assert header == ZH_HEADERS
+    col = COL
     assert len(body) == 7  # one row per line item: a 2, b 1, c 1, f 1, e 1, note 1
     assert {row[0] for row in body} == {n[k] for k in "abcef"} | {n["note"]}
     by = {(row[0], row[col["行号"]]): row for row in body}
@@ -173,7 +187,8 @@ def test_csv_export_of_a_filter(api, inbox_data):
     consulting = by[(n["a"], "2")]
     assert (consulting[col["金额"]], consulting[col["税率"]], consulting[col["税额"]]) == ("500.00", "6%", "30.00")
     assert office[col["发票价税合计"]] == consulting[col["发票价税合计"]] == "671.25"
-    assert office[col["状态"]] == "部分红冲 Partly red-lettered" and len(office[col["校验码"]]) == 20
+    assert office[col["状态"]] == "部分红冲" and len(office[col["校验码"]]) == 20
+    assert office[col["发票类型"]] == "普通发票"
     assert office[col["销售方名称"]] == "厦门示例贸易有限公司" and office[col["购买方税号"]] == BUYER
     paper = by[(n["b"], "1")]
     assert (paper[col["数量"]], paper[col["规格型号"]], paper[col["单位"]], paper[col["金额"]]) == \
@@ -181,12 +196,17 @@ def test_csv_export_of_a_filter(api, inbox_data):
     note = by[(n["note"], "1")]  # a red-letter note: negative quantity and amounts, its original named
     assert (note[col["数量"]], note[col["单价"]], note[col["金额"]], note[col["税额"]], note[col["价税合计"]]) == \
         ("-1", "100.00", "-100.00", "-13.00", "-113.00")
-    assert note[col["红字发票对应原发票"]] == n["a"] and note[col["状态"]] == "红字发票 Red-letter note"
+    assert note[col["红字发票对应原发票"]] == n["a"] and note[col["状态"]] == "红字发票"
     assert by[(n["c"], "1")][col["价税合计"]] == "9040.00"  # no thousands separator, no ¥ (for import)
     # the filters apply to an export of everything they match
     r = api("buyer").get("/inbox/export", query_string={"format": "csv", "status": "Voided"})
     assert [row[0] for row in csv_rows(r.data)[1:]] == [n["e"]] and r.headers["X-Invoice-Count"] == "1"
     assert api("buyer").get("/inbox/export", query_string={"format": "pdf"}).status_code == 400
+    # the headers and the words in the cells in English when the request asks for it
+    rows = csv_rows(api("buyer").get("/inbox/export", query_string={"format": "csv"}, headers=EN).data)
+    assert rows[0] == EN_HEADERS
+    office = next(row for row in rows[1:] if row[0] == n["a"] and row[1] == "1")
+    assert office[COL["状态"]] == "Partly red-lettered" and office[COL["发票类型"]] == "Ordinary invoice"
 
 
 def test_xlsx_export_of_a_selection(api, inbox_data):
@@ -194,12 +214,12 @@ def test_xlsx_export_of_a_selection(api, inbox_data):
     r = api("buyer").get("/inbox/export", query_string={"format": "xlsx", "numbers": f"{n['a']},{n['note']}"})
     assert r.status_code == 200 and r.mimetype == XLSX and r.headers["X-Invoice-Count"] == "2"
     ws = openpyxl.load_workbook(io.BytesIO(r.data)).active
-    assert ws.title == "收票箱 Inbox" and ws.freeze_panes == "A2"
+    assert ws.title == "收票箱" and ws.freeze_panes == "A2"
     rows = list(ws.iter_rows())
-    assert [c.value for c in rows[0]] == list(inbox_export.HEADERS)
+    assert [c.value for c in rows[0]] == ZH_HEADERS
     body = rows[1:]
     assert len(body) == 3 and {row[0].value for row in body} == {n["a"], n["note"]}
-    col = {h.split(" ")[0]: i for i, h in enumerate(inbox_export.HEADERS)}
+    col = COL
     office = next(row for row in body if row[0].value == n["a"] and row[col["行号"]].value == 1)
     for name, value in (("单价", 12.5), ("金额", 125), ("税额", 16.25), ("价税合计", 141.25), ("发票价税合计", 671.25)):
         cell = office[col[name]]
@@ -213,6 +233,9 @@ def test_xlsx_export_of_a_selection(api, inbox_data):
     note = next(row for row in body if row[0].value == n["note"])
     assert note[col["金额"]].value == -100 and note[col["价税合计"]].value == -113
     assert note[col["红字发票对应原发票"]].value == n["a"]
+    r = api("buyer").get("/inbox/export", query_string={"format": "xlsx", "numbers": n["a"]}, headers=EN)
+    ws = openpyxl.load_workbook(io.BytesIO(r.data)).active
+    assert ws.title == "Inbox" and [c.value for c in next(ws.iter_rows())] == EN_HEADERS
     # numbers may also be repeated; an unknown number and another buyer's are refused alike
     r = api("buyer").get("/inbox/export", query_string=[("format", "csv"), ("numbers", n["b"]), ("numbers", n["c"])])
     assert r.status_code == 200 and {row[0] for row in csv_rows(r.data)[1:]} == {n["b"], n["c"]}
@@ -268,19 +291,20 @@ def buyer_page(chain_app, seeded):
 def test_page_shows_the_inbox_in_chinese(buyer_page, inbox_data, chain_app, seeded):
     n = inbox_data
     page = buyer_page.get("/inbox").get_data(as_text=True)
-    assert "<h1>收票箱 <span class=\"zh\">Inbox</span>" in page and 'data-test="nav-inbox"' in page
-    assert "全部状态 Any status" in page and "筛选 Filter" in page and "导出所选 Export selected" in page
-    assert 'id="inbox-select-all"' in page and "全选本页 Select all on this page" in page
+    assert "<h1>收票箱 <small" in page and 'data-test="nav-inbox"' in page
+    assert ">全部状态<" in page and ">筛选<" in page and "导出所选" in page and "Export" not in page
+    assert 'id="inbox-select-all"' in page and 'aria-label="全选本页"' in page
+    assert 'data-t-selected="（已选 {count} 张）"' in page
     for key in "abcef":
         assert f'name="numbers" value="{n[key]}" form="inbox-export"' in page
         assert f'href="/invoices/{n[key]}/document.json"' in page
     assert n["d"] not in page and "秘密项目" not in page
     row = re.search(rf'<tr data-number="{n["a"]}".*?</tr>', page, re.DOTALL).group(0)
-    assert "部分红冲 Partly red-lettered" in row and n["note"] in row and "冲减 reduces ¥113.00" in row
-    assert "已冲减 Reduced ¥113.00，未冲销 open ¥558.25" in row and "¥671.25" in row
+    assert ">部分红冲</span>" in row and n["note"] in row and "冲减 ¥113.00" in row
+    assert "已冲减 ¥113.00，未冲销 ¥558.25" in row and "¥671.25" in row
     note_row = re.search(rf'<tr data-number="{n["note"]}".*?</tr>', page, re.DOTALL).group(0)
-    assert "冲减原发票 Reduces" in note_row and n["a"] in note_row and "-¥113.00" in note_row
-    assert "已作废 Voided" in page and "待审核 Flagged" in page and "审核标记 Flag：开票频率异常" in page
+    assert "冲减原发票" in note_row and n["a"] in note_row and "-¥113.00" in note_row
+    assert ">已作废</span>" in page and ">待审核</span>" in page and "审核标记：开票频率异常" in page
     # filters as typed on the page: amounts in yuan; a bad one is said and left out
     page = buyer_page.get("/inbox", query_string={"amount_min": "9,000.00", "status": "Issued"}).get_data(as_text=True)
     assert f'data-number="{n["c"]}"' in page and f'data-number="{n["b"]}"' not in page and "(1)" in page
@@ -295,6 +319,30 @@ def test_page_shows_the_inbox_in_chinese(buyer_page, inbox_data, chain_app, seed
     assert chain_app.test_client().get("/inbox").status_code == 302  # to the login
 
 
+def test_page_in_english_and_its_messages_in_each_language(buyer_page, inbox_data):
+    n = inbox_data
+    page = buyer_page.get("/inbox", headers=EN).get_data(as_text=True)
+    assert "<h1>Inbox <small" in page and ">Any status<" in page and "Export the selected invoices" in page
+    assert 'data-t-selected="({count} selected)"' in page and 'aria-label="Select all on this page"' in page
+    row = re.search(rf'<tr data-number="{n["a"]}".*?</tr>', page, re.DOTALL).group(0)
+    assert ">Partly red-lettered</span>" in row and "Reduced by ¥113.00, ¥558.25 open" in row
+    assert "reduces it by ¥113.00" in row
+    assert "收票箱" not in page and "全部状态" not in page and "部分红冲" not in page and "冲减" not in page
+    # a filter that is not valid: said in words (the field's name, not its key), in each language
+    zh = buyer_page.get("/inbox", query_string={"amount_min": "abc"}).get_data(as_text=True)
+    shown = re.search(r'<div class="flash error">(.*?)</div>', zh, re.S).group(1)
+    assert shown == "筛选条件有误，已忽略：最低金额：请以元填写，如 1234.56"
+    en = buyer_page.get("/inbox", query_string={"amount_min": "abc"}, headers=EN).get_data(as_text=True)
+    assert "A filter was not valid and is left out: Minimum amount: an amount in yuan, e.g. 1234.56" in en
+    assert "筛选条件有误" not in en
+    # an export refused: back to the page, the reason in the page's language
+    r = buyer_page.get("/inbox/export", query_string={"export": "selected-csv"}, headers=EN, follow_redirects=True)
+    assert "Select the invoices to export first." in r.get_data(as_text=True)
+    r = buyer_page.get("/inbox/export", query_string=[("export", "selected-csv"), ("numbers", n["d"])], headers=EN,
+                       follow_redirects=True)
+    assert f"These invoices are not in your inbox: {n['d']}." in r.get_data(as_text=True)
+
+
 def test_page_paging_keeps_the_filters(buyer_page, api, inbox_data):
     """20 invoices a page; the pager keeps the filters; select-all is per page."""
     r = api("merchant1").post("/invoices/batch", json={"invoices": [
@@ -302,9 +350,9 @@ def test_page_paging_keeps_the_filters(buyer_page, api, inbox_data):
     assert r.status_code == 201, r.get_json()
     first = buyer_page.get("/inbox", query_string={"seller": "厦门"}).get_data(as_text=True)
     assert "(22)" in first and first.count('class="inbox-select"') == 20  # 18 + a, b, e, note
-    assert "Page 1 / 2" in first and 'href="?seller=%E5%8E%A6%E9%97%A8&amp;page=2"' in first
+    assert 'class="pager"' in first and 'href="?seller=%E5%8E%A6%E9%97%A8&amp;page=2"' in first
     second = buyer_page.get("/inbox", query_string={"seller": "厦门", "page": 2}).get_data(as_text=True)
-    assert second.count('class="inbox-select"') == 2 and "Page 2 / 2" in second
+    assert second.count('class="inbox-select"') == 2 and "page=1" in second
     on_pages = set(re.findall(r'<tr data-number="(\d{20})"', first)) | set(re.findall(r'<tr data-number="(\d{20})"',
                                                                                       second))
     assert len(on_pages) == 22 and inbox_data["c"] not in on_pages
@@ -342,19 +390,24 @@ def fake_invoice(**over):
     return SimpleNamespace(**{**base, **over})
 
 
-def test_rows_and_formats_without_a_chain():
-    rows = inbox_export.invoice_rows(fake_invoice(), "已开具 Issued")
-    assert len(rows) == 2 and rows[1][inbox_export.HEADERS.index("税额 Tax")] == 333_333_33  # computed: 9 %
+def test_rows_and_formats_without_a_chain(app):
+    with app.test_request_context():  # Chinese: no Accept-Language
+        rows_and_formats()
+
+
+def rows_and_formats():
+    rows = inbox_export.invoice_rows(fake_invoice(), "已开具")
+    assert len(rows) == 2 and rows[1][COL["税额"]] == 333_333_33  # computed: 9 %
     text = csv_rows(inbox_export.to_csv(rows))
     assert text[1][8] == "'=HYPERLINK(\"x\")" and text[2][8] == "'+1"  # no formula when Excel opens the CSV
-    assert text[2][13] == "3703703.67" and text[1][3] == "增值税专用发票 Special VAT"
+    assert text[2][13] == "3703703.67" and text[1][3] == "增值税专用发票" and text[0] == ZH_HEADERS
     ws = openpyxl.load_workbook(io.BytesIO(inbox_export.to_xlsx(rows))).active
     cells = list(ws.iter_rows())[1:]
     assert cells[0][8].value == "=HYPERLINK(\"x\")" and cells[0][8].data_type == "s"  # text, not a formula
     assert cells[1][13].value == pytest.approx(3703703.67) and cells[0][11].value == 0.5
     # an invoice whose document the platform does not hold: one row of its totals
     bare = inbox_export.invoice_rows(fake_invoice(document="", is_red_letter=True, original_number="1" * 20), "x")
-    assert len(bare) == 1 and bare[0][8] == inbox_export.NO_LINES and bare[0][13] == -3_703_704_67
+    assert len(bare) == 1 and bare[0][8] == "（平台未保存明细）" and bare[0][13] == -3_703_704_67
 
 
 def db_invoice(number, **over):

@@ -159,3 +159,56 @@ def test_dev_mail_page(chain_app, api, sink, seeded):
 def test_buyer_email_is_validated(chain_app, api):
     r = api("merchant1").post("/invoices", json=sample_invoice(buyer_email="not an address"))
     assert r.status_code == 400 and "buyer_email" in json.dumps(r.get_json())
+
+
+def add_user(username, email, language):
+    from backend.core.models import User
+
+    get_db().add(User(username=username, role="buyer", email=email, language=language, password_hash="x"))
+    get_db().commit()
+
+
+def test_the_mail_is_in_the_recipients_saved_language_else_chinese(chain_app, api, sink):
+    configure(chain_app, sink)
+    with chain_app.app_context():
+        add_user("reads-english", "English.Reader@example.cn", "en")
+        add_user("no-choice", "nochoice@example.cn", None)
+    sent = {}
+    for email in ("english.reader@example.cn", "nochoice@example.cn", "nobody@example.cn"):
+        r = api("merchant1").post("/invoices", json=sample_invoice(buyer_email=email), headers={"Accept-Language": "en"})
+        assert r.status_code == 201, r.get_json()
+        sent[email] = r.get_json()["number"]
+    with chain_app.app_context():
+        assert mail.send_pending()["sent"] == 3
+    by_to = {str(m["To"]): m for m in map(parsed, sink.files())}
+    english = by_to["english.reader@example.cn"]
+    text = english.get_body(preferencelist=("plain",)).get_content()
+    number = sent["english.reader@example.cn"]
+    assert english["Subject"] == f"[E-invoice] 厦门示例贸易有限公司 issued invoice {number} to you"
+    assert text.startswith("Dear ") and f"Invoice number: {number}" in text and "Gross: ¥" in text
+    assert "Status: Issued" in text and "please do not reply" in text
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text.replace("厦门示例贸易有限公司", "")
+                   .replace("昆明示例商贸有限公司", ""))  # no Chinese but the names
+    for email in ("nochoice@example.cn", "nobody@example.cn"):  # no saved choice, no user: Chinese
+        msg = by_to[email]
+        text = msg.get_body(preferencelist=("plain",)).get_content()
+        assert msg["Subject"] == f"【电子发票】厦门示例贸易有限公司 为您开具发票 {sent[email]}"
+        assert f"发票号码：{sent[email]}" in text and "价税合计：¥" in text and "状态：已开具" in text
+        assert "Dear" not in text and "Invoice number" not in text
+
+
+def test_an_alert_mail_follows_the_recipients_language(app):
+    from types import SimpleNamespace
+
+    alert = SimpleNamespace(id=7, kind="split_invoicing", severity="high", merchants=json.dumps(["甲公司", "乙公司"]),
+                            invoices=json.dumps(["26350000000000000001"]), explanation="(the detector's words)")
+    with app.app_context():
+        add_user("auditor-en", "audit-en@example.cn", "en")
+        english = mail.compose(SimpleNamespace(id=1, alert_id=7, alert=alert, recipient="audit-en@example.cn"))
+        chinese = mail.compose(SimpleNamespace(id=2, alert_id=7, alert=alert, recipient="audit@example.cn"))
+    text = english.get_body(preferencelist=("plain",)).get_content()
+    assert english["Subject"].startswith("[Alert] ") and english["Subject"].endswith("· 甲公司, 乙公司 · alert #7")
+    assert "Merchants: 甲公司, 乙公司" in text and "Open, acknowledge and resolve it:" in text and "/alerts/7" in text
+    text = chinese.get_body(preferencelist=("plain",)).get_content()
+    assert chinese["Subject"].startswith("【异常预警】") and chinese["Subject"].endswith("· 甲公司、乙公司 · 预警 #7")
+    assert "涉及商户：甲公司、乙公司" in text and "查看、确认和处理：" in text and "Merchants" not in text

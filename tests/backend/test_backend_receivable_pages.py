@@ -119,12 +119,13 @@ def test_the_journey_through_the_pages(browser, api, seeded):
 
     # merchant1: the invoice's page offers a receivable for the whole available amount
     page = m1.text(f"/invoices/{inv['number']}")
-    assert "应收账款 <span class=\"zh\">Receivables</span>" in page and "开立应收账款 Create receivable" in page
+    assert "应收账款" in page and "开立应收账款" in page
     assert f'value="{yi(gross)}"' in page and "暂无以本发票开立的应收账款" in page
     r = create_on_invoice_page(m1, inv["number"])
     rid = rid_of(r)
     page = m1.follow(r)
-    assert "已开立应收账款" in flashes(page) and 'data-status="created"' in page and "待确认 Created" in page
+    assert "已开立应收账款" in flashes(page) and 'data-status="created"' in page
+    assert re.search(r'id="receivable-status">待确认</span>', page)
     assert actions_on(page) == {"cancel"}  # no accept button for the holder
     assert yuan(gross) in page and "厦门示例贸易有限公司" in page and seeded["buyer"]["address"] in page
     listed = m1.text(f"/invoices/{inv['number']}")
@@ -160,7 +161,7 @@ def test_the_journey_through_the_pages(browser, api, seeded):
     r = m1.submit(text, 'id="form-split"', {"amounts": [yi(first), yi(gross - first)]})
     assert rid_of(r) == rid
     page = m1.follow(r)
-    assert "已拆分应收账款" in flashes(page) and "已拆分 Split" in page
+    assert "已拆分应收账款" in flashes(page) and 'id="receivable-status">已拆分</span>' in page
     part1, part2 = re.findall(r'href="/receivables/(\d+)" data-test="child-link"', page)
     assert not actions_on(page)
 
@@ -186,7 +187,7 @@ def test_the_journey_through_the_pages(browser, api, seeded):
     assert r.headers["Location"].endswith("/receivables/offers")
     assert "已融资放款" in flashes(bank.follow(r))
     page = m2.text(f"/receivables/{part2}")
-    assert "已质押 Pledged" in page and not actions_on(page) and "当前没有您可执行的操作" in page
+    assert 'id="receivable-status">已质押</span>' in page and not actions_on(page) and "当前没有您可执行的操作" in page
     assert 'id="form-transfer"' not in page  # no transfer of a pledged part
     assert f'id="receivable-owed-to-financier" data-fen="{advance + fee}"' in page
 
@@ -216,9 +217,10 @@ def test_the_journey_through_the_pages(browser, api, seeded):
     assert tree.index(f'data-rid="{rid}"') < tree.index(f'data-rid="{part1}"') < tree.index(f'data-rid="{part2}"')
     assert "<ul>" in tree and "北京示例科技有限公司" in tree and "厦门示例贸易有限公司" in tree
     assert re.search(rf'data-rid="{part2}" data-status="settled" class="current"', tree)
-    assert "已结清 Settled" in tree
+    assert ">已结清</span>" in tree
     timeline = re.search(r'id="receivable-timeline">(.*?)</ol>', page, re.S).group(1)
-    assert "转让 Transferred" in timeline and "融资放款 Financed" in timeline and "付款 Paid" in timeline
+    assert "<strong>转让</strong>" in timeline and "<strong>融资放款</strong>" in timeline
+    assert "<strong>付款</strong>" in timeline and "<strong>Transferred</strong>" not in timeline
     assert "北京时间" in timeline and re.search(r"0x[0-9a-f]{64}", timeline)
 
 
@@ -269,11 +271,11 @@ def test_destructive_actions_confirm_and_cancel(browser, api):
     assert "data-confirm=" in form_in_tag(page, 'data-action="cancel"')
     r = m1.submit(page, 'data-action="cancel"')
     page = m1.follow(r)
-    assert "已撤销应收账款" in flashes(page) and "已撤销 Cancelled" in page and not actions_on(page)
+    assert "已撤销应收账款" in flashes(page) and 'id="receivable-status">已撤销</span>' in page and not actions_on(page)
 
 
 def test_navigation_per_role_and_faucet(browser):
-    assert "应收账款 <span class=\"zh\">Receivables</span>" in browser("merchant1").text("/")
+    assert 'data-test="nav-receivables">应收账款</a>' in browser("merchant1").text("/")
     page = browser("buyer").text("/")
     assert "应付账款" in page and "待确认" in page and "融资申请" not in page
     bank = browser("financier")
@@ -288,3 +290,69 @@ def test_navigation_per_role_and_faucet(browser):
     page = b.follow(r)
     assert "已领取演示结算代币" in flashes(page)
     assert int(re.search(r'id="token-balance" data-fen="(\d+)"', page).group(1)) == before + 1_000_000_00
+
+
+EN = {"Accept-Language": "en"}
+
+
+def test_the_pages_in_chinese_by_default_and_in_english(browser, api):
+    inv = issue(api)
+    m1, buyer, bank = browser("merchant1"), browser("buyer"), browser("financier")
+    rid = rid_of(create_on_invoice_page(m1, inv["number"], amount="50.00"))
+    pages = [(m1, "/receivables/", "My receivables", "我的应收账款"),
+             (m1, f"/receivables/{rid}", "Timeline", "时间线"),
+             (buyer, "/receivables/to-accept", "Receivables your suppliers drew on you", "供应商以发票开立"),
+             (buyer, "/receivables/payables", "Soonest due first", "按到期日排列"),
+             (bank, "/receivables/offers", "No offers.", "暂无融资申请"),
+             (bank, "/receivables/portfolio", "Exposure by debtor", "按债务人风险敞口")]
+    for b, path, english, chinese in pages:
+        zh_page, en_page = b.text(path), b.get(path, headers=EN).get_data(as_text=True)
+        assert chinese in zh_page and english not in zh_page, path
+        assert english in en_page and chinese not in en_page, path
+    # the receivable's status, timeline and actions in words of one language
+    zh_page = buyer.text(f"/receivables/{rid}")
+    en_page = buyer.get(f"/receivables/{rid}", headers=EN).get_data(as_text=True)
+    assert 'id="receivable-status">待确认</span>' in zh_page and "面值 ¥50.00" in zh_page and ">确认</button>" in zh_page
+    assert 'id="receivable-status">Awaiting acceptance</span>' in en_page and "Face value ¥50.00" in en_page
+    assert ">Accept</button>" in en_page and "<strong>Receivable created</strong>" in en_page
+    assert "待确认" not in en_page and "面值" not in en_page and "Awaiting acceptance" not in zh_page
+    # the split form's live words (app.js reads them) follow the page's language too
+    r = buyer.submit(zh_page, 'data-action="accept"')
+    split_zh = m1.text(f"/receivables/{rid}")
+    split_en = m1.get(f"/receivables/{rid}", headers=EN).get_data(as_text=True)
+    assert 'data-t-remaining="剩余差额：{amount}"' in form_in_tag(split_zh, 'id="form-split"')
+    assert 'data-t-remaining="Remaining: {amount}"' in form_in_tag(split_en, 'id="form-split"')
+
+
+def test_flashes_and_refusals_in_each_language(browser, api):
+    inv = issue(api)
+    m1, buyer = browser("merchant1"), browser("buyer")
+    rid = rid_of(create_on_invoice_page(m1, inv["number"], amount="50.00"))
+    page = buyer.get(f"/receivables/{rid}", headers=EN).get_data(as_text=True)
+    action, hidden = form_in(page, 'data-action="accept"')
+    r = buyer.c.post(action, data=hidden, headers=EN)
+    shown = flashes(buyer.c.get(r.headers["Location"], headers=EN).get_data(as_text=True))
+    assert "Receivable accepted." in shown and "已确认应收账款" not in shown
+    # a refusal of ours: Chinese by default, English when asked
+    page = m1.text(f"/receivables/{rid}")
+    r = m1.submit(page, 'id="form-transfer"', {"to": "nobody"})
+    shown = flashes(m1.follow(r))
+    assert "没有用户 nobody" in shown and "There is no user" not in shown
+    action, hidden = form_in(page, 'id="form-transfer"')
+    r = m1.c.post(action, data={**hidden, "form_token": "", "to": "nobody"}, headers=EN)
+    shown = flashes(m1.c.get(r.headers["Location"], headers=EN).get_data(as_text=True))
+    assert "There is no user nobody with a chain address." in shown and "没有用户" not in shown
+    # an amount that is not in yuan: the field said in words, in each language
+    page = buyer.text(f"/receivables/{rid}")
+    r = buyer.submit(page, 'id="form-settle"', {"amount": "abc"})
+    shown = flashes(buyer.follow(r))
+    assert "付款金额：请输入以元为单位的金额，例如 100.00。" in shown and "Payment amount" not in shown
+    action, hidden = form_in(page, 'id="form-settle"')
+    r = buyer.c.post(action, data={**hidden, "form_token": "", "amount": "abc"}, headers=EN)
+    shown = flashes(buyer.c.get(r.headers["Location"], headers=EN).get_data(as_text=True))
+    assert "Payment amount: enter an amount in yuan, e.g. 100.00." in shown and "付款金额" not in shown
+    # the API's message follows Accept-Language; its error code stays
+    answer = api("merchant1").post(f"/receivables/{rid}/transfer", json={"to": "nobody"}, headers=EN).get_json()
+    assert answer["message"] == "There is no user nobody with a chain address."
+    answer = api("merchant1").post(f"/receivables/{rid}/transfer", json={"to": "nobody"}).get_json()
+    assert "没有用户 nobody" in answer["message"]

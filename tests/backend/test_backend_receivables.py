@@ -110,7 +110,12 @@ def test_the_journey(api, chain_app, seeded):
     paid = [e for e in tree["timeline"] if e["event"] == "ReceivableSettled"]
     assert [int(e["args"]["toFinancier"]) for e in paid] == [advance, fee]  # financier first, in full
     financed = next(e for e in tree["timeline"] if e["event"] == "ReceivableFinanced")
-    assert financed["detail"] == f"融资款 Advance {canonical.yuan(advance)} · 手续费 Fee {canonical.yuan(fee)}"
+    assert financed["detail"] == f"融资款 {canonical.yuan(advance)} · 手续费 {canonical.yuan(fee)}"
+    assert financed["label"] == "融资放款" and tree["status_label"] == "已结清"
+    english = _ok(api("merchant2").get(f"/receivables/{part2}", headers={"Accept-Language": "en"}))
+    financed = next(e for e in english["timeline"] if e["event"] == "ReceivableFinanced")
+    assert financed["detail"] == f"Advance {canonical.yuan(advance)} · fee {canonical.yuan(fee)}"
+    assert financed["label"] == "Financed" and english["status_label"] == "Settled"
     assert [e["event"] for e in tree["timeline"]][:2] == ["ReceivableSplit", "ReceivableTransferred"]
     lists = {role: [r["id"] for r in _ok(api("merchant2").get(f"/receivables?role={role}"))["receivables"]]
              for role in ("holder", "debtor")}

@@ -20,34 +20,34 @@ def issue(live_server, items):
     return r.json()["number"]
 
 
-def test_buyer_selects_and_exports(page, login, live_server, screenshot, tmp_path):
+def test_buyer_selects_and_exports(page, new_page, login, live_server, screenshot, tmp_path):
     numbers = [issue(live_server, [{"name": "办公用品 Office supplies", "quantity": 10, "unit_price": 12_50,
                                     "tax_rate": 13},
                                    {"name": "咨询服务 Consulting", "unit_price": 500_00, "tax_rate": 6}]),
                issue(live_server, [{"name": "打印纸 Paper", "quantity": 3, "unit_price": 25_00, "tax_rate": 13}]),
                issue(live_server, [{"name": "服务器 Server", "unit_price": 8_000_00, "tax_rate": 13}])]
     login(page, "buyer")
-    page.get_by_role("link", name="收票箱 Inbox").click()
-    expect(page.get_by_role("heading", name="收票箱 Inbox")).to_be_visible()
+    page.locator("[data-test=nav-inbox]").click()
+    expect(page.get_by_role("heading", name="收票箱")).to_be_visible()
     rows = page.locator("#inbox-table tbody tr")
     expect(rows).to_have_count(3)
 
-    page.get_by_label("全选本页 Select all on this page").check()
+    page.get_by_label("全选本页").check()
     for number in numbers:
-        expect(page.get_by_label(f"选择 Select {number}")).to_be_checked()
-    expect(page.locator("#inbox-selected-count")).to_have_text("（已选 3 张 selected）")
+        expect(page.get_by_label(f"选择 {number}")).to_be_checked()
+    expect(page.locator("#inbox-selected-count")).to_have_text("（已选 3 张）")
     screenshot(page, "inbox-selected")
     with page.expect_download() as info:
         page.locator("#inbox-export").get_by_role("button", name="Excel (XLSX)").first.click()
     path = tmp_path / "inbox.xlsx"
     info.value.save_as(path)
     sheet = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
-    assert sheet[0][0] == "发票号码 Number" and len(sheet) == 1 + 4  # a row per line item
+    assert sheet[0][0] == "发票号码" and len(sheet) == 1 + 4  # a row per line item
     assert sorted({row[0] for row in sheet[1:]}) == sorted(numbers)
 
-    page.get_by_label(f"选择 Select {numbers[0]}").uncheck()
-    expect(page.get_by_label("全选本页 Select all on this page")).not_to_be_checked()
-    expect(page.locator("#inbox-selected-count")).to_have_text("（已选 2 张 selected）")
+    page.get_by_label(f"选择 {numbers[0]}").uncheck()
+    expect(page.get_by_label("全选本页")).not_to_be_checked()
+    expect(page.locator("#inbox-selected-count")).to_have_text("（已选 2 张）")
     with page.expect_download() as info:
         page.locator("#inbox-export").get_by_role("button", name="CSV").first.click()
     data = info.value.path().read_bytes()
@@ -55,8 +55,20 @@ def test_buyer_selects_and_exports(page, login, live_server, screenshot, tmp_pat
     got = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert sorted(row[0] for row in got[1:]) == sorted(numbers[1:])
 
-    page.get_by_label("搜索 Search").fill("打印纸")
-    page.get_by_role("button", name="筛选 Filter").click()
+    page.get_by_label("搜索").fill("打印纸")
+    page.get_by_role("button", name="筛选").click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(numbers[1])
-    expect(rows.first).to_contain_text("已开具 Issued")
+    expect(rows.first.locator(".badge")).to_have_text("已开具")
+
+    # a browser that asks for English: the page, the count and the file's headers in English
+    english = login(new_page(locale="en-US"), "buyer")
+    english.locator("[data-test=nav-inbox]").click()
+    expect(english.get_by_role("heading", name="Inbox")).to_be_visible()
+    english.get_by_label(f"Select {numbers[2]}").check()
+    expect(english.locator("#inbox-selected-count")).to_have_text("(1 selected)")
+    expect(english.locator(f"tr[data-number='{numbers[2]}'] .badge")).to_have_text("Issued")
+    with english.expect_download() as info:
+        english.locator("#inbox-export").get_by_role("button", name="CSV").first.click()
+    got = list(csv.reader(io.StringIO(info.value.path().read_bytes().decode("utf-8-sig"), newline="")))
+    assert got[0][:3] == ["Invoice number", "Line", "Issue date"] and [row[0] for row in got[1:]] == [numbers[2]]

@@ -1,6 +1,6 @@
 """The receivables journey (issue 11) in a real browser, each user in a browser context of
-its own: merchant1 issues an invoice to the demo buyer and draws a receivable on it from the
-invoice's page (a refused amount first, and a small one cancelled through its confirm()),
+its own: merchant1 issues an invoice to the demo buyer (through the API: the issue form has
+its own tests) and draws a receivable on it from the invoice's page (a refused amount first, and a small one cancelled through its confirm()),
 the buyer accepts it from 待确认 (a dismissed confirm() on 拒绝 first), merchant1 splits it
 with the split form's live sum check and transfers part 2 to merchant2, merchant2 pledges
 part 2 to the financier, the financier finances it from its offers with an advance and a
@@ -40,6 +40,17 @@ def balances(live_server):
     return out
 
 
+def issue(live_server):
+    """merchant1 issues ¥141.25 (10 × ¥12.50 + 13 % tax) to the demo buyer; its number."""
+    r = requests.post(f"{live_server.url}/api/v1/invoices", timeout=30,
+                      headers={"Authorization": f"Bearer {live_server.users['merchant1']['api_token']}"},
+                      json={"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0002XU",
+                            "items": [{"name": "办公用品 Office supplies", "quantity": 10, "unit_price": 12_50,
+                                       "tax_rate": 13}]})
+    assert r.status_code == 201, r.text[:300]
+    return r.json()["number"]
+
+
 def rid_of(page):
     m = re.search(r"/receivables/(\d+)$", page.url)
     assert m, page.url
@@ -57,15 +68,15 @@ def create_receivable(page, amount, due):
     form.locator("#create-receivable-submit").click()
 
 
-def test_receivables_journey(page, new_page, login, screenshot, live_server, reload_until_visible,
-                             issue_through_form):
+def test_receivables_journey(page, new_page, login, screenshot, live_server, reload_until_visible):
     start = balances(live_server)
     assert start["buyer"] >= GROSS and start["financier"] >= ADVANCE, start
     due = (date.today() + timedelta(days=45)).isoformat()
 
     # --- 1. merchant1: an invoice to the demo buyer, a receivable drawn on it from its page
     m1 = login(page, "merchant1")
-    number = issue_through_form(m1)
+    number = issue(live_server)
+    m1.goto(f"/invoices/{number}")
     reload_until_visible(m1, m1.locator("#create-receivable-form"))
     expect(m1.locator("#receivables")).to_contain_text("应收账款")
     expect(m1.locator("#invoice-available")).to_have_text("¥141.25")
@@ -142,15 +153,26 @@ def test_receivables_journey(page, new_page, login, screenshot, live_server, rel
     amounts.nth(1).fill("20.00")
     expect(submit).to_be_disabled()
     expect(remaining).to_have_attribute("data-remaining", str(GROSS - 120_00))
-    expect(remaining).to_contain_text("剩余差额 Remaining：¥21.25")
+    expect(remaining).to_have_text("剩余差额：¥21.25")
     amounts.nth(1).fill("50.00")
     expect(submit).to_be_disabled()
-    expect(remaining).to_contain_text("超出面值 Over by：¥8.75")
+    expect(remaining).to_have_text("超出面值：¥8.75")
     amounts.nth(0).fill(yi(PART1))
     amounts.nth(1).fill(yi(PART2))
     expect(remaining).to_have_attribute("data-remaining", "0")
     expect(remaining).to_contain_text("合计等于面值 ¥141.25")
     expect(submit).to_be_enabled()
+    # the same live check in English, for a browser that asks for English
+    m1en = login(new_page(locale="en-US"), "merchant1")
+    m1en.goto(f"/receivables/{rid}")
+    expect(m1en.locator("#form-split h3")).to_have_text("Split")
+    m1en.locator("#form-split .split-amount").nth(0).fill("100.00")
+    m1en.locator("#form-split .split-amount").nth(1).fill("20.00")
+    expect(m1en.locator("#split-remaining")).to_have_text("Remaining: ¥21.25")
+    m1en.locator("#form-split .split-amount").nth(1).fill("50.00")
+    expect(m1en.locator("#split-remaining")).to_have_text("Over the face value by ¥8.75")
+    expect(m1en.locator("#receivable-status")).to_have_text("Accepted")
+    assert not CJK.search(m1en.locator("#form-split").inner_text())
     screenshot(m1, "receivables-split-form")
     submit.click()
     expect(m1.locator(".flash.ok")).to_contain_text("已拆分应收账款")
@@ -192,7 +214,10 @@ def test_receivables_journey(page, new_page, login, screenshot, live_server, rel
     status_is(bank, "offered")
     bank.locator("#finance-advance").fill(yi(ADVANCE))
     bank.locator("#finance-fee").fill(yi(FEE))
-    expect(bank.locator("#finance-check")).to_contain_text("✓ 融资款 + 手续费 Advance + fee = ¥82.50 ≤ ¥91.25")
+    expect(bank.locator("#finance-check")).to_have_text("✓ 融资款 ≤ 未付 ¥91.25；✓ 融资款 + 手续费 = ¥82.50 ≤ ¥91.25")
+    bank.locator("#finance-fee").fill("12.00")
+    expect(bank.locator("#finance-check")).to_have_text("✓ 融资款 ≤ 未付 ¥91.25；✗ 融资款 + 手续费 = ¥92.00 > ¥91.25")
+    bank.locator("#finance-fee").fill(yi(FEE))
     bank.locator("#finance-submit").click()
     expect(bank.locator(".flash.ok")).to_contain_text("已融资放款")
     status_is(bank, "pledged")

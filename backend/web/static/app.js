@@ -84,6 +84,12 @@
     var sign = f < 0 ? "-" : "", a = Math.abs(f);
     return sign + "¥" + String(Math.floor(a / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + ("0" + a % 100).slice(-2);
   }
+  // the words come from the page (data-t-… attributes, in its language) with {name} placeholders
+  function words(el, name, values) {
+    return (el.getAttribute("data-t-" + name) || "").replace(/\{(\w+)\}/g, function (m, key) {
+      return Object.prototype.hasOwnProperty.call(values || {}, key) ? values[key] : m;
+    });
+  }
   document.addEventListener("submit", function (ev) {
     var text = ev.target.getAttribute && ev.target.getAttribute("data-confirm");
     if (text && !window.confirm(text)) ev.preventDefault();
@@ -104,10 +110,10 @@
         if (v === null || v === 0) bad = true; else sum += v;
       });
       var diff = total - sum;
-      if (bad) out.textContent = "请填写每一部分的金额（元）。Enter every part in yuan.";
-      else if (diff === 0) out.textContent = "合计等于面值 " + yuan(total) + " ✓ The parts sum to the face value.";
-      else if (diff > 0) out.textContent = "剩余差额 Remaining：" + yuan(diff);
-      else out.textContent = "超出面值 Over by：" + yuan(-diff);
+      if (bad) out.textContent = words(split, "bad");
+      else if (diff === 0) out.textContent = words(split, "equal", {total: yuan(total)});
+      else if (diff > 0) out.textContent = words(split, "remaining", {amount: yuan(diff)});
+      else out.textContent = words(split, "over", {amount: yuan(-diff)});
       out.setAttribute("data-remaining", bad ? "" : String(diff));
       submit.disabled = bad || diff !== 0 || parts.length < 2;
       add.hidden = parts.length >= max;
@@ -135,10 +141,10 @@
     var outstanding = parseInt(form.getAttribute("data-outstanding"), 10), out = form.querySelector(".finance-check");
     var check = function () {
       var advance = fen(form.querySelector("[name=advance]").value), fee = fen(form.querySelector("[name=fee]").value || "0");
-      if (advance === null || fee === null) { out.textContent = "请以元填写融资款和手续费。Enter the advance and fee in yuan."; return; }
+      if (advance === null || fee === null) { out.textContent = words(form, "bad"); return; }
       var ok1 = advance <= outstanding, ok2 = advance + fee <= outstanding;
-      out.textContent = (ok1 ? "✓" : "✗") + " 融资款 ≤ 未付 Advance ≤ outstanding " + yuan(outstanding) + "；" +
-        (ok2 ? "✓" : "✗") + " 融资款 + 手续费 Advance + fee = " + yuan(advance + fee) + (ok2 ? " ≤ " : " > ") + yuan(outstanding);
+      out.textContent = words(form, "check", {mark1: ok1 ? "✓" : "✗", mark2: ok2 ? "✓" : "✗", outstanding: yuan(outstanding),
+                                              sum: yuan(advance + fee), compare: ok2 ? "≤" : ">"});
       out.classList.toggle("bad", !(ok1 && ok2));
     };
     form.addEventListener("input", check);
@@ -159,7 +165,7 @@
     boxes().forEach(function (b) { total += 1; if (b.checked) n += 1; });
     all.checked = total > 0 && n === total;
     all.indeterminate = n > 0 && n < total;
-    count.textContent = n ? "（已选 " + n + " 张 selected）" : "";
+    count.textContent = n ? (count.getAttribute("data-t-selected") || "{count}").replace("{count}", n) : "";
   };
   all.addEventListener("change", function () {
     boxes().forEach(function (b) { b.checked = all.checked; });
