@@ -36,35 +36,10 @@ def base_url():
 
 
 def compose_alert(row):
-    """The EmailMessage of an alert's row: what was found (Chinese, then English), the
-    merchants, the invoices and the link to the alert's page."""
-    from .detector import KIND_LABELS, SEVERITY_LABELS
+    """The EmailMessage of an alert's row, in its recipient's language (services.alert_notify)."""
+    from .alert_notify import compose
 
-    alert, cfg = row.alert, current_app.config
-    merchants, invoices = json.loads(alert.merchants), json.loads(alert.invoices)
-    label = KIND_LABELS.get(alert.kind, alert.kind)
-    link = f"{base_url()}alerts/{alert.id}"
-    msg = EmailMessage()
-    msg["Subject"] = (f"【异常预警】{label.split(' ', 1)[0]} · {'、'.join(merchants[:3])} · "
-                      f"Alert #{alert.id}: {alert.kind} ({alert.severity})")
-    msg["From"] = cfg["MAIL_FROM"]
-    msg["To"] = row.recipient
-    msg["Date"] = formatdate(usegmt=True)
-    domain = parseaddr(cfg["MAIL_FROM"])[1].rpartition("@")[2] or "einvoice.localhost"
-    msg["Message-ID"] = f"<einvoice-alert-{row.id}-{alert.id}@{domain}>"
-    msg["X-Einvoice-Alert"] = str(alert.id)
-    msg["X-Einvoice-Alert-Kind"] = alert.kind
-    listed = "\n".join(f"  {n}  {base_url()}invoices/{n}" for n in invoices[:50])
-    more = f"\n  …… 共 {len(invoices)} 张 {len(invoices)} in all" if len(invoices) > 50 else ""
-    msg.set_content(
-        f"异常预警 #{alert.id}：{label}（严重程度 {SEVERITY_LABELS.get(alert.severity, alert.severity)}）\n\n"
-        f"{alert.explanation}\n\n"
-        f"涉及商户 Merchants：{'、'.join(merchants)}\n"
-        f"涉及发票 Invoices：\n{listed}{more}\n\n"
-        f"查看、确认和处理 Open, acknowledge and resolve it：\n{link}\n\n"
-        f"本邮件由电子发票平台的异常检测自动发送。This message was sent automatically by the platform's anomaly "
-        f"detector.\n")
-    return msg
+    return compose(row, base_url())
 
 
 def compose(row):
