@@ -66,11 +66,12 @@ def split_invoicing(rows, s, cap):
                  "window_minutes": int(s["split_window_minutes"])},
                 explained(_l(
                     "%(seller)s (%(tax_id)s) issued %(count)s invoices to the same buyer %(buyer)s (%(buyer_tax_id)s) "
-                    "within about %(minutes)s minutes (%(first)s to %(last)s China time), each %(smallest)s–"
+                    "within about %(span)s (%(first)s to %(last)s China time), each %(smallest)s–"
                     "%(largest)s, at least %(percent)s%% of its per-invoice cap %(cap)s, %(total)s in all: one sale "
                     "possibly split to stay under the cap.",
                     seller=first.seller_name or m, tax_id=m, count=len(c), buyer=first.buyer_name or buyer,
-                    buyer_tax_id=buyer, minutes=minutes, first=_hm(first.issued_at), last=_hm(last.issued_at),
+                    span=_l("1 minute") if minutes == 1 else _l("%(minutes)s minutes", minutes=minutes),
+                    buyer_tax_id=buyer, first=_hm(first.issued_at), last=_hm(last.issued_at),
                     smallest=yuan(min(r.gross for r in c)), largest=yuan(max(r.gross for r in c)),
                     percent=s["split_cap_percent"], cap=yuan(cap), total=yuan(total))),
                 _utc(first.issued_at), _utc(last.issued_at)))
@@ -177,10 +178,12 @@ def dormant_burst(rows, s, evaluate_from=None):
             {"quiet_days": quiet, "last_before": prev.day, "last_before_number": prev.number, "burst_from": cur.day,
              "burst_days": int(s["dormant_burst_days"]), "count": len(burst), "gross": total},
             explained(_l("%(seller)s (%(tax_id)s) issued nothing for %(quiet)s days (since %(last_day)s), then "
-                      "%(count)s invoices, %(gross)s, within %(burst_days)s days from %(day)s: a dormant account "
+                      "%(count)s invoices, %(gross)s, within %(burst)s from %(day)s: a dormant account "
                       "suddenly busy.",
                       seller=cur.seller_name or m, tax_id=m, quiet=quiet, last_day=prev.day, count=len(burst),
-                      gross=yuan(total), burst_days=s["dormant_burst_days"], day=cur.day)),
+                      gross=yuan(total), day=cur.day,
+                      burst=_l("1 day") if int(s["dormant_burst_days"]) == 1
+                      else _l("%(days)s days", days=s["dormant_burst_days"]))),
             _utc(cur.issued_at), _utc(burst[-1].issued_at)))
     return out
 
