@@ -101,7 +101,8 @@ def assign(user, alert_id, body):
     auditor = get_db().execute(select(User).where(User.username == name)).scalar_one_or_none()
     if auditor is None or auditor.role != "auditor" or not auditor.active:
         raise ValidationError({"auditor": _("not an active auditor's username")},
-                              _("“%(name)s” is not an active auditor: alerts are assigned to auditors only.", name=name))
+                              _("“%(name)s” is not an active auditor: alerts are assigned to auditors only.",
+                                name=name))
     if alert.status == "resolved":
         raise _conflict(alert, "assign")
     alert.assignee_id = auditor.id

@@ -10,7 +10,6 @@ rows are never looked at again. An SMTP failure puts the row back to pending wit
 error and the next attempt MAIL_RETRY_BASE·2^(attempts-1) seconds later (at most an hour);
 after MAIL_MAX_ATTEMPTS it is failed. ``start_background`` runs it in a thread (serve.py).
 """
-import json
 import secrets
 import smtplib
 import threading

@@ -87,12 +87,13 @@ def decide(user, merchant_id, action, body=None):
             current_app.logger.warning("number range for %s not allocated: %s", m.tax_id, exc)
     elif action == "numbers":
         if m.status != "approved":
-            raise Refused("InvalidMerchantStatus", _("Only approved merchants get number ranges (this one: %(status)s).",
-                                                     status=STATUS_WORDS.get(m.status, m.status)), 409)
+            raise Refused("InvalidMerchantStatus",
+                          _("Only approved merchants get number ranges (this one: %(status)s).",
+                            status=STATUS_WORDS.get(m.status, m.status)), 409)
         count = _count(body)
         if not user.address:
             raise Refused("no_signing_key", _("This account has no chain address to sign with."), 403)
-        _, result = open_number_range(user.address, m, count)
+        _range, result = open_number_range(user.address, m, count)
     elif action == "limits":
         result = transact_as(user, MERCHANTS, "setLimits", account, _limits(body), ref=m.tax_id)
     elif action == "reject":

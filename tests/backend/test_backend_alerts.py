@@ -287,7 +287,6 @@ def test_new_alert_is_mailed_and_posted_to_the_webhook(api, chain_app, tmp_path)
             assert get_db().get(Alert, alert["id"]).webhook_status == "sent"
         files = sink.files()
         assert len(files) == 2  # one alert (the later invoices updated it): mailed once per recipient
-        msg = BytesParser(policy=policy.default).parse(open(files[0], "rb"))
         mails = {m["To"]: m for m in (BytesParser(policy=policy.default).parse(open(f, "rb")) for f in files)}
         zh, en = mails["audit@example.cn"], mails["tax@example.cn"]  # tax@… is a user whose saved language is en
         assert zh["Subject"].startswith("【异常预警】拆分开票") and f"预警 #{alert['id']}" in zh["Subject"]

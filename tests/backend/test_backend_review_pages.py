@@ -93,3 +93,52 @@ def test_financier_menu_leads_to_its_work(chain_app, seeded):
                  "/verify/history"):
         assert f'href="{path}"' in nav, path
         assert client.get(path).status_code == 200, path
+
+
+def test_the_authority_pages_in_chinese_and_in_english(chain_app, seeded):
+    """Merchants (statuses, limits in yuan), parameters and users (on-chain roles in words, no
+    role constants): one language per page; a decision's message in each language."""
+    client = chain_app.test_client()
+    login(client, "authority")
+    en = {"Accept-Language": "en"}
+    zh = client.get("/admin/merchants").get_data(as_text=True)
+    assert "商户管理" in zh and "已批准" in zh and "单张" in zh and "¥" in zh and "分配新号段" in zh
+    assert "Approved" not in zh and "Per invoice" not in zh and "Allocate a new range" not in zh
+    english = client.get("/admin/merchants", headers=en).get_data(as_text=True)
+    assert "Approved" in english and "Per invoice" in english and "Allocate a new range" in english
+    assert "已批准" not in english and "单张" not in english and "分配新号段" not in english
+    assert re.search(r"Per invoice <b>¥[\d,]+\.\d\d</b>", english)  # limits in yuan
+
+    zh = client.get("/admin/parameters").get_data(as_text=True)
+    assert "审计参数" in zh and "允许税率" in zh and "保存上链" in zh and "Allowed tax rates" not in zh
+    english = client.get("/admin/parameters", headers=en).get_data(as_text=True)
+    assert "Allowed tax rates" in english and "Save on chain" in english and "允许税率" not in english
+
+    zh = client.get("/admin/users").get_data(as_text=True)
+    assert "发票登记合约上的审计员角色" in zh and "已授权" in zh and "撤销" in zh
+    english = client.get("/admin/users", headers=en).get_data(as_text=True)
+    assert "the auditor role on the invoice registry" in english and "granted" in english
+    assert "发票登记合约" not in english and "已授权" not in english
+    for page in (zh, english):
+        assert "AUDITOR_ROLE" not in page and "FINANCIER_ROLE" not in page and "InvoiceRegistry" not in page
+
+    uid = re.search(r'/admin/users/(\d+)/revoke', english).group(1)
+    token = csrf_token(client, "/admin/users")
+    r = client.post(f"/admin/users/{uid}/revoke", data={"csrf_token": token}, headers=en, follow_redirects=True)
+    text = r.get_data(as_text=True)
+    assert ": the on-chain role was revoked." in text and "not granted" in text and "链上角色" not in text
+    r = client.post(f"/admin/users/{uid}/grant", data={"csrf_token": token}, follow_redirects=True)
+    assert "：链上角色已授予。" in r.get_data(as_text=True) and "was granted" not in r.get_data(as_text=True)
+
+    page = client.get("/admin/merchants").get_data(as_text=True)
+    mid = re.findall(r'/admin/merchants/(\d+)/suspend', page)[0]
+    r = client.post(f"/admin/merchants/{mid}/suspend", data={"csrf_token": token, "reason": "核查中"},
+                    headers=en, follow_redirects=True)
+    text = r.get_data(as_text=True)
+    assert ": suspended." in text and "Suspended" in text and "已暂停" not in text
+    r = client.post(f"/admin/merchants/{mid}/numbers", data={"csrf_token": token, "count": "10"},
+                    follow_redirects=True)  # a suspended merchant gets no range: said in words, in Chinese
+    text = r.get_data(as_text=True)
+    assert "只能为已批准的商户分配号段（该商户当前：已暂停）" in text and "suspended)" not in text
+    r = client.post(f"/admin/merchants/{mid}/reinstate", data={"csrf_token": token}, follow_redirects=True)
+    assert "：已恢复。" in r.get_data(as_text=True)
