@@ -116,6 +116,16 @@ def _list(words):
     return ("、" if current_language() == "zh" else ", ").join(words)
 
 
+def _problems(fields):
+    """A settings form's problems, each threshold named by its words."""
+    named = []
+    for key, problem in fields.items():
+        name = re.split(r"[.\[]", key, maxsplit=1)[0]
+        words = SETTINGS[name][4] if name in SETTINGS else key
+        named.append(_("%(field)s: %(problem)s", field=words, problem=problem))
+    return "; ".join(named) if current_language() == "en" else "；".join(named)
+
+
 def _settings_body(form):
     """The settings form as the API's body: numbers as numbers (what is not a number is sent
     as typed: the validation names the field), the rule checkboxes, the addresses one a line."""
@@ -144,9 +154,13 @@ def settings():
             abort(403)
         if form.validate_on_submit():
             with explained_refusals():
-                alerts.change_settings(current_user, _settings_body(request.form))
-                flash(_("The detector's thresholds are saved."), "ok")
-                return redirect(url_for("alerts.settings"))
+                try:
+                    alerts.change_settings(current_user, _settings_body(request.form))
+                except ValidationError as exc:  # each threshold named in words, not by its key
+                    flash(_("Please check the thresholds: %(problems)s", problems=_problems(exc.fields)), "error")
+                else:
+                    flash(_("The detector's thresholds are saved."), "ok")
+                    return redirect(url_for("alerts.settings"))
     current = alerts.settings(current_user)
     return render_template("alerts/settings.html", form=form, s=current["settings"], defaults=current["defaults"],
                            specs=SETTINGS, kinds=KINDS, editable=current_user.role == "authority")

@@ -6,6 +6,7 @@ assign to auditors only, 409 in a wrong state, 403 to others); the detector's se
 authority changes, auditors read, 400 per field); the alert e-mailed through the outbox to a
 real SMTP sink and POSTed to a local webhook; the CLI's full scan."""
 import json
+import re
 import socket
 import threading
 import time
@@ -363,9 +364,10 @@ def test_alert_pages_list_detail_and_workflow_forms(api, chain_app, seeded):
     assert "is acknowledged: it cannot be acknowledged" in r.get_data(as_text=True)
     r = c.post(f"/alerts/{alert['id']}/assign", data={"csrf_token": token, "auditor": "merchant1"}, follow_redirects=True)
     assert "不是在用的审计员账户" in r.get_data(as_text=True)
-    r = c.post(f"/alerts/{alert['id']}/assign", data={"csrf_token": token, "auditor": "auditor"}, follow_redirects=True,
-               headers={"Accept-Language": "en"})
-    assert f"Alert assigned (#{alert['id']})" in r.get_data(as_text=True) and "已分配预警" not in r.get_data(as_text=True)
+    r = c.post(f"/alerts/{alert['id']}/assign", data={"csrf_token": token, "auditor": "auditor"},
+               follow_redirects=True, headers={"Accept-Language": "en"})
+    assert f"Alert assigned (#{alert['id']})" in r.get_data(as_text=True)
+    assert "已分配预警" not in r.get_data(as_text=True)
     r = c.post(f"/alerts/{alert['id']}/resolve", data={"csrf_token": token, "note": "已核实 Checked"},
                follow_redirects=True)
     html = r.get_data(as_text=True)
@@ -393,7 +395,12 @@ def test_settings_page(chain_app, seeded, api):
     assert 'id="settings-submit"' in c.get("/alerts/settings").get_data(as_text=True)
     token = csrf_token(c, "/alerts/settings")
     r = c.post("/alerts/settings", data={"csrf_token": token, "split_min_count": "abc"}, follow_redirects=True)
-    assert "split_min_count" in r.get_data(as_text=True)
+    assert "请检查检测阈值：拆分开票：最少张数：" in r.get_data(as_text=True)  # the threshold in words, not its key
+    r = c.post("/alerts/settings", data={"csrf_token": token, "circular_min_length": "6", "circular_max_length": "4"},
+               headers={"Accept-Language": "en"}, follow_redirects=True)
+    flashed = re.search(r'<div class="flash error">(.*?)</div>', r.get_data(as_text=True)).group(1)
+    assert flashed == "Please check the thresholds: Circular invoicing: shortest cycle: must not be above the " \
+                      "longest cycle (4)"
     r = c.post("/alerts/settings", data={"csrf_token": token, "split_min_count": "4", "volume_z": "4.5",
                                          "disabled_rules": ["unusual_hours"],
                                          "alert_mail_to": "a@example.cn\nb@example.cn"}, follow_redirects=True)
