@@ -3,6 +3,7 @@ assign (an auditor), the alert as the API answers it, the detector settings (eac
 default, bounds and words: ``SETTINGS``; an update names only what it changes)."""
 from typing import Annotated, Literal
 
+from flask_babel import lazy_gettext as _l
 from pydantic import Field, StrictFloat, create_model
 
 from .common import PAGE_MAX, QUERY_TEXT, Answer, Model, Query, integer, text
@@ -14,53 +15,51 @@ STATUSES = ("open", "acknowledged", "resolved")
 EMAIL = "^[^@\\s\\x00-\\x1f<>,;]+@[^@\\s\\x00-\\x1f<>,;]+\\.[^@\\s\\x00-\\x1f<>,;]+$"
 NOTE_MAX = 2000
 
-# name: (default, minimum, maximum, type, words: Chinese, then English). "kinds": a list of
+# name: (default, minimum, maximum, type, words (lazy: the page's language)). "kinds": a list of
 # rule kinds; "emails": a list of e-mail addresses. docs/alerts.md explains each one.
 SETTINGS = {
-    "disabled_rules": ([], None, None, "kinds", "停用的规则 Rules switched off"),
-    "incremental_days": (120, 30, 3660, int, "增量检测读取的天数 Days of invoices an incremental run reads"),
-    "split_min_count": (3, 2, 1000, int, "拆分开票：最少张数 Split invoicing: at least this many invoices"),
-    "split_window_minutes": (60, 1, 10080, int, "拆分开票：时间窗口（分钟）Split invoicing: within minutes"),
-    "split_cap_percent": (90, 50, 100, int, "拆分开票：每张不低于单张限额的百分比 Split invoicing: each at least "
-                                           "this % of the per-invoice cap"),
-    "volume_baseline_days": (28, 7, 365, int, "开票量激增：基线天数 Volume spike: baseline days"),
-    "volume_min_history_days": (14, 1, 365, int, "开票量激增：最少历史天数 Volume spike: days of history needed"),
-    "volume_z": (8.0, 1.0, 100.0, float, "开票量激增：稳健 z 值（中位数/MAD）Volume spike: robust z (median/MAD)"),
-    "volume_ratio": (5.0, 1.0, 1000.0, float, "开票量激增：相对基线中位数的倍数 Volume spike: times the baseline"),
-    "volume_min_invoices": (10, 1, 100000, int, "开票量激增：当日最少张数 Volume spike: invoices that day at least"),
-    "circular_window_days": (7, 1, 365, int, "循环开票：时间窗口（天）Circular invoicing: within days"),
-    "circular_min_length": (3, 2, 10, int, "循环开票：最短环（家）Circular invoicing: shortest cycle"),
-    "circular_max_length": (5, 2, 10, int, "循环开票：最长环（家）Circular invoicing: longest cycle"),
-    "circular_similarity_percent": (50, 0, 100, int, "循环开票：最小一环金额不低于最大一环的百分比 Circular invoicing: "
-                                                     "smallest leg at least this % of the largest"),
-    "void_ratio_percent": (30, 1, 100, int, "作废红冲比例：百分比 Void/red-letter ratio: percent"),
-    "void_min_invoices": (10, 1, 100000, int, "作废红冲比例：当月最少张数 Void ratio: invoices in the month at least"),
-    "dormant_days": (60, 7, 3650, int, "休眠后突增：休眠天数 Dormant burst: days without invoices"),
-    "dormant_burst_days": (3, 1, 60, int, "休眠后突增：突增窗口（天）Dormant burst: burst window in days"),
-    "dormant_burst_invoices": (10, 1, 100000, int, "休眠后突增：最少张数 Dormant burst: invoices at least"),
-    "round_unit_fen": (100000, 100, 10**12, int, "整数金额：整数单位（分）Round amounts: the round unit in fen"),
-    "round_share_percent": (50, 1, 100, int, "整数金额：占比 Round amounts: share percent"),
-    "round_min_invoices": (10, 1, 100000, int, "整数金额：当月最少张数 Round amounts: invoices in the month at least"),
-    "night_start_hour": (0, 0, 23, int, "非常规时段：开始（北京时间，时）Unusual hours: from (China time, hour)"),
-    "night_end_hour": (5, 1, 24, int, "非常规时段：结束（不含）Unusual hours: until (exclusive)"),
-    "night_share_percent": (30, 1, 100, int, "非常规时段：占当月比例 Unusual hours: share percent"),
-    "night_min_invoices": (5, 1, 100000, int, "非常规时段：当月最少张数 Unusual hours: night invoices at least"),
-    "concentration_share_percent": (90, 50, 100, int, "购买方集中：最大购买方金额占比 Buyer concentration: top "
-                                                      "buyer's share of gross"),
-    "concentration_min_invoices": (20, 2, 100000, int, "购买方集中：当月最少张数 Buyer concentration: invoices in the "
-                                                       "month at least"),
-    "alert_mail_to": ([], None, None, "emails", "预警邮件收件人（空：用 ALERT_MAIL_TO）Alert e-mail recipients "
-                                                "(empty: the ALERT_MAIL_TO configuration)"),
+    "disabled_rules": ([], None, None, "kinds", _l("Rules switched off")),
+    "incremental_days": (120, 30, 3660, int, _l("Days of invoices an incremental run reads")),
+    "split_min_count": (3, 2, 1000, int, _l("Split invoicing: at least this many invoices")),
+    "split_window_minutes": (60, 1, 10080, int, _l("Split invoicing: within minutes")),
+    "split_cap_percent": (90, 50, 100, int, _l("Split invoicing: each at least this percentage of "
+                                                "the per-invoice cap")),
+    "volume_baseline_days": (28, 7, 365, int, _l("Volume spike: baseline days")),
+    "volume_min_history_days": (14, 1, 365, int, _l("Volume spike: days of history needed")),
+    "volume_z": (8.0, 1.0, 100.0, float, _l("Volume spike: robust z (median/MAD)")),
+    "volume_ratio": (5.0, 1.0, 1000.0, float, _l("Volume spike: times the baseline")),
+    "volume_min_invoices": (10, 1, 100000, int, _l("Volume spike: invoices that day at least")),
+    "circular_window_days": (7, 1, 365, int, _l("Circular invoicing: within days")),
+    "circular_min_length": (3, 2, 10, int, _l("Circular invoicing: shortest cycle")),
+    "circular_max_length": (5, 2, 10, int, _l("Circular invoicing: longest cycle")),
+    "circular_similarity_percent": (50, 0, 100, int, _l("Circular invoicing: smallest leg at "
+                                                                   "least this percentage of the largest")),
+    "void_ratio_percent": (30, 1, 100, int, _l("Void/red-letter ratio: percent")),
+    "void_min_invoices": (10, 1, 100000, int, _l("Void ratio: invoices in the month at least")),
+    "dormant_days": (60, 7, 3650, int, _l("Dormant burst: days without invoices")),
+    "dormant_burst_days": (3, 1, 60, int, _l("Dormant burst: burst window in days")),
+    "dormant_burst_invoices": (10, 1, 100000, int, _l("Dormant burst: invoices at least")),
+    "round_unit_fen": (100000, 100, 10**12, int, _l("Round amounts: the round unit in fen")),
+    "round_share_percent": (50, 1, 100, int, _l("Round amounts: share percent")),
+    "round_min_invoices": (10, 1, 100000, int, _l("Round amounts: invoices in the month at least")),
+    "night_start_hour": (0, 0, 23, int, _l("Unusual hours: from (China time, hour)")),
+    "night_end_hour": (5, 1, 24, int, _l("Unusual hours: until (exclusive)")),
+    "night_share_percent": (30, 1, 100, int, _l("Unusual hours: share percent")),
+    "night_min_invoices": (5, 1, 100000, int, _l("Unusual hours: night invoices at least")),
+    "concentration_share_percent": (90, 50, 100, int, _l("Buyer concentration: top buyer's share of gross")),
+    "concentration_min_invoices": (20, 2, 100000, int, _l("Buyer concentration: invoices in the month at least")),
+    "alert_mail_to": ([], None, None, "emails", _l("Alert e-mail recipients (empty: the server's "
+                                                               "configured addresses)")),
 }
 
 
 def _field(spec):
     default, lo, hi, kind, words = spec
     if kind == "kinds":
-        return Annotated[list[Literal[KINDS]] | None, Field(None, max_length=len(KINDS), description=words)]
+        return Annotated[list[Literal[KINDS]] | None, Field(None, max_length=len(KINDS), description=str(words))]
     if kind == "emails":
         return Annotated[list[Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL)]] | None,
-                         Field(None, max_length=20, description=words)]
+                         Field(None, max_length=20, description=str(words))]
     base = integer(lo, hi) if kind is int else Annotated[StrictFloat, Field(ge=lo, le=hi)]
     return Annotated[base | None, Field(None, description=f"{words} (default {default})")]
 
@@ -74,7 +73,7 @@ DetectorSettingsUpdate = create_model(
 class DetectorSettings(Answer):
     settings: dict = Field(description="every threshold in force, by name")
     defaults: dict = Field(description="the default of each")
-    descriptions: dict = Field(description="what each one is, Chinese then English")
+    descriptions: dict = Field(description="what each one is, in the request's language")
 
 
 class AlertQuery(Query):
@@ -106,7 +105,7 @@ class AlertOut(Answer):
     merchants: list[str] = Field(description="tax IDs of the merchants concerned")
     invoices: list[str] = Field(description="numbers of the invoices that are its evidence")
     evidence: dict = Field(description="the figures")
-    explanation: str = Field(description="plain language, Chinese then English; amounts in yuan")
+    explanation: str = Field(description="plain language, Chinese then English (one line each); amounts in yuan")
     fingerprint: str
     window_start: str | None
     window_end: str | None

@@ -3,7 +3,8 @@ in the transaction that stores the alert; services.mail sends it, retried like a
 and, when ALERT_WEBHOOK_URL is set, a JSON POST to that webhook from a background thread
 once the alert is committed: retried ALERT_WEBHOOK_ATTEMPTS times with a backoff doubling
 from ALERT_WEBHOOK_BACKOFF seconds, never in the request's way; the outcome is the alert's
-``webhook_status`` (sent / failed)."""
+``webhook_status`` (sent / failed). The e-mail (``compose``) is in its recipient's language:
+the saved language of the user with that address, else Chinese."""
 import json
 import logging
 import threading
@@ -11,7 +12,12 @@ import time
 import urllib.error
 import urllib.request
 
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+
 from flask import current_app, has_app_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..core import mail_queue
@@ -43,6 +49,46 @@ def enqueue_mail(session, alerts):
     to = recipients(session)
     if to:
         mail_queue.enqueue_alert_mail(session, [a.id for a in alerts], to)
+
+
+def compose(row, base_url):
+    """The EmailMessage of an alert's outbox row (services.mail sends it): what was found, the
+    merchants, the invoices and the link to the alert's page, in the recipient's language."""
+    from .detector import KIND_LABELS, SEVERITY_LABELS
+    from .detector.base import explanation_in
+
+    alert, cfg = row.alert, current_app.config
+    merchants, invoices = json.loads(alert.merchants), json.loads(alert.invoices)
+    from .mail import recipient_language
+
+    language = recipient_language(row.recipient)
+    link = f"{base_url}alerts/{alert.id}"
+    with force_locale(language):
+        comma = "、" if language == "zh" else ", "
+        label, severity = KIND_LABELS.get(alert.kind, alert.kind), SEVERITY_LABELS.get(alert.severity, alert.severity)
+        subject = _("[Alert] %(kind)s · %(merchants)s · Alert #%(id)s (%(severity)s)", kind=label,
+                    merchants=comma.join(merchants[:3]), id=alert.id, severity=severity)
+        listed = "\n".join(f"  {n}  {base_url}invoices/{n}" for n in invoices[:50])
+        more = "\n  " + _("…… %(count)s in all", count=len(invoices)) if len(invoices) > 50 else ""
+        body = "\n\n".join([
+            _("Alert #%(id)s: %(kind)s (severity %(severity)s)", id=alert.id, kind=label, severity=severity),
+            explanation_in(alert.explanation, language),
+            _("Merchants: %(merchants)s", merchants=comma.join(merchants)) + "\n"
+            + _("Invoices:") + "\n" + listed + more,
+            _("Open, acknowledge and resolve it:") + "\n" + link,
+            _("This message was sent automatically by the platform's anomaly detector.")]) + "\n"
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = cfg["MAIL_FROM"]
+    msg["To"] = row.recipient
+    msg["Date"] = formatdate(usegmt=True)
+    domain = parseaddr(cfg["MAIL_FROM"])[1].rpartition("@")[2] or "einvoice.localhost"
+    msg["Message-ID"] = f"<einvoice-alert-{row.id}-{alert.id}@{domain}>"
+    msg["X-Einvoice-Alert"] = str(alert.id)
+    msg["X-Einvoice-Alert-Kind"] = alert.kind
+    msg["Content-Language"] = "zh-CN" if language == "zh" else "en"
+    msg.set_content(body)
+    return msg
 
 
 def after_commit(alert_ids):

@@ -4,6 +4,8 @@ resolved), assign to an auditor; the detector's settings (auditors read, the aut
 changes). Auditors and the authority only; a wrong state is a 409 with what it is now."""
 import json
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..core.db import get_db
@@ -15,13 +17,13 @@ from .errors import Refused, ValidationError
 from .validation import validated
 
 READERS = ("auditor", "authority")
-STATE_WORDS = {"open": "待处理 open", "acknowledged": "已确认 acknowledged", "resolved": "已解决 resolved"}
+# what a refused action would have done (the 409's message)
+ACTION_WORDS = {"acknowledge": _l("acknowledged"), "resolve": _l("resolved again"), "assign": _l("assigned")}
 
 
 def _reader(user):
     if user is None or user.role not in READERS:
-        raise Refused("forbidden", "仅审计员和税务机关可查看和处理预警。Only auditors and the authority see and handle "
-                                   "alerts.", 403)
+        raise Refused("forbidden", _("Only auditors and the authority see and handle alerts."), 403)
 
 
 def query(user, args):
@@ -54,7 +56,7 @@ def get(user, alert_id):
     _reader(user)
     alert = get_db().get(Alert, alert_id) if isinstance(alert_id, int) and 0 <= alert_id <= ID_MAX else None
     if alert is None:
-        raise Refused("not_found", "没有这条预警。No such alert.", 404)
+        raise Refused("not_found", _("No such alert."), 404)
     return alert
 
 
@@ -62,17 +64,17 @@ def as_dict(alert):
     return detector.alert_dict(alert, users=detector.users_of(get_db(), [alert]))
 
 
-def _conflict(alert, action_zh, action_en):
-    return Refused("alert_state", f"预警 #{alert.id} 当前为{STATE_WORDS[alert.status].split(' ')[0]}，不能{action_zh}。"
-                                  f"Alert #{alert.id} is {alert.status}: it cannot be {action_en}.", 409,
-                   extra={"alert_status": alert.status})
+def _conflict(alert, action):
+    return Refused("alert_state", _("Alert #%(id)s is %(status)s: it cannot be %(action)s.", id=alert.id,
+                                    status=detector.STATUS_LABELS.get(alert.status, alert.status).lower(),
+                                    action=ACTION_WORDS[action]), 409, extra={"alert_status": alert.status})
 
 
 def acknowledge(user, alert_id):
     """open → acknowledged."""
     alert = get(user, alert_id)
     if alert.status != "open":
-        raise _conflict(alert, "确认", "acknowledged")
+        raise _conflict(alert, "acknowledge")
     alert.status, alert.acknowledged_by, alert.acknowledged_at = "acknowledged", user.id, utcnow()
     get_db().commit()
     return alert
@@ -83,7 +85,7 @@ def resolve(user, alert_id, body):
     alert = get(user, alert_id)
     note = validated(ResolveRequest, body if isinstance(body, dict) else _not_object()).note
     if alert.status == "resolved":
-        raise _conflict(alert, "再次解决", "resolved again")
+        raise _conflict(alert, "resolve")
     now = utcnow()
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = user.id, now
@@ -98,18 +100,18 @@ def assign(user, alert_id, body):
     name = validated(AssignRequest, body if isinstance(body, dict) else _not_object()).auditor
     auditor = get_db().execute(select(User).where(User.username == name)).scalar_one_or_none()
     if auditor is None or auditor.role != "auditor" or not auditor.active:
-        raise ValidationError({"auditor": "not an active auditor's username"},
-                              f"“{name}”不是在用的审计员账户：预警只能分配给审计员。“{name}” is not an active auditor: "
-                              f"alerts are assigned to auditors only.")
+        raise ValidationError({"auditor": _("not an active auditor's username")},
+                              _("“%(name)s” is not an active auditor: alerts are assigned to auditors only.",
+                                name=name))
     if alert.status == "resolved":
-        raise _conflict(alert, "再分配", "assigned")
+        raise _conflict(alert, "assign")
     alert.assignee_id = auditor.id
     get_db().commit()
     return alert
 
 
 def _not_object():
-    raise ValidationError({"body": "must be a JSON object"}, "请求体必须是 JSON 对象。The body must be a JSON object.")
+    raise ValidationError({"body": _("must be a JSON object")}, _("The body must be a JSON object."))
 
 
 def auditors():
@@ -122,24 +124,25 @@ def auditors():
 def settings(user):
     _reader(user)
     return {"settings": detector.load_settings(get_db()), "defaults": dict(detector.DEFAULTS),
-            "descriptions": {name: spec[4] for name, spec in SETTINGS.items()}}
+            "descriptions": {name: str(spec[4]) for name, spec in SETTINGS.items()}}
 
 
 def change_settings(user, body):
     """The authority changes thresholds (only those sent); the pairs that go together are
     checked against the values in force."""
     if user is None or user.role != "authority":
-        raise Refused("forbidden", "仅税务机关可修改检测阈值。Only the authority changes the detector's thresholds.", 403)
+        raise Refused("forbidden", _("Only the authority changes the detector's thresholds."), 403)
     if not isinstance(body, dict):
         _not_object()
     req = validated(DetectorSettingsUpdate, body)
     changes = {k: v for k, v in req.model_dump(exclude_unset=True).items() if v is not None}
     merged = {**detector.load_settings(get_db()), **changes}
     if merged["circular_min_length"] > merged["circular_max_length"]:
-        raise ValidationError({"circular_min_length": f"must not be above circular_max_length "
-                                                      f"({merged['circular_max_length']})"})
+        raise ValidationError({"circular_min_length": _("must not be above the longest cycle (%(longest)s)",
+                                                        longest=merged["circular_max_length"])})
     if merged["night_start_hour"] == merged["night_end_hour"] % 24:
-        raise ValidationError({"night_end_hour": "must differ from night_start_hour"})
+        raise ValidationError({"night_end_hour": _("must differ from the start of the night hours (%(start)s)",
+                                                   start=merged["night_start_hour"])})
     if "disabled_rules" in changes:
         changes["disabled_rules"] = sorted(set(changes["disabled_rules"]))
     detector.save_settings(get_db(), user, json.loads(json.dumps(changes)))

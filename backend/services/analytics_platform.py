@@ -19,6 +19,7 @@ from ..core.models import (
     User,
 )
 from .analytics import Tally, comparison, period_figures, ratio, whole_months
+from . import detector
 from .analytics_store import CHUNK, refresh, standing_sums, statement, total
 from .errors import Refused
 from .receivable_views import LIVE, STATUS_LABELS
@@ -36,8 +37,8 @@ REGIONS = {
 TOP_MERCHANTS = 20
 TOP_ALERTS = 10
 SEVERITIES = ("high", "medium", "low")
-SEVERITY_LABELS = {"high": "高 High", "medium": "中 Medium", "low": "低 Low"}
-ALERT_STATUS_LABELS = {"open": "待处理 Open", "acknowledged": "已确认 Acknowledged", "resolved": "已解决 Resolved"}
+SEVERITY_LABELS = detector.SEVERITY_LABELS  # a lookup gives the label in the request's language (a str)
+ALERT_STATUS_LABELS = detector.STATUS_LABELS
 # review backlog ages (days since the flagged invoice was recorded): (upper bound, label)
 BACKLOG_AGES = ((1, "不足1天 Under 1 day"), (3, "1–3天 1–3 days"), (7, "3–7天 3–7 days"),
                 (30, "7–30天 7–30 days"), (None, "30天以上 Over 30 days"))

@@ -11,7 +11,6 @@ rows are never looked at again. An SMTP failure puts the row back to pending wit
 error and the next attempt MAIL_RETRY_BASE·2^(attempts-1) seconds later (at most an hour);
 after MAIL_MAX_ATTEMPTS it is failed. ``start_background`` runs it in a thread (serve.py).
 """
-import json
 import secrets
 import smtplib
 import threading
@@ -27,7 +26,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from ..core.canonical import yuan
 from ..core.db import get_db
-from ..core.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language
+from ..core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ..core.models import MailMessage, User, utcnow
 from . import inbox, invoice_pdf, invoices, issuance, public_links
 
@@ -52,40 +51,11 @@ def recipient_language(address):
     return DEFAULT_LANGUAGE
 
 
-def _listed(names):
-    return ("、" if current_language() == "zh" else ", ").join(names)
-
-
 def compose_alert(row):
-    """The EmailMessage of an alert's row, in the current language (compose: the
-    recipient's): what was found, the merchants, the invoices and the link to the alert's page."""
-    from .detector import KIND_LABELS, SEVERITY_LABELS
+    """The EmailMessage of an alert's row, in its recipient's language (services.alert_notify)."""
+    from .alert_notify import compose
 
-    alert, cfg = row.alert, current_app.config
-    merchants, numbers = json.loads(alert.merchants), json.loads(alert.invoices)
-    label = str(KIND_LABELS.get(alert.kind, alert.kind))
-    severity = str(SEVERITY_LABELS.get(alert.severity, alert.severity))
-    link = f"{base_url()}alerts/{alert.id}"
-    msg = EmailMessage()
-    msg["Subject"] = _("[Alert] %(kind)s · %(merchants)s · alert #%(id)s", kind=label,
-                       merchants=_listed(merchants[:3]), id=alert.id)
-    msg["From"] = cfg["MAIL_FROM"]
-    msg["To"] = row.recipient
-    msg["Date"] = formatdate(usegmt=True)
-    domain = parseaddr(cfg["MAIL_FROM"])[1].rpartition("@")[2] or "einvoice.localhost"
-    msg["Message-ID"] = f"<einvoice-alert-{row.id}-{alert.id}@{domain}>"
-    msg["X-Einvoice-Alert"] = str(alert.id)
-    msg["X-Einvoice-Alert-Kind"] = alert.kind
-    listed = "\n".join(f"  {n}  {base_url()}invoices/{n}" for n in numbers[:50])
-    more = "\n  " + _("… %(count)s in all", count=len(numbers)) if len(numbers) > 50 else ""
-    msg.set_content(
-        _("Alert #%(id)s: %(kind)s (severity: %(severity)s)", id=alert.id, kind=label, severity=severity) + "\n\n"
-        + f"{alert.explanation}\n\n"
-        + _("Merchants: %(names)s", names=_listed(merchants)) + "\n"
-        + _("Invoices:") + f"\n{listed}{more}\n\n"
-        + _("Open, acknowledge and resolve it:") + f"\n{link}\n\n"
-        + _("This message was sent automatically by the platform's anomaly detector.") + "\n")
-    return msg
+    return compose(row, base_url())
 
 
 def compose(row):

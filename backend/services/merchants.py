@@ -3,6 +3,8 @@ authority's decisions (approve with limits, seller tag and a first number range 
 reject / suspend / reinstate / limits / a new number range), audit parameters."""
 from eth_utils import keccak
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..chain import get_chain
 from ..chain.client import MERCHANTS, REGISTRY
@@ -17,21 +19,22 @@ from .transactions import transact_as
 from .validation import validated
 
 ACTIONS = ("approve", "reject", "suspend", "reinstate", "limits", "numbers")
+STATUS_WORDS = {"pending": _l("Pending approval"), "approved": _l("Approved"), "rejected": _l("Application rejected"),
+                "suspended": _l("Suspended")}  # a merchant's status in words (lazy: the page's language)
 
 
 def register(user, body):
     """A merchant's registration request: name, tax ID (USCC), licence number."""
     if user.role != "merchant":
-        raise Refused("forbidden", "Only merchant accounts register as merchants.", 403)
+        raise Refused("forbidden", _("Only merchant accounts register as merchants."), 403)
     if user.merchant is not None and user.merchant.status != "rejected":
-        raise Refused("MerchantAlreadyRegistered", "This account already has a registration.", 409)
+        raise Refused("MerchantAlreadyRegistered", _("This account already has a registration."), 409)
     req = validated(Registration, body)
     name, tax_id, licence = req.name, req.tax_id, req.licence_number
     owner = get_db().query(Merchant).filter(Merchant.tax_id == tax_id, Merchant.user_id != user.id,
                                             Merchant.status.in_(("approved", "suspended"))).first()
     if owner is not None:  # pending applications reserve nothing (the chain's rule)
-        raise Refused("TaxIdAlreadyRegistered", "该税号已属于另一家已获批准的商户。This tax ID belongs to another "
-                                                "approved merchant.", 409)
+        raise Refused("TaxIdAlreadyRegistered", _("This tax ID belongs to another approved merchant."), 409)
     result = transact_as(user, MERCHANTS, "applyAsMerchant", name, tax_id, keccak(text=licence), ref=tax_id)
     m = user.merchant or Merchant(user_id=user.id)
     m.name, m.tax_id, m.licence_number, m.status, m.note = name, tax_id, licence, "pending", None
@@ -64,10 +67,10 @@ def decide(user, merchant_id, action, body=None):
     InvoiceRegistry.allocateNumberRange(account, prefix, NUMBER_RANGE_SIZE); numbers = a
     fresh range (``{"count"?}``), replacing the merchant's current one."""
     if user.role != "authority":
-        raise Refused("forbidden", "Only the authority decides on merchants. 仅税务机关可操作", 403)
+        raise Refused("forbidden", _("Only the authority decides on merchants."), 403)
     m = get_db().get(Merchant, merchant_id) if isinstance(merchant_id, int) and 0 <= merchant_id < 2**31 else None
     if m is None:
-        raise Refused("not_found", "No such merchant.", 404)
+        raise Refused("not_found", _("No such merchant."), 404)
     account = m.user.address
     body = {} if body is None else body
     if action in ("reject", "suspend"):
@@ -84,12 +87,13 @@ def decide(user, merchant_id, action, body=None):
             current_app.logger.warning("number range for %s not allocated: %s", m.tax_id, exc)
     elif action == "numbers":
         if m.status != "approved":
-            raise Refused("InvalidMerchantStatus", f"只能为已批准的商户分配号段（当前：{m.status}）。Only approved "
-                                                   f"merchants get number ranges (this one is {m.status}).", 409)
+            raise Refused("InvalidMerchantStatus",
+                          _("Only approved merchants get number ranges (this one: %(status)s).",
+                            status=STATUS_WORDS.get(m.status, m.status)), 409)
         count = _count(body)
         if not user.address:
-            raise Refused("no_signing_key", "This account has no chain address to sign with.", 403)
-        _, result = open_number_range(user.address, m, count)
+            raise Refused("no_signing_key", _("This account has no chain address to sign with."), 403)
+        _range, result = open_number_range(user.address, m, count)
     elif action == "limits":
         result = transact_as(user, MERCHANTS, "setLimits", account, _limits(body), ref=m.tax_id)
     elif action == "reject":
@@ -102,7 +106,7 @@ def decide(user, merchant_id, action, body=None):
         result = transact_as(user, MERCHANTS, "reinstate", account, ref=m.tax_id)
         m.status, m.note = "approved", None
     else:
-        raise Refused("not_found", "Unknown action.", 404)
+        raise Refused("not_found", _("Unknown action."), 404)
     get_db().commit()
     return m, result
 
@@ -151,7 +155,7 @@ def audit_parameters():
 
 def set_audit_parameters(user, body):
     if user.role != "authority":
-        raise Refused("forbidden", "Only the authority sets audit parameters.", 403)
+        raise Refused("forbidden", _("Only the authority sets audit parameters."), 403)
     req = validated(AuditParametersUpdate, body)
     current = audit_parameters()
     calls = []
@@ -174,6 +178,9 @@ def set_audit_parameters(user, body):
 
 # ---------------------------------------------------------------- on-chain roles of users
 CHAIN_ROLES = {"auditor": ("InvoiceRegistry", "AUDITOR_ROLE"), "financier": ("ReceivableLedger", "FINANCIER_ROLE")}
+# the contracts and roles in words (the API keeps their names)
+CONTRACT_WORDS = {"InvoiceRegistry": _l("the invoice registry"), "ReceivableLedger": _l("the receivable ledger")}
+ROLE_WORDS = {"AUDITOR_ROLE": _l("the auditor role"), "FINANCIER_ROLE": _l("the financier role")}
 
 
 BUYER_LINK = "BUYER_ACCOUNT"  # what a buyer needs on the ledger: its account linked to its tax ID's tag
@@ -189,8 +196,7 @@ def buyer_linked(user):
 def link_buyer(authority, user):
     """The authority confirms that a buyer account speaks for its tax ID: registerBuyer on the ledger."""
     if not (user.role == "buyer" and user.buyer_tax_id and user.address):
-        raise Refused("not_a_buyer", "该用户不是有税号和链上地址的购买方。This user is not a buyer with a tax ID and "
-                                     "a chain address.", 409)
+        raise Refused("not_a_buyer", _("This user is not a buyer with a tax ID and a chain address."), 409)
     if not buyer_linked(user):
         transact_as(authority, "ReceivableLedger", "registerBuyer", buyer_privacy.buyer_tag(user.buyer_tax_id),
                   user.address, ref=user.buyer_tax_id)
@@ -213,18 +219,29 @@ def chain_role_of(user):
     return contract, role_name, bool(chain.call(contract, "hasRole", role, user.address))
 
 
+def chain_role_words(info):
+    """``chain_role_of``'s (contract, role name, held?) in words: "the auditor role on the invoice registry"."""
+    contract, role_name, _held = info
+    if role_name.startswith(BUYER_LINK):
+        role = _("the buyer account linked to tax ID %(tax_id)s", tax_id=role_name[len(BUYER_LINK):].strip())
+    else:
+        role = ROLE_WORDS.get(role_name, role_name)
+    return _("%(role)s on %(contract)s", role=role, contract=CONTRACT_WORDS.get(contract, contract))
+
+
 def set_chain_role(authority, user, grant):
     """The authority grants (or revokes) the on-chain role a user's web role needs."""
     if authority.role != "authority":
-        raise Refused("forbidden", "Only the authority grants roles.", 403)
+        raise Refused("forbidden", _("Only the authority grants roles."), 403)
     info = chain_role_of(user)
     if info is None:
-        raise Refused("no_chain_role", "This user's role needs no on-chain role (or has no address).", 409)
+        raise Refused("no_chain_role", _("This user's role needs no on-chain role (or the user has no chain "
+                                         "address)."), 409)
     contract, role_name, held = info
     if role_name.startswith(BUYER_LINK):
         if not grant:
-            raise Refused("buyer_link_permanent", "购买方账户链接不能撤销（可冻结其应收账款）。A buyer's link cannot be "
-                                                  "revoked on the ledger (its receivables can be held).", 409)
+            raise Refused("buyer_link_permanent", _("A buyer's link cannot be revoked on the ledger (its receivables "
+                                                    "can be held)."), 409)
         link_buyer(authority, user)
         return chain_role_of(user)
     if held != grant:

@@ -3,18 +3,20 @@ reason code; the platform adds the reason in the auditor's own words (required w
 preset "other"), shown on the invoice's page and in its API detail."""
 from datetime import timezone
 
+from flask_babel import gettext as _
+
 from ..core.db import get_db
 from ..core.models import ReviewNote
 from .errors import ValidationError
 
-OTHER = 5  # the preset reason "其他 Other": says nothing without the auditor's words
-NOTE_NEEDED = "选择“其他”原因时请填写审核意见。With the reason 'Other', write the reason in your own words."
+OTHER = 5  # the preset reason "Other": says nothing without the auditor's words
 
 
 def require_note(req):
     """Refuses a review whose preset reason is "other" and that has no words of its own."""
     if req.reason_code == OTHER and not req.note:
-        raise ValidationError({"note": NOTE_NEEDED}, NOTE_NEEDED)
+        needed = _("With the reason “Other”, write the reason in your own words.")
+        raise ValidationError({"note": needed}, needed)
 
 
 def record(user, inv, decision, req, tx_hash):

@@ -5,10 +5,15 @@ auditors read them)."""
 import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+from ..core.i18n import current_language
 
 from ..schemas.alerts import KINDS, SETTINGS, AlertQuery
 from ..services import alerts, detector
+from ..services.detector.base import Labels, explanation_in
 from ..services.errors import ValidationError
 from ..services.validation import validated
 from .auth import EmptyForm, roles_required
@@ -16,31 +21,35 @@ from .helpers import explained_refusals, form_int, page_args
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 FILTERS = ("kind", "status", "severity", "merchant", "assignee")
-DONE = {"ack": "已确认预警 Alert acknowledged", "resolve": "已解决预警 Alert resolved",
-        "assign": "已分配预警 Alert assigned"}
-# the evidence's figures in words (Chinese, then English); money in fen is shown in yuan
-EVIDENCE_WORDS = {
-    "buyer_tax_id": "购买方税号 Buyer tax ID", "buyer_name": "购买方 Buyer", "count": "张数 Invoices",
-    "total_gross": "合计 Total", "invoice_cap": "单张限额 Per-invoice cap", "cap_percent": "限额百分比 % of cap",
-    "smallest_gross": "最小金额 Smallest", "largest_gross": "最大金额 Largest", "first_at": "最早 First",
-    "last_at": "最晚 Last", "span_minutes": "跨度（分钟）Span (minutes)", "window_minutes": "窗口（分钟）Window (minutes)",
-    "day": "日期 Day", "gross": "金额 Gross", "baseline_days": "基线天数 Baseline days",
-    "median_count": "基线中位数（张）Median count", "mad_count": "MAD（张）MAD count",
-    "median_gross": "基线中位数（金额）Median gross", "mad_gross": "MAD（金额）MAD gross",
-    "mean_count": "基线均值（张）Mean count", "mean_gross": "基线均值（金额）Mean gross",
-    "z_count": "稳健 z（张数）Robust z, count", "z_gross": "稳健 z（金额）Robust z, gross",
-    "spike_in": "激增项 Spike in", "invoices_listed": "列出张数 Invoices listed", "cycle": "环 Cycle",
-    "length": "环长 Length", "legs": "各环 Legs", "window_days": "窗口（天）Window (days)",
-    "smallest_leg_gross": "最小一环 Smallest leg", "largest_leg_gross": "最大一环 Largest leg",
-    "month": "月份 Month", "invoices": "张数 Invoices", "voided": "作废 Voided", "red_lettered": "红冲 Red-lettered",
-    "red_letter_notes": "红字发票 Red-letter notes", "ratio": "比例 Ratio", "threshold_percent": "阈值 % Threshold %",
-    "quiet_days": "休眠天数 Quiet days", "last_before": "此前最后开票 Last before", "last_before_number":
-    "此前最后一张 Last invoice before", "burst_from": "突增开始 Burst from", "burst_days": "突增窗口（天）Burst days",
-    "round": "整数金额张数 Round", "share": "占比 Share", "unit_fen": "整数单位 Round unit", "at_night": "夜间张数 At night",
-    "hours": "时段 Hours", "times": "开票时间 Times", "buyers": "购买方数 Buyers", "top_buyer": "最大购买方 Top buyer",
-    "top_buyer_name": "最大购买方名称 Top buyer's name", "top_buyer_invoices": "最大购买方张数 Top buyer's invoices",
-    "top_buyer_gross": "最大购买方金额 Top buyer's gross",
-}
+FILTER_WORDS = {"kind": _l("kind"), "status": _l("status"), "severity": _l("severity"),
+                "merchant": _l("merchant tax ID"), "assignee": _l("assignee")}
+DONE = {"ack": _l("Alert acknowledged"), "resolve": _l("Alert resolved"), "assign": _l("Alert assigned")}
+# the evidence's figures in words; money in fen is shown in yuan
+EVIDENCE_WORDS = Labels({
+    "buyer_tax_id": _l("Buyer tax ID"), "buyer_name": _l("Buyer"), "count": _l("Number of invoices"),
+    "total_gross": _l("Total"), "invoice_cap": _l("Per-invoice cap"), "cap_percent": _l("Share of cap (%)"),
+    "smallest_gross": _l("Smallest"), "largest_gross": _l("Largest"), "first_at": _l("First"),
+    "last_at": _l("Last"), "span_minutes": _l("Span (minutes)"), "window_minutes": _l("Window (minutes)"),
+    "day": _l("Day"), "gross": _l("Gross"), "baseline_days": _l("Baseline days"),
+    "median_count": _l("Baseline median (invoices)"), "mad_count": _l("MAD (invoices)"),
+    "median_gross": _l("Baseline median (amount)"), "mad_gross": _l("MAD (amount)"),
+    "mean_count": _l("Baseline mean (invoices)"), "mean_gross": _l("Baseline mean (amount)"),
+    "z_count": _l("Robust z, count"), "z_gross": _l("Robust z, gross"),
+    "spike_in": _l("Spike in"), "invoices_listed": _l("Invoices listed"), "cycle": _l("Cycle"),
+    "length": _l("Cycle length"), "legs": _l("Legs"), "window_days": _l("Window (days)"),
+    "smallest_leg_gross": _l("Smallest leg"), "largest_leg_gross": _l("Largest leg"),
+    "month": _l("Month"), "invoices": _l("Number of invoices"), "voided": _l("Voided"),
+    "red_lettered": _l("Red-lettered invoices"),
+    "red_letter_notes": _l("Red-letter notes"), "ratio": _l("Ratio"), "threshold_percent": _l("Threshold (%)"),
+    "quiet_days": _l("Quiet days"), "last_before": _l("Last invoice date before"),
+    "last_before_number": _l("Last invoice before"), "burst_from": _l("Burst from"), "burst_days": _l("Burst days"),
+    "round": _l("Round amounts"), "share": _l("Share"), "unit_fen": _l("Round unit"), "at_night": _l("At night"),
+    "hours": _l("Hours"), "times": _l("Times"), "buyers": _l("Number of buyers"), "top_buyer": _l("Top buyer"),
+    "top_buyer_name": _l("Top buyer's name"), "top_buyer_invoices": _l("Top buyer's invoices"),
+    "top_buyer_gross": _l("Top buyer's gross"),
+})
+# values of the evidence that are words ("spike_in": count / gross)
+EVIDENCE_VALUES = Labels({"count": _l("invoice count"), "gross": _l("invoice gross")})
 MONEY_KEYS = {"total_gross", "invoice_cap", "smallest_gross", "largest_gross", "gross", "median_gross", "mad_gross",
               "mean_gross", "smallest_leg_gross", "largest_leg_gross", "unit_fen", "top_buyer_gross"}
 NUMBER_RE = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,4})?$")
@@ -49,7 +58,13 @@ NUMBER_RE = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,4})?$")
 @bp.app_template_global("alert_words")
 def alert_words():
     return {"kinds": detector.KIND_LABELS, "severities": detector.SEVERITY_LABELS, "statuses": detector.STATUS_LABELS,
-            "evidence": EVIDENCE_WORDS, "money": MONEY_KEYS}
+            "evidence": EVIDENCE_WORDS, "values": EVIDENCE_VALUES, "money": MONEY_KEYS}
+
+
+@bp.app_template_filter("explanation")
+def explanation(text):
+    """An alert's stored explanation (Chinese, then English) in the page's language."""
+    return explanation_in(text, current_language())
 
 
 @bp.route("")
@@ -60,7 +75,8 @@ def index():
     try:
         f = validated(AlertQuery, {**{k: v for k, v in args.items() if v}, "page": page, "per_page": per})
     except ValidationError as exc:
-        flash("筛选条件有误，已忽略 A filter was not valid and is left out: " + "; ".join(exc.fields), "error")
+        flash(_("A filter was not valid and is left out: %(filters)s",
+                filters=_list(str(FILTER_WORDS.get(k, k)) for k in exc.fields)), "error")
         args = {k: v for k, v in args.items() if k not in exc.fields}
         f = validated(AlertQuery, {**{k: v for k, v in args.items() if v}, "page": page, "per_page": per})
     found = alerts.query(current_user, f)
@@ -90,17 +106,32 @@ def act(alert_id, action):
                 alerts.resolve(current_user, alert_id, {"note": request.form.get("note", "")})
             else:
                 alerts.assign(current_user, alert_id, {"auditor": request.form.get("auditor", "")})
-            flash(f"{DONE[action]}（#{alert_id}）", "ok")
+            flash(_("%(done)s (#%(id)s)", done=DONE[action], id=alert_id), "ok")
     else:
-        flash("表单已过期，请重试。The form expired: please try again.", "error")
+        flash(_("The form expired: please try again."), "error")
     return redirect(url_for("alerts.detail", alert_id=alert_id))
+
+
+def _list(words):
+    return ("、" if current_language() == "zh" else ", ").join(words)
+
+
+def _problems(fields):
+    """A settings form's problems, each threshold named by its words."""
+    named = []
+    for key, problem in fields.items():
+        name = re.split(r"[.\[]", key, maxsplit=1)[0]
+        words = SETTINGS[name][4] if name in SETTINGS else key
+        named.append(_("%(field)s: %(problem)s", field=words, problem=problem))
+    return "; ".join(named) if current_language() == "en" else "；".join(named)
 
 
 def _settings_body(form):
     """The settings form as the API's body: numbers as numbers (what is not a number is sent
     as typed: the validation names the field), the rule checkboxes, the addresses one a line."""
     body = {}
-    for name, (_, _, _, kind, _) in SETTINGS.items():
+    for name, spec in SETTINGS.items():
+        kind = spec[3]
         if kind == "kinds":
             body[name] = [k for k in form.getlist(name) if k]
         elif kind == "emails":
@@ -123,9 +154,13 @@ def settings():
             abort(403)
         if form.validate_on_submit():
             with explained_refusals():
-                alerts.change_settings(current_user, _settings_body(request.form))
-                flash("检测阈值已保存。The detector's thresholds are saved.", "ok")
-                return redirect(url_for("alerts.settings"))
+                try:
+                    alerts.change_settings(current_user, _settings_body(request.form))
+                except ValidationError as exc:  # each threshold named in words, not by its key
+                    flash(_("Please check the thresholds: %(problems)s", problems=_problems(exc.fields)), "error")
+                else:
+                    flash(_("The detector's thresholds are saved."), "ok")
+                    return redirect(url_for("alerts.settings"))
     current = alerts.settings(current_user)
     return render_template("alerts/settings.html", form=form, s=current["settings"], defaults=current["defaults"],
                            specs=SETTINGS, kinds=KINDS, editable=current_user.role == "authority")

@@ -1,5 +1,7 @@
 """Auditor / authority: the flagged-invoice review queue, all invoices."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..core.db import get_db
@@ -9,8 +11,9 @@ from .auth import EmptyForm, roles_required
 from .helpers import already_submitted, explained_refusals, form_int, page_args, submitted_form_token
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-REASONS = {1: "Verified with the merchant 已核实", 2: "Legitimate volume 正常业务量", 3: "Duplicate confirmed 确认重复",
-           4: "Fictitious transaction 虚开", 5: "Other 其他"}
+# the preset reasons of a review: the chain records the code (reviews.OTHER needs the auditor's own words)
+REASONS = {1: _l("Verified with the merchant"), 2: _l("Legitimate volume"), 3: _l("Duplicate confirmed"),
+           4: _l("Fictitious transaction"), 5: _l("Other")}
 # what each decision offers (a rejection is never "verified with the merchant"; issue 14, defect 5)
 CLEAR_REASONS = {code: REASONS[code] for code in (1, 2, 5)}
 REJECT_REASONS = {code: REASONS[code] for code in (3, 4, 5)}
@@ -53,10 +56,11 @@ def review(number, decision):
             done, first = form_tokens.once(current_user, submitted_form_token(), "review",
                                            lambda: issuance.review(current_user, number, decision, body) and decision)
             if first:
-                words = ("审核通过", "cleared") if decision == "clear" else ("已驳回", "rejected")
-                flash(f"审核完成：发票 {number} {words[0]}。Invoice {number}: {words[1]}.", "ok")
+                flash(_("Review done: invoice %(number)s cleared.", number=number) if decision == "clear"
+                      else _("Review done: invoice %(number)s rejected.", number=number), "ok")
             else:
-                already_submitted(f"发票 {number} 已审核（{done or decision}），未重复操作",
-                                  f"invoice {number} was reviewed ({done or decision}), not again")
+                already_submitted(_("invoice %(number)s was cleared then, not again", number=number)
+                                  if (done or decision) == "clear"
+                                  else _("invoice %(number)s was rejected then, not again", number=number))
     return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
                     and not request.form.get("next", "").startswith("//") else url_for("audit.queue"))

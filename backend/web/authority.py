@@ -1,6 +1,7 @@
 """Authority: merchants (approve / reject / suspend / reinstate / limits / number
 ranges), audit parameters."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..chain.errors import ChainError
@@ -12,8 +13,24 @@ from .auth import EmptyForm, roles_required
 from .helpers import already_submitted, explained_refusals, flash_error, form_int, parse_yuan, submitted_form_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-ACTION_WORDS = {"approve": "已批准并分配号段", "reject": "已拒绝", "suspend": "已暂停", "reinstate": "已恢复",
-                "limits": "限额已更新", "numbers": "已分配新号段"}
+
+
+def _done(action, name):
+    """What a decision on merchant ``name`` did, in words."""
+    return {"approve": _("%(name)s: approved, and an invoice number range allocated.", name=name),
+            "reject": _("%(name)s: rejected.", name=name), "suspend": _("%(name)s: suspended.", name=name),
+            "reinstate": _("%(name)s: reinstated.", name=name), "limits": _("%(name)s: limits updated.", name=name),
+            "numbers": _("%(name)s: a new invoice number range allocated.", name=name)}[action]
+
+
+def _done_before(action, name):
+    """What the earlier submission of the same form did (nothing is done again)."""
+    return {"approve": _("%(name)s was approved then, not again", name=name),
+            "reject": _("%(name)s was rejected then, not again", name=name),
+            "suspend": _("%(name)s was suspended then, not again", name=name),
+            "reinstate": _("%(name)s was reinstated then, not again", name=name),
+            "limits": _("the limits of %(name)s were updated then, not again", name=name),
+            "numbers": _("a new number range was allocated to %(name)s then, not again", name=name)}[action]
 
 
 @bp.route("/merchants", endpoint="merchants")
@@ -22,6 +39,7 @@ def merchants_page():
     rows = get_db().query(Merchant).order_by(Merchant.status, Merchant.id).all()
     ranges = {m.id: numbering.range_of(m.user.address) for m in rows if m.user.address}
     return render_template("admin/merchants.html", rows=rows, form=EmptyForm(), defaults=DEFAULT_LIMITS,
+                           status_words=merchants.STATUS_WORDS,
                            ranges=ranges, range_size=current_app.config["NUMBER_RANGE_SIZE"],
                            limits=onboarding.current_limits(rows))
 
@@ -49,10 +67,9 @@ def decide(merchant_id, action):
             name, first = form_tokens.once(current_user, token, f"merchant:{action}",
                                            lambda: merchants.decide(current_user, merchant_id, action, body)[0].name)
             if first:
-                flash(f"{name}：{ACTION_WORDS.get(action, action)}。操作成功 {action} done.", "ok")
+                flash(_done(action, name), "ok")
             else:
-                already_submitted(f"{name or ''}{ACTION_WORDS.get(action, action)}，未重复操作",
-                                  f"{action} was done then, not again")
+                already_submitted(_done_before(action, name or _("the merchant")))
     return redirect(url_for("admin.merchants"))
 
 
@@ -70,17 +87,17 @@ def parameters():
                     body[k] = int(f[k])
             body["paused"] = f.get("paused") == "1"
             merchants.set_audit_parameters(current_user, body)
-            flash("Audit parameters saved on chain. 审计参数已更新", "ok")
+            flash(_("Audit parameters saved on chain."), "ok")
             return redirect(url_for("admin.parameters"))
         except ValueError:
-            flash("Numbers only. 请输入整数", "error")
+            flash(_("Whole numbers only, please."), "error")
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
     try:
         params = merchants.audit_parameters()
-    except ChainError as exc:
-        flash(f"Chain unavailable: {exc}", "error")
+    except ChainError:
+        flash(_("The chain cannot be read now: the audit parameters are not shown."), "error")
         params = None
     return render_template("admin/parameters.html", form=form, params=params, all_rates=list(range(0, 24)))
 
@@ -92,9 +109,10 @@ def users():
     roles = {}
     try:
         for u in rows:
-            roles[u.id] = merchants.chain_role_of(u)
-    except ChainError as exc:
-        flash(f"Chain unavailable: {exc}", "error")
+            info = merchants.chain_role_of(u)
+            roles[u.id] = (merchants.chain_role_words(info), info[2]) if info else None
+    except ChainError:
+        flash(_("The chain cannot be read now: the on-chain roles are not shown."), "error")
     return render_template("admin/users.html", rows=rows, roles=roles, form=EmptyForm())
 
 
@@ -109,8 +127,8 @@ def user_role(user_id, action):
     if EmptyForm().validate_on_submit():
         try:
             merchants.set_chain_role(current_user, user, action == "grant")
-            flash(f"{user.username}：链上角色已{'授予' if action == 'grant' else '撤销'}。The on-chain role was "
-                  f"{'granted' if action == 'grant' else 'revoked'}.", "ok")
+            flash(_("%(user)s: the on-chain role was granted.", user=user.username) if action == "grant"
+                  else _("%(user)s: the on-chain role was revoked.", user=user.username), "ok")
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise

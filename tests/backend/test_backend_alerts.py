@@ -6,6 +6,7 @@ assign to auditors only, 409 in a wrong state, 403 to others); the detector's se
 authority changes, auditors read, 400 per field); the alert e-mailed through the outbox to a
 real SMTP sink and POSTed to a local webhook; the CLI's full scan."""
 import json
+import re
 import socket
 import threading
 import time
@@ -17,7 +18,7 @@ import pytest
 
 from backend.chain import indexer
 from backend.core.db import get_db
-from backend.core.models import Alert, MailMessage
+from backend.core.models import Alert, MailMessage, User
 from backend.services import alert_notify, detector, issuance, mail
 from backend.services.detector.rules import MERCHANT_RULES
 from backend.services.seed import DEMO, LIMITS
@@ -147,7 +148,11 @@ def test_acknowledge_resolve_with_a_note(api):
     assert r.status_code == 200 and r.get_json()["status"] == "acknowledged"
     assert r.get_json()["acknowledged_by"] == "auditor" and r.get_json()["acknowledged_at"]
     r = api("authority").post(path + "/ack")
-    assert r.status_code == 409 and r.get_json()["error"] == "alert_state" and "acknowledged" in r.get_json()["message"]
+    assert r.status_code == 409 and r.get_json()["error"] == "alert_state"
+    assert r.get_json()["message"] == f"预警 #{alert['id']} 当前为已确认，不能确认。"  # Chinese by default
+    r = api("authority").post(path + "/ack", headers={"Accept-Language": "en"})
+    assert r.status_code == 409 and r.get_json()["error"] == "alert_state"
+    assert r.get_json()["message"] == f"Alert #{alert['id']} is acknowledged: it cannot be acknowledged."
     r = api("authority").post(path + "/resolve", json={"note": "已核实，正常分批交货 Verified: deliveries in parts"})
     body = r.get_json()
     assert r.status_code == 200 and body["status"] == "resolved" and body["resolved_by"] == "authority"
@@ -265,6 +270,9 @@ class Hook:
 def test_new_alert_is_mailed_and_posted_to_the_webhook(api, chain_app, tmp_path):
     sink = MailSink(tmp_path / "mail", free_port()).start()
     hook = Hook(statuses=[500])  # the first attempt fails: retried
+    with chain_app.app_context():  # tax@example.cn reads English (saved), audit@example.cn is no user: Chinese
+        get_db().query(User).filter_by(username="authority").update({"email": "TAX@example.cn", "language": "en"})
+        get_db().commit()
     chain_app.config.update(MAIL_URL=sink.url, MAIL_RETRY_BASE=0.0, ALERT_MAIL_TO="audit@example.cn, tax@example.cn",
                             ALERT_WEBHOOK_URL=hook.url, ALERT_WEBHOOK_BACKOFF=0.05)
     try:
@@ -280,10 +288,17 @@ def test_new_alert_is_mailed_and_posted_to_the_webhook(api, chain_app, tmp_path)
             assert get_db().get(Alert, alert["id"]).webhook_status == "sent"
         files = sink.files()
         assert len(files) == 2  # one alert (the later invoices updated it): mailed once per recipient
-        msg = BytesParser(policy=policy.default).parse(open(files[0], "rb"))
-        assert msg["Subject"].startswith("【异常预警】拆分开票") and f"预警 #{alert['id']}" in msg["Subject"]
-        text = msg.get_body(preferencelist=("plain",)).get_content()
-        assert alert["explanation"] in text and all(n in text for n in numbers) and f"/alerts/{alert['id']}" in text
+        mails = {m["To"]: m for m in (BytesParser(policy=policy.default).parse(open(f, "rb")) for f in files)}
+        zh, en = mails["audit@example.cn"], mails["tax@example.cn"]  # tax@… is a user whose saved language is en
+        assert zh["Subject"].startswith("【异常预警】拆分开票") and f"预警 #{alert['id']}" in zh["Subject"]
+        text = zh.get_body(preferencelist=("plain",)).get_content()
+        chinese, english = alert["explanation"].split("\n")
+        assert chinese in text and english not in text and "涉及发票" in text and "Invoices" not in text
+        assert all(n in text for n in numbers) and f"/alerts/{alert['id']}" in text
+        assert en["Subject"].startswith("[Alert] Split invoicing") and f"Alert #{alert['id']}" in en["Subject"]
+        text = en.get_body(preferencelist=("plain",)).get_content()
+        assert english in text and chinese not in text and "Invoices:" in text and "拆分开票" not in text
+        assert all(n in text for n in numbers) and "¥10,000,000.00" in text
         assert [status for status, _, _ in hook.bodies] == [500, 200]
         status, ctype, body = hook.bodies[-1]
         assert ctype.startswith("application/json") and body["event"] == "alert.created"
@@ -320,12 +335,20 @@ def test_alert_pages_list_detail_and_workflow_forms(api, chain_app, seeded):
     alert, numbers = split_alert(api)
     c = page_client(chain_app, seeded, "auditor")
     listed = c.get("/alerts").get_data(as_text=True)
-    assert "异常预警" in listed and f'data-alert="{alert["id"]}"' in listed and "拆分开票 Split invoicing" in listed
+    assert "异常预警" in listed and f'data-alert="{alert["id"]}"' in listed and "拆分开票" in listed
+    assert "Split invoicing" not in listed and alert["explanation"].split("\n")[1] not in listed  # Chinese only
+    english = c.get("/alerts", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="en">' in english and "Split invoicing" in english and "拆分开票" not in english
+    assert alert["explanation"].split("\n")[1] in english and "Any severity" in english and "严重程度" not in english
     assert 'data-test="nav-alerts"' in listed
     assert f'data-alert="{alert["id"]}"' not in c.get("/alerts?status=resolved").get_data(as_text=True)
     assert "已忽略" in c.get("/alerts?kind=nope").get_data(as_text=True)  # a bad filter is said and left out
     page = c.get(f"/alerts/{alert['id']}").get_data(as_text=True)
-    assert alert["explanation"].split("\n")[0] in page and "¥10,000,000.00" in page
+    assert alert["explanation"].split("\n")[0] in page and "¥10,000,000.00" in page and "单张限额" in page
+    assert alert["explanation"].split("\n")[1] not in page and "Per-invoice cap" not in page
+    english = c.get(f"/alerts/{alert['id']}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert alert["explanation"].split("\n")[1] in english and "Per-invoice cap" in english
+    assert "单张限额" not in english and "Acknowledge" in english and "确认" not in english
     for n in numbers:
         assert f'href="/invoices/{n}"' in page
     assert c.get("/alerts/999999").status_code == 404
@@ -336,10 +359,15 @@ def test_alert_pages_list_detail_and_workflow_forms(api, chain_app, seeded):
     assert api("auditor").get(f"/alerts/{alert['id']}").get_json()["status"] == "open"
     r = c.post(f"/alerts/{alert['id']}/ack", data={"csrf_token": token}, follow_redirects=True)
     assert "已确认预警" in r.get_data(as_text=True)
+    r = c.post(f"/alerts/{alert['id']}/ack", data={"csrf_token": token}, follow_redirects=True,
+               headers={"Accept-Language": "en"})  # a refusal, in English
+    assert "is acknowledged: it cannot be acknowledged" in r.get_data(as_text=True)
     r = c.post(f"/alerts/{alert['id']}/assign", data={"csrf_token": token, "auditor": "merchant1"}, follow_redirects=True)
     assert "不是在用的审计员账户" in r.get_data(as_text=True)
-    r = c.post(f"/alerts/{alert['id']}/assign", data={"csrf_token": token, "auditor": "auditor"}, follow_redirects=True)
-    assert "已分配预警" in r.get_data(as_text=True)
+    r = c.post(f"/alerts/{alert['id']}/assign", data={"csrf_token": token, "auditor": "auditor"},
+               follow_redirects=True, headers={"Accept-Language": "en"})
+    assert f"Alert assigned (#{alert['id']})" in r.get_data(as_text=True)
+    assert "已分配预警" not in r.get_data(as_text=True)
     r = c.post(f"/alerts/{alert['id']}/resolve", data={"csrf_token": token, "note": "已核实 Checked"},
                follow_redirects=True)
     html = r.get_data(as_text=True)
@@ -357,13 +385,22 @@ def test_settings_page(chain_app, seeded, api):
     auditor = page_client(chain_app, seeded, "auditor")
     html = auditor.get("/alerts/settings").get_data(as_text=True)
     assert "检测阈值" in html and "readonly" in html and 'id="settings-submit"' not in html
+    assert "拆分开票：最少张数" in html and "默认 3；2–1000" in html and "Split invoicing:" not in html
+    english = auditor.get("/alerts/settings", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Split invoicing: at least this many invoices" in english and "default 3; 2–1000" in english
+    assert "检测阈值" not in english and "Only the authority changes them." in english
     token = csrf_token(auditor, "/alerts/settings")
     assert auditor.post("/alerts/settings", data={"csrf_token": token, "split_min_count": "4"}).status_code == 403
     c = page_client(chain_app, seeded, "authority")
     assert 'id="settings-submit"' in c.get("/alerts/settings").get_data(as_text=True)
     token = csrf_token(c, "/alerts/settings")
     r = c.post("/alerts/settings", data={"csrf_token": token, "split_min_count": "abc"}, follow_redirects=True)
-    assert "split_min_count" in r.get_data(as_text=True)
+    assert "请检查检测阈值：拆分开票：最少张数：" in r.get_data(as_text=True)  # the threshold in words, not its key
+    r = c.post("/alerts/settings", data={"csrf_token": token, "circular_min_length": "6", "circular_max_length": "4"},
+               headers={"Accept-Language": "en"}, follow_redirects=True)
+    flashed = re.search(r'<div class="flash error">(.*?)</div>', r.get_data(as_text=True)).group(1)
+    assert flashed == "Please check the thresholds: Circular invoicing: shortest cycle: must not be above the " \
+                      "longest cycle (4)"
     r = c.post("/alerts/settings", data={"csrf_token": token, "split_min_count": "4", "volume_z": "4.5",
                                          "disabled_rules": ["unusual_hours"],
                                          "alert_mail_to": "a@example.cn\nb@example.cn"}, follow_redirects=True)

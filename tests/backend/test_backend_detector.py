@@ -210,3 +210,40 @@ def test_full_scan_of_100000_invoices(app):
         assert again["created"] == 0 and again["unchanged"] == summary["findings"]
     with app.app_context():
         db.engine.dispose()
+
+
+def test_explanations_are_stored_in_chinese_then_english_from_the_catalog():
+    """Each finding's explanation: the Chinese line (the catalog's), then the English one, amounts
+    in yuan and spans in words; a page shows the line of its language (issue 14)."""
+    from backend.services.detector.base import explanation_in
+
+    book = Book()
+    for k in range(3):
+        book.add(A, B, int(CAP * 0.95) + k, T0 + timedelta(seconds=20 * k))
+    (found,) = detector.split_invoicing(book.rows, S, CAP)
+    zh, en = found.explanation.split("\n")
+    assert "约 1 分钟" in zh and "拆分开票以规避单张限额" in zh and "¥" in zh and "minute" not in zh
+    assert "within about 1 minute (" in en and "one sale possibly split" in en and "拆分" not in en
+    assert explanation_in(found.explanation, "zh") == zh and explanation_in(found.explanation, "en") == en
+    assert explanation_in("只有中文", "en") == "只有中文"  # an explanation in one language: that one
+
+    cycle = Book()
+    for i, (a, b) in enumerate(((A, B), (B, C), (C, A))):
+        cycle.add(a, b, 100_000_00, T0 + timedelta(hours=i))
+    (circle,) = detector.circular_invoicing(cycle.rows, S, {A, B, C})
+    zh, en = circle.explanation.split("\n")
+    assert "3 家商户在 1 天内" in zh and "循环开票" in zh and f"（{A}） → " in zh
+    assert "within 1 day (" in en and f" ({A}) → " in en and "家" not in en
+
+
+def test_labels_follow_the_language_and_are_strings(app):
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        with force_locale("zh"):
+            assert detector.KIND_LABELS["split_invoicing"] == "拆分开票"
+            assert detector.SEVERITY_LABELS.get("high") == "高" and detector.STATUS_LABELS.get("x", "?") == "?"
+        with force_locale("en"):
+            assert detector.KIND_LABELS.get("split_invoicing") == "Split invoicing"
+            assert dict(detector.STATUS_LABELS.items())["open"] == "Open"
+            assert json.dumps(detector.SEVERITY_LABELS.values()) == '["Low", "Medium", "High"]'

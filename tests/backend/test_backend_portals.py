@@ -190,7 +190,7 @@ def test_review_and_seller_forms_fit_the_state(browser, api):
     page = browser("auditor").get(f"/invoices/{flagged['number']}").get_data(as_text=True)
     reject = re.search(r'(<form[^>]*action="/audit/invoices/\d+/reject"[^>]*>)(.*?)</form>', page, re.S)
     assert reject and "data-confirm=" in reject.group(1)
-    assert "Verified with the merchant" not in reject.group(2) and "Fictitious transaction" in reject.group(2)
+    assert "已核实" not in reject.group(2) and "虚开" in reject.group(2)
     assert 'required><option value="">' in reject.group(2)
     seller = browser("merchant1")
     text = seller.get(f"/invoices/{flagged['number']}").get_data(as_text=True)
@@ -225,7 +225,7 @@ def test_authority_merchants_and_parameters(browser, chain_app):
     mid = re.findall(r'/admin/merchants/(\d+)/numbers', page)[0]
     r = auth.post(f"/admin/merchants/{mid}/numbers", {"count": "500"}, page=page, follow_redirects=True)
     text = r.get_data(as_text=True)
-    assert "已分配新号段" in text and "剩余 500 left" in text
+    assert "已分配新号段" in text and "剩余 500" in text
     page = auth.get("/admin/parameters").get_data(as_text=True)
     assert 'name="per_item_tolerance"' in page
     tol = int(re.search(r'name="per_item_tolerance" value="(\d+)"', page).group(1))
@@ -297,10 +297,10 @@ def test_every_form_needs_csrf(browser, path):
 def test_authority_users_page_grants_role(browser):
     auth = browser("authority")
     page = auth.get("/admin/users").get_data(as_text=True)
-    assert "AUDITOR_ROLE" in page and "held" in page
+    assert "发票登记合约上的审计员角色" in page and "已授权" in page and "AUDITOR_ROLE" not in page
     uid = re.search(r'/admin/users/(\d+)/revoke', page).group(1)
     r = auth.post(f"/admin/users/{uid}/revoke", page=page, follow_redirects=True)
     text = r.get_data(as_text=True)
-    assert "missing" in text
-    assert "链上角色已撤销。The on-chain role was revoked." in text and "revokeed" not in text  # issue 14, defect 6
+    assert "未授权" in text
+    assert "链上角色已撤销。" in text  # issue 14, defect 6
     assert browser("auditor").get("/admin/users").status_code == 403

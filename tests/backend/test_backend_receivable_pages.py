@@ -317,7 +317,7 @@ def test_the_pages_in_chinese_by_default_and_in_english(browser, api):
     assert ">Accept</button>" in en_page and "<strong>Receivable created</strong>" in en_page
     assert "待确认" not in en_page and "面值" not in en_page and "Awaiting acceptance" not in zh_page
     # the split form's live words (app.js reads them) follow the page's language too
-    r = buyer.submit(zh_page, 'data-action="accept"')
+    buyer.submit(zh_page, 'data-action="accept"')
     split_zh = m1.text(f"/receivables/{rid}")
     split_en = m1.get(f"/receivables/{rid}", headers=EN).get_data(as_text=True)
     assert 'data-t-remaining="剩余差额：{amount}"' in form_in_tag(split_zh, 'id="form-split"')

@@ -2,28 +2,98 @@
 invoice row the rules read (``Row``, one SELECT of the invoice columns they need), what a rule
 finds (``Finding``), and small helpers of time and text."""
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import NamedTuple
 
+from babel.support import NullTranslations, Translations
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...core.canonical import CHINA
+from ...core.i18n import TRANSLATIONS, compile_catalogs
 from ...core.models import Invoice
 from ...schemas.alerts import KINDS, SEVERITIES, STATUSES  # noqa: F401 - re-exported
 
-KIND_LABELS = {
-    "split_invoicing": "拆分开票 Split invoicing",
-    "volume_spike": "开票量激增 Volume spike",
-    "circular_invoicing": "循环开票 Circular invoicing",
-    "high_void_ratio": "作废红冲比例过高 High void/red-letter ratio",
-    "dormant_burst": "休眠后突增 Dormant, then a burst",
-    "round_amounts": "整数金额集中 Round-amount clustering",
-    "unusual_hours": "非常规时段开票 Issuance at unusual hours",
-    "buyer_concentration": "购买方集中 Buyer concentration",
-}
-SEVERITY_LABELS = {"low": "低 Low", "medium": "中 Medium", "high": "高 High"}
-STATUS_LABELS = {"open": "待处理 Open", "acknowledged": "已确认 Acknowledged", "resolved": "已解决 Resolved"}
+
+class Labels(dict):
+    """Codes → lazy labels (``lazy_gettext``): a lookup gives the label in the current language
+    as a ``str`` (safe in JSON, comparisons and templates alike)."""
+
+    def __getitem__(self, key):
+        return str(dict.__getitem__(self, key))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def items(self):
+        return [(k, str(v)) for k, v in dict.items(self)]
+
+    def values(self):
+        return [str(v) for v in dict.values(self)]
+
+
+KIND_LABELS = Labels({
+    "split_invoicing": _l("Split invoicing"),
+    "volume_spike": _l("Volume spike"),
+    "circular_invoicing": _l("Circular invoicing"),
+    "high_void_ratio": _l("High void/red-letter ratio"),
+    "dormant_burst": _l("Dormant, then a burst"),
+    "round_amounts": _l("Round-amount clustering"),
+    "unusual_hours": _l("Issuance at unusual hours"),
+    "buyer_concentration": _l("Buyer concentration"),
+})
+SEVERITY_LABELS = Labels({"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")})
+STATUS_LABELS = Labels({"open": _l("Open"), "acknowledged": _l("Acknowledged"), "resolved": _l("Resolved")})
+
+
+class Phrase:
+    """A message of an alert's explanation with its values, put into words per language (a value
+    may be a Phrase too). Explanations are stored in both languages (``explained``): the
+    detector runs without a request, often without an app."""
+
+    def __init__(self, msgid, **values):
+        self.msgid, self.values = msgid, values
+
+    def say(self, translations):
+        return translations.gettext(self.msgid) % {k: _say(v, translations) for k, v in self.values.items()}
+
+
+def _say(value, translations):
+    """A value in words: a Phrase translated, a list of them joined by arrows (a cycle's path)."""
+    if isinstance(value, Phrase):
+        return value.say(translations)
+    if isinstance(value, list):
+        return " → ".join(_say(v, translations) for v in value)
+    return value
+
+
+_catalog = {"mtime": None, "translations": None}
+
+
+def _chinese():
+    """The Chinese catalog (compiled from the .po when it is newer), reloaded when it changes."""
+    compile_catalogs()
+    path = os.path.join(TRANSLATIONS, "zh", "LC_MESSAGES", "messages.mo")
+    mtime = os.path.getmtime(path) if os.path.exists(path) else None
+    if _catalog["mtime"] != mtime or _catalog["translations"] is None:
+        _catalog["translations"], _catalog["mtime"] = Translations.load(TRANSLATIONS, ["zh"]), mtime
+    return _catalog["translations"]
+
+
+def explained(phrase):
+    """An alert's explanation (a Phrase): the Chinese line, then the English one (``explanation_in``
+    picks one)."""
+    return phrase.say(_chinese()) + "\n" + phrase.say(NullTranslations())
+
+
+def explanation_in(text, language):
+    """The line of a stored explanation (Chinese, then English) in ``language`` ('zh'/'en')."""
+    zh, _, en = (text or "").partition("\n")
+    return en if language == "en" and en else zh
+
+
 VOIDED = ("Voided", "RedLettered", "PartlyRedLettered")
 MAX_EVIDENCE_INVOICES = 500  # numbers kept on one alert (the evidence says how many there were)
 

@@ -6,7 +6,8 @@ from collections import defaultdict
 import networkx as nx
 
 from ...core.canonical import yuan
-from .base import VOIDED, Finding, _china, _fingerprint, _hm, _numbers, _utc
+from .base import VOIDED, Finding, _china, _fingerprint, _hm, _numbers, _utc, explained
+from .base import Phrase as _l  # a message of an explanation, translated when stored (extracted as `_l`)
 
 MAX_CYCLES_PER_WINDOW = 5000  # simple cycles looked at in one window's graph (a guard, not a limit met in practice)
 
@@ -94,8 +95,7 @@ def _cycle_finding(cycle, pairs, per_edge, totals, t0, s):
     invoices = [r for k in range(len(pairs)) for r in per_edge[k]]
     last = max(r.issued_at for r in invoices)
     day = _china(t0).date().isoformat()
-    path_zh = " → ".join(f"{names[m]}（{m}）" for m in [*cycle, cycle[0]])
-    path_en = " → ".join(f"{names[m]} ({m})" for m in [*cycle, cycle[0]])
+    path = [_l("%(name)s (%(tax_id)s)", name=names[m], tax_id=m) for m in [*cycle, cycle[0]]]
     legs = [{"seller": a, "buyer": b, "invoices": [r.number for r in per_edge[k]], "gross": totals[k]}
             for k, (a, b) in enumerate(pairs)]
     days = max(1, -(-(last - t0) // 86400))
@@ -105,11 +105,11 @@ def _cycle_finding(cycle, pairs, per_edge, totals, t0, s):
         {"cycle": list(cycle), "length": len(cycle), "legs": legs, "first_at": _hm(t0), "last_at": _hm(last),
          "window_days": int(s["circular_window_days"]), "smallest_leg_gross": min(totals),
          "largest_leg_gross": max(totals)},
-        f"{len(cycle)} 家商户在 {days} 天内（{_hm(t0)} 至 {_hm(last)}）循环开票：{path_zh}；每一环的金额 "
-        f"{yuan(min(totals))}–{yuan(max(totals))}。资金与发票绕一圈回到起点，是虚开发票的典型模式。"
-        f"\n{len(cycle)} merchants invoiced each other in a cycle within {days} day{'s' if days > 1 else ''} ({_hm(t0)} to {_hm(last)} "
-        f"China time): {path_en}; each leg {yuan(min(totals))}–{yuan(max(totals))}. Invoices going round back "
-        f"to where they started are the classic pattern of fictitious invoicing.",
+        explained(_l("%(count)s merchants invoiced each other in a cycle within %(span)s (%(first)s to %(last)s China "
+                  "time): %(path)s; each leg %(smallest)s–%(largest)s. Invoices going round back to where they "
+                  "started are the classic pattern of fictitious invoicing.",
+                  count=len(cycle), span=_l("1 day") if days == 1 else _l("%(days)s days", days=days),
+                  first=_hm(t0), last=_hm(last), path=path, smallest=yuan(min(totals)), largest=yuan(max(totals)))),
         _utc(t0), _utc(last))
 
 

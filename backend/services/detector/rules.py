@@ -7,7 +7,9 @@ from datetime import date, timedelta
 
 from ...core.canonical import yuan
 from .base import (MAX_EVIDENCE_INVOICES, Finding, _china, _day_start, _fingerprint, _hm, _numbers, _originals,
-                   _pct, _utc)
+                   _pct, _utc, explained)
+from .base import Phrase as _l  # a message of an explanation, translated when stored (extracted as `_l`)
+
 
 def split_invoicing(rows, s, cap):
     """Several invoices (≥ split_min_count) to one buyer within split_window_minutes, each
@@ -62,15 +64,16 @@ def split_invoicing(rows, s, cap):
                  "smallest_gross": min(r.gross for r in c), "largest_gross": max(r.gross for r in c),
                  "first_at": _hm(first.issued_at), "last_at": _hm(last.issued_at), "span_minutes": minutes,
                  "window_minutes": int(s["split_window_minutes"])},
-                f"{first.seller_name or m}（{m}）在 {_hm(first.issued_at)} 至 {_hm(last.issued_at)}（约 {minutes} 分钟）"
-                f"内向同一购买方 {first.buyer_name or buyer}（{buyer}）开具 {len(c)} 张发票，每张金额 "
-                f"{yuan(min(r.gross for r in c))}–{yuan(max(r.gross for r in c))}，均为单张限额 {yuan(cap)} 的 "
-                f"{s['split_cap_percent']}% 以上，合计 {yuan(total)}：疑似将一笔交易拆分开票以规避单张限额。"
-                f"\n{first.seller_name or m} ({m}) issued {len(c)} invoices to the same buyer "
-                f"{first.buyer_name or buyer} ({buyer}) within about {minutes} minutes ({_hm(first.issued_at)} to "
-                f"{_hm(last.issued_at)} China time), each {yuan(min(r.gross for r in c))}–"
-                f"{yuan(max(r.gross for r in c))}, at least {s['split_cap_percent']}% of its per-invoice cap "
-                f"{yuan(cap)}, {yuan(total)} in all: one sale possibly split to stay under the cap.",
+                explained(_l(
+                    "%(seller)s (%(tax_id)s) issued %(count)s invoices to the same buyer %(buyer)s (%(buyer_tax_id)s) "
+                    "within about %(span)s (%(first)s to %(last)s China time), each %(smallest)s–"
+                    "%(largest)s, at least %(percent)s%% of its per-invoice cap %(cap)s, %(total)s in all: one sale "
+                    "possibly split to stay under the cap.",
+                    seller=first.seller_name or m, tax_id=m, count=len(c), buyer=first.buyer_name or buyer,
+                    span=_l("1 minute") if minutes == 1 else _l("%(minutes)s minutes", minutes=minutes),
+                    buyer_tax_id=buyer, first=_hm(first.issued_at), last=_hm(last.issued_at),
+                    smallest=yuan(min(r.gross for r in c)), largest=yuan(max(r.gross for r in c)),
+                    percent=s["split_cap_percent"], cap=yuan(cap), total=yuan(total))),
                 _utc(first.issued_at), _utc(last.issued_at)))
     return out
 
@@ -133,8 +136,8 @@ def volume_spike(rows, s, evaluate_from=None):
         first = day_rows[0]
         m = first.seller
         severity = "high" if max(z_c if hit_c else 0, z_g if hit_g else 0) >= 2 * z_need else "medium"
-        what_zh = "、".join(x for x, hit in (("张数", hit_c), ("金额", hit_g)) if hit)
-        what_en = " and ".join(x for x, hit in (("count", hit_c), ("gross", hit_g)) if hit)
+        what = _l("invoice count and gross") if hit_c and hit_g else _l("invoice count") if hit_c else \
+            _l("invoice gross")
         out.append(Finding(
             "volume_spike", severity, _fingerprint("volume_spike", m, day_text), [m], _numbers(day_rows),
             {"day": day_text, "count": count, "gross": gross, "baseline_days": len(span),
@@ -142,12 +145,12 @@ def volume_spike(rows, s, evaluate_from=None):
              "mean_count": round(mean_c, 2), "mean_gross": round(mean_g), "z_count": round(z_c, 1),
              "z_gross": round(z_g, 1), "spike_in": [x for x, hit in (("count", hit_c), ("gross", hit_g)) if hit],
              "invoices_listed": min(count, MAX_EVIDENCE_INVOICES)},
-            f"{first.seller_name or m}（{m}）{day_text} 开票 {count} 张、合计 {yuan(gross)}，远高于其前 {len(span)} 天"
-            f"的基线（每日中位数 {med_c:g} 张、{yuan(round(med_g))}；稳健 z 值：张数 {z_c:.1f}，金额 {z_g:.1f}）："
-            f"开票{what_zh}激增。"
-            f"\n{first.seller_name or m} ({m}) issued {count} invoices, {yuan(gross)}, on {day_text}: far above its "
-            f"baseline of the {len(span)} days before (daily median {med_c:g} invoices, {yuan(round(med_g))}; robust "
-            f"z: count {z_c:.1f}, gross {z_g:.1f}). A spike in {what_en}.",
+            explained(_l("%(seller)s (%(tax_id)s) issued %(count)s invoices, %(gross)s, on %(day)s: far above its "
+                      "baseline of the %(days)s days before (daily median %(median_count)s invoices, "
+                      "%(median_gross)s; robust z: count %(z_count)s, gross %(z_gross)s). A spike in %(what)s.",
+                      seller=first.seller_name or m, tax_id=m, count=count, gross=yuan(gross), day=day_text,
+                      days=len(span), median_count=f"{med_c:g}", median_gross=yuan(round(med_g)),
+                      z_count=f"{z_c:.1f}", z_gross=f"{z_g:.1f}", what=what)),
             _day_start(day_text), _day_start(day_text) + timedelta(days=1)))
     return out
 
@@ -174,11 +177,13 @@ def dormant_burst(rows, s, evaluate_from=None):
             "dormant_burst", "medium", _fingerprint("dormant_burst", m, cur.day), [m], _numbers(burst),
             {"quiet_days": quiet, "last_before": prev.day, "last_before_number": prev.number, "burst_from": cur.day,
              "burst_days": int(s["dormant_burst_days"]), "count": len(burst), "gross": total},
-            f"{cur.seller_name or m}（{m}）自 {prev.day} 起 {quiet} 天未开票，{cur.day} 起 {s['dormant_burst_days']} "
-            f"天内突然开票 {len(burst)} 张、合计 {yuan(total)}：休眠账户突然大量开票。"
-            f"\n{cur.seller_name or m} ({m}) issued nothing for {quiet} days (since {prev.day}), then {len(burst)} "
-            f"invoices, {yuan(total)}, within {s['dormant_burst_days']} days from {cur.day}: a dormant account "
-            f"suddenly busy.",
+            explained(_l("%(seller)s (%(tax_id)s) issued nothing for %(quiet)s days (since %(last_day)s), then "
+                      "%(count)s invoices, %(gross)s, within %(burst)s from %(day)s: a dormant account "
+                      "suddenly busy.",
+                      seller=cur.seller_name or m, tax_id=m, quiet=quiet, last_day=prev.day, count=len(burst),
+                      gross=yuan(total), day=cur.day,
+                      burst=_l("1 day") if int(s["dormant_burst_days"]) == 1
+                      else _l("%(days)s days", days=s["dormant_burst_days"]))),
             _utc(cur.issued_at), _utc(burst[-1].issued_at)))
     return out
 
@@ -237,10 +242,10 @@ def high_void_ratio(rows, s, evaluate_from=None):
                 {"invoices": len(originals), "voided": len(voided), "red_lettered": len(lettered),
                  "red_letter_notes": sum(1 for r in group if r.is_red_letter), "ratio": round(ratio, 4),
                  "threshold_percent": threshold},
-                f"{name}（{m}）{month} 开具的 {len(originals)} 张发票中，{len(voided)} 张已作废、{len(lettered)} 张被红冲，"
-                f"占 {_pct(ratio)}（阈值 {threshold}%）：作废和红冲比例过高。"
-                f"\nOf the {len(originals)} invoices {name} ({m}) issued in {month}, {len(voided)} were voided and "
-                f"{len(lettered)} red-lettered: {_pct(ratio)} (threshold {threshold}%).")
+                explained(_l("Of the %(count)s invoices %(seller)s (%(tax_id)s) issued in %(month)s, %(voided)s were "
+                          "voided and %(lettered)s red-lettered: %(share)s (threshold %(threshold)s%%).",
+                          count=len(originals), seller=name, tax_id=m, month=month, voided=len(voided),
+                          lettered=len(lettered), share=_pct(ratio), threshold=threshold)))
 
     return _monthly("high_void_ratio", rows, evaluate_from, assess)
 
@@ -262,10 +267,10 @@ def round_amounts(rows, s, evaluate_from=None):
         return ("low", rounded,
                 {"invoices": len(originals), "round": len(rounded), "share": round(share, 4), "unit_fen": unit,
                  "threshold_percent": int(s["round_share_percent"])},
-                f"{name}（{m}）{month} 的 {len(originals)} 张发票中有 {len(rounded)} 张（{_pct(share)}）价税合计为 "
-                f"{yuan(unit)} 的整数倍：整数金额异常集中。"
-                f"\n{len(rounded)} of the {len(originals)} invoices {name} ({m}) issued in {month} ({_pct(share)}) "
-                f"have a gross that is a whole multiple of {yuan(unit)}: round amounts cluster.")
+                explained(_l("%(round)s of the %(count)s invoices %(seller)s (%(tax_id)s) issued in %(month)s "
+                          "(%(share)s) have a gross that is a whole multiple of %(unit)s: round amounts cluster.",
+                          round=len(rounded), count=len(originals), seller=name, tax_id=m, month=month,
+                          share=_pct(share), unit=yuan(unit))))
 
     return _monthly("round_amounts", rows, evaluate_from, assess)
 
@@ -291,10 +296,10 @@ def unusual_hours(rows, s, evaluate_from=None):
         return ("low", night,
                 {"invoices": len(originals), "at_night": len(night), "share": round(share, 4),
                  "hours": f"{a:02d}:00–{b:02d}:00", "times": [_hm(r.issued_at) for r in night[:20]]},
-                f"{name}（{m}）{month} 有 {len(night)} 张发票（占 {_pct(share)}）在北京时间 {a:02d}:00–{b:02d}:00 开具："
-                f"非常规时段开票。"
-                f"\n{name} ({m}) issued {len(night)} invoices ({_pct(share)} of its month) in {month} between "
-                f"{a:02d}:00 and {b:02d}:00 China time: issuance at unusual hours.")
+                explained(_l("%(seller)s (%(tax_id)s) issued %(night)s invoices (%(share)s of its month) in %(month)s "
+                          "between %(start)s and %(end)s China time: issuance at unusual hours.",
+                          seller=name, tax_id=m, night=len(night), share=_pct(share), month=month,
+                          start=f"{a:02d}:00", end=f"{b:02d}:00")))
 
     return _monthly("unusual_hours", rows, evaluate_from, assess)
 
@@ -324,10 +329,11 @@ def buyer_concentration(rows, s, evaluate_from=None):
                 {"invoices": len(originals), "buyers": len(by_buyer), "top_buyer": buyer,
                  "top_buyer_name": top[0].buyer_name, "top_buyer_invoices": len(top), "top_buyer_gross": top_gross,
                  "gross": total, "share": round(share, 4)},
-                f"{name}（{m}）{month} 共开票 {len(originals)} 张、{yuan(total)}，其中 {_pct(share)}（{yuan(top_gross)}，"
-                f"{len(top)} 张）开给同一购买方 {top_name}（{buyer}）：购买方高度集中。"
-                f"\n{_pct(share)} of {name} ({m})'s gross in {month} ({yuan(top_gross)} of {yuan(total)}, "
-                f"{len(top)} of {len(originals)} invoices) went to one buyer, {top_name} ({buyer}).")
+                explained(_l("%(share)s of %(seller)s (%(tax_id)s)'s gross in %(month)s (%(top_gross)s of %(gross)s, "
+                          "%(top_count)s of %(count)s invoices) went to one buyer, %(buyer)s (%(buyer_tax_id)s).",
+                          share=_pct(share), seller=name, tax_id=m, month=month, top_gross=yuan(top_gross),
+                          gross=yuan(total), top_count=len(top), count=len(originals), buyer=top_name,
+                          buyer_tax_id=buyer)))
 
     return _monthly("buyer_concentration", rows, evaluate_from, assess)
 
