@@ -52,9 +52,15 @@ DATA = ("script, style, template, noscript, td, dd, input, select, textarea, opt
         "[lang]:not(html), [data-test=language-switch]")
 # the interface's words: headings, labels, buttons, column names, messages
 CHROME = "h1, h2, h3, h4, legend, label, button, th, summary, dt, caption, p, strong, .flash, header nav a"
-MIXED_JS = """([zh, data, DATA, CHROME]) => {
+SHORT = "h1, h2, h3, h4, legend, label, button, th, summary, dt, caption"
+ALLOWED = ["Excel", "Google", "Microsoft", "Authenticator", "FreeOTP"]  # said so in Chinese too
+MIXED_JS = """([zh, data, DATA, CHROME, SHORT, ALLOWED]) => {
   const CJK = /[\\u3000-\\u303f\\u3400-\\u9fff\\uf900-\\ufaff\\uff00-\\uffef]/;
   const ENGLISH = /[A-Za-z]{2,}(?:[ '’-]+[A-Za-z]{2,})+/;  // two English words or more
+  // a Chinese heading, label, button or column name with an English word in it ("号码 Number"); names
+  // in capitals (PDF, CSV, ID) and the product names of ALLOWED are Chinese usage
+  const WORD = /\\b(?![A-Z]+\\b)[A-Za-z][a-z]{2,}\\b/g;
+  const pair = (t) => CJK.test(t) && (t.match(WORD) || []).some((w) => !ALLOWED.includes(w));
   const wrong = zh ? ENGLISH : CJK;
   const clean = (t) => { for (const d of data) t = t.split(d).join(" "); return t.replace(/\\s+/g, " ").trim(); };
   const own = (el) => {  // el's text outside data (a button in a table cell is still the interface's)
@@ -71,11 +77,11 @@ MIXED_JS = """([zh, data, DATA, CHROME]) => {
   for (const root of document.querySelectorAll("body > header, body > main")) {
     for (const el of root.querySelectorAll(CHROME)) {
       const text = own(el);
-      if (wrong.test(text)) found.add(where(el) + ": " + text.slice(0, 100));
+      if (wrong.test(text) || (zh && el.matches(SHORT) && pair(text))) found.add(where(el) + ": " + text.slice(0, 100));
     }
     for (const el of root.querySelectorAll("[data-label]")) {  // a card's field names (phones)
       const text = clean(el.dataset.label);
-      if (wrong.test(text)) found.add(where(el) + "[data-label]: " + text);
+      if (wrong.test(text) || (zh && pair(text))) found.add(where(el) + "[data-label]: " + text);
     }
     if (!zh) {  // an English page: no Chinese anywhere in its words, not only in the elements above
       const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
@@ -92,9 +98,10 @@ MIXED_JS = """([zh, data, DATA, CHROME]) => {
 
 def mixed(page, locale, data=()):
     """The interface's words on ``page`` that are not in its language: Chinese on an English
-    page (anywhere in <header> and <main> but data), English phrases (two words or more) among
-    a Chinese page's headings, labels, buttons, column names and messages."""
-    return page.evaluate(MIXED_JS, [locale.startswith("zh"), list(data), DATA, CHROME])
+    page (anywhere in <header> and <main> but data); on a Chinese page, English phrases (two words
+    or more) among its headings, labels, buttons, column names and messages, and an English word
+    beside Chinese in a heading, label, button or column name."""
+    return page.evaluate(MIXED_JS, [locale.startswith("zh"), list(data), DATA, CHROME, SHORT, ALLOWED])
 
 
 def header_speaks(page, locale):

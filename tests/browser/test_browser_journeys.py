@@ -233,3 +233,37 @@ def test_authority_without_second_factor_reaches_no_authority_page(new_page, liv
     r = page.request.post("/admin/parameters", form={"csrf_token": token, "backdating_window": "1"},
                           max_redirects=0)
     assert r.status in (302, 303) and r.headers["location"].endswith("/auth/two-factor/enrol"), r.status
+    # the enrolment page itself can be read in the other language: the header's switch works there
+    with page.expect_navigation():
+        page.locator("[data-test=language-switch] button[value=zh]").click()
+    expect(page).to_have_url(re.compile(r"/auth/two-factor/enrol$"))
+    header_speaks(page, "zh-CN")
+
+
+def test_the_one_language_check_finds_the_other_language(browser):
+    """journeys_util.mixed, on pages made up here: what the journeys above rely on to fail."""
+    page = browser.new_page()
+    try:
+        def found(locale, main, role=None):
+            header = f"<nav><a href='/auth/account'>buyer · {role or tr('Buyer', locale)}</a></nav>"
+            page.set_content(f"<html><body><header>{header}</header><main>{main}</main></body></html>")
+            return mixed(page, locale, data=[BUYER_NAME])
+
+        chinese = ("<h1>发票 <span class='mono'>12345678901234567890</span></h1><p>导出 PDF、CSV 或 Excel 文件。</p>"
+                   "<table><tr><th>价税合计</th></tr><tr><td data-label='价税合计'>¥141.25 Office supplies</td></tr>"
+                   "</table><label>税号 <input value='Tax ID'></label><button>查验</button>")
+        assert found("zh-CN", chinese) == []
+        assert found("zh-CN", "<h1>发票 Invoice</h1>") == ["h1: 发票 Invoice"]  # a bilingual pair
+        assert found("zh-CN", "<table><tr><th>发票号码 Number</th></tr></table>") == ["th: 发票号码 Number"]
+        assert found("zh-CN", "<table><tr><td data-label='状态 Status'>已开具</td></tr></table>") == ["td[data-label]: 状态 Status"]
+        assert found("zh-CN", "<p>本页列出全部发票。All invoices addressed to you.</p>") != []
+        english = (f"<h1>Invoice <span class='mono'>1234</span></h1><p>Issued to {BUYER_NAME}.</p>"
+                   "<table><tr><th>Item</th></tr><tr><td data-label='Item'>办公用品</td></tr></table>"
+                   "<form data-test='language-switch'><button lang='zh-CN'>中文</button></form>")
+        assert found("en-US", english) == []
+        assert found("en-US", english, role="购买方") == ["a: buyer · 购买方"]  # the header's words too
+        assert found("en-US", "<p>All invoices. 全部发票</p>") == ["p: All invoices. 全部发票"]
+        assert found("en-US", "<table><tr><td data-label='状态 Status'>Issued</td></tr></table>") == ["td[data-label]: 状态 Status"]
+        assert found("en-US", "<div>Reduced ¥1.00，open ¥2.00</div>") == ["div: Reduced ¥1.00，open ¥2.00"]
+    finally:
+        page.close()
