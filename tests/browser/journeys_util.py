@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "backend" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
+SCREENSHOTS = ROOT / "reports" / "browser"
 LOCALES = ("zh-CN", "en-US")
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "mobile": {"width": 375, "height": 800}}
 HTML_LANG = {"zh-CN": "zh-CN", "en-US": "en"}
@@ -120,15 +121,32 @@ def speaks(page, locale, data=()):
     """``page`` is in ``locale``'s language, and only in it: <html lang>, the header's words
     as the catalog has them, the switch offering the other language, the main heading in the
     language's script, no words of the other language (``data``: names and items shown as they
-    are, e.g. a Chinese buyer's name on an English page)."""
+    are, e.g. a Chinese buyer's name on an English page).
+
+    A page with a ``language_problems`` list (the journeys' pages) goes on with its journey: what
+    is not in its language is added there, with a screenshot, for ``one_language`` to report every
+    page's at the end; any other page fails here."""
     zh = header_speaks(page, locale)
+    problems = mixed(page, locale, data)
     heading = page.locator("main h1").first.inner_text()
-    if zh:
-        assert re.search(r"[\u4e00-\u9fff]", heading), f"{page.url}: the heading {heading!r} is not in Chinese"
-    else:
-        assert re.search(r"[A-Za-z]{2,}", heading), f"{page.url}: the heading {heading!r} is not in English"
-    wrong = mixed(page, locale, data)
-    assert not wrong, f"{page.url} ({locale}) mixes in the other language: {wrong}"
+    if not re.search(r"[\u4e00-\u9fff]" if zh else r"[A-Za-z]{2,}", heading):
+        problems.insert(0, f"the heading {heading!r} is not in {'Chinese' if zh else 'English'}")
+    if not problems:
+        return
+    found = f"{page.url} ({locale}) mixes in the other language: {problems}"
+    if getattr(page, "language_problems", None) is None:
+        raise AssertionError(found)
+    page.language_problems.append(found)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / f"{page.test_name}-language-{len(page.language_problems)}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    page.language_problems[-1] += f" (screenshot {shot.relative_to(ROOT)})"
+
+
+def one_language(page):
+    """Fails with every page of the journey that was not in its language only (``speaks``)."""
+    problems, page.language_problems = page.language_problems, None
+    assert not problems, "pages not in one language:\n" + "\n".join(problems)
 
 
 # --- desktop and phone --------------------------------------------------------------------

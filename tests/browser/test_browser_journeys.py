@@ -14,7 +14,7 @@ import re
 import pytest
 import requests
 from journeys_util import (BUYER_NAME, BUYER_TAX_ID, HTML_LANG, ITEM, LOCALES, SELLER_NAME, SELLER_TAX_ID,
-                           WIDTHS, fits, go, header_speaks, issue, mixed, sign_in, speaks, tr)
+                           WIDTHS, fits, go, header_speaks, issue, mixed, one_language, sign_in, speaks, tr)
 from playwright.sync_api import expect
 
 NAMES = [SELLER_NAME, BUYER_NAME, ITEM]  # data: shown as they are in either language
@@ -23,12 +23,17 @@ NAMES = [SELLER_NAME, BUYER_NAME, ITEM]  # data: shown as they are in either lan
 @pytest.fixture(params=[(locale, width) for locale in LOCALES for width in WIDTHS],
                 ids=lambda p: f"{p[0]}-{p[1]}")
 def journey_page(request, new_page):
-    """A page in the parameter's language (the context's locale: its Accept-Language) and width."""
+    """A page in the parameter's language (the context's locale: its Accept-Language) and width;
+    what is not in its language is gathered on the way and reported by one_language(page)."""
     locale, width = request.param
     phone = {"is_mobile": True, "has_touch": True} if width == "mobile" else {}
     page = new_page(locale=locale, viewport=WIDTHS[width], **phone)
-    page.locale = locale
-    return page
+    page.locale, page.language_problems = locale, []
+    page.test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
+    yield page
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.passed and page.language_problems is not None:
+        pytest.fail("a journey ends with one_language(page): its pages' language went unchecked")
 
 
 def test_merchant_issues_an_invoice_and_finds_it(journey_page, live_server):
@@ -62,6 +67,7 @@ def test_merchant_issues_an_invoice_and_finds_it(journey_page, live_server):
     expect(row).to_be_visible()
     expect(row).to_contain_text("¥141.25")
     speaks(page, locale, NAMES)
+    one_language(page)
 
 
 def test_public_verifies_an_invoice(journey_page, live_server):
@@ -88,6 +94,7 @@ def test_public_verifies_an_invoice(journey_page, live_server):
         form.locator("button[type=submit]").click()
     expect(result).not_to_have_class(re.compile(r"\br-authentic\b"))
     speaks(page, locale, NAMES)
+    one_language(page)
 
 
 def test_buyer_finds_an_invoice_in_the_inbox(journey_page, live_server):
@@ -106,6 +113,7 @@ def test_buyer_finds_an_invoice_in_the_inbox(journey_page, live_server):
     expect(page.locator("main dl.facts").first).to_contain_text("¥226.00")
     speaks(page, locale, NAMES)
     fits(page)
+    one_language(page)
 
 
 def test_auditor_opens_the_review_queue_and_a_flagged_invoice(journey_page, live_server):
@@ -126,6 +134,7 @@ def test_auditor_opens_the_review_queue_and_a_flagged_invoice(journey_page, live
     expect(page.locator("main .flags")).to_be_visible()  # why it was flagged
     speaks(page, locale, NAMES)
     fits(page)
+    one_language(page)
 
 
 def test_authority_opens_merchants_parameters_and_users(journey_page, live_server):
@@ -141,6 +150,7 @@ def test_authority_opens_merchants_parameters_and_users(journey_page, live_serve
     go(page, "/admin/users")
     expect(page.locator("#users-table tbody tr", has_text="merchant1")).to_be_visible()
     speaks(page, locale, NAMES)
+    one_language(page)
 
 
 def test_financier_opens_offers_and_portfolio(journey_page, live_server):
@@ -165,6 +175,7 @@ def login_page_speaks(page, locale):
     expect(page.locator("main form label", has=page.locator("input[name=password]"))).to_have_text(
         tr("Password", locale))
     assert not mixed(page, locale), mixed(page, locale)
+    one_language(page)
 
 
 def test_login_page_follows_the_browsers_language(new_page, live_server):
