@@ -162,6 +162,7 @@ def test_financier_opens_offers_and_portfolio(journey_page, live_server):
     go(page, "/receivables/portfolio")
     expect(page.locator("#portfolio-total")).to_have_text("¥0.00")
     speaks(page, locale, NAMES)
+    one_language(page)
 
 
 # --- languages and the second factor --------------------------------------------------------
@@ -175,7 +176,6 @@ def login_page_speaks(page, locale):
     expect(page.locator("main form label", has=page.locator("input[name=password]"))).to_have_text(
         tr("Password", locale))
     assert not mixed(page, locale), mixed(page, locale)
-    one_language(page)
 
 
 def test_login_page_follows_the_browsers_language(new_page, live_server):
