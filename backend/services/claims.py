@@ -307,7 +307,7 @@ def approve(user, claim_id):
     account = company_account(claim.company_tax_id)
     key = bytes.fromhex(claim.invoice_key[2:])
     ref = _claim_ref(claim.company_tax_id, claim.id)
-    claimant, _, chain_ref = get_chain().call(CLAIMS, "claimOf", key)
+    claimant, _at, chain_ref = get_chain().call(CLAIMS, "claimOf", key)
     tx_hash = None
     if not (int(claimant, 16) and claimant.lower() == account.address.lower() and bytes(chain_ref) == ref):
         salt = buyer_privacy.from_hex(claim.buyer_salt, 32)

@@ -213,7 +213,7 @@ def decide(claim_id, action):
         return claim_id
 
     try:
-        _, first = _once(f"claim:{action}", run)
+        _ref, first = _once(f"claim:{action}", run)
     except Refused as exc:
         if exc.status == 404:
             abort(404)
@@ -291,7 +291,7 @@ def mark_paid(list_id):
     if not _posted():
         return redirect(back)
     try:
-        _, first = _once("claim:paid", lambda: payment_list_service.mark_paid(
+        _ref, first = _once("claim:paid", lambda: payment_list_service.mark_paid(
             current_user, list_id, {"payment_ref": request.form.get("payment_ref", "")})["id"])
     except Refused as exc:
         if exc.status == 404:
