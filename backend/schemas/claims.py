@@ -3,6 +3,7 @@ verification elements, or its JSON document), finance's decision, payment lists 
 payment, the expense report. Money in fen."""
 from typing import Annotated, Any, Literal
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -45,9 +46,10 @@ class ClaimRequest(Model):
         elements = (self.number, self.issue_date, self.gross, self.check_code)
         if self.document is not None:
             if any(e is not None for e in elements):
-                raise PydanticCustomError("claim", "send the four elements or the document, not both")
+                raise PydanticCustomError("claim", _("send the four elements or the document, not both"))
         elif any(e is None for e in elements):
-            raise PydanticCustomError("claim", "send number, issue_date, gross and check_code (or the document)")
+            raise PydanticCustomError("claim", _("give the invoice number, issue date, gross amount and check code, "
+                                                 "or the invoice document"))
         return self
 
 

@@ -208,14 +208,21 @@ def authority_tables(d):
         _table("alerts_by_kind", _("Open alerts by severity and kind"),
                _("Alert counts"),
                [(_("Severity"), TEXT), (_("Kind"), TEXT), (_("Number of alerts"), INT)],
-               [[x["severity_label"], x["kind"], x["count"]] for x in a["by_kind"]], _chart("bar", [2], label=1)),
+               [[x["severity_label"], _kind(x["kind"]), x["count"]] for x in a["by_kind"]], _chart("bar", [2], label=1)),
         _table("alerts", _("Top alerts (most severe, most recent first)"), _("Alerts"),
                [(_("ID"), INT), (_("Severity"), TEXT), (_("Kind"), TEXT), (_("Status"), TEXT),
                 (_("Merchants' tax IDs"), TEXT), (_("Invoice count"), INT), (_("Raised"), TEXT),
                 (_("Explanation"), TEXT)],
-               [[x["id"], x["severity_label"], x["kind"], x["status_label"], "、".join(map(str, x["merchants"])),
+               [[x["id"], x["severity_label"], _kind(x["kind"]), x["status_label"], "、".join(map(str, x["merchants"])),
                  x["invoices"], x["created_at"], x["explanation"]] for x in a["top"]]),
     ]
+
+
+def _kind(kind):
+    """An alert's kind in words (the detector's labels)."""
+    from .detector import KIND_LABELS
+
+    return str(KIND_LABELS.get(kind, kind))
 
 
 def financier_tables(d):

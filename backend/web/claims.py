@@ -36,6 +36,7 @@ FIELD_LABELS = {"number": _l("Invoice number"), "issue_date": _l("Issue date"), 
                 "check_code": _l("Check code"), "category": _l("Category"), "purpose": _l("Purpose"),
                 "file": _l("Invoice file"), "document": _l("Invoice file"),
                 "document.buyer.tax_id": _l("Buyer's tax ID in the file"), "claim": _l("Invoice")}
+REPORT_ARGS = {"group": _l("Group by"), "status": _l("Claims"), "from": _l("from"), "to": _l("to")}
 REPORT_STATUS = {"all": _l("Every claim not rejected"), "approved": _l("Approved and paid"),
                  "paid": _l("Paid only")}
 
@@ -317,7 +318,7 @@ def _report_args():
         return validated(models.ReportQuery, data)
     except ValidationError as exc:
         flash(_("A report option was not valid and is left out: %(problems)s",
-                problems="; ".join(f"{k}: {v}" for k, v in exc.fields.items())), "error")
+                problems="; ".join(f"{REPORT_ARGS.get(k, k)}{_(': ')}{v}" for k, v in exc.fields.items())), "error")
         return validated(models.ReportQuery, {k: v for k, v in data.items() if k not in exc.fields})
 
 

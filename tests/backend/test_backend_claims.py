@@ -121,7 +121,9 @@ def test_refusals_at_submission(api, chain_app, staff):
     assert r.get_json()["verification"]["result"] == "voided"
 
     bad = api("employee").post("/claims", json={"number": mine["number"], "category": "office"})
-    assert bad.status_code == 400 and "check_code" in bad.get_json()["fields"]["body"]
+    assert bad.status_code == 400 and "校验码" in bad.get_json()["fields"]["body"]
+    bad = api("employee").post("/claims", json={"number": mine["number"]}, headers={"Accept-Language": "en"})
+    assert "issue date, gross amount and check code" in bad.get_json()["fields"]["body"]
     assert api("employee").post("/claims", json={**_elements(mine), "category": "yacht"}).status_code == 400
     assert api("buyer").post("/claims", json=_elements(mine)).status_code == 403
     assert api("approver").post("/claims", json=_elements(mine)).status_code == 403
