@@ -3,23 +3,25 @@ verification elements, or its JSON document), finance's decision, payment lists 
 payment, the expense report. Money in fen."""
 from typing import Annotated, Any, Literal
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from .common import ID_MAX, QUERY_TEXT, Answer, AnyDate, InvoiceNumber, Model, Query, integer, optional_text, text
 from .verification import CheckCode, Gross
 
-# category key → label (Chinese, then English); the expense report groups by them
+# category key → label (lazy: translated when shown; str() for JSON); the expense report groups by them
 CATEGORIES = {
-    "travel": "差旅 Travel",
-    "transport": "交通 Transport",
-    "lodging": "住宿 Lodging",
-    "meals": "餐饮 Meals",
-    "office": "办公用品 Office supplies",
-    "communication": "通讯 Communication",
-    "training": "培训 Training",
-    "entertainment": "业务招待 Business entertainment",
-    "other": "其他 Other",
+    "travel": _l("Travel"),
+    "transport": _l("Transport"),
+    "lodging": _l("Lodging"),
+    "meals": _l("Meals"),
+    "office": _l("Office supplies"),
+    "communication": _l("Communication"),
+    "training": _l("Training"),
+    "entertainment": _l("Business entertainment"),
+    "other": _l("Other"),
 }
 STATUSES = ("submitted", "approved", "rejected", "paid")
 GROUPS = ("employee", "category", "month")
@@ -44,9 +46,10 @@ class ClaimRequest(Model):
         elements = (self.number, self.issue_date, self.gross, self.check_code)
         if self.document is not None:
             if any(e is not None for e in elements):
-                raise PydanticCustomError("claim", "send the four elements or the document, not both")
+                raise PydanticCustomError("claim", _("send the four elements or the document, not both"))
         elif any(e is None for e in elements):
-            raise PydanticCustomError("claim", "send number, issue_date, gross and check_code (or the document)")
+            raise PydanticCustomError("claim", _("give the invoice number, issue date, gross amount and check code, "
+                                                 "or the invoice document"))
         return self
 
 

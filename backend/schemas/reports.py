@@ -2,6 +2,7 @@
 sort, limit), a saved report, the monthly statement's and platform report's queries."""
 from typing import Annotated, Literal
 
+from flask_babel import gettext as _
 from pydantic import Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -53,9 +54,9 @@ class ReportDefinition(Model):
     def _sort_known(self):
         allowed = set(MEASURE_KEYS) | set(COLUMN_KEYS) if self.group_by else set(self.columns)
         if self.sort_by is not None and self.sort_by not in allowed:
-            raise PydanticCustomError("sort_by", "sort by one of the report's columns or measures")
+            raise PydanticCustomError("sort_by", _("sort by one of the report's columns or sums"))
         if self.filters.date_from and self.filters.date_to and self.filters.date_from > self.filters.date_to:
-            raise PydanticCustomError("dates", "date_from is after date_to")
+            raise PydanticCustomError("dates", _("the start date is after the end date"))
         return self
 
 

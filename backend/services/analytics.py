@@ -11,6 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, select, true
 
 from ..core import canonical
@@ -30,11 +32,11 @@ from .errors import Refused, ValidationError
 # the status mix's keys, in the order shown; RedLetterNote: the notes themselves (any status on chain)
 MIX_KEYS = ("Issued", "Flagged", "Cleared", "Rejected", "Voided", "RedLettered", "RedLetterNote", "pending", "failed")
 MIX_LABELS = {
-    "Issued": "已开具 Issued", "Flagged": "待审核 Flagged", "Cleared": "审核通过 Cleared",
-    "Rejected": "审核驳回 Rejected", "Voided": "已作废 Voided", "RedLettered": "已全额红冲 Red-lettered",
-    "RedLetterNote": "红字发票 Red-letter note", "pending": "待上链 Pending", "failed": "未上链 Failed",
+    "Issued": _l("Issued"), "Flagged": _l("Flagged for review"), "Cleared": _l("Cleared by audit"),
+    "Rejected": _l("Rejected by audit"), "Voided": _l("Voided"), "RedLettered": _l("Red-lettered in full"),
+    "RedLetterNote": _l("Red-letter note"), "pending": _l("Waiting to go on chain"), "failed": _l("Not on chain (failed)"),
 }
-PERIOD_LABELS = {"day": "按日 By day", "week": "按周 By week", "month": "按月 By month"}
+PERIOD_LABELS = {"day": _l("by day"), "week": _l("by week"), "month": _l("by month")}
 TOP_BUYERS = 10
 
 
@@ -108,12 +110,17 @@ def _date_arg(name, value):
     try:
         d = date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValidationError({name: "must be a date YYYY-MM-DD"}, f"查询参数 {name} 不是有效日期。The query "
-                                                                  f"parameter {name} is not a valid date.") from None
+        raise ValidationError({name: _("must be a date YYYY-MM-DD")},
+                              _("The %(name)s is not a valid date.", name=_date_name(name))) from None
     if d.year < 2000 or d.year > 9998:
-        raise ValidationError({name: "must be a date from 2000 on"},
-                              f"查询参数 {name} 超出范围。The query parameter {name} is out of range.")
+        raise ValidationError({name: _("must be a date from 2000 on")},
+                              _("The %(name)s is out of range.", name=_date_name(name)))
     return d
+
+
+def _date_name(name):
+    """The query parameter ``from``/``to`` in words."""
+    return _("start date") if name == "from" else _("end date")
 
 
 def period_of(kind="day", date_from=None, date_to=None, now=None):
@@ -121,9 +128,8 @@ def period_of(kind="day", date_from=None, date_to=None, now=None):
     "YYYY-MM-DD" or empty (the default period, ending today). ValidationError naming the
     parameter otherwise."""
     if kind not in PERIODS:
-        raise ValidationError({"period": "must be day, week or month"},
-                              "查询参数 period 必须是 day、week 或 month。The query parameter period must be day, week "
-                              "or month.")
+        raise ValidationError({"period": _("must be day, week or month")},
+                              _("The buckets must be days, weeks or months."))
     start, end = _date_arg("from", date_from), _date_arg("to", date_to)
     if end is None:
         end = now or today()
@@ -132,12 +138,11 @@ def period_of(kind="day", date_from=None, date_to=None, now=None):
     if start is None:
         start = default_start(kind, end)
     if start > end:
-        raise ValidationError({"from": "must not be after to"},
-                              "查询参数 from 晚于 to。The query parameter from is after to.")
+        raise ValidationError({"from": _("must not be after to")},
+                              _("The start of the period is after its end."))
     if (end - start).days + 1 > MAX_DAYS:
-        raise ValidationError({"to": f"the period spans at most {MAX_DAYS} days"},
-                              f"查询参数 to：期间最长 {MAX_DAYS} 天。The query parameter to: a period spans at most "
-                              f"{MAX_DAYS} days.")
+        raise ValidationError({"to": _("the period spans at most %(days)s days", days=MAX_DAYS)},
+                              _("A period spans at most %(days)s days.", days=MAX_DAYS))
     return Period(kind, start, end)
 
 
@@ -220,7 +225,7 @@ class Mix:
             self.flagged += n
 
     def status_mix(self):
-        return [{"status": k, "label": MIX_LABELS.get(k, k), "count": v[0], "gross": v[1]}
+        return [{"status": k, "label": str(MIX_LABELS.get(k, k)), "count": v[0], "gross": v[1]}
                 for k, v in self.by_key.items()]
 
     def ratios(self):
@@ -309,21 +314,19 @@ def merchant_of(user, tax_id=None):
     if user.role == "merchant":
         m = user.merchant
         if tax_id and (m is None or tax_id.upper() != m.tax_id):
-            raise Refused("forbidden", "商户只能查看本商户的数据。A merchant sees only its own figures.", 403)
+            raise Refused("forbidden", _("A merchant sees only its own figures."), 403)
         if not user.address:
-            raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address.", 403)
+            raise Refused("no_signing_key", _("This account has no chain address."), 403)
         return {"name": m.name if m else user.username, "tax_id": m.tax_id if m else None, "address": user.address}
     if user.role != "authority":
-        raise Refused("forbidden", "仅商户本人和税务机关可查看商户看板。Only the merchant and the authority see a "
-                                   "merchant's dashboard.", 403)
+        raise Refused("forbidden", _("Only the merchant and the tax authority see a merchant's dashboard."), 403)
     if not tax_id:
-        raise ValidationError({"merchant": "the merchant's tax ID is required"},
-                              "查询参数 merchant：请指定商户税号。The query parameter merchant: give the merchant's "
-                              "tax ID.")
+        raise ValidationError({"merchant": _("the merchant's tax ID is required")},
+                              _("Say which merchant: its tax ID."))
     found = (get_db().query(Merchant).join(User).filter(Merchant.tax_id == tax_id.upper(), User.address.isnot(None))
              .order_by(case((Merchant.status.in_(("approved", "suspended")), 0), else_=1), Merchant.id).first())
     if found is None:
-        raise Refused("not_found", f"没有税号为 {tax_id} 的商户。No merchant with the tax ID {tax_id}.", 404)
+        raise Refused("not_found", _("There is no merchant with tax ID %(tax_id)s.", tax_id=tax_id), 404)
     return {"name": found.name, "tax_id": found.tax_id, "address": found.user.address}
 
 

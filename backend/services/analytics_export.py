@@ -1,7 +1,7 @@
 """The dashboards' tables: every chart's numbers as a table (the page shows it beside the
 chart, and the chart is drawn from it), and the same tables as CSV (UTF-8 with a BOM) and
-XLSX, in the manner of the inbox export (services.inbox_export): headers Chinese then
-English, money in yuan with 2 decimals, ratios as percentages.
+XLSX, in the manner of the inbox export (services.inbox_export): headers in the reader's
+language, money in yuan with 2 decimals, ratios as percentages.
 
 A table is {"name", "title", "sheet", "columns": [(header, kind)], "rows": [[value]],
 "chart": {...} | None, "note"?}; a row's values are raw (fen, counts, fractions), each
@@ -12,6 +12,9 @@ import io
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -24,11 +27,17 @@ TEXT, INT, DATE, MONEY, RATE, PERCENT, CHANGE = "text", "int", "date", "money", 
 CSV_TYPE, XLSX_TYPE = inbox_export.CSV_TYPE, inbox_export.XLSX_TYPE
 XLSX_FORMATS = {TEXT: "@", INT: "#,##0", DATE: "yyyy-mm-dd", MONEY: "#,##0.00", RATE: "0%", PERCENT: "0.00%",
                 CHANGE: "+0.0%;-0.0%;0.0%"}
-MEASURE = ("指标 Measure", TEXT)
+MEASURE = (_l("Measure"), TEXT)
+
+
+def _text(value):
+    """A translated text as str (lazy strings are not str: CSV, XLSX and JSON want str)."""
+    return str(value) if isinstance(value, LazyString) else value
 
 
 def _row(values, kinds=None):
-    return {"values": list(values), "kinds": kinds} if kinds else list(values)
+    values = [_text(v) for v in values]
+    return {"values": values, "kinds": kinds} if kinds else values
 
 
 def row_values(row):
@@ -42,8 +51,9 @@ def row_kinds(table, row):
 
 
 def _table(name, title, sheet, columns, rows, chart=None, note=None):
-    return {"name": name, "title": title, "sheet": sheet, "columns": columns, "rows": rows, "chart": chart,
-            "note": note}
+    return {"name": name, "title": str(title), "sheet": str(sheet), "columns": [(str(h), k) for h, k in columns],
+            "rows": [_row(r["values"], r["kinds"]) if isinstance(r, dict) else _row(r) for r in rows],
+            "chart": chart, "note": None if note is None else str(note)}
 
 
 def _chart(kind, series, label=0, rows=None, horizontal=False, stacked=False):
@@ -54,8 +64,8 @@ def _chart(kind, series, label=0, rows=None, horizontal=False, stacked=False):
             "stacked": stacked}
 
 
-FIGURES = [("发票数 Invoices", INT), ("红字发票数 Red-letter notes", INT), ("金额 Net", MONEY), ("税额 Tax", MONEY),
-           ("价税合计 Gross", MONEY)]
+FIGURES = [(_l("Invoice count"), INT), (_l("Red-letter note count"), INT), (_l("Net amount"), MONEY),
+           (_l("Tax amount"), MONEY), (_l("Gross amount"), MONEY)]
 
 
 def _figures(t):
@@ -64,18 +74,17 @@ def _figures(t):
 
 def series_table(d):
     return _table(
-        "series", f"开票趋势（{PERIOD_LABELS[d['period']]}）Sales trend", "趋势 series",
-        [("期间 Period", TEXT), ("起 From", DATE), ("止 To", DATE), *FIGURES],
+        "series", _("Sales trend (%(buckets)s)", buckets=PERIOD_LABELS[d["period"]]), _("Trend"),
+        [(_("Period"), TEXT), (_("Period start"), DATE), (_("Period end"), DATE), *FIGURES],
         [[s["bucket"], s["from"], s["to"], *_figures(s)] for s in d["series"]],
         _chart("bar", [5, 6], stacked=True),
-        note="红字发票冲减金额；作废、驳回及未上链的发票不计入。Red-letter notes reduce the amounts; voided, rejected "
-             "and unregistered invoices are not counted.")
+        note=_("Red-letter notes reduce the amounts; voided, rejected and unregistered invoices are not counted."))
 
 
-COMPARED = (("count", "发票数 Invoices", INT), ("notes", "红字发票数 Red-letter notes", INT),
-            ("net", "金额 Net", MONEY),
-            ("tax", "税额 Tax", MONEY), ("gross", "价税合计 Gross", MONEY),
-            ("average", "平均每张价税合计 Average gross per invoice", MONEY))
+COMPARED = (("count", _l("Invoice count"), INT), ("notes", _l("Red-letter note count"), INT),
+            ("net", _l("Net amount"), MONEY),
+            ("tax", _l("Tax amount"), MONEY), ("gross", _l("Gross amount"), MONEY),
+            ("average", _l("Average gross per invoice"), MONEY))
 
 
 def comparison_table(d):
@@ -84,49 +93,49 @@ def comparison_table(d):
                   None if c["change"][k] is None else c["change"][k] / 100], [TEXT, kind, kind, CHANGE])
             for k, label, kind in COMPARED]
     prev = d["previous"]
-    return _table("comparison", "本期与上期对比 This period vs the previous one", "对比 comparison",
-                  [MEASURE, (f"本期 This period ({d['from']} – {d['to']})", TEXT),
-                   (f"上期 Previous ({prev['from']} – {prev['to']})", TEXT), ("变化 Change", CHANGE)],
+    return _table("comparison", _("This period vs the previous one"), _("Comparison"),
+                  [MEASURE, (_("This period (%(start)s – %(end)s)", start=d["from"], end=d["to"]), TEXT),
+                   (_("Previous (%(start)s – %(end)s)", start=prev["from"], end=prev["to"]), TEXT),
+                   (_("Change"), CHANGE)],
                   rows, _chart("bar", [1, 2], rows=[2, 3, 4]),
-                  note="上期：紧接本期之前、天数相同的期间。The previous period: as many days just before this one.")
+                  note=_("The previous period: as many days just before this one."))
 
 
 def status_table(d):
-    return _table("status_mix", "状态分布 Status mix", "状态 status_mix",
-                  [("状态 Status", TEXT), ("张数 Count", INT), ("票面价税合计 Face gross", MONEY)],
+    return _table("status_mix", _("Status mix"), _("Statuses"),
+                  [(_("Status"), TEXT), (_("Count"), INT), (_("Face gross"), MONEY)],
                   [[s["label"], s["count"], s["gross"]] for s in d["status_mix"]], _chart("doughnut", [1]))
 
 
 def ratios_table(d):
     r = d["ratios"]
     rows = [
-        _row(["上链发票 Invoices on chain (not notes)", r["invoices"]], [TEXT, INT]),
-        _row(["作废 Voided", r["voided"]], [TEXT, INT]),
-        _row(["作废率 Void ratio", r["void_ratio"]], [TEXT, PERCENT]),
-        _row(["全额红冲的发票 Fully red-lettered invoices", r["red_lettered"]], [TEXT, INT]),
-        _row(["红字发票 Red-letter notes", r["red_letter_notes"]], [TEXT, INT]),
-        _row(["红冲率（张数）Red-letter ratio (notes per invoice)", r["red_letter_ratio"]], [TEXT, PERCENT]),
-        _row(["红字发票价税合计 Notes' gross", r["red_letter_gross"]], [TEXT, MONEY]),
-        _row(["红冲率（金额）Red-letter ratio (by amount)", r["red_letter_amount_ratio"]], [TEXT, PERCENT]),
+        _row([_("Invoices on chain (not notes)"), r["invoices"]], [TEXT, INT]),
+        _row([_("Voided"), r["voided"]], [TEXT, INT]),
+        _row([_("Void ratio"), r["void_ratio"]], [TEXT, PERCENT]),
+        _row([_("Fully red-lettered invoices"), r["red_lettered"]], [TEXT, INT]),
+        _row([_("Red-letter notes"), r["red_letter_notes"]], [TEXT, INT]),
+        _row([_("Red-letter ratio (notes per invoice)"), r["red_letter_ratio"]], [TEXT, PERCENT]),
+        _row([_("Notes' gross"), r["red_letter_gross"]], [TEXT, MONEY]),
+        _row([_("Red-letter ratio (by amount)"), r["red_letter_amount_ratio"]], [TEXT, PERCENT]),
     ]
-    return _table("ratios", "作废与红冲 Voids and red-letter notes", "作废红冲 ratios", [MEASURE, ("数值 Value", TEXT)],
+    return _table("ratios", _("Voids and red-letter notes"), _("Voids and red-letter"), [MEASURE, (_("Value"), TEXT)],
                   rows, _chart("bar", [1], rows=[2, 5, 7]))
 
 
 def rate_table(d):
-    return _table("by_rate", "按税率 By tax rate", "税率 by_rate",
-                  [("税率 Rate", RATE), ("含该税率的发票 Invoices with lines at it", INT), ("金额 Net", MONEY),
-                   ("税额 Tax", MONEY), ("价税合计 Gross", MONEY), ("占比 Share", PERCENT)],
+    return _table("by_rate", _("By tax rate"), _("Tax rates"),
+                  [(_("Tax rate"), RATE), (_("Invoices with lines at it"), INT), (_("Net amount"), MONEY),
+                   (_("Tax amount"), MONEY), (_("Gross amount"), MONEY), (_("Share"), PERCENT)],
                   [[r["rate"], r["count"], r["net"], r["tax"], r["gross"], r["share"]] for r in d["by_rate"]],
                   _chart("doughnut", [4]),
-                  note="按明细行的税率汇总（一张发票可有多个税率）。Summed by the line items' rates (an invoice may "
-                       "have several).")
+                  note=_("Summed by the line items' rates (an invoice may have several)."))
 
 
 def buyers_table(d):
-    return _table("top_buyers", f"主要购买方（前{len(d['top_buyers'])}）Top buyers", "购买方 top_buyers",
-                  [("购买方 Buyer", TEXT), ("税号 Tax ID", TEXT), ("发票数 Invoices", INT), ("价税合计 Gross", MONEY),
-                   ("占前列合计 Share of these", PERCENT)],
+    return _table("top_buyers", _("Top %(count)s buyers", count=len(d["top_buyers"])), _("Buyers"),
+                  [(_("Buyer"), TEXT), (_("Tax ID"), TEXT), (_("Invoice count"), INT), (_("Gross amount"), MONEY),
+                   (_("Share of these"), PERCENT)],
                   [[b["name"], b["tax_id"], b["count"], b["gross"], b["share"]] for b in d["top_buyers"]],
                   _chart("bar", [3], horizontal=True))
 
@@ -134,21 +143,20 @@ def buyers_table(d):
 def receivables_tables(d):
     r = d["receivables"]
     summary = [
-        _row(["开立应收账款 Receivables drawn", r["drawn"]], [TEXT, INT]),
-        _row(["开立面值 Face value drawn", r["drawn_amount"]], [TEXT, MONEY]),
-        _row(["已融资（笔）Financed (receivables)", r["financed"]], [TEXT, INT]),
-        _row(["融资放款 Advanced by financiers", r["financed_advance"]], [TEXT, MONEY]),
-        _row(["融资手续费 Financing fees", r["financed_fee"]], [TEXT, MONEY]),
-        _row(["已收款 Paid by debtors", r["paid"]], [TEXT, MONEY]),
-        _row(["未收款 Outstanding", r["outstanding"]], [TEXT, MONEY]),
+        _row([_("Receivables drawn"), r["drawn"]], [TEXT, INT]),
+        _row([_("Face value drawn"), r["drawn_amount"]], [TEXT, MONEY]),
+        _row([_("Financed (receivables)"), r["financed"]], [TEXT, INT]),
+        _row([_("Advanced by financiers"), r["financed_advance"]], [TEXT, MONEY]),
+        _row([_("Financing fees"), r["financed_fee"]], [TEXT, MONEY]),
+        _row([_("Paid by debtors"), r["paid"]], [TEXT, MONEY]),
+        _row([_("Outstanding"), r["outstanding"]], [TEXT, MONEY]),
     ]
     return [
-        _table("receivables", "应收账款：开立与融资 Receivables drawn and financed", "应收 receivables",
-               [MEASURE, ("数值 Value", TEXT)], summary, _chart("bar", [1], rows=[1, 3, 5, 6]),
-               note="本期内开立的应收账款（按链上开立日），含其拆分部分。Receivables drawn in the period (by the "
-                    "ledger's date), with their parts."),
-        _table("receivables_status", "应收账款状态 Receivables by status", "应收状态 receivables_status",
-               [("状态 Status", TEXT), ("笔数 Count", INT), ("面值 Face value", MONEY)],
+        _table("receivables", _("Receivables drawn and financed"), _("Receivables"),
+               [MEASURE, (_("Value"), TEXT)], summary, _chart("bar", [1], rows=[1, 3, 5, 6]),
+               note=_("Receivables drawn in the period (by the ledger's date), with their parts.")),
+        _table("receivables_status", _("Receivables by status"), _("Receivable statuses"),
+               [(_("Status"), TEXT), (_("Number of receivables"), INT), (_("Face value"), MONEY)],
                [[s["label"], s["count"], s["amount"]] for s in r["by_status"]], _chart("doughnut", [2])),
     ]
 
@@ -158,10 +166,10 @@ def merchant_tables(d):
             *receivables_tables(d)]
 
 
-REVIEW_ROWS = (("registered", None, "上链发票 Invoices on chain (not notes)"),
-               ("flagged", "flagged_rate", "开票时被标记 Flagged at issuance"),
-               ("cleared", "cleared_rate", "审核通过 Cleared"), ("rejected", "rejected_rate", "审核驳回 Rejected"),
-               ("waiting", "waiting_rate", "待审核 Waiting for review"))
+REVIEW_ROWS = (("registered", None, _l("Invoices on chain (not notes)")),
+               ("flagged", "flagged_rate", _l("Flagged at issuance")),
+               ("cleared", "cleared_rate", _l("Cleared by audit")), ("rejected", "rejected_rate", _l("Rejected by audit")),
+               ("waiting", "waiting_rate", _l("Waiting for review")))
 
 
 def authority_tables(d):
@@ -170,73 +178,80 @@ def authority_tables(d):
     merchants = [[m["name"], m["tax_id"] or "", m["count"], m["notes"], m["gross"], m["share"]]
                  for m in d["by_merchant"]]
     if o["merchants"]:
-        merchants.append([f"其他 {o['merchants']} 家商户 {o['merchants']} other merchants", "", o["count"], o["notes"],
+        merchants.append([_("%(count)s other merchants", count=o["merchants"]), "", o["count"], o["notes"],
                           o["gross"], None if not d["totals"]["gross"] else round(o["gross"] / d["totals"]["gross"],
                                                                                    4)])
     return [
         series_table(d),
         comparison_table(d),
-        _table("by_region", "按地区（发票号码地区码）By region (the number's region digits)", "地区 by_region",
-               [("地区码 Code", TEXT), ("地区 Region", TEXT), *FIGURES, ("占比 Share", PERCENT)],
+        _table("by_region", _("By region (the number's region digits)"), _("Regions"),
+               [(_("Region code"), TEXT), (_("Region"), TEXT), *FIGURES, (_("Share"), PERCENT)],
                [[r["region"], r["name"], *_figures(r), r["share"]] for r in d["by_region"]],
                _chart("bar", [6], label=1)),
-        _table("by_merchant", f"按商户（前{len(d['by_merchant'])}）By merchant (top)", "商户 by_merchant",
-               [("商户 Merchant", TEXT), ("税号 Tax ID", TEXT), ("发票数 Invoices", INT),
-                ("红字发票数 Red-letter notes", INT), ("价税合计 Gross", MONEY), ("占比 Share", PERCENT)],
+        _table("by_merchant", _("Top %(count)s merchants", count=len(d["by_merchant"])), _("By merchant"),
+               [(_("Merchant"), TEXT), (_("Tax ID"), TEXT), (_("Invoice count"), INT),
+                (_("Red-letter note count"), INT), (_("Gross amount"), MONEY), (_("Share"), PERCENT)],
                merchants, _chart("bar", [4], horizontal=True, rows=list(range(len(d["by_merchant"]))))),
         status_table(d),
-        _table("review", "审核：标记、通过、驳回 Review: flagged, cleared, rejected", "审核 review",
-               [MEASURE, ("张数 Count", INT), ("比率 Rate", PERCENT)],
+        _table("review", _("Review: flagged, cleared, rejected"), _("Review"),
+               [MEASURE, (_("Count"), INT), (_("Rate"), PERCENT)],
                [[label, rv[k], rv[rate] if rate else None] for k, rate, label in REVIEW_ROWS],
                _chart("doughnut", [1], rows=[2, 3, 4]),
-               note="标记率 = 被标记 / 上链发票；通过率、驳回率、待审率 = 各自 / 被标记（按当前状态）。Flagged rate = "
-                    "flagged / on chain; cleared, rejected, waiting = each / flagged (by their status now)."),
-        _table("backlog", "待审核积压及等待时长 Review backlog by age", "积压 backlog",
-               [("等待时长 Waiting", TEXT), ("张数 Count", INT), ("价税合计 Gross", MONEY)],
+               note=_("Flagged rate = flagged / on chain; cleared, rejected, waiting = each / flagged (by their "
+                      "status now).")),
+        _table("backlog", _("Review backlog by age"), _("Backlog"),
+               [(_("Waiting"), TEXT), (_("Count"), INT), (_("Gross amount"), MONEY)],
                [[x["age"], x["count"], x["gross"]] for x in b["ages"]], _chart("bar", [1]),
-               note=f"共 {b['count']} 张待审核，最早记录于 {b['oldest'] or '—'}。{b['count']} flagged invoices waiting "
-                    f"for review; the oldest recorded {b['oldest'] or '—'}. （不限期间 Not limited to the period.）"),
+               note=_("%(count)s flagged invoices waiting for review; the oldest recorded %(oldest)s (not limited "
+                      "to the period).", count=b["count"], oldest=b["oldest"] or "—")),
         ratios_table(d),
-        _table("alerts_by_kind", "未解决预警（按严重程度、类型）Open alerts by severity and kind",
-               "预警统计 alerts_by_kind",
-               [("严重程度 Severity", TEXT), ("类型 Kind", TEXT), ("条数 Count", INT)],
-               [[x["severity_label"], x["kind"], x["count"]] for x in a["by_kind"]], _chart("bar", [2], label=1)),
-        _table("alerts", "主要预警（最严重、最新在前）Top alerts (most severe, most recent first)", "预警 alerts",
-               [("编号 ID", INT), ("严重程度 Severity", TEXT), ("类型 Kind", TEXT), ("状态 Status", TEXT),
-                ("商户税号 Merchants", TEXT), ("发票数 Invoices", INT), ("时间 Raised", TEXT),
-                ("说明 Explanation", TEXT)],
-               [[x["id"], x["severity_label"], x["kind"], x["status_label"], "、".join(map(str, x["merchants"])),
+        _table("alerts_by_kind", _("Open alerts by severity and kind"),
+               _("Alert counts"),
+               [(_("Severity"), TEXT), (_("Kind"), TEXT), (_("Number of alerts"), INT)],
+               [[x["severity_label"], _kind(x["kind"]), x["count"]] for x in a["by_kind"]], _chart("bar", [2], label=1)),
+        _table("alerts", _("Top alerts (most severe, most recent first)"), _("Alerts"),
+               [(_("ID"), INT), (_("Severity"), TEXT), (_("Kind"), TEXT), (_("Status"), TEXT),
+                (_("Merchants' tax IDs"), TEXT), (_("Invoice count"), INT), (_("Raised"), TEXT),
+                (_("Explanation"), TEXT)],
+               [[x["id"], x["severity_label"], _kind(x["kind"]), x["status_label"], "、".join(map(str, x["merchants"])),
                  x["invoices"], x["created_at"], x["explanation"]] for x in a["top"]]),
     ]
+
+
+def _kind(kind):
+    """An alert's kind in words (the detector's labels)."""
+    from .detector import KIND_LABELS
+
+    return str(KIND_LABELS.get(kind, kind))
 
 
 def financier_tables(d):
     t = d["totals"]
     totals = [
-        _row(["融资中（笔）Financed, not settled", t["financed"]], [TEXT, INT]),
-        _row(["应收回合计 Owed to you", t["owed"]], [TEXT, MONEY]),
-        _row(["逾期（笔）Past due (receivables)", t["overdue"]], [TEXT, INT]),
-        _row(["逾期应收回 Past due, owed", t["overdue_owed"]], [TEXT, MONEY]),
-        _row(["累计放款 Advanced in all", t["advanced"]], [TEXT, MONEY]),
-        _row(["累计手续费 Fees in all", t["fees"]], [TEXT, MONEY]),
-        _row(["已偿还 Repaid to you", t["repaid"]], [TEXT, MONEY]),
-        _row(["待处理融资申请 Offers waiting", t["offers"]], [TEXT, INT]),
+        _row([_("Financed, not settled"), t["financed"]], [TEXT, INT]),
+        _row([_("Owed to you"), t["owed"]], [TEXT, MONEY]),
+        _row([_("Past due (receivables)"), t["overdue"]], [TEXT, INT]),
+        _row([_("Past due, owed"), t["overdue_owed"]], [TEXT, MONEY]),
+        _row([_("Advanced in all"), t["advanced"]], [TEXT, MONEY]),
+        _row([_("Fees in all"), t["fees"]], [TEXT, MONEY]),
+        _row([_("Repaid to you"), t["repaid"]], [TEXT, MONEY]),
+        _row([_("Offers waiting"), t["offers"]], [TEXT, INT]),
     ]
     return [
-        _table("totals", f"融资概况（截至 {d['as_of']}）Book as of {d['as_of']}", "概况 totals",
-               [MEASURE, ("数值 Value", TEXT)], totals),
-        _table("by_debtor", "按债务人风险敞口 Exposure by debtor", "债务人 by_debtor",
-               [("债务人 Debtor", TEXT), ("地址 Address", TEXT), ("笔数 Receivables", INT), ("应收回 Owed", MONEY),
-                ("占比 Share", PERCENT)],
+        _table("totals", _("Book as of %(date)s", date=d["as_of"]), _("Book"),
+               [MEASURE, (_("Value"), TEXT)], totals),
+        _table("by_debtor", _("Exposure by debtor"), _("Debtors"),
+               [(_("Debtor"), TEXT), (_("Address"), TEXT), (_("Number of receivables"), INT), (_("Owed"), MONEY),
+                (_("Share"), PERCENT)],
                [[x["name"], x["debtor"], x["count"], x["owed"], x["share"]] for x in d["by_debtor"]],
                _chart("bar", [3], horizontal=True)),
-        _table("maturities", "到期分布（距到期日天数）Maturities (days to the due date)", "到期 maturities",
-               [("距到期 Due in", TEXT), ("笔数 Receivables", INT), ("应收回 Owed", MONEY), ("占比 Share", PERCENT)],
+        _table("maturities", _("Maturities (days to the due date)"), _("Maturities"),
+               [(_("Due in"), TEXT), (_("Number of receivables"), INT), (_("Owed"), MONEY), (_("Share"), PERCENT)],
                [[x["bucket"], x["count"], x["owed"], x["share"]] for x in d["maturities"]], _chart("bar", [2])),
-        _table("overdue", "逾期 Past due", "逾期 overdue",
-               [("应收账款 Receivable", TEXT), ("发票号码 Invoice", TEXT), ("债务人 Debtor", TEXT),
-                ("状态 Status", TEXT), ("到期日 Due date", DATE), ("逾期天数 Days past due", INT),
-                ("应收回 Owed", MONEY)],
+        _table("overdue", _("Past due"), _("Overdue"),
+               [(_("Receivable"), TEXT), (_("Invoice number"), TEXT), (_("Debtor"), TEXT),
+                (_("Status"), TEXT), (_("Due date"), DATE), (_("Days past due"), INT),
+                (_("Owed"), MONEY)],
                [[x["id"], x["invoice_number"] or "", x["debtor_name"], x["status_label"], x["due_date"],
                  x["days_overdue"], x["owed"]] for x in d["overdue"]]),
     ]
@@ -310,7 +325,7 @@ def to_xlsx(tables, title="E-Invoice Chain 链上电子发票") -> bytes:
             ws.column_dimensions[get_column_letter(i)].width = 40 if kind == TEXT and i == 1 else 18
         ws.freeze_panes = "A2"
         header = []
-        for title_, _ in t["columns"]:
+        for title_, _kind in t["columns"]:
             cell = WriteOnlyCell(ws, value=title_)
             cell.font = bold
             header.append(cell)

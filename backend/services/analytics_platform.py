@@ -4,6 +4,8 @@ import json
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, and_, bindparam, case, func, select, true, type_coerce
 
 from ..core import canonical
@@ -26,13 +28,13 @@ from .receivable_views import LIVE, STATUS_LABELS
 
 # province-level codes (GB/T 2260): a USCC's digits 3-4, and so an invoice number's region
 REGIONS = {
-    "11": "北京 Beijing", "12": "天津 Tianjin", "13": "河北 Hebei", "14": "山西 Shanxi", "15": "内蒙古 Inner Mongolia",
-    "21": "辽宁 Liaoning", "22": "吉林 Jilin", "23": "黑龙江 Heilongjiang", "31": "上海 Shanghai", "32": "江苏 Jiangsu",
-    "33": "浙江 Zhejiang", "34": "安徽 Anhui", "35": "福建 Fujian", "36": "江西 Jiangxi", "37": "山东 Shandong",
-    "41": "河南 Henan", "42": "湖北 Hubei", "43": "湖南 Hunan", "44": "广东 Guangdong", "45": "广西 Guangxi",
-    "46": "海南 Hainan", "50": "重庆 Chongqing", "51": "四川 Sichuan", "52": "贵州 Guizhou", "53": "云南 Yunnan",
-    "54": "西藏 Tibet", "61": "陕西 Shaanxi", "62": "甘肃 Gansu", "63": "青海 Qinghai", "64": "宁夏 Ningxia",
-    "65": "新疆 Xinjiang", "71": "台湾 Taiwan", "81": "香港 Hong Kong", "82": "澳门 Macao",
+    "11": _l("Beijing"), "12": _l("Tianjin"), "13": _l("Hebei"), "14": _l("Shanxi"), "15": _l("Inner Mongolia"),
+    "21": _l("Liaoning"), "22": _l("Jilin"), "23": _l("Heilongjiang"), "31": _l("Shanghai"), "32": _l("Jiangsu"),
+    "33": _l("Zhejiang"), "34": _l("Anhui"), "35": _l("Fujian"), "36": _l("Jiangxi"), "37": _l("Shandong"),
+    "41": _l("Henan"), "42": _l("Hubei"), "43": _l("Hunan"), "44": _l("Guangdong"), "45": _l("Guangxi"),
+    "46": _l("Hainan"), "50": _l("Chongqing"), "51": _l("Sichuan"), "52": _l("Guizhou"), "53": _l("Yunnan"),
+    "54": _l("Tibet"), "61": _l("Shaanxi"), "62": _l("Gansu"), "63": _l("Qinghai"), "64": _l("Ningxia"),
+    "65": _l("Xinjiang"), "71": _l("Taiwan"), "81": _l("Hong Kong"), "82": _l("Macao"),
 }
 TOP_MERCHANTS = 20
 TOP_ALERTS = 10
@@ -40,11 +42,11 @@ SEVERITIES = ("high", "medium", "low")
 SEVERITY_LABELS = detector.SEVERITY_LABELS  # a lookup gives the label in the request's language (a str)
 ALERT_STATUS_LABELS = detector.STATUS_LABELS
 # review backlog ages (days since the flagged invoice was recorded): (upper bound, label)
-BACKLOG_AGES = ((1, "不足1天 Under 1 day"), (3, "1–3天 1–3 days"), (7, "3–7天 3–7 days"),
-                (30, "7–30天 7–30 days"), (None, "30天以上 Over 30 days"))
+BACKLOG_AGES = ((1, _l("Under 1 day")), (3, _l("1–3 days")), (7, _l("3–7 days")),
+                (30, _l("7–30 days")), (None, _l("Over 30 days")))
 # a financier's maturities: days until the due date (upper bound, label); past due first
-MATURITIES = ((0, "已到期未还 Past due"), (30, "30天内 Within 30 days"), (60, "31–60天 31–60 days"),
-              (90, "61–90天 61–90 days"), (180, "91–180天 91–180 days"), (None, "180天以上 Over 180 days"))
+MATURITIES = ((0, _l("Past due, not repaid")), (30, _l("Within 30 days")), (60, _l("31–60 days")),
+              (90, _l("61–90 days")), (180, _l("91–180 days")), (None, _l("Over 180 days")))
 FINANCED = ("pledged", "overdue", "defaulted")  # the financier has advanced money and is owed
 
 
@@ -90,14 +92,14 @@ def _by_seller_region(period):
 
 def authority_dashboard(user, period):
     if user.role != "authority":
-        raise Refused("forbidden", "仅税务机关可查看平台看板。Only the authority sees the platform dashboard.", 403)
+        raise Refused("forbidden", _("Only the tax authority sees the platform dashboard."), 403)
     refresh()
     series, cur, before, mix = period_figures(AnalyticsPlatformDay.__table__, period)
     regions, sellers = defaultdict(Tally), defaultdict(Tally)
     for (seller, region), t in _by_seller_region(period).items():
         regions[region].merge(t)
         sellers[seller].merge(t)
-    by_region = sorted(({"region": code, "name": REGIONS.get(code, f"地区 Region {code}"), **t.as_dict(),
+    by_region = sorted(({"region": code, "name": str(REGIONS[code]) if code in REGIONS else _("Region %(code)s", code=code), **t.as_dict(),
                          "share": ratio(t.gross, cur.gross)} for code, t in regions.items() if t.count or t.notes),
                        key=lambda r: (-r["gross"], r["region"]))
     ranked = sorted(((s, t) for s, t in sellers.items() if t.count or t.notes), key=lambda kv: (-kv[1].gross, kv[0]))
@@ -105,7 +107,7 @@ def authority_dashboard(user, period):
     by_merchant = [{"address": s, "name": names[s][0], "tax_id": names[s][1], **t.as_dict(),
                     "share": ratio(t.gross, cur.gross)} for s, t in ranked[:TOP_MERCHANTS]]
     rest = Tally()
-    for _, t in ranked[TOP_MERCHANTS:]:
+    for _seller, t in ranked[TOP_MERCHANTS:]:
         rest.merge(t)
     return {"role": "authority", **period.as_dict(), "totals": {**cur.as_dict(), "merchants": len(ranked)},
             "comparison": comparison(cur, before), "series": series, "by_region": by_region,
@@ -130,7 +132,7 @@ def backlog(now=None):
         lower = bound
     row = get_db().execute(select(*columns).where(Invoice.chain_status == "Flagged")).one()
     count, gross, oldest = int(row[0]), int(row[1]), row[2]
-    ages = [{"age": label, "count": int(row[3 + 2 * i] or 0), "gross": int(row[4 + 2 * i] or 0)}
+    ages = [{"age": str(label), "count": int(row[3 + 2 * i] or 0), "gross": int(row[4 + 2 * i] or 0)}
             for i, (_, label) in enumerate(BACKLOG_AGES)]
     return {"count": count, "gross": gross,
             "oldest": canonical.china_time(oldest) if oldest else None,
@@ -155,11 +157,11 @@ def top_alerts(limit=TOP_ALERTS):
         return value if isinstance(value, list) else []
 
     top = [{"id": a.id, "kind": a.kind, "severity": a.severity,
-            "severity_label": SEVERITY_LABELS.get(a.severity, a.severity), "status": a.status,
-            "status_label": ALERT_STATUS_LABELS.get(a.status, a.status), "merchants": listed(a.merchants),
+            "severity_label": str(SEVERITY_LABELS.get(a.severity, a.severity)), "status": a.status,
+            "status_label": str(ALERT_STATUS_LABELS.get(a.status, a.status)), "merchants": listed(a.merchants),
             "invoices": len(listed(a.invoices)), "explanation": a.explanation,
             "created_at": canonical.china_time(a.created_at)} for a in rows]
-    by_kind = sorted(({"severity": s, "severity_label": SEVERITY_LABELS.get(s, s), "kind": k, "count": int(n)}
+    by_kind = sorted(({"severity": s, "severity_label": str(SEVERITY_LABELS.get(s, s)), "kind": k, "count": int(n)}
                       for s, k, n in counts),
                      key=lambda r: (SEVERITIES.index(r["severity"]) if r["severity"] in SEVERITIES else 9,
                                     -r["count"], r["kind"]))
@@ -188,7 +190,7 @@ def merchant_receivables(address, period):
             "paid": sum(int(r.paid) for r in leaves),
             "financed": len(financed), "financed_advance": sum(int(r.advance) for r in financed),
             "financed_fee": sum(int(r.fee) for r in financed),
-            "by_status": [{"status": s, "label": STATUS_LABELS.get(s, s), "count": v[0], "amount": v[1]}
+            "by_status": [{"status": s, "label": str(STATUS_LABELS.get(s, s)), "count": v[0], "amount": v[1]}
                           for s, v in sorted(by_status.items())]}
 
 
@@ -218,7 +220,7 @@ def financier_dashboard(user, now=None):
     """A financier's book now: what it is owed (advance + fee − repaid of what it financed
     and is not settled) by debtor and by days to the due date, and what is past due."""
     if user.role != "financier":
-        raise Refused("forbidden", "仅金融机构可查看融资看板。Only a financier sees its financing dashboard.", 403)
+        raise Refused("forbidden", _("Only a financier sees its financing dashboard."), 403)
     now = now if now is not None else chain_now()
     c = Receivable.__table__.c
     money = [type_coerce(col, BigInteger) for col in (c.amount, c.advance, c.fee, c.repaid, c.due_at)]
@@ -239,7 +241,7 @@ def financier_dashboard(user, now=None):
         exposure[r.debtor][0] += 1
         exposure[r.debtor][1] += owed
         days_left = (int(r.due_at) - now) / 86400
-        for i, (bound, _) in enumerate(MATURITIES):
+        for i, (bound, _label) in enumerate(MATURITIES):
             if bound is None or (days_left < 0 if bound == 0 else days_left <= bound):
                 ladder[i][0] += 1
                 ladder[i][1] += owed
@@ -254,11 +256,11 @@ def financier_dashboard(user, now=None):
                        "offers": sum(1 for r in rows if r.status == "offered"),
                        "overdue": len(overdue), "overdue_owed": sum(o for _, o in overdue)},
             "by_debtor": by_debtor,
-            "maturities": [{"bucket": label, "count": n, "owed": o, "share": ratio(o, whole)}
+            "maturities": [{"bucket": str(label), "count": n, "owed": o, "share": ratio(o, whole)}
                            for (_, label), (n, o) in zip(MATURITIES, ladder)],
             "overdue": [{"id": r.id, "invoice_number": invoice_numbers.get(r.invoice_key), "debtor": r.debtor,
                          "debtor_name": names.get(r.debtor) or r.debtor, "status": r.status,
-                         "status_label": STATUS_LABELS.get(r.status, r.status),
+                         "status_label": str(STATUS_LABELS.get(r.status, r.status)),
                          "due_date": canonical.china_date(int(r.due_at)),
                          "days_overdue": max(int((now - int(r.due_at)) // 86400), 0), "owed": o}
                         for r, o in overdue]}

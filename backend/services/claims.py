@@ -1,16 +1,16 @@
 """Expense claims (报销) in the buyer company, after seed 002 (极简报销): an employee submits
-an invoice (its four verification elements, its JSON document, or its PDF); the platform
-verifies it on chain at once (authentic, addressed to this company, not voided, flagged,
-rejected or red-lettered, not claimed before); finance approves, and the company's buyer
-account marks the invoice claimed on the ExpenseClaims contract, so that no platform using
-the contracts can reimburse it again; approved claims are collected into payment lists
-whose hash and total are registered on chain and marked paid.
+an invoice (four elements, JSON document or PDF), verified on chain at once (authentic, this
+company's, not voided, flagged, rejected or red-lettered, not claimed before); finance
+approves and the company's buyer account marks it claimed on the ExpenseClaims contract (no
+platform can reimburse it again); approved claims go into payment lists registered on chain.
 
 The company is the buyer's tax ID (users.buyer_tax_id of employees and approvers); its chain
 account is the buyer user the authority linked to that tax ID on the receivable ledger."""
 import json
 
 from eth_utils import keccak
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 
@@ -31,20 +31,20 @@ from .invoices import held_buyer
 from .json_input import load_json
 from .transactions import transact_as
 from .validation import validated
+from .claim_checks import check_detail, shown_checks, shown_verification
 from .verification import VERIFY_DETAIL, VERIFY_LABELS, _yyyymmdd
 
 CLAIMS = "ExpenseClaims"
 REIMBURSABLE = ("authentic", "partly_red_lettered")
-STATUS_LABELS = {"submitted": "待审批 Submitted", "approved": "已批准 Approved", "rejected": "已驳回 Rejected",
-                 "paid": "已支付 Paid"}
+STATUS_LABELS = {"submitted": _l("Waiting for approval"), "approved": _l("Approved"), "rejected": _l("Rejected"),
+                 "paid": _l("Paid")}
 
 
 # ------------------------------------------------------------------------ who
 def company_of(user):
     """The tax ID of ``user``'s company (403 when the account belongs to none)."""
     if user.role not in ("employee", "approver") or not user.buyer_tax_id:
-        raise Refused("no_company", "此账户不属于任何购买方企业，不能报销。This account belongs to no buyer company: "
-                                    "it has no expense claims.", 403)
+        raise Refused("no_company", _("This account belongs to no buyer company: it has no expense claims."), 403)
     return user.buyer_tax_id.upper()
 
 
@@ -53,14 +53,14 @@ def company_account(tax_id):
     account = get_db().query(User).filter(User.role == "buyer", User.buyer_tax_id == tax_id,
                                           User.address.isnot(None), User.active.is_(True)).first()
     if account is None:
-        raise Refused("no_company_account", f"企业 {tax_id} 没有链上购买方账户：请税务机关为其登记。The company {tax_id} has "
-                                            "no buyer account on chain: the authority links one first.", 409)
+        raise Refused("no_company_account", _("The company %(tax_id)s has no buyer account on chain: the tax "
+                                              "authority links one first.", tax_id=tax_id), 409)
     return account
 
 
 def approver_company(user):
     if user.role != "approver":
-        raise Refused("forbidden", "只有财务审批人可以操作。Only the company's approver (finance) may do this.", 403)
+        raise Refused("forbidden", _("Only the company's approver (finance) may do this."), 403)
     return company_of(user)
 
 
@@ -90,17 +90,19 @@ def _result_of(invoice):
     return "partly_red_lettered" if invoice["redLettered"] else "authentic"
 
 
-def _check(checks, name, ok, detail):
-    checks.append({"check": name, "ok": ok, "detail": detail})
+def _check(checks, name, ok, about):
+    """A check made; ``about``: a key of CHECK_DETAILS, or ``result:<verify result>``."""
+    checks.append({"check": name, "ok": ok, "about": about, "detail": check_detail(about)})
     return ok
 
 
 def _verification(result, checks):
-    return {"result": result, "label": VERIFY_LABELS[result], "detail": VERIFY_DETAIL[result], "checks": checks}
+    return {"result": result, "label": str(VERIFY_LABELS[result]), "detail": str(VERIFY_DETAIL[result]),
+            "checks": checks}
 
 
 def _refuse_unverified(code, message, result, checks, status=422):
-    raise Refused(code, message, status, extra={"verification": _verification(result, checks)})
+    raise Refused(code, message, status, extra={"verification": shown_verification(_verification(result, checks))})
 
 
 def _verify(key, number, result, checks):
@@ -108,11 +110,11 @@ def _verify(key, number, result, checks):
     Returns the registry's record."""
     invoice = get_chain().call_named(REGISTRY, "getInvoice", key)
     result = result or _result_of(invoice)
-    if not _check(checks, "status", result in REIMBURSABLE, VERIFY_DETAIL[result]):
-        _refuse_unverified("invoice_not_claimable", f"发票 {number} 不能报销：{VERIFY_DETAIL[result]}"
-                                                    f" Invoice {number} cannot be reimbursed.", result, checks)
+    if not _check(checks, "status", result in REIMBURSABLE, "result:" + result):
+        _refuse_unverified("invoice_not_claimable", _("Invoice %(number)s cannot be reimbursed: %(detail)s",
+                                                      number=number, detail=VERIFY_DETAIL[result]), result, checks)
     _already_claimed(key)
-    _check(checks, "not_claimed", True, "链上无报销记录。Not claimed for reimbursement before (on chain).")
+    _check(checks, "not_claimed", True, "not_claimed")
     return invoice, result
 
 
@@ -122,26 +124,28 @@ def _from_elements(company, req):
     key = bytes.fromhex(canonical.invoice_key(number)[2:])
     code = get_chain().call(REGISTRY, "verify", number, _yyyymmdd(req.issue_date), req.gross, req.check_code)
     result = VERIFY_RESULTS[code]
-    if not _check(checks, "authentic", result not in ("not_found", "mismatch"), VERIFY_DETAIL[result]):
-        _refuse_unverified("verification_failed", f"发票 {number} 查验未通过：{VERIFY_DETAIL[result]}", result, checks)
+    if not _check(checks, "authentic", result not in ("not_found", "mismatch"), "result:" + result):
+        _refuse_unverified("verification_failed", _("Invoice %(number)s failed verification: %(detail)s",
+                                                    number=number, detail=VERIFY_DETAIL[result]), result, checks)
     invoice, result = _verify(key, number, result, checks)
     inv = find_invoice(number)
     held = held_buyer(inv) if inv is not None else None
-    if not _check(checks, "buyer", held is not None and inv.buyer_tax_id.upper() == company,
-                  "购买方为本企业。The invoice is addressed to this company." if held is not None and
-                  inv.buyer_tax_id.upper() == company else "购买方不是本企业。The invoice is not addressed to this "
-                                                              "company."):
+    ours = held is not None and inv.buyer_tax_id.upper() == company
+    if not _check(checks, "buyer", ours, "buyer_ok" if ours else "buyer_not"):
         if held is None:
-            _refuse_unverified("buyer_unproven", "本平台没有该发票含购买方信息的文件，无法证明购买方：请上传发票的 JSON "
-                                                 "文件或 PDF。The platform does not hold this invoice's document: upload "
-                                                 "its JSON document or PDF to prove the buyer.", result, checks)
-        _refuse_unverified("not_addressed_to_company", f"发票 {number} 的购买方不是本企业（{company}），不能报销。"
-                                                       f"Invoice {number} is addressed to another buyer, not to this "
-                                                       f"company ({company}).", result, checks)
+            _refuse_unverified("buyer_unproven", _("The platform does not hold this invoice's document with its "
+                                                   "buyer: upload its JSON document or PDF to prove the buyer."),
+                               result, checks)
+        _refuse_unverified("not_addressed_to_company", _not_ours(number, company), result, checks)
     salt, tag = held
     return {"number": number, "key": key, "issue_date": inv.issue_date, "gross": int(inv.gross),
             "seller_name": inv.seller_name, "seller_tax_id": inv.seller_tax_id, "salt": salt, "tag": tag,
             "invoice": invoice, "result": result, "checks": checks}
+
+
+def _not_ours(number, company):
+    return _("Invoice %(number)s is addressed to another buyer, not to this company (%(tax_id)s): it cannot be "
+             "reimbursed.", number=number, tax_id=company)
 
 
 def _from_document(company, doc):
@@ -151,7 +155,7 @@ def _from_document(company, doc):
     number = doc.get("number") if isinstance(doc, dict) else None
     if not isinstance(number, str) or not canonical_number(number):
         raise ValidationError({"document": "not an invoice document (no 20-digit number)"},
-                              "这不是发票文件（没有20位发票号码）。This is not an invoice document (no 20-digit number).")
+                              _("This is not an invoice document (it has no 20-digit number)."))
     _check_buyer_tax_id(doc)
     key = bytes.fromhex(canonical.invoice_key(number)[2:])
     chain = get_chain()
@@ -161,16 +165,17 @@ def _from_document(company, doc):
     except TypeError:
         dhash = None
     except ChainRefusal:
-        _check(checks, "authentic", False, VERIFY_DETAIL["not_found"])
-        _refuse_unverified("verification_failed", f"发票 {number} 查验未通过：{VERIFY_DETAIL['not_found']}",
+        _check(checks, "authentic", False, "result:not_found")
+        _refuse_unverified("verification_failed", _("Invoice %(number)s failed verification: %(detail)s",
+                                                    number=number, detail=VERIFY_DETAIL["not_found"]),
                            "not_found", checks)
     authentic = dhash is not None and chain.call(REGISTRY, "verifyDocument", key, bytes.fromhex(dhash[2:]))
-    if not _check(checks, "authentic", authentic, "文件与链上登记一致。The document matches its hash on chain."
-                  if authentic else "文件与链上登记不一致（已被篡改）。The document differs from the one registered."):
-        raise Refused("tampered", f"发票 {number} 的文件与链上登记不一致（已被篡改），不能报销。The document of invoice "
-                                  f"{number} differs from the one registered on chain (tampered).", 422,
-                      extra={"verification": {"result": "tampered", "label": VERIFY_LABELS["tampered"],
-                                              "detail": "文件已被篡改。The document was altered.", "checks": checks}})
+    if not _check(checks, "authentic", authentic, "doc_matches" if authentic else "doc_differs"):
+        raise Refused("tampered", _("The document of invoice %(number)s differs from the one registered on chain "
+                                    "(tampered): it cannot be reimbursed.", number=number), 422,
+                      extra={"verification": {"result": "tampered", "label": str(VERIFY_LABELS["tampered"]),
+                                              "detail": _("The document was altered."),
+                                              "checks": shown_checks(checks)}})
     invoice, result = _verify(key, number, None, checks)
     buyer = doc.get("buyer") or {}
     tax_id = str(buyer.get("tax_id") or "").upper()
@@ -179,12 +184,9 @@ def _from_document(company, doc):
         proven = chain.call(REGISTRY, "verifyBuyer", key, salt, tax_id, tag)
     except (ValueError, ChainRefusal):
         proven = False
-    if not _check(checks, "buyer", proven and tax_id == company,
-                  "购买方为本企业。The invoice is addressed to this company." if proven and tax_id == company else
-                  "购买方不是本企业。The invoice is not addressed to this company."):
-        _refuse_unverified("not_addressed_to_company", f"发票 {number} 的购买方不是本企业（{company}），不能报销。"
-                                                       f"Invoice {number} is addressed to another buyer, not to this "
-                                                       f"company ({company}).", result, checks)
+    ours = bool(proven) and tax_id == company
+    if not _check(checks, "buyer", ours, "buyer_ok" if ours else "buyer_not"):
+        _refuse_unverified("not_addressed_to_company", _not_ours(number, company), result, checks)
     seller = doc.get("seller") or {}
     return {"number": number, "key": key, "issue_date": str(doc.get("issue_date") or "")[:10],
             "gross": int(invoice["gross"]), "seller_name": str(seller.get("name") or "")[:200],
@@ -199,7 +201,9 @@ def _check_buyer_tax_id(doc):
     tax_id = buyer.get("tax_id") if isinstance(buyer, dict) else None
     problem = taxpayer_id_problem(tax_id.strip().upper()) if isinstance(tax_id, str) else None
     if problem:
-        raise ValidationError({"document.buyer.tax_id": problem}, "发票文件中购买方的" + problem)
+        problem = str(problem)  # the tax ID rules' words (maybe lazy)
+        raise ValidationError({"document.buyer.tax_id": problem},
+                              _("The buyer's tax ID in the invoice document is not valid: %(problem)s", problem=problem))
 
 
 def canonical_number(number):
@@ -211,7 +215,7 @@ def submit(user, body):
     """A claim from JSON: the four elements or the document. 201 with the verification."""
     company = company_of(user)
     if user.role != "employee":
-        raise Refused("forbidden", "只有员工可以提交报销。Only employees submit expense claims.", 403)
+        raise Refused("forbidden", _("Only employees submit expense claims."), 403)
     req = validated(models.ClaimRequest, body)
     found = _from_document(company, req.document) if req.document is not None else _from_elements(company, req)
     return _record(user, company, found, "document" if req.document is not None else "elements", req.category,
@@ -223,11 +227,11 @@ def submit_file(user, data, form):
     document attached inside, else the QR code's four elements)."""
     company = company_of(user)
     if user.role != "employee":
-        raise Refused("forbidden", "只有员工可以提交报销。Only employees submit expense claims.", 403)
+        raise Refused("forbidden", _("Only employees submit expense claims."), 403)
     fields = validated(models.UploadFields, {k: v for k, v in form.items() if k in ("category", "purpose")})
     if not data:
-        raise ValidationError({"file": "choose the invoice's JSON document or PDF"},
-                              "请选择发票的 JSON 文件或 PDF。Choose the invoice's JSON document or PDF.")
+        raise ValidationError({"file": _("choose the invoice's JSON document or PDF")},
+                              _("Choose the invoice's JSON document or PDF."))
     if data[:5] == b"%PDF-":
         doc, elements = invoice_pdf.read_pdf(data)
         if doc is not None:
@@ -237,7 +241,7 @@ def submit_file(user, data, form):
     else:
         doc = load_json(data, "file", decimals=False)
         if not isinstance(doc, dict):
-            raise ValidationError({"file": "not an invoice document"}, "这不是发票文件。This is not an invoice document.")
+            raise ValidationError({"file": _("not an invoice document")}, _("This is not an invoice document."))
         found, source = _from_document(company, doc), "document"
     return _record(user, company, found, source, fields.category, fields.purpose or "")
 
@@ -269,10 +273,10 @@ def _record(user, company, found, source, category, purpose):
 def _already_submitted(live):
     who = live.employee.username if live is not None else "?"
     when = canonical.china_time(live.submitted_at) if live is not None else ""
-    return Refused("already_submitted", f"该发票已由 {who} 于 {when} 提交报销（报销单 {live.id if live else '?'}，"
-                                        f"{STATUS_LABELS.get(live.status, '') if live else ''}），不能重复报销。"
-                                        f"The invoice is already claimed by {who} at {when} (claim "
-                                        f"{live.id if live else '?'}): it cannot be reimbursed twice.", 409)
+    return Refused("already_submitted", _("%(who)s already claimed this invoice at %(when)s (claim %(claim)s, "
+                                          "%(status)s): it cannot be reimbursed twice.", who=who, when=when,
+                                          claim=live.id if live else "?",
+                                          status=STATUS_LABELS.get(live.status, "") if live else ""), 409)
 
 
 # ------------------------------------------------------------------------ finance
@@ -281,7 +285,7 @@ def find_visible(user, claim_id):
     company = company_of(user)
     claim = get_db().get(ExpenseClaim, claim_id) if 0 < claim_id <= ID_MAX else None  # INTEGER ids
     if claim is None or claim.company_tax_id != company or (user.role == "employee" and claim.employee_id != user.id):
-        raise Refused("not_found", f"没有报销单 {claim_id}。No expense claim {claim_id}.", 404)
+        raise Refused("not_found", _("There is no expense claim %(id)s.", id=claim_id), 404)
     return claim
 
 
@@ -289,8 +293,8 @@ def _submitted(user, claim_id):
     claim = find_visible(user, claim_id)
     approver_company(user)
     if claim.status != "submitted":
-        raise Refused("claim_decided", f"报销单 {claim.id} 已{STATUS_LABELS[claim.status]}，不能再审批。Claim "
-                                       f"{claim.id} is already {claim.status}.", 409)
+        raise Refused("claim_decided", _("Claim %(id)s is already decided (%(status)s): it cannot be decided again.",
+                                         id=claim.id, status=STATUS_LABELS[claim.status]), 409)
     return claim
 
 
@@ -303,7 +307,7 @@ def approve(user, claim_id):
     account = company_account(claim.company_tax_id)
     key = bytes.fromhex(claim.invoice_key[2:])
     ref = _claim_ref(claim.company_tax_id, claim.id)
-    claimant, _, chain_ref = get_chain().call(CLAIMS, "claimOf", key)
+    claimant, _at, chain_ref = get_chain().call(CLAIMS, "claimOf", key)
     tx_hash = None
     if not (int(claimant, 16) and claimant.lower() == account.address.lower() and bytes(chain_ref) == ref):
         salt = buyer_privacy.from_hex(claim.buyer_salt, 32)
@@ -340,12 +344,12 @@ def as_dict(claim, user):
     actions = ["approve", "reject"] if user.role == "approver" and claim.status == "submitted" else []
     plist = claim.payment_list
     return {
-        "id": claim.id, "status": claim.status, "status_label": STATUS_LABELS[claim.status],
+        "id": claim.id, "status": claim.status, "status_label": str(STATUS_LABELS[claim.status]),
         "employee": claim.employee.username, "company_tax_id": claim.company_tax_id,
         "invoice": {"number": claim.invoice_number, "issue_date": claim.issue_date, "gross": int(claim.gross),
                     "amount": int(claim.amount), "seller": {"name": claim.seller_name, "tax_id": claim.seller_tax_id}},
-        "category": claim.category, "category_label": models.CATEGORIES[claim.category], "purpose": claim.purpose,
-        "source": claim.source, "verification": json.loads(claim.verification),
+        "category": claim.category, "category_label": str(models.CATEGORIES[claim.category]), "purpose": claim.purpose,
+        "source": claim.source, "verification": shown_verification(json.loads(claim.verification)),
         "submitted_at": iso_time(claim.submitted_at), "decided_by": claim.approver.username if claim.approver else None,
         "decided_at": iso_time(claim.decided_at), "reject_reason": claim.reject_reason, "claim_tx": claim.claim_tx,
         "payment_list": {"id": plist.id, "list_hash": plist.list_hash, "status": plist.status} if plist else None,

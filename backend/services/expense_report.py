@@ -1,5 +1,8 @@
 """The expense report (报销汇总): claims summed by employee, category or month, as JSON, CSV
 (UTF-8 with a BOM) or XLSX. Employees see their own claims; approvers the company's."""
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from ..core import canonical
 from ..core.db import get_db
 from ..core.models import ExpenseClaim
@@ -26,7 +29,7 @@ def summary(user, args):
         if (args.date_from and month < args.date_from) or (args.date_to and month > args.date_to):
             continue
         key, label = {"employee": (claim.employee.username, claim.employee.username),
-                      "category": (claim.category, models.CATEGORIES[claim.category]),
+                      "category": (claim.category, str(models.CATEGORIES[claim.category])),
                       "month": (month, month)}[args.group]
         row = groups.setdefault(key, {"key": key, "label": label, "claims": 0, "amount": 0})
         row["claims"] += 1
@@ -36,18 +39,17 @@ def summary(user, args):
             "total_amount": sum(r["amount"] for r in rows)}
 
 
-GROUP_TITLES = {"employee": ("员工", "Employee"), "category": ("类别", "Category"), "month": ("月份", "Month")}
+GROUP_TITLES = {"employee": _l("Employee"), "category": _l("Category"), "month": _l("Month")}
 
 
 def to_file(data, fmt):
     """(bytes, content type, file name) of the report as CSV (UTF-8 with a BOM, for Excel) or
     XLSX: amounts in yuan, written by the inbox export's writers."""
-    zh, en = GROUP_TITLES[data["group"]]
-    columns = ((f"{zh} {en}", inbox_export.TEXT, 28), ("笔数 Claims", inbox_export.INT, 10),
-               ("金额（元） Amount (CNY)", inbox_export.MONEY, 20))
+    columns = ((str(GROUP_TITLES[data["group"]]), inbox_export.TEXT, 28), (_("Claims"), inbox_export.INT, 10),
+               (_("Amount (yuan)"), inbox_export.MONEY, 20))
     rows = [[r["label"], r["claims"], r["amount"]] for r in data["rows"]]
-    rows.append(["合计 Total", data["total_claims"], data["total_amount"]])
-    body, content_type, ext = inbox_export.render(fmt, rows, columns, "报销汇总")
+    rows.append([_("Total"), data["total_claims"], data["total_amount"]])
+    body, content_type, ext = inbox_export.render(fmt, rows, columns, _("Expense report"))
     return body, content_type, f"expense-report-{data['group']}.{ext}"
 
 

@@ -5,6 +5,8 @@ list's claims become paid. See services.claims for the claims themselves."""
 import json
 
 from eth_utils import keccak
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from ..chain import get_chain
@@ -18,7 +20,7 @@ from .errors import Refused
 from .transactions import transact_as
 from .validation import validated
 
-LIST_LABELS = {"registering": "登记中 Registering", "registered": "待支付 Registered", "paid": "已支付 Paid"}
+LIST_LABELS = {"registering": _l("Registering"), "registered": _l("Waiting for payment"), "paid": _l("Paid")}
 
 
 def create(user, body):
@@ -35,10 +37,10 @@ def create(user, body):
     claims = found.order_by(ExpenseClaim.id).all()
     if req.claim_ids is not None and len(claims) != len(set(req.claim_ids)):
         missing = sorted(set(req.claim_ids) - {c.id for c in claims})
-        raise Refused("claims_not_payable", f"报销单 {missing} 不是本企业已批准且未列入付款清单的报销单。Claims {missing} "
-                                            "are not approved claims of this company outside a payment list.", 409)
+        raise Refused("claims_not_payable", _("Claims %(ids)s are not approved claims of this company outside a "
+                                              "payment list.", ids=", ".join(str(m) for m in missing)), 409)
     if not claims:
-        raise Refused("no_approved_claims", "没有待列入付款清单的已批准报销单。There are no approved claims to pay.", 409)
+        raise Refused("no_approved_claims", _("There are no approved claims to pay."), 409)
     account = company_account(company)
     document = {"type": "expense-payment-list", "company_tax_id": company, "created_at": utcnow().isoformat() + "Z",
                 "created_by": user.username, "currency": "CNY", "unit": "fen",
@@ -57,8 +59,7 @@ def create(user, body):
                             .values(payment_list_id=plist.id)).rowcount
     if taken != len(claims):
         session.rollback()
-        raise Refused("claims_taken", "部分报销单刚被列入另一份付款清单，请重试。Some of the claims were just put in "
-                                      "another payment list: try again.", 409)
+        raise Refused("claims_taken", _("Some of the claims were just put in another payment list: try again."), 409)
     session.commit()
     try:
         result = transact_as(account, CLAIMS, "registerPaymentList", list_hash, int(plist.total), plist.claim_count,
@@ -78,7 +79,7 @@ def find(user, list_id):
     company = approver_company(user)
     plist = get_db().get(PaymentList, list_id) if 0 < list_id <= ID_MAX else None  # INTEGER ids
     if plist is None or plist.company_tax_id != company:
-        raise Refused("not_found", f"没有付款清单 {list_id}。No payment list {list_id}.", 404)
+        raise Refused("not_found", _("There is no payment list %(id)s.", id=list_id), 404)
     return plist
 
 
@@ -89,8 +90,8 @@ def mark_paid(user, list_id, body):
     req = validated(models.PaidRequest, body)
     if plist.status != "registered":
         raise Refused("PaymentListAlreadyPaid" if plist.status == "paid" else "payment_list_registering",
-                      f"付款清单 {plist.id} 状态为{LIST_LABELS[plist.status]}，不能标记支付。Payment list {plist.id} is "
-                      f"{plist.status}: it cannot be marked paid.", 409)
+                      _("Payment list %(id)s is %(status)s: it cannot be marked paid.", id=plist.id,
+                        status=LIST_LABELS[plist.status]), 409)
     account = company_account(plist.company_tax_id)
     result = transact_as(account, CLAIMS, "markPaid", bytes.fromhex(plist.list_hash[2:]),
                          keccak(text=req.payment_ref), ref=f"payment-list:{plist.id}")
@@ -115,7 +116,7 @@ def list_dict(plist, with_chain=True):
     except ChainRefusal:
         pass
     return {"id": plist.id, "list_hash": plist.list_hash, "total": int(plist.total), "claim_count": plist.claim_count,
-            "status": plist.status, "status_label": LIST_LABELS[plist.status], "created_by": plist.creator.username,
+            "status": plist.status, "status_label": str(LIST_LABELS[plist.status]), "created_by": plist.creator.username,
             "created_at": iso_time(plist.created_at), "register_tx": plist.register_tx, "payment_ref": plist.payment_ref,
             "paid_at": iso_time(plist.paid_at), "pay_tx": plist.pay_tx, "document": json.loads(plist.document),
             "on_chain": on_chain}

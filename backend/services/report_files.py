@@ -3,6 +3,10 @@ workbook (a summary sheet and the detail) and an A4 PDF drawn with reportlab's b
 font, as the invoice PDF is."""
 import io
 
+from flask_babel import gettext as _
+
+from .reports import status_word
+
 def statement_xlsx(data, platform_report=False):
     """The statement (or the platform report) as a workbook: a summary sheet and the detail."""
     from openpyxl import Workbook
@@ -10,7 +14,7 @@ def statement_xlsx(data, platform_report=False):
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "汇总 Summary"
+    ws.title = _("Summary")
     bold = Font(bold=True)
     for row in _summary_rows(data, platform_report):
         ws.append(row)
@@ -23,19 +27,20 @@ def statement_xlsx(data, platform_report=False):
     ws.column_dimensions["A"].width = 34
     for col in "BCDE":
         ws.column_dimensions[col].width = 18
-    detail = wb.create_sheet("明细 Detail")
+    detail = wb.create_sheet(_("Detail"))
     if platform_report:
-        detail.append(["销售方税号 Seller tax ID", "销售方 Seller", "张数 Invoices", "金额 Net", "税额 Tax",
-                       "价税合计 Gross"])
+        detail.append([_("Seller tax ID"), _("Seller"), _("Invoice count"), _("Net amount"), _("Tax amount"),
+                       _("Gross amount")])
         for m in data["merchants"]:
             detail.append([m["tax_id"], m["name"], m["count"], m["net"] / 100, m["tax"] / 100, m["gross"] / 100])
     else:
-        detail.append(["发票号码 Number", "开票日期 Issue date", "购买方 Buyer", "购买方税号 Buyer tax ID", "金额 Net",
-                       "税额 Tax", "价税合计 Gross", "状态 Status", "原发票 Original"])
+        detail.append([_("Invoice number"), _("Issue date"), _("Buyer"), _("Buyer tax ID"), _("Net amount"),
+                       _("Tax amount"), _("Gross amount"), _("Status"), _("Original invoice")])
         for i in data["invoices"]:
             sign = -1 if i["status"] == "RedLetterNote" else 1
             detail.append([i["number"], i["issue_date"], i["buyer_name"], i["buyer_tax_id"], sign * i["net"] / 100,
-                           sign * i["tax"] / 100, sign * i["gross"] / 100, i["status"], i["original_number"] or ""])
+                           sign * i["tax"] / 100, sign * i["gross"] / 100, status_word(i["status"]),
+                           i["original_number"] or ""])
     for r in detail.iter_rows(min_row=2):
         for cell in r:
             if isinstance(cell.value, float):
@@ -46,34 +51,45 @@ def statement_xlsx(data, platform_report=False):
 
 
 def _summary_rows(data, platform_report):
+    """The summary's rows; a row starting with ■ opens a section (its title, then its columns'
+    headings or the month). Amounts in yuan."""
     t = data["totals"]
+    sums = [_("Invoice count"), _("Net amount"), _("Tax amount"), _("Gross amount")]
+    totals = [[_("Invoice count"), t["count"]], [_("Net amount"), t["net"] / 100], [_("Tax amount"), t["tax"] / 100],
+              [_("Gross amount"), t["gross"] / 100]]
     if platform_report:
-        rows = [["■ 平台月度报告 Platform report", data["month"]], [],
-                ["张数 Invoices", t["count"]], ["金额 Net", t["net"] / 100], ["税额 Tax", t["tax"] / 100],
-                ["价税合计 Gross", t["gross"] / 100], [], ["■ 按地区 By region", "张数", "金额", "税额", "价税合计"]]
+        rows = [["■ " + _("Platform monthly report"), data["month"]], [], *totals, [],
+                ["■ " + _("By region"), *sums]]
         rows += [[r["region"], r["count"], r["net"] / 100, r["tax"] / 100, r["gross"] / 100] for r in data["by_region"]]
-        rows += [[], ["■ 按状态 By status", "张数", "金额", "税额", "价税合计"]]
-        rows += [[r["status"], r["count"], r["net"] / 100, r["tax"] / 100, r["gross"] / 100] for r in data["by_status"]]
-        rows += [[], ["■ 预警 Alerts", "条数 Count"]] + [[a["kind"], a["count"]] for a in data["alerts"]]
+        rows += [[], ["■ " + _("By status"), *sums]]
+        rows += [[status_word(r["status"]), r["count"], r["net"] / 100, r["tax"] / 100, r["gross"] / 100]
+                 for r in data["by_status"]]
+        rows += [[], ["■ " + _("Alerts"), _("Count")]] + [[_alert_kind(a["kind"]), a["count"]] for a in data["alerts"]]
         rec = data["receivables"]
-        rows += [[], ["■ 应收账款 Receivables", "笔数 Count", "金额 Amount", "融资 Advanced"],
+        rows += [[], ["■ " + _("Receivables"), _("Number of receivables"), _("Amount"), _("Advanced")],
                  ["", rec["count"], rec["amount"] / 100, rec["advanced"] / 100]]
         return rows
-    rows = [["■ 月度开票报表 Monthly statement", data["month"]],
-            ["商户 Merchant", data["merchant"]["name"]], ["税号 Tax ID", data["merchant"]["tax_id"]], [],
-            ["张数 Invoices", t["count"]], ["金额 Net", t["net"] / 100], ["税额 Tax", t["tax"] / 100],
-            ["价税合计 Gross", t["gross"] / 100], ["红字发票 Red-letter notes", t["notes"]],
-            ["作废 Voided", t["voided"]], [], ["■ 按税率 By rate", "金额 Net", "税额 Tax"]]
+    rows = [["■ " + _("Monthly statement"), data["month"]],
+            [_("Merchant"), data["merchant"]["name"]], [_("Tax ID"), data["merchant"]["tax_id"]], [], *totals,
+            [_("Red-letter notes"), t["notes"]], [_("Voided"), t["voided"]], [],
+            ["■ " + _("By tax rate"), _("Net amount"), _("Tax amount")]]
     rows += [[f"{r['rate']}%", r["net"] / 100, r["tax"] / 100] for r in data["by_rate"]]
-    rows += [[], ["■ 按状态 By status", "张数 Invoices", "价税合计 Gross"]]
+    rows += [[], ["■ " + _("By status"), _("Invoice count"), _("Gross amount")]]
     rows += [[r["label"], r["count"], r["gross"] / 100] for r in data["by_status"]]
     rec = data["receivables"]
-    rows += [[], ["■ 应收账款 Receivables drawn", "笔数 Count", "金额 Amount"], ["", rec["count"], rec["amount"] / 100]]
+    rows += [[], ["■ " + _("Receivables drawn"), _("Number of receivables"), _("Amount")], ["", rec["count"], rec["amount"] / 100]]
     return rows
 
 
+def _alert_kind(kind):
+    from .detector import KIND_LABELS
+
+    return str(KIND_LABELS.get(kind, kind))
+
+
 def statement_pdf(data, platform_report=False):
-    """The statement (or the platform report) as an A4 PDF in Chinese (reportlab's CID font)."""
+    """The statement (or the platform report) as an A4 PDF in the reader's language (reportlab's
+    CID font draws both)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -81,7 +97,7 @@ def statement_pdf(data, platform_report=False):
     from .invoice_pdf import INK, LABEL, TEXT as BODY, TITLE, _p
 
     buf = io.BytesIO()
-    title = "平台月度报告 Platform report" if platform_report else "月度开票报表 Monthly statement"
+    title = _("Platform monthly report") if platform_report else _("Monthly statement")
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm,
                             bottomMargin=14 * mm, title=f"{title} {data['month']}", creator="chain-einvoice",
                             invariant=1)
@@ -102,12 +118,13 @@ def statement_pdf(data, platform_report=False):
     if section:
         flow.append(_table(section, table_style))
     if not platform_report and data["invoices"]:
-        flow += [PageBreak(), _p("发票明细 Invoices", LABEL), Spacer(1, 2 * mm)]
-        rows = [["发票号码", "日期", "购买方", "金额", "税额", "价税合计", "状态"]]
+        flow += [PageBreak(), _p(_("Invoices of the month"), LABEL), Spacer(1, 2 * mm)]
+        rows = [[_("Invoice number"), _("Date"), _("Buyer"), _("Net amount"), _("Tax amount"), _("Gross amount"),
+                 _("Status")]]
         for i in data["invoices"]:
             sign = -1 if i["status"] == "RedLetterNote" else 1
             rows.append([i["number"], i["issue_date"], _p(i["buyer_name"], BODY), _cell(sign * i["net"] / 100),
-                         _cell(sign * i["tax"] / 100), _cell(sign * i["gross"] / 100), i["status"] or ""])
+                         _cell(sign * i["tax"] / 100), _cell(sign * i["gross"] / 100), status_word(i["status"])])
         flow.append(Table(rows, repeatRows=1, style=table_style, colWidths=[38 * mm, 20 * mm, 50 * mm, 20 * mm,
                                                                             18 * mm, 22 * mm, 14 * mm]))
     doc.build(flow)

@@ -9,6 +9,8 @@ original."""
 import json
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
 
 from ..core import canonical
@@ -18,7 +20,6 @@ from ..schemas import reports as models
 from ..schemas.common import ID_MAX
 from . import inbox_export as files
 from .errors import Refused
-from .invoices import STATUS_WORDS
 from .validation import validated
 
 TEXT, INT, DATE, MONEY, RATE = files.TEXT, files.INT, files.DATE, files.MONEY, files.RATE
@@ -26,30 +27,40 @@ SIGN = case((Invoice.is_red_letter.is_(True), -1), else_=1)  # a note reduces th
 MONTH = func.substr(Invoice.issue_date, 1, 7)
 REGION = func.substr(Invoice.number, 3, 2)
 
-# key → (header: Chinese, then English; the column; kind; XLSX width)
+# key → (header, translated when shown; the column; kind; XLSX width)
 COLUMNS = {
-    "number": ("发票号码 Number", Invoice.number, TEXT, 22),
-    "issue_date": ("开票日期 Issue date", Invoice.issue_date, DATE, 12),
-    "month": ("月份 Month", MONTH, TEXT, 9),
-    "seller_name": ("销售方 Seller", Invoice.seller_name, TEXT, 28),
-    "seller_tax_id": ("销售方税号 Seller tax ID", Invoice.seller_tax_id, TEXT, 22),
-    "buyer_name": ("购买方 Buyer", Invoice.buyer_name, TEXT, 28),
-    "buyer_tax_id": ("购买方税号 Buyer tax ID", Invoice.buyer_tax_id, TEXT, 22),
-    "region": ("地区代码 Region", REGION, TEXT, 8),
-    "status": ("状态 Status", Invoice.chain_status, TEXT, 14),
-    "rate": ("最高税率 Top rate", Invoice.rate, RATE, 8),
-    "is_red_letter": ("红字发票 Red-letter note", Invoice.is_red_letter, TEXT, 10),
-    "item_count": ("行数 Lines", Invoice.item_count, INT, 8),
-    "net": ("金额 Net", Invoice.net * SIGN, MONEY, 14),
-    "tax": ("税额 Tax", Invoice.tax * SIGN, MONEY, 14),
-    "gross": ("价税合计 Gross", Invoice.gross * SIGN, MONEY, 14),
+    "number": (_l("Invoice number"), Invoice.number, TEXT, 22),
+    "issue_date": (_l("Issue date"), Invoice.issue_date, DATE, 12),
+    "month": (_l("Month"), MONTH, TEXT, 9),
+    "seller_name": (_l("Seller"), Invoice.seller_name, TEXT, 28),
+    "seller_tax_id": (_l("Seller tax ID"), Invoice.seller_tax_id, TEXT, 22),
+    "buyer_name": (_l("Buyer"), Invoice.buyer_name, TEXT, 28),
+    "buyer_tax_id": (_l("Buyer tax ID"), Invoice.buyer_tax_id, TEXT, 22),
+    "region": (_l("Region code"), REGION, TEXT, 8),
+    "status": (_l("Status"), Invoice.chain_status, TEXT, 14),
+    "rate": (_l("Top rate"), Invoice.rate, RATE, 8),
+    "is_red_letter": (_l("Red-letter note"), Invoice.is_red_letter, TEXT, 10),
+    "item_count": (_l("Lines"), Invoice.item_count, INT, 8),
+    "net": (_l("Net amount"), Invoice.net * SIGN, MONEY, 14),
+    "tax": (_l("Tax amount"), Invoice.tax * SIGN, MONEY, 14),
+    "gross": (_l("Gross amount"), Invoice.gross * SIGN, MONEY, 14),
 }
+# an invoice's status in a word or two (the statement's rows; the builder's filter)
+STATUS_SHORT = {"Issued": _l("Issued"), "Flagged": _l("Flagged for review"), "Cleared": _l("Cleared by audit"),
+                "Rejected": _l("Rejected by audit"), "Voided": _l("Voided"), "RedLettered": _l("Red-lettered in full"),
+                "PartlyRedLettered": _l("Partly red-lettered"), "RedLetterNote": _l("Red-letter note")}
+
+
+def status_word(status):
+    return str(STATUS_SHORT.get(status, status or ""))
+
+
 # what a grouped report sums
 MEASURES = {
-    "count": ("张数 Invoices", func.count(Invoice.id), INT, 10),
-    "net": ("金额合计 Net", func.coalesce(func.sum(Invoice.net * SIGN), 0), MONEY, 16),
-    "tax": ("税额合计 Tax", func.coalesce(func.sum(Invoice.tax * SIGN), 0), MONEY, 16),
-    "gross": ("价税合计 Gross", func.coalesce(func.sum(Invoice.gross * SIGN), 0), MONEY, 16),
+    "count": (_l("Invoice count"), func.count(Invoice.id), INT, 10),
+    "net": (_l("Net total"), func.coalesce(func.sum(Invoice.net * SIGN), 0), MONEY, 16),
+    "tax": (_l("Tax total"), func.coalesce(func.sum(Invoice.tax * SIGN), 0), MONEY, 16),
+    "gross": (_l("Gross total"), func.coalesce(func.sum(Invoice.gross * SIGN), 0), MONEY, 16),
 }
 GROUPS = {"seller": ("seller_tax_id", "seller_name"), "buyer": ("buyer_tax_id", "buyer_name"), "month": ("month",),
           "issue_date": ("issue_date",), "region": ("region",), "status": ("status",), "rate": ("rate",)}
@@ -64,7 +75,7 @@ def scoped(user, query):
         return query.where(or_(Invoice.user_id == user.id, Invoice.seller_address == (user.address or "-")))
     if user.role == "buyer" and user.buyer_tax_id:
         return query.where(Invoice.buyer_tax_id == user.buyer_tax_id.upper())
-    raise Refused("forbidden", "此角色没有发票报表。This role has no invoice reports.", 403)
+    raise Refused("forbidden", _("This role has no invoice reports."), 403)
 
 
 def _filtered(query, f):
@@ -117,13 +128,13 @@ def run(user, definition):
     truncated = len(rows) > limit
     rows = rows[:limit]
     totals = _totals(user, d)
-    return {"columns": [{"key": k, "title": s[0], "kind": s[2]} for k, s in spec], "rows": rows,
+    return {"columns": [{"key": k, "title": str(s[0]), "kind": s[2]} for k, s in spec], "rows": rows,
             "totals": totals, "truncated": truncated, "definition": d.model_dump(mode="json")}
 
 
 def _plain(value):
     if isinstance(value, bool):
-        return "是 Yes" if value else "否 No"
+        return _("Yes") if value else _("No")
     if hasattr(value, "as_integer_ratio") and not isinstance(value, (int, float)):
         return int(value)  # Decimal (PostgreSQL's sums)
     return value
@@ -141,9 +152,9 @@ def export(result, fmt):
     rows = list(result["rows"])
     if result["definition"].get("group_by"):
         first = [c["key"] for c in result["columns"]]
-        rows.append([("合计 Total" if i == 0 else (result["totals"].get(key) if key in MEASURES else None))
+        rows.append([(_("Total") if i == 0 else (result["totals"].get(key) if key in MEASURES else None))
                      for i, key in enumerate(first)])
-    data, content_type, ext = files.render(fmt, rows, columns, "报表 Report")
+    data, content_type, ext = files.render(fmt, rows, columns, _("Report"))
     return data, content_type, f"report-{date.today().isoformat()}.{ext}"
 
 
@@ -165,8 +176,8 @@ def save(user, body):
     row = session.query(SavedReport).filter_by(user_id=user.id, name=req.name).first()
     if row is None:
         if session.query(SavedReport).filter_by(user_id=user.id).count() >= models.MAX_SAVED:
-            raise Refused("too_many_reports", f"最多保存 {models.MAX_SAVED} 个报表。At most {models.MAX_SAVED} saved "
-                                              "reports per user.", 409)
+            raise Refused("too_many_reports", _("At most %(count)s saved reports per user.", count=models.MAX_SAVED),
+                          409)
         row = SavedReport(user_id=user.id, name=req.name)
         session.add(row)
     row.definition = json.dumps(req.definition.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
@@ -177,7 +188,7 @@ def save(user, body):
 def find_saved(user, report_id):
     row = get_db().get(SavedReport, report_id) if 0 < report_id <= ID_MAX else None  # INTEGER ids
     if row is None or row.user_id != user.id:
-        raise Refused("not_found", f"没有报表 {report_id}。No saved report {report_id}.", 404)
+        raise Refused("not_found", _("There is no saved report %(id)s.", id=report_id), 404)
     return row
 
 
@@ -216,7 +227,7 @@ def statement(user, month, merchant_tax_id=None):
         if inv.chain_status == "Voided":
             totals["voided"] += 1
         status = "RedLetterNote" if inv.is_red_letter else (inv.chain_status or "")
-        row = by_status.setdefault(status, {"status": status, "label": STATUS_WORDS.get(status, status).split(" — ")[0],
+        row = by_status.setdefault(status, {"status": status, "label": status_word(status),
                                             "count": 0, "gross": 0})
         row["count"] += 1
         row["gross"] += sign * int(inv.gross)
@@ -262,17 +273,17 @@ def _statement_merchant(user, tax_id):
     session = get_db()
     if user.role == "merchant":
         if user.merchant is None:
-            raise Refused("not_a_merchant", "此账户没有商户资料。This account has no merchant profile.", 403)
+            raise Refused("not_a_merchant", _("This account has no merchant profile."), 403)
         if tax_id and tax_id.upper() != user.merchant.tax_id:
-            raise Refused("forbidden", "只能查看本商户的报表。A merchant sees its own statement only.", 403)
+            raise Refused("forbidden", _("A merchant sees its own statement only."), 403)
         return user.merchant
     if user.role not in ("authority", "auditor"):
-        raise Refused("forbidden", "此角色没有商户月度报表。This role has no merchant statements.", 403)
+        raise Refused("forbidden", _("This role has no merchant statements."), 403)
     if not tax_id:
-        raise Refused("merchant_required", "请指定商户税号（merchant）。Say which merchant (merchant=tax ID).", 400)
+        raise Refused("merchant_required", _("Say which merchant: its tax ID."), 400)
     merchant = session.query(Merchant).filter_by(tax_id=tax_id.upper()).first()
     if merchant is None:
-        raise Refused("not_found", f"没有税号为 {tax_id} 的商户。No merchant with tax ID {tax_id}.", 404)
+        raise Refused("not_found", _("There is no merchant with tax ID %(tax_id)s.", tax_id=tax_id), 404)
     return merchant
 
 
@@ -280,8 +291,7 @@ def platform(user, month):
     """The platform's month for the authority and auditors: totals, per region, per merchant,
     audit outcomes, alerts raised, receivables drawn and financed."""
     if user.role not in ("authority", "auditor"):
-        raise Refused("forbidden", "只有税务机关和审计员可以查看平台报告。Only the authority and auditors see the "
-                                   "platform report.", 403)
+        raise Refused("forbidden", _("Only the tax authority and auditors see the platform report."), 403)
     start, end = _month_bounds(month)
     session = get_db()
     base = select().select_from(Invoice).where(Invoice.state == "issued", Invoice.issue_date >= start,

@@ -6,6 +6,8 @@ the expense report (by employee, category or month) and download it as CSV or XL
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..chain.errors import ChainError
@@ -23,15 +25,20 @@ from .helpers import already_submitted, flash_error, form_int, parse_yuan, submi
 bp = Blueprint("claims", __name__)
 
 STAFF = ("employee", "approver")
-EXPIRED = "表单已过期，请刷新页面后重试。The form expired: reload the page and try again."
-# each check made at submission (services.claims), Chinese first
-CHECK_LABELS = {"authentic": "发票真伪 Authentic", "status": "发票状态 Status",
-                "not_claimed": "未曾报销 Not claimed before",
-                "buyer": "购买方为本企业 Addressed to this company"}
-SOURCE_LABELS = {"elements": "四要素 Four elements", "document": "JSON 文件 JSON document", "pdf": "PDF 文件 PDF"}
-GROUP_LABELS = {key: f"{zh} {en}" for key, (zh, en) in expense_report.GROUP_TITLES.items()}
-REPORT_STATUS = {"all": "全部未驳回 Every claim not rejected", "approved": "已批准及已支付 Approved and paid",
-                 "paid": "仅已支付 Paid only"}
+EXPIRED = _l("The form expired: reload the page and try again.")
+# each check made at submission (services.claims)
+CHECK_LABELS = {"authentic": _l("Authentic"), "status": _l("Invoice status"),
+                "not_claimed": _l("Not claimed before"), "buyer": _l("Addressed to this company")}
+SOURCE_LABELS = {"elements": _l("Four elements"), "document": _l("JSON document"), "pdf": _l("PDF")}
+GROUP_LABELS = expense_report.GROUP_TITLES
+# a refused submission's fields in words (the API keeps the field keys)
+FIELD_LABELS = {"number": _l("Invoice number"), "issue_date": _l("Issue date"), "gross": _l("Gross amount"),
+                "check_code": _l("Check code"), "category": _l("Category"), "purpose": _l("Purpose"),
+                "file": _l("Invoice file"), "document": _l("Invoice file"),
+                "document.buyer.tax_id": _l("Buyer's tax ID in the file"), "claim": _l("Invoice")}
+REPORT_ARGS = {"group": _l("Group by"), "status": _l("Claims"), "from": _l("from"), "to": _l("to")}
+REPORT_STATUS = {"all": _l("Every claim not rejected"), "approved": _l("Approved and paid"),
+                 "paid": _l("Paid only")}
 
 
 # ------------------------------------------------------------------------ template helpers
@@ -53,7 +60,7 @@ def _posted():
     """The CSRF check of a posted form (False: flashed that it expired)."""
     if EmptyForm().validate_on_submit():
         return True
-    flash(EXPIRED, "error")
+    flash(str(EXPIRED), "error")
     return False
 
 
@@ -83,7 +90,7 @@ def _problem(exc):
     """A refusal of a submission as the result box shows it: the message, the fields, and
     the verification checks when the refusal carries them."""
     if isinstance(exc, ValidationError):
-        return {"code": "invalid", "message": "请检查输入。Check the fields. " + exc.message,
+        return {"code": "invalid", "message": _("Check the fields. %(problem)s", problem=exc.message),
                 "fields": exc.fields, "verification": None}
     return {"code": exc.code, "message": exc.message, "fields": exc.fields or {},
             "verification": exc.extra.get("verification")}
@@ -106,7 +113,7 @@ def _claims_page(problem=None, values=None, status=200):
                 just = None
     return render_template("claims/list.html", rows=rows, just=just, problem=problem, values=values or {},
                            status_filter=status_filter, q=q, company=company, categories=models.CATEGORIES,
-                           labels=claims.STATUS_LABELS, form=EmptyForm()), status
+                           labels=claims.STATUS_LABELS, field_labels=FIELD_LABELS, form=EmptyForm()), status
 
 
 @bp.get("/claims")
@@ -129,11 +136,9 @@ def _submit(action, run, values):
         flash_error(exc)
         return _claims_page(None, values, 503)
     if first:
-        flash(f"报销单 {claim_id} 已提交，查验通过，等待审批。Claim {claim_id} submitted and verified; waiting for "
-              "approval.", "ok")
+        flash(_("Claim %(id)s submitted and verified; waiting for approval.", id=claim_id), "ok")
     else:
-        already_submitted(f"报销单 {claim_id or ''} 已提交，未重复提交",
-                          f"claim {claim_id or ''} was submitted then, not again")
+        already_submitted(_("claim %(id)s was submitted then, not again", id=claim_id or ""))
     return redirect(url_for("claims.index", submitted=claim_id) if claim_id else url_for("claims.index"))
 
 
@@ -147,8 +152,8 @@ def submit():
     def run():
         gross = parse_yuan(values["gross"])
         if gross is None:
-            raise ValidationError({"gross": "an amount in yuan, e.g. 1234.56"},
-                                  "价税合计请以元填写，例如 1234.56。The gross amount is in yuan, e.g. 1234.56.")
+            raise ValidationError({"gross": _("an amount in yuan, e.g. 1234.56")},
+                                  _("Enter the gross amount in yuan, e.g. 1234.56."))
         body = {**values, "gross": gross, "category": values["category"] or "other"}
         return claims.submit(current_user, body)["id"]
 
@@ -184,11 +189,13 @@ def detail(claim_id):
     """One claim: the invoice, the verification, the decision, the chain's transaction, the payment list."""
     claim = _visible(claim_id)
     return render_template("claims/detail.html", c=claims.as_dict(claim, current_user),
-                           sources=SOURCE_LABELS, form=EmptyForm())
+                           sources=SOURCE_LABELS, list_labels=payment_list_service.LIST_LABELS, form=EmptyForm())
 
 
-DONE = {"approve": ("已批准报销单，链上已标记为已报销", "Claim approved; the invoice is marked claimed on chain"),
-        "reject": ("已驳回报销单", "Claim rejected")}
+DONE = {"approve": _l("Claim %(id)s approved; the invoice is marked claimed on chain."),
+        "reject": _l("Claim %(id)s rejected.")}
+AGAIN = {"approve": _l("claim %(id)s was approved then, not again"),
+         "reject": _l("claim %(id)s was rejected then, not again")}
 
 
 @bp.post("/claims/<int:claim_id>/<any(approve, reject):action>")
@@ -206,9 +213,8 @@ def decide(claim_id, action):
             claims.reject(current_user, claim_id, {"reason": request.form.get("reason", "")})
         return claim_id
 
-    zh, en = DONE[action]
     try:
-        _, first = _once(f"claim:{action}", run)
+        _ref, first = _once(f"claim:{action}", run)
     except Refused as exc:
         if exc.status == 404:
             abort(404)
@@ -218,9 +224,9 @@ def decide(claim_id, action):
         flash_error(exc)
         return _next(page)
     if first:
-        flash(f"{zh}（报销单 {claim_id}）。{en} (claim {claim_id}).", "ok")
+        flash(str(DONE[action]) % {"id": claim_id}, "ok")
     else:
-        already_submitted(f"{zh}，未重复操作", f"{en.lower()} then, not again")
+        already_submitted(str(AGAIN[action]) % {"id": claim_id})
     return _next(page)
 
 
@@ -231,7 +237,7 @@ def _lists():
     try:
         return payment_list_service.listing(current_user)
     except ChainError as exc:
-        flash(f"链上记录暂不可用 The chain's records are unavailable: {exc}", "error")
+        flash(_("The chain's records are unavailable: %(error)s", error=exc), "error")
     return payment_list_service.listing(current_user, with_chain=False)
 
 
@@ -260,10 +266,10 @@ def create_payment_list():
 
     def run():
         if not picked:
-            raise ValidationError({"claim_ids": "tick at least one claim"},
-                                  "请勾选要列入付款清单的报销单。Tick the claims to put in the payment list.")
+            raise ValidationError({"claim_ids": _("tick at least one claim")},
+                                  _("Tick the claims to put in the payment list."))
         if any(p is None or p < 1 for p in picked):
-            raise ValidationError({"claim_ids": "not claim numbers"}, "所选报销单无效。The selection is not valid.")
+            raise ValidationError({"claim_ids": _("not claim numbers")}, _("The selection is not valid."))
         return payment_list_service.create(current_user, {"claim_ids": picked})["id"]
 
     try:
@@ -272,11 +278,9 @@ def create_payment_list():
         flash_error(exc)
         return redirect(back)
     if first:
-        flash(f"已生成付款清单 {list_id}，哈希与合计已登记上链。Payment list {list_id} created; its hash and total are "
-              "registered on chain.", "ok")
+        flash(_("Payment list %(id)s created; its hash and total are registered on chain.", id=list_id), "ok")
     else:
-        already_submitted(f"付款清单 {list_id or ''} 已生成，未重复生成",
-                          f"payment list {list_id or ''} was created then, not again")
+        already_submitted(_("payment list %(id)s was created then, not again", id=list_id or ""))
     return redirect(f"{back}#list-{list_id}" if list_id else back)
 
 
@@ -288,7 +292,7 @@ def mark_paid(list_id):
     if not _posted():
         return redirect(back)
     try:
-        _, first = _once("claim:paid", lambda: payment_list_service.mark_paid(
+        _ref, first = _once("claim:paid", lambda: payment_list_service.mark_paid(
             current_user, list_id, {"payment_ref": request.form.get("payment_ref", "")})["id"])
     except Refused as exc:
         if exc.status == 404:
@@ -299,10 +303,9 @@ def mark_paid(list_id):
         flash_error(exc)
         return redirect(back)
     if first:
-        flash(f"付款清单 {list_id} 已标记为已支付，其中的报销单均已支付。"
-              f"Payment list {list_id} marked paid; its claims are paid.", "ok")
+        flash(_("Payment list %(id)s marked paid; its claims are paid.", id=list_id), "ok")
     else:
-        already_submitted("付款清单已标记支付，未重复操作", "the list was marked paid then, not again")
+        already_submitted(_("the list was marked paid then, not again"))
     return redirect(f"{back}#list-{list_id}")
 
 
@@ -314,8 +317,8 @@ def _report_args():
     try:
         return validated(models.ReportQuery, data)
     except ValidationError as exc:
-        flash("汇总条件有误，已忽略 A report option was not valid and is left out: " +
-              "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
+        flash(_("A report option was not valid and is left out: %(problems)s",
+                problems="; ".join(f"{REPORT_ARGS.get(k, k)}{_(': ')}{v}" for k, v in exc.fields.items())), "error")
         return validated(models.ReportQuery, {k: v for k, v in data.items() if k not in exc.fields})
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    send_from_directory, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..core.canonical import yuan
@@ -21,6 +23,9 @@ bp = Blueprint("dashboards", __name__)
 PAGE_CELL = {analytics_export.MONEY: yuan, analytics_export.INT: "{:,}".format}
 HOME = {"merchant": "dashboards.merchant", "authority": "dashboards.authority", "financier": "dashboards.financier"}
 QUERIES = {"merchant": models.MerchantQuery, "authority": models.AuthorityQuery, "financier": models.FinancierQuery}
+# the query parameters in words (a flashed problem names them so)
+PARAM_LABELS = {"period": _l("Buckets"), "from": _l("from"), "to": _l("to"), "merchant": _l("Merchant"),
+                "format": _l("Format"), "table": _l("Table")}
 ARGS = ("period", "from", "to", "merchant")  # what the pages' forms send (and the export links keep)
 
 
@@ -32,8 +37,8 @@ def _query(which):
     try:
         return validated(model, data), data
     except ValidationError as exc:
-        flash("查询参数有误，已忽略 A parameter was not valid and is left out: " +
-              "; ".join(f"{k}: {v}" for k, v in exc.fields.items()), "error")
+        flash(_("An option was not valid and is left out: %(problems)s",
+                problems="; ".join(f"{PARAM_LABELS.get(k, k)}{_(': ')}{v}" for k, v in exc.fields.items())), "error")
         kept = {k: v for k, v in data.items() if k not in exc.fields}
         return validated(model, {k: v for k, v in kept.items() if k not in ("format", "table")}), kept
 
@@ -42,7 +47,7 @@ def _period(args):
     try:
         return analytics.period_of(args.period, args.date_from, args.date_to)
     except ValidationError as exc:
-        flash(f"{exc.message} 已改用默认期间。The default period is shown instead.", "error")
+        flash(_("%(problem)s The default period is shown instead.", problem=exc.message), "error")
         return analytics.period_of(args.period)
 
 
@@ -135,7 +140,7 @@ def export(which):
         abort(404)
     if current_user.role not in roles[which]:
         abort(403)
-    data, args, _ = _dashboard(which)
+    data, args, _kept = _dashboard(which)
     fmt = args.format if args.format in ("csv", "xlsx") else "csv"
     body, content_type, filename = analytics_export.render(data, fmt, args.table or None)
     return Response(body, content_type=content_type,

@@ -5,6 +5,8 @@ import json
 from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..core.db import get_db
@@ -18,11 +20,11 @@ from .helpers import explained_refusals, flash_error, parse_yuan
 
 bp = Blueprint("reports", __name__)
 ROLES = ("merchant", "buyer", "authority", "auditor")
-GROUP_LABELS = {"seller": "销售方 Seller", "buyer": "购买方 Buyer", "month": "月份 Month", "issue_date": "日期 Day",
-                "region": "地区 Region", "status": "状态 Status", "rate": "最高税率 Top rate"}
-STATUS_LABELS = {"Issued": "已开具 Issued", "Flagged": "待审核 Flagged", "Cleared": "审核通过 Cleared",
-                 "Rejected": "审核驳回 Rejected", "Voided": "已作废 Voided", "RedLettered": "已全额红冲 Red-lettered"}
-RED_LETTER = {"include": "计入（负数）Counted, negative", "exclude": "不含 Left out", "only": "仅红字发票 Only notes"}
+GROUP_LABELS = {"seller": _l("By seller"), "buyer": _l("By buyer"), "month": _l("By month"), "issue_date": _l("By day"),
+                "region": _l("By region"), "status": _l("By status"), "rate": _l("By top rate")}
+STATUS_LABELS = {k: v for k, v in reports.STATUS_SHORT.items() if k not in ("PartlyRedLettered", "RedLetterNote")}
+RED_LETTER = {"include": _l("Red-letter notes: counted, negative"), "exclude": _l("Red-letter notes: left out"),
+              "only": _l("Red-letter notes only")}
 
 
 def definition_from_args(args):
@@ -85,7 +87,7 @@ def index():
 def export():
     fmt = request.args.get("format")
     if fmt not in ("csv", "xlsx"):
-        flash("请选择导出格式。Choose CSV or XLSX.", "error")
+        flash(_("Choose CSV or XLSX."), "error")
         return redirect(url_for("reports.index"))
     try:
         data, content_type, filename = reports.export(reports.run(current_user, definition_from_args(request.args)),
@@ -101,7 +103,7 @@ def export():
 def save():
     form = EmptyForm()
     if not form.validate_on_submit():
-        flash("表单已过期，请重试。The form expired: try again.", "error")
+        flash(_("The form expired: reload the page and try again."), "error")
         return redirect(url_for("reports.index"))
     try:
         definition = json.loads(request.form.get("definition") or "{}")
@@ -109,7 +111,7 @@ def save():
         definition = None
     with explained_refusals():
         row = reports.save(current_user, {"name": request.form.get("name", ""), "definition": definition})
-        flash(f"报表“{row['name']}”已保存。The report “{row['name']}” is saved.", "ok")
+        flash(_("The report “%(name)s” is saved.", name=row["name"]), "ok")
     return redirect(url_for("reports.index", **request.args.to_dict(flat=False)))
 
 
@@ -128,7 +130,7 @@ def delete_saved(report_id):
     if EmptyForm().validate_on_submit():
         with explained_refusals():
             reports.delete_saved(current_user, report_id)
-            flash("报表已删除。The report is deleted.", "ok")
+            flash(_("The report is deleted."), "ok")
     return redirect(url_for("reports.index"))
 
 

@@ -84,6 +84,11 @@ class Browser:
         assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
         return self.text(response.headers["Location"])
 
+    def english(self):
+        """This client's pages in English from now on (the language switch's cookie)."""
+        self.c.set_cookie("lang", "en")
+        return self
+
     def login(self, username):
         page = self.text("/auth/login")
         r = self.c.post("/auth/login", data={"username": username, "password": "pw-test-123",
@@ -140,9 +145,9 @@ def test_pages_for_their_roles_only(browser, api, chain_app):
 
     # each role's menu
     menus = {name: b.text("/") for name, b in (("employee", emp), ("approver", fin), ("buyer", buyer))}
-    assert 'data-test="nav-claims">报销 <span class="zh">Claims</span>' in menus["employee"]
+    assert 'data-test="nav-claims">报销</a>' in menus["employee"]
     assert 'data-test="nav-claims-report"' in menus["employee"] and "nav-payment-lists" not in menus["employee"]
-    assert 'data-test="nav-claims">报销审批 <span class="zh">Claims</span>' in menus["approver"]
+    assert 'data-test="nav-claims">报销审批</a>' in menus["approver"]
     assert 'data-test="nav-payment-lists">付款清单' in menus["approver"] and "nav-claims-report" in menus["approver"]
     assert "nav-claims" not in menus["buyer"] and 'data-test="nav-inbox"' in menus["buyer"]
 
@@ -150,9 +155,9 @@ def test_pages_for_their_roles_only(browser, api, chain_app):
     page = emp.text("/claims")
     assert 'id="claim-elements-form"' in page and 'id="claim-upload-form"' in page
     assert 'enctype="multipart/form-data"' in form_tag(page, 'id="claim-upload-form"')
-    assert "差旅 Travel" in page and "办公用品 Office supplies" in page
+    assert ">差旅</option>" in page and ">办公用品</option>" in page and "Travel" not in page
     page = fin.text("/claims")
-    assert "报销审批" in page and 'id="claim-elements-form"' not in page and 'id="claims-filter"' in page
+    assert "报销审批" in page and "Expense claims" not in page and 'id="claim-elements-form"' not in page and 'id="claims-filter"' in page
     # the forms are CSRF-protected, and only the employee submits, only the approver decides
     assert emp.c.post("/claims/submit", data=elements(inv)).status_code == 400
     csrf = token_of(fin.text("/claims"))
@@ -181,7 +186,8 @@ def test_submit_by_elements_shows_the_verification(browser, api):
     assert checks_of(page) == {"authentic": True, "status": True, "not_claimed": True, "buyer": False}
     # a gross that is no amount in yuan
     r = submit_elements(emp, inv, gross="12,3.4.5")
-    assert r.status_code == 400 and "价税合计请以元填写" in r.get_data(as_text=True)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "价税合计请以元填写" in page and "价税合计：以元为单位的金额" in page
 
     # the right elements: the verification at once, then the claim in the list
     page = emp.text("/claims")
@@ -193,14 +199,14 @@ def test_submit_by_elements_shows_the_verification(browser, api):
     assert checks_of(page) == {"authentic": True, "status": True, "not_claimed": True, "buyer": True}
     assert page.count("✓") >= 4 and "✗" not in page
     row = row_of(page, claim_id)
-    assert 'data-status="submitted"' in row and "待审批 Submitted" in row and inv["number"] in row
-    assert "厦门示例贸易有限公司" in row and yuan(inv["gross"]) in row and "办公用品 Office supplies" in row
+    assert 'data-status="submitted"' in row and "待审批" in row and inv["number"] in row
+    assert "厦门示例贸易有限公司" in row and yuan(inv["gross"]) in row and "办公用品" in row
     submitted = api("employee").get(f"/claims/{claim_id}").get_json()["submitted_at"]
     from datetime import datetime
     assert canonical.china_time(datetime.fromisoformat(submitted.rstrip("Z"))) in row  # China time
     # the same rendered form again (Back, then the button): not submitted twice
     again = emp.c.post(action, data={**hidden, **elements(inv)})
-    assert claim_id_of(again) == claim_id and "此表单已提交" in flashes(emp.follow(again))
+    assert claim_id_of(again) == claim_id and f"报销单 {claim_id} 已提交，未重复提交" in flashes(emp.follow(again))
     # a new form with the same invoice: refused, it is claimed already
     r = submit_elements(emp, inv)
     assert r.status_code == 409 and "already_submitted" in r.get_data(as_text=True)
@@ -260,7 +266,7 @@ def test_approve_reject_payment_list_and_paid(browser, api, seeded, monkeypatch)
     assert r.headers["Location"].startswith("/claims")
     assert "已驳回报销单" in flashes(fin.follow(r))
     detail = emp.text(f"/claims/{ids[2]}")
-    assert "已驳回 Rejected" in detail and "缺少行程单" in detail and 'id="claim-actions"' not in detail
+    assert "已驳回" in detail and "缺少行程单" in detail and 'id="claim-actions"' not in detail
 
     # approve two from the list page and from the claim's page
     r = fin.submit(fin.text("/claims"), f'data-action="approve" data-claim="{ids[0]}"')
@@ -270,12 +276,12 @@ def test_approve_reject_payment_list_and_paid(browser, api, seeded, monkeypatch)
     r = fin.submit(detail, 'data-action="approve"')
     assert r.headers["Location"] == f"/claims/{ids[1]}"
     detail = fin.follow(r)
-    assert "已批准 Approved" in detail and re.search(r'id="claim-tx">0x[0-9a-f]{64}<', detail)
+    assert "已批准" in detail and re.search(r'id="claim-tx">0x[0-9a-f]{64}<', detail)
     assert 'id="claim-actions"' not in detail and "approver" in detail
 
     # the payment list: the approved claims ticked, the rejected one absent
     lists = fin.text("/claims/payment-lists")
-    assert "生成付款清单 Create payment list" in lists and "暂无付款清单" in lists
+    assert "生成付款清单" in lists and "暂无付款清单" in lists and "Create payment list" not in lists
     for claim_id in ids[:2]:
         assert f'name="claim_ids" value="{claim_id}" checked' in lists
     assert f'value="{ids[2]}"' not in lists
@@ -288,9 +294,9 @@ def test_approve_reject_payment_list_and_paid(browser, api, seeded, monkeypatch)
     total = sum(inv["gross"] for inv in invs[:2])
     plist = api("approver").get("/payment-lists").get_json()["payment_lists"][0]
     row = re.search(rf'<tr id="list-{plist["id"]}".*?</tr>', lists, re.S).group(0)
-    assert 'data-status="registered"' in row and "待支付 Registered" in row and plist["list_hash"] in row
+    assert 'data-status="registered"' in row and "待支付" in row and plist["list_hash"] in row
     assert yuan(total) in row and seeded["buyer"]["address"] in row and "链上未支付" in row
-    assert "标记已支付 Mark paid" in row and "data-confirm=" in form_tag(lists, 'data-action="paid"')
+    assert "标记已支付" in row and "data-confirm=" in form_tag(lists, 'data-action="paid"')
     assert f'href="/claims/payment-lists#list-{plist["id"]}"' in fin.text(f"/claims/{ids[0]}")
 
     # marked paid: a reference is needed; then paid on chain, and the claims paid
@@ -301,11 +307,11 @@ def test_approve_reject_payment_list_and_paid(browser, api, seeded, monkeypatch)
     lists = fin.follow(r)
     assert "已标记为已支付" in flashes(lists)
     row = re.search(rf'<tr id="list-{plist["id"]}".*?</tr>', lists, re.S).group(0)
-    assert 'data-status="paid"' in row and "ICBC-20261204-0001" in row and "凭证哈希" in row and "Mark paid" not in row
+    assert 'data-status="paid"' in row and "ICBC-20261204-0001" in row and "凭证哈希" in row and "标记已支付" not in row
     mine = emp.text("/claims")
     for claim_id in ids[:2]:
-        assert "已支付 Paid" in row_of(mine, claim_id)
-    assert "已驳回 Rejected" in row_of(mine, ids[2])
+        assert "已支付" in row_of(mine, claim_id)
+    assert "已驳回" in row_of(mine, ids[2])
     detail = emp.text(f"/claims/{ids[0]}")
     assert f"#{plist['id']}" in detail and plist["list_hash"] in detail and "/claims/payment-lists" not in detail
     assert [c["id"] for c in api("employee").get("/claims?status=paid").get_json()["claims"]] == sorted(ids[:2],
@@ -333,14 +339,14 @@ def test_report_table_and_downloads(browser, api):
 
     page = fin.text("/claims/report?group=category")
     table = re.search(r'<table id="report-table".*?</table>', page, re.S).group(0)
-    assert 'data-key="travel"' in table and 'data-key="meals"' in table and "差旅 Travel" in table
-    assert re.search(rf'id="report-total"><th>合计 Total</th><th class="num">3</th><th class="num" data-fen="{total}">',
+    assert 'data-key="travel"' in table and 'data-key="meals"' in table and "<td>差旅</td>" in table
+    assert re.search(rf'id="report-total"><th>合计</th><th class="num">3</th><th class="num" data-fen="{total}">',
                      table)
     assert 'href="/claims/report.csv?group=category&amp;status=all"' in page
     page = emp.text("/claims/report?group=employee")
     assert 'data-key="employee"' in page and yuan(total) in page
     page = fin.text("/claims/report?group=yacht")
-    assert "汇总条件有误" in flashes(page) and 'data-group="category"' in page  # the default, said
+    assert "汇总条件有误，已忽略：汇总方式：" in flashes(page) and 'data-group="category"' in page  # the default, said
     assert 'data-key' not in fin.text("/claims/report?status=paid")
     assert 'data-key' not in fin.text("/claims/report?group=month&from=2000-01&to=2000-12")
     month = re.search(r'data-key="(\d{4}-\d{2})"', fin.text("/claims/report?group=month")).group(1)
@@ -353,11 +359,51 @@ def test_report_table_and_downloads(browser, api):
     r = fin.get("/claims/report.csv?group=category")
     assert r.status_code == 200 and r.mimetype == "text/csv" and "attachment" in r.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-    assert rows[0][0] == "类别 Category" and rows[-1] == ["合计 Total", "3", f"{total / 100:.2f}"]
+    assert rows[0][0] == "类别" and rows[-1] == ["合计", "3", f"{total / 100:.2f}"]
     r = emp.get("/claims/report.xlsx?group=month")
     assert r.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
-    assert sheet.cell(1, 1).value == "月份 Month" and sheet.cell(sheet.max_row, 3).value == total / 100
+    assert sheet.cell(1, 1).value == "月份" and sheet.cell(sheet.max_row, 3).value == total / 100
+
+
+def test_claim_pages_in_english(browser, api):
+    """The same pages and messages in English, with no Chinese words of ours left in them."""
+    inv, theirs = issue(api), issue(api, buyer_name="北京示例科技有限公司", buyer_tax_id=OTHER_COMPANY)
+    emp, fin = browser("employee").english(), browser("approver").english()
+    page = emp.text("/claims")
+    assert "Submit a claim" in page and ">Travel</option>" in page and "提交报销" not in page and "差旅" not in page
+    r = submit_elements(emp, theirs)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "is addressed to another buyer, not to this company" in page
+    assert "The invoice is not addressed to this company." in page and "购买方不是本企业" not in page
+    r = submit_elements(emp, inv, gross="12,3.4.5")
+    page = r.get_data(as_text=True)
+    assert "Enter the gross amount in yuan" in page and "Gross amount: an amount in yuan" in page
+    claim_id = claim_id_of(submit_elements(emp, inv))
+    page = emp.text(f"/claims/{claim_id}")
+    assert "Verification at submission" in page and "Waiting for approval" in page and "查验" not in page
+    assert "The invoice is addressed to this company." in page and "Not claimed for reimbursement before" in page
+    # the verification stored at submission is shown in the reader's language
+    assert "购买方为本企业。" in browser("employee").text(f"/claims/{claim_id}")
+    r = fin.submit(fin.text("/claims"), f'data-action="approve" data-claim="{claim_id}"')
+    page = fin.follow(r)
+    assert f"Claim {claim_id} approved; the invoice is marked claimed on chain." in flashes(page)
+    assert "Claim approval" in page and "已批准" not in page
+    lists = fin.text("/claims/payment-lists")
+    assert "Create payment list" in lists and "No payment lists yet." in lists and "生成付款清单" not in lists
+    r = fin.submit(lists, 'id="payment-list-form"', {})
+    assert "Tick the claims to put in the payment list." in flashes(fin.follow(r))
+    r = fin.submit(fin.text("/claims/payment-lists"), 'id="payment-list-form"', {"claim_ids": [str(claim_id)]})
+    lists = fin.follow(r)
+    assert "Payment list" in flashes(lists) and "Waiting for payment" in lists and "Not paid on chain" in lists
+    page = fin.text("/claims/report?group=yacht")
+    assert "A report option was not valid" in flashes(page) and "<th>Total</th>" in page and "合计" not in page
+    rows = list(csv.reader(io.StringIO(fin.get("/claims/report.csv?group=category").data.decode("utf-8-sig"))))
+    assert rows[0] == ["Category", "Claims", "Amount (yuan)"] and rows[-1][0] == "Total"
+    # the API's messages follow Accept-Language; the error code stays
+    body = api("employee").get("/claims/999999", headers={"Accept-Language": "en"}).get_json()
+    assert body["error"] == "not_found" and body["message"] == "There is no expense claim 999999."
+    assert api("employee").get("/claims/999999").get_json()["message"] == "没有报销单 999999。"
 
 
 def test_inbox_links_the_pdf(browser, api):

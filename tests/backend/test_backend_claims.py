@@ -67,7 +67,12 @@ def test_submit_approve_and_never_twice(api, chain_app, seeded, staff):
     assert {c["check"]: c["ok"] for c in claim["verification"]["checks"]} == {
         "authentic": True, "status": True, "not_claimed": True, "buyer": True}
     assert claim["invoice"]["amount"] == inv["gross"] and claim["invoice"]["seller"]["tax_id"] == "91350100M000100Y43"
-    assert claim["category_label"] == "办公用品 Office supplies" and claim["actions"] == []
+    assert claim["category_label"] == "办公用品" and claim["actions"] == []
+    assert {c["detail"] for c in claim["verification"]["checks"]} >= {"购买方为本企业。", "链上无报销记录。"}
+    english = _ok(api("employee").get(f"/claims/{claim['id']}", headers={"Accept-Language": "en"}))
+    assert english["category_label"] == "Office supplies" and english["status_label"] == "Waiting for approval"
+    assert "The invoice is addressed to this company." in {c["detail"] for c in english["verification"]["checks"]}
+    assert "about" not in english["verification"]["checks"][0]  # the stored key is not part of the answer
     assert _ok(api("approver").get(f"/claims/{claim['id']}"))["actions"] == ["approve", "reject"]
 
     # a live claim on this platform: the same invoice again is refused before the chain is asked
@@ -116,7 +121,9 @@ def test_refusals_at_submission(api, chain_app, staff):
     assert r.get_json()["verification"]["result"] == "voided"
 
     bad = api("employee").post("/claims", json={"number": mine["number"], "category": "office"})
-    assert bad.status_code == 400 and "check_code" in bad.get_json()["fields"]["body"]
+    assert bad.status_code == 400 and "校验码" in bad.get_json()["fields"]["body"]
+    bad = api("employee").post("/claims", json={"number": mine["number"]}, headers={"Accept-Language": "en"})
+    assert "issue date, gross amount and check code" in bad.get_json()["fields"]["body"]
     assert api("employee").post("/claims", json={**_elements(mine), "category": "yacht"}).status_code == 400
     assert api("buyer").post("/claims", json=_elements(mine)).status_code == 403
     assert api("approver").post("/claims", json=_elements(mine)).status_code == 403
@@ -264,9 +271,13 @@ def test_expense_report(api):
     r = api("approver").get("/claims/report?group=category&format=csv")
     assert r.status_code == 200 and r.data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-    assert rows[0][0] == "类别 Category" and rows[-1] == ["合计 Total", "3", f"{sum(amounts.values()) / 100:.2f}"]
+    assert rows[0][0] == "类别" and rows[-1] == ["合计", "3", f"{sum(amounts.values()) / 100:.2f}"]
     r = api("approver").get("/claims/report?group=category&format=xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
-    assert sheet.cell(2, 1).value == "差旅 Travel" or sheet.cell(2, 1).value == "餐饮 Meals"
+    assert sheet.cell(2, 1).value in ("差旅", "餐饮")
+    r = api("approver").get("/claims/report?group=category&format=csv", headers={"Accept-Language": "en"})
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert rows[0] == ["Category", "Claims", "Amount (yuan)"] and rows[-1][0] == "Total"
+    assert {rows[1][0], rows[2][0]} == {"Travel", "Meals"}
     assert sheet.cell(sheet.max_row, 3).value == sum(amounts.values()) / 100
     assert api("approver").get("/claims/report?group=yacht").status_code == 400

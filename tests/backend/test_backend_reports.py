@@ -93,13 +93,16 @@ def test_builder_exports_and_saved_reports(api, book):
     definition = {"group_by": "buyer", "measures": ["count", "gross"]}
     r = _ok(m1.post("/reports/run", json={"definition": definition, "format": "csv"}))
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-    assert rows[0] == ["购买方税号 Buyer tax ID", "购买方 Buyer", "张数 Invoices", "价税合计 Gross"]
-    assert rows[-1][0] == "合计 Total" and rows[-1][2] == str(len(book))
+    assert rows[0] == ["购买方税号", "购买方", "张数", "价税合计"]
+    assert rows[-1][0] == "合计" and rows[-1][2] == str(len(book))
+    r = _ok(m1.post("/reports/run", json={"definition": definition, "format": "csv"}, headers={"Accept-Language": "en"}))
+    english = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert english[0] == ["Buyer tax ID", "Buyer", "Invoice count", "Gross total"] and english[-1][0] == "Total"
     total_yuan = sum(_signed(i, "gross") for i in book)
     assert rows[-1][3] == f"{total_yuan // 100}.{total_yuan % 100:02d}"
     r = _ok(m1.post("/reports/run", json={"definition": definition, "format": "xlsx"}))
     sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
-    assert sheet.cell(1, 1).value == "购买方税号 Buyer tax ID" and sheet.cell(sheet.max_row, 3).value == len(book)
+    assert sheet.cell(1, 1).value == "购买方税号" and sheet.cell(sheet.max_row, 3).value == len(book)
 
     saved = _ok(m1.post("/reports/saved", json={"name": "按购买方 By buyer", "definition": definition}), 201).get_json()
     again = _ok(m1.post("/reports/saved", json={"name": "按购买方 By buyer", "definition": {
@@ -135,12 +138,23 @@ def test_monthly_statement(api, book):
     assert "月度开票报表" in text and book[0]["number"] in text
     xlsx = openpyxl.load_workbook(io.BytesIO(_ok(api("merchant1").get(f"/reports/statement?month={month}&format=xlsx"))
                                              .data))
-    assert xlsx.sheetnames == ["汇总 Summary", "明细 Detail"] and xlsx["明细 Detail"].max_row == len(book) + 1
+    assert xlsx.sheetnames == ["汇总", "明细"] and xlsx["明细"].max_row == len(book) + 1
+    assert xlsx["明细"].cell(1, 1).value == "发票号码" and "红字发票" in {c.value for c in xlsx["明细"]["H"]}
+    english = openpyxl.load_workbook(io.BytesIO(_ok(api("merchant1").get(
+        f"/reports/statement?month={month}&format=xlsx", headers={"Accept-Language": "en"})).data))
+    assert english.sheetnames == ["Summary", "Detail"] and english["Summary"].cell(1, 1).value == "■ Monthly statement"
+    assert "Red-letter note" in {c.value for c in english["Detail"]["H"]}  # a status in words, not RedLetterNote
+    pdf = _ok(api("merchant1").get(f"/reports/statement?month={month}", headers={"Accept-Language": "en"}))
+    text = pypdf.PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert "Monthly statement" in text and "月度开票报表" not in text
 
     assert api("merchant1").get(f"/reports/statement?month={month}&merchant=91110000802100433B").status_code == 403
     assert _ok(api("authority").get(f"/reports/statement?month={month}&merchant=91110000802100433B&format=json")
                ).get_json()["totals"]["count"] == 1
-    assert api("authority").get(f"/reports/statement?month={month}").status_code == 400
+    r = api("authority").get(f"/reports/statement?month={month}")
+    assert r.status_code == 400 and r.get_json()["error"] == "merchant_required" and "请指定商户税号" in r.get_json()["message"]
+    r = api("authority").get(f"/reports/statement?month={month}", headers={"Accept-Language": "en"})
+    assert r.get_json()["message"] == "Say which merchant: its tax ID."
     assert api("authority").get(f"/reports/statement?month={month}&merchant=91440100M000300Y45&format=json"
                                 ).get_json()["totals"]["count"] == 0
     assert api("merchant1").get("/reports/statement?month=2026-13").status_code == 400

@@ -50,19 +50,22 @@
               borderWidth: doughnut ? 1 : 2, kind: kinds[i]};
     });
     var unit = UNITS[kinds[0]] || "";
+    // the page's words in its language (the template's data attributes)
+    var yuanWord = figure.getAttribute("data-yuan") || "元";
+    var colon = figure.getAttribute("data-colon") || "：";
     var options = {
       responsive: true, maintainAspectRatio: false, animation: false,
       plugins: {
         legend: {display: doughnut || datasets.length > 1, position: doughnut ? "right" : "top"},
         tooltip: {callbacks: {label: function (ctx) {
           var v = doughnut ? ctx.parsed : (spec.horizontal ? ctx.parsed.x : ctx.parsed.y);
-          return (doughnut ? ctx.label : ctx.dataset.label) + "：" + format(v, ctx.dataset.kind);
+          return (doughnut ? ctx.label : ctx.dataset.label) + colon + format(v, ctx.dataset.kind);
         }}}
       }
     };
     if (!doughnut) {
       var valueAxis = {beginAtZero: true, stacked: !!spec.stacked,
-                       title: {display: !!unit, text: unit === "¥" ? "元 yuan" : unit}};
+                       title: {display: !!unit, text: unit === "¥" ? yuanWord : unit}};
       var labelAxis = {stacked: !!spec.stacked, ticks: {autoSkip: true, maxRotation: 60}};
       options.indexAxis = spec.horizontal ? "y" : "x";
       options.scales = spec.horizontal ? {x: valueAxis, y: labelAxis} : {x: labelAxis, y: valueAxis};
