@@ -29,7 +29,7 @@ def test_auditor_reviews_from_the_invoice_page_with_its_own_words(api, chain_app
     client = chain_app.test_client()
     login(client, "auditor")
     page = client.get(f"/invoices/{inv['number']}").get_data(as_text=True)
-    assert "Review 审核" in page and page.count('name="note"') == 2  # clear and reject, each with a reason
+    assert "<h2>审核</h2>" in page and page.count('name="note"') == 2  # clear and reject, each with a reason
     # "Other" says nothing alone: refused before any transaction
     r = review_on_page(client, inv["number"], "reject", reason_code="5", note="  ")
     text = r.get_data(as_text=True)
@@ -39,8 +39,8 @@ def test_auditor_reviews_from_the_invoice_page_with_its_own_words(api, chain_app
     r = review_on_page(client, inv["number"], "clear", reason_code="5", note="买方为关联门店，已电话核实 verified by phone")
     text = r.get_data(as_text=True)
     assert r.request.path == f"/invoices/{inv['number']}" and "审核完成" in text
-    assert 'id="invoice-reviews"' in text and "审核通过 Cleared" in text and "已电话核实 verified by phone" in text
-    assert "Review 审核</h2>" not in text  # no more forms: it is cleared
+    assert 'id="invoice-reviews"' in text and "<strong>审核通过</strong>" in text and "已电话核实 verified by phone" in text
+    assert "<h2>审核</h2>" not in text  # no more forms: it is cleared
     detail = api("auditor").get(f"/invoices/{inv['number']}").get_json()
     assert detail["status"] == "Cleared"
     (review,) = detail["reviews"]
