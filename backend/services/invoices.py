@@ -5,6 +5,7 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlalchemy import column, or_, select, table
 
 from ..core import buyer_privacy, canonical
@@ -13,11 +14,13 @@ from ..core.models import ChainEvent, Invoice
 from .errors import Refused
 
 class Translated(dict):
-    """Lazy labels (``lazy_gettext``) read as plain strings in the request's language: ``[key]``
-    and ``.get(key)`` give a ``str``, so a label can go into JSON, CSV or a comparison."""
+    """Lazy labels (``lazy_gettext``, or a function returning the label: ``pgettext`` with a
+    context) read as plain strings in the request's language: ``[key]`` and ``.get(key)``
+    give a ``str``, so a label can go into JSON, CSV or a comparison."""
 
     def __getitem__(self, key):
-        return str(super().__getitem__(key))
+        label = super().__getitem__(key)
+        return str(label() if callable(label) else label)  # a callable: a pgettext made when read
 
     def get(self, key, default=None):
         return self[key] if key in self else default
@@ -26,16 +29,16 @@ class Translated(dict):
 # an invoice's status in a word or two (the badges and filters) and explained (its page, the
 # API's status_text, the e-mail): "<name> — <what it means>", the name before " — "
 STATUS_NAMES = Translated({
-    "Issued": _l("Issued"),
-    "Flagged": _l("Flagged"),
-    "Cleared": _l("Cleared"),
-    "Rejected": _l("Rejected"),
-    "Voided": _l("Voided"),
-    "RedLettered": _l("Red-lettered"),
-    "PartlyRedLettered": _l("Partly red-lettered"),
-    "RedLetterNote": _l("Red-letter note"),
-    "pending": _l("Pending"),
-    "failed": _l("Failed"),
+    "Issued": lambda: pgettext("invoice status", "Issued"),
+    "Flagged": lambda: pgettext("invoice status", "Flagged"),
+    "Cleared": lambda: pgettext("invoice status", "Cleared"),
+    "Rejected": lambda: pgettext("invoice status", "Rejected"),
+    "Voided": lambda: pgettext("invoice status", "Voided"),
+    "RedLettered": lambda: pgettext("invoice status", "Red-lettered"),
+    "PartlyRedLettered": lambda: pgettext("invoice status", "Partly red-lettered"),
+    "RedLetterNote": lambda: pgettext("invoice status", "Red-letter note"),
+    "pending": lambda: pgettext("invoice status", "Pending"),
+    "failed": lambda: pgettext("invoice status", "Failed"),
 })
 STATUS_WORDS = Translated({
     "Issued": _l("Issued — registered and valid"),
@@ -74,8 +77,9 @@ EVENT_WORDS = Translated({
 })
 
 # a merchant registration's status, as the refusal to issue names it
-REGISTRATION_WORDS = Translated({"pending": _l("pending review"), "rejected": _l("rejected"),
-                                 "suspended": _l("suspended")})
+REGISTRATION_WORDS = Translated({"pending": lambda: pgettext("merchant status", "pending review"),
+                                 "rejected": lambda: pgettext("merchant status", "rejected"),
+                                 "suspended": lambda: pgettext("merchant status", "suspended")})
 
 NUMBER_RE = re.compile(r"^[0-9]{20}$")
 

@@ -4,7 +4,7 @@ import json
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from flask_login import current_user, login_required
 
 from ..core.config import public_base_url
@@ -23,9 +23,12 @@ from .helpers import (already_submitted, explained_refusals, flash_error, form_i
 bp = Blueprint("merchant", __name__)
 MAX_FORM_ROWS = 50
 # a merchant's status (the platform's and the chain's, lower-cased) on the registration page
-MERCHANT_STATUS = invoices.Translated({"none": _l("Not registered"), "pending": _l("Pending review"),
-                                       "approved": _l("Approved"), "rejected": _l("Not approved"),
-                                       "suspended": _l("Suspended")})
+MERCHANT_STATUS = invoices.Translated({
+    "none": lambda: pgettext("merchant status", "Not registered"),
+    "pending": lambda: pgettext("merchant status", "Pending review"),
+    "approved": lambda: pgettext("merchant status", "Approved"),
+    "rejected": lambda: pgettext("merchant status", "Not approved"),
+    "suspended": lambda: pgettext("merchant status", "Suspended")})
 # the line of a partial red-letter note: the document's text (hashed, printed on the PDF), in
 # Chinese like the rest of the official document whatever the page's language
 REDUCTION_LINE = "红字冲销"
