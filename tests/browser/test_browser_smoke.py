@@ -1,7 +1,8 @@
 """Smoke test in a real browser: a merchant signs in, issues an invoice through the issue
 form, finds it on its invoice list and page (status, the indexed chain event), and the
-public verification page, with no one signed in, finds it authentic. The pages are in
-Chinese (the browser's zh-CN): the Chinese must be rendered with a CJK font, not as empty boxes."""
+public verification page, with no one signed in, finds it authentic; voiding it asks first.
+The pages are in Chinese (the browser's zh-CN): the Chinese must be rendered with a CJK font,
+not as empty boxes."""
 import base64
 import re
 import subprocess
@@ -116,3 +117,18 @@ def test_merchant_issues_and_the_public_verifies(page, new_page, login, screensh
     assert unlike > 0.01 and colours > 20, (unlike, colours)
     heading_unlike, _ = ink(scratch, public.locator("main h1").first.screenshot())
     assert heading_unlike > 0.05, "发票查验 drew (almost) nothing"
+
+    # voiding asks first (issue 14): dismissed, nothing happens; accepted, the invoice is voided
+    page.goto(f"/invoices/{number}")
+    void = page.locator("form[action$='/void'] button[type=submit]")
+    dialogs = []
+    page.once("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    void.click()
+    expect(page.locator("h1 .badge")).to_have_text("已开具")
+    assert dialogs == [f"确定作废发票 {number}？作废不可撤销。"], dialogs
+    page.once("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    void.click()
+    expect(page.locator(".flash.ok")).to_have_text(f"发票 {number} 已作废。")
+    expect(page.locator("h1 .badge")).to_have_text("已作废")
+    expect(page.locator("form[action$='/void']")).to_have_count(0)  # a voided invoice offers no void form
+    expect(page.locator("form[action$='/red-letter']")).to_have_count(0)
