@@ -1,6 +1,7 @@
 """/api/v1/invoices: issue (and preview), list, detail, void, red-letter; the auditor's
 review queue and decisions."""
 from flask import current_app, g, jsonify, request
+from flask_babel import gettext as _
 
 from ..chain.errors import jsonable
 from ..core import canonical
@@ -21,7 +22,7 @@ ISSUED = {"links": INVOICE_LINKS}
 def issue_payload(inv, created):
     """(payload, status) for a new invoice or note; (None, error response) if it reverted."""
     if inv.state == "failed":
-        return None, error("transaction_reverted", inv.error or "The transaction reverted.", 422, number=inv.number)
+        return None, error("transaction_reverted", inv.error or _("The transaction reverted."), 422, number=inv.number)
     out = {"number": inv.number, "key": inv.key, "status": inv.chain_status or inv.state.capitalize(),
            "state": inv.state, "flags": inv.flags, "flag_names": [f["name"] for f in invoices.flag_words(inv.flags)],
            "check_code": inv.check_code, "net": int(inv.net), "tax": int(inv.tax), "gross": int(inv.gross),
@@ -105,10 +106,10 @@ def get_invoice(number):
     """The invoice: document, chain status, flags explained, timeline of its events"""
     inv = invoices.find(number)
     if inv is None:
-        return error("not_found", "No such invoice.", 404)
+        return error("not_found", _("No such invoice."), 404)
     if not invoices.can_view(g.api_user, inv):
-        return error("forbidden", "You may not see this invoice.", 403)
-    chain_data, _ = issuance.up_to_date(inv)
+        return error("forbidden", _("You may not see this invoice."), 403)
+    chain_data = issuance.up_to_date(inv)[0]
     out = invoices.as_dict(inv)
     out["flags_explained"] = invoices.flag_words(inv.flags or 0)
     out["timeline"] = invoices.timeline(inv)
@@ -143,10 +144,10 @@ def get_invoice_pdf(number):
     """
     inv = invoices.find(number)
     if inv is None:
-        return error("not_found", "查无此票。No such invoice.", 404)
+        return error("not_found", _("No such invoice."), 404)
     if not invoices.can_view(g.api_user, inv):
-        return error("forbidden", "无权查看该发票。You may not see this invoice.", 403)
-    chain_data, _ = issuance.up_to_date(inv)  # the chain unreadable: the row's status is printed
+        return error("forbidden", _("You may not see this invoice."), 403)
+    chain_data = issuance.up_to_date(inv)[0]  # the chain unreadable: the row's status is printed
     data = invoice_pdf.render(inv, public_base_url(), chain_data)
     return current_app.response_class(data, mimetype="application/pdf",
                                       headers={"Content-Disposition": invoice_pdf.content_disposition(inv)})

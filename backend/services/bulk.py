@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 from eth_utils import keccak
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
@@ -30,7 +33,7 @@ BATCH_REFUSALS = ("EnforcedPause", "MerchantNotActive", "NotMerchantOrOperator",
                   "BatchSellerMismatch")
 IN_FLIGHT = 3  # chunks sent before the first of them is waited for
 KEY_RE = re.compile(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")
-KEY_REUSED = ("此幂等键已用于内容不同的发票。This idempotency key was used with a different invoice.")
+KEY_REUSED = _l("This idempotency key was used with a different invoice.")
 
 
 @dataclass
@@ -75,13 +78,12 @@ def parse(body, config):
     too many rows, Refused 422 with every row's problems (``invoices[i].field``)."""
     items = body.get("invoices") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items or set(body) != {"invoices"}:
-        raise ValidationError({"invoices": "required: a non-empty list of invoices"},
-                              '请求体应为 {"invoices": [发票, …]}，至少一张。The body must be {"invoices": [...]} '
-                              "with at least one invoice.")
+        raise ValidationError({"invoices": _("Give a non-empty list of invoices.")},
+                              _('The body must be {"invoices": [...]} with at least one invoice.'))
     limit = int(config["INVOICE_BATCH_MAX_ROWS"])
     if len(items) > limit:
-        raise Refused("too_many_rows", f"一次最多开具 {limit} 张发票（本次 {len(items)} 张），请分批提交。At most {limit} "
-                      f"invoices per batch ({len(items)} sent): split the batch.", 413)
+        raise Refused("too_many_rows", _("At most %(limit)s invoices per batch (%(count)s sent): split the batch.",
+                                         limit=limit, count=len(items)), 413)
     rows, errors, seen = [], {}, {}
     for i, raw in enumerate(items):
         try:
@@ -91,22 +93,25 @@ def parse(body, config):
             continue
         key = rows[-1].key
         if key is not None and key in seen:
-            errors[f"invoices[{i}].idempotency_key"] = f"duplicate of invoices[{seen[key]}] in this batch"
+            errors[f"invoices[{i}].idempotency_key"] = _("The same idempotency key as invoice %(row)s of this batch.",
+                                                         row=seen[key] + 1)
         seen.setdefault(key, i)
     if errors:
         bad = len({k.split("]")[0] for k in errors})
-        raise Refused("validation_error", f"{bad} 行有字段不正确，整批未开具。{bad} row(s) have invalid fields; nothing "
-                      "was issued.", 422, errors)
+        raise Refused("validation_error", ngettext("%(num)d invoice has invalid fields; nothing was issued.",
+                                                   "%(num)d invoices have invalid fields; nothing was issued.", bad),
+                      422, errors)
     return rows
 
 
 def _parse_row(index, raw, config):
     if not isinstance(raw, dict):
-        raise ValidationError({"body": "must be an object"})
+        raise ValidationError({"body": _("Each invoice must be a JSON object.")})
     key = raw.get("idempotency_key")
     fields = {k: v for k, v in raw.items() if k != "idempotency_key"}
     if key is not None and not (isinstance(key, str) and len(key) <= 128 and KEY_RE.match(key)):
-        raise ValidationError({"idempotency_key": "1-128 printable ASCII characters, no leading or trailing space"})
+        raise ValidationError({"idempotency_key": _("The idempotency key must be 1 to 128 printable ASCII "
+                                                    "characters, with no space at either end.")})
     clean = validate_issue(fields, config)
     return Row(index, clean, key, request_fingerprint(clean), fields)
 
@@ -126,7 +131,7 @@ def _replays(user, rows, results):
             todo.append(row)
         elif inv.request_fingerprint and inv.request_fingerprint != row.fingerprint and \
                 inv.request_fingerprint != _body_fingerprint(row.fields):  # (hashed only when needed)
-            results[row.index] = _refused(row.index, Refused("idempotency_key_reused", KEY_REUSED, 409))
+            results[row.index] = _refused(row.index, Refused("idempotency_key_reused", str(KEY_REUSED), 409))
         else:
             results[row.index] = {"index": row.index, "number": inv.number, "status": "replayed", "state": inv.state,
                                   "tx_hash": inv.outbox.tx_hash if inv.outbox else None}

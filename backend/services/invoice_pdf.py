@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
 import segno
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from pypdf import PdfWriter
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
@@ -81,8 +83,7 @@ def verification_url(inv, base_url):
     """The public verification page with the invoice's four elements filled in: number,
     issue date, gross (yuan) and the check code's last six digits. Opening it verifies."""
     if not inv.check_code:
-        raise Refused("not_issued", "发票尚未登记上链，没有校验码。The invoice is not registered on chain yet: it has "
-                                    "no check code.", 409)
+        raise Refused("not_issued", _("The invoice is not registered on chain yet: it has no check code."), 409)
     query = urlencode({"number": inv.number, "issue_date": inv.issue_date, "gross": plain_yuan(int(inv.gross)),
                        "check_code": inv.check_code[-6:]})
     return f"{base_url.rstrip('/')}/{VERIFY_PATH}?{query}"
@@ -249,14 +250,15 @@ def render(inv, base_url, chain_data=None):
     (``issuance.up_to_date``), for its status in words. Refused (409) while the invoice is
     not registered on chain (no check code), 404 when the platform holds no document."""
     if inv.state != "issued" or not inv.check_code:
-        raise Refused("not_issued", "发票尚未登记上链，暂无版式文件。The invoice is not registered on chain (pending "
-                                    "or failed): there is no PDF of it.", 409)
+        raise Refused("not_issued", _("The invoice is not registered on chain (pending or failed): there is no PDF "
+                                      "of it."), 409)
     if not inv.document:
-        raise Refused("not_found", "本平台没有该发票的文件（由其他客户端登记），无法生成版式文件。The platform does "
-                                   "not hold this invoice's document (registered by another client).", 404)
+        raise Refused("not_found", _("The platform does not hold this invoice's document (registered by another "
+                                     "client): there is no PDF of it."), 404)
     doc = json.loads(inv.document)
     url = verification_url(inv, base_url)
-    status = status_text(inv, chain_data) or ""
+    with force_locale("zh"):  # the document is Chinese whatever the page's language
+        status = status_text(inv, chain_data) or ""
     buf = io.BytesIO()
     title = f"{TYPE_TITLES.get(inv.invoice_type, TYPE_TITLES[0])[0]} {inv.number}"
     pdf = SimpleDocTemplate(buf, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
@@ -318,7 +320,7 @@ def _elements_from_qr(image):
         query = parse_qs(urlsplit(barcode.text).query)
         try:
             number, day, gross, code = (query[k][0] for k in ("number", "issue_date", "gross", "check_code"))
-            yuan, _, cents = gross.partition(".")
+            yuan, cents = gross.partition(".")[::2]
             return {"number": number, "issue_date": day, "gross": int(yuan) * 100 + int((cents + "00")[:2]),
                     "check_code": code}
         except (KeyError, ValueError):

@@ -3,6 +3,9 @@ the dict the pages and the API show, and the filtered lists."""
 import json
 import re
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlalchemy import column, or_, select, table
 
 from ..core import buyer_privacy, canonical
@@ -10,28 +13,73 @@ from ..core.db import SEARCH_TABLE, get_db
 from ..core.models import ChainEvent, Invoice
 from .errors import Refused
 
-STATUS_WORDS = {
-    "Issued": "已开具 Issued — 已登记且有效 registered and valid",
-    "Flagged": "待审核 Flagged — 已登记，等待审计员审核 recorded, waiting for an auditor's review",
-    "Cleared": "审核通过 Cleared — 审计员已审核通过 an auditor reviewed and cleared it",
-    "Rejected": "审核驳回 Rejected — 审计员已驳回，发票无效 an auditor rejected it; it is not valid",
-    "Voided": "已作废 Voided — 销售方已作废 voided by the seller",
-    "RedLettered": "已全额红冲 Red-lettered — 已被红字发票全额冲销，发票无效 fully reversed by red-letter notes; "
-                   "not valid any more",
-    "PartlyRedLettered": "部分红冲 Partly red-lettered — 红字发票冲减了部分金额，发票按未冲销金额有效 red-letter notes "
-                         "reduced part of it; it is valid for its open amount",
-    "RedLetterNote": "红字发票 Red-letter note — 负数发票，冲减另一张发票的金额，本身不是可抵扣或可融资的发票 a negative "
-                     "invoice reducing another invoice; not an invoice to deduct or finance",
-}
+class Translated(dict):
+    """Lazy labels (``lazy_gettext``, or a function returning the label: ``pgettext`` with a
+    context) read as plain strings in the request's language: ``[key]`` and ``.get(key)``
+    give a ``str``, so a label can go into JSON, CSV or a comparison."""
+
+    def __getitem__(self, key):
+        label = super().__getitem__(key)
+        return str(label() if callable(label) else label)  # a callable: a pgettext made when read
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
+# an invoice's status in a word or two (the badges and filters) and explained (its page, the
+# API's status_text, the e-mail): "<name> — <what it means>", the name before " — "
+STATUS_NAMES = Translated({
+    "Issued": lambda: pgettext("invoice status", "Issued"),
+    "Flagged": lambda: pgettext("invoice status", "Flagged"),
+    "Cleared": lambda: pgettext("invoice status", "Cleared"),
+    "Rejected": lambda: pgettext("invoice status", "Rejected"),
+    "Voided": lambda: pgettext("invoice status", "Voided"),
+    "RedLettered": lambda: pgettext("invoice status", "Red-lettered"),
+    "PartlyRedLettered": lambda: pgettext("invoice status", "Partly red-lettered"),
+    "RedLetterNote": lambda: pgettext("invoice status", "Red-letter note"),
+    "pending": lambda: pgettext("invoice status", "Pending"),
+    "failed": lambda: pgettext("invoice status", "Failed"),
+})
+STATUS_WORDS = Translated({
+    "Issued": _l("Issued — registered and valid"),
+    "Flagged": _l("Flagged — recorded, waiting for an auditor's review"),
+    "Cleared": _l("Cleared — an auditor reviewed and cleared it"),
+    "Rejected": _l("Rejected — an auditor rejected it; it is not valid"),
+    "Voided": _l("Voided — voided by the seller"),
+    "RedLettered": _l("Red-lettered — fully reversed by red-letter notes; not valid any more"),
+    "PartlyRedLettered": _l("Partly red-lettered — red-letter notes reduced part of it; it is valid for its "
+                            "open amount"),
+    "RedLetterNote": _l("Red-letter note — a negative invoice reducing another invoice; not an invoice to "
+                        "deduct or finance"),
+})
 
 
 FLAGS = [
-    (1, "MonthlyQuotaExceeded", "超出月度限额 The merchant's monthly quota was exceeded"),
-    (2, "DuplicateDocument", "疑似重复开票 The same document was registered before (suspected duplicate)"),
-    (4, "SelfDealing", "购销双方相同 Buyer and seller are the same taxpayer"),
-    (8, "RateSpike", "开票频率异常 More invoices this hour than the merchant's norm"),
+    (1, "MonthlyQuotaExceeded", _l("The merchant's monthly quota was exceeded")),
+    (2, "DuplicateDocument", _l("The same document was registered before (suspected duplicate)")),
+    (4, "SelfDealing", _l("Buyer and seller are the same taxpayer")),
+    (8, "RateSpike", _l("More invoices this hour than the merchant's norm")),
 ]
 
+
+# the chain events of an invoice's timeline, in words (the event's name stays in the API)
+EVENT_WORDS = Translated({
+    "InvoiceIssued": _l("Registered on chain"),
+    "InvoiceFlagged": _l("Flagged for an auditor's review"),
+    "InvoiceCleared": _l("Cleared by an auditor"),
+    "InvoiceRejected": _l("Rejected by an auditor"),
+    "InvoiceVoided": _l("Voided by the seller"),
+    "InvoiceRedLettered": _l("Red-letter note issued against it"),
+    "InvoiceAmountDrawn": _l("Receivable drawn on it"),
+    "InvoiceDrawReleased": _l("Receivable's draw released"),
+    "InvoiceAmountSettled": _l("Receivable settled"),
+    "InvoiceClaimed": _l("Claimed in an expense claim"),
+})
+
+# a merchant registration's status, as the refusal to issue names it
+REGISTRATION_WORDS = Translated({"pending": lambda: pgettext("merchant status", "pending review"),
+                                 "rejected": lambda: pgettext("merchant status", "rejected"),
+                                 "suspended": lambda: pgettext("merchant status", "suspended")})
 
 NUMBER_RE = re.compile(r"^[0-9]{20}$")
 
@@ -55,12 +103,12 @@ def can_view(user, inv):
 def owned(user, number):
     """The invoice for a seller action by ``user``: 404 unknown, 403 not theirs."""
     if user.role != "merchant":
-        raise Refused("forbidden", "Only the issuing merchant may do this. 仅开票商户可操作", 403)
+        raise Refused("forbidden", _("Only the merchant who issued the invoice may do this."), 403)
     inv = find(number)
     if inv is None:
-        raise Refused("not_found", "No such invoice. 查无此票", 404)
+        raise Refused("not_found", _("No such invoice."), 404)
     if inv.user_id != user.id and inv.seller_address != user.address:
-        raise Refused("forbidden", "This invoice belongs to another merchant. 非本商户发票", 403)
+        raise Refused("forbidden", _("This invoice belongs to another merchant."), 403)
     return inv
 
 
@@ -77,15 +125,15 @@ def held_buyer(inv):
 
 def active_merchant(user):
     if user.role != "merchant":
-        raise Refused("forbidden", "Only merchants issue invoices. 仅商户可开票", 403)
+        raise Refused("forbidden", _("Only merchants issue invoices."), 403)
     m = user.merchant
     if m is None:
-        raise Refused("MerchantNotActive", "Register as a merchant first. 请先进行商户登记", 403)
+        raise Refused("MerchantNotActive", _("Register as a merchant first."), 403)
     if m.status != "approved":
-        raise Refused("MerchantNotActive", f"The merchant registration is {m.status}; only approved merchants issue. "
-                                           "商户未获批准", 403)
+        raise Refused("MerchantNotActive", _("The merchant registration is %(status)s: only approved merchants issue "
+                                             "invoices.", status=REGISTRATION_WORDS.get(m.status, m.status)), 403)
     if not user.address:
-        raise Refused("no_signing_key", "This account has no chain address to sign with.", 403)
+        raise Refused("no_signing_key", _("This account has no chain address to sign with."), 403)
     return m
 
 
@@ -110,12 +158,20 @@ def status_key(inv, chain_data=None):
 
 
 def status_text(inv, chain_data=None):
+    """The status explained, in the request's language (None: no status yet)."""
     key = status_key(inv, chain_data)
     return STATUS_WORDS.get(key, key) if key else None
 
 
+def status_name(inv):
+    """The status in a word or two (the badges): a pending or failed issuance, else the
+    on-chain status; the code itself when it has no words."""
+    key = inv.state if inv.state in ("pending", "failed") else inv.chain_status
+    return STATUS_NAMES.get(key, key) if key else ""
+
+
 def flag_words(flags):
-    return [{"bit": bit, "name": name, "text": text} for bit, name, text in FLAGS if flags & bit]
+    return [{"bit": bit, "name": name, "text": str(text)} for bit, name, text in FLAGS if flags & bit]
 
 
 def as_dict(inv, *, with_document=True):

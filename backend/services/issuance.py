@@ -6,7 +6,10 @@ reason and the same custom-error name."""
 import hashlib
 import json
 
+from babel.lists import format_list
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ..chain import get_chain, get_signer, indexer
@@ -57,7 +60,7 @@ def _request_tuple(number, seller, clean, issued_at, dhash, salt, tag):
     """The registry's IssueRequest v2: (number, seller, buyerCommitment, buyerTagForSeller,
     net, tax, gross, invoiceType, issuedAt, documentHash, groups). The buyer's tax ID is not
     in it: only the salted commitment and the seller-scoped tag."""
-    commitment, _ = buyer_privacy.commitment_of(salt, clean["buyer_tax_id"], tag)
+    commitment = buyer_privacy.commitment_of(salt, clean["buyer_tax_id"], tag)[0]
     return (number, seller, commitment, buyer_privacy.buyer_tag_for_seller(clean["buyer_tax_id"], seller), clean["net"],
             clean["tax"], clean["gross"], clean["invoice_type"], issued_at, bytes.fromhex(dhash[2:]),
             [tuple(g) for g in clean["groups"]])
@@ -180,8 +183,8 @@ def _replay(existing, fingerprint, body):
     from before request_fingerprint holds the hash of the body's bytes.)"""
     stored = existing.request_fingerprint
     if stored and stored != fingerprint and stored != _body_fingerprint(body):
-        raise Refused("idempotency_key_reused", f"此幂等键已用于另一请求（发票 {existing.number}）。This Idempotency-Key "
-                      f"was used with a different request (invoice {existing.number}).", 409)
+        raise Refused("idempotency_key_reused", _("This Idempotency-Key was used with a different request (invoice "
+                                                  "%(number)s).", number=existing.number), 409)
     if existing.state == "pending":
         settle(existing)
     return existing, False
@@ -292,14 +295,14 @@ def reconcile(deep=False):
 def void(user, number):
     inv = owned(user, number)
     if inv.state != "issued":
-        raise Refused("not_issued", "The invoice is not (yet) registered on chain.", 409)
+        raise Refused("not_issued", _("The invoice is not registered on chain yet."), 409)
     try:
         result = get_signer().transact(user.address, REGISTRY, "voidInvoice", bytes.fromhex(inv.key[2:]), ref=number)
     except ChainRefusal as exc:
         raise refusal_from_chain(exc) from None
     if result.status == "reverted":
         raise Refused(result.refusal.name if result.refusal else "Reverted",
-                      result.refusal.message if result.refusal else "reverted", 409)
+                      result.refusal.message if result.refusal else _("The transaction reverted."), 409)
     refresh(inv)
     get_db().commit()
     _detect(inv)
@@ -318,16 +321,15 @@ def red_letter(user, number, body, idempotency_key=None):
     if existing is not None:
         return _replay(existing, fingerprint, body)
     if original.is_red_letter:
-        raise Refused("IsRedLetterNote", "A red-letter note cannot itself be red-lettered.", 409)
+        raise Refused("IsRedLetterNote", _("A red-letter note cannot itself be red-lettered."), 409)
     if original.state != "issued":
-        raise Refused("not_issued", "The original is not registered on chain.", 409)
+        raise Refused("not_issued", _("The original invoice is not registered on chain."), 409)
     buyer = held_buyer(original)
     if buyer is None:
         raise Refused("document_not_held",
-                      "平台没有原发票的完整文件（含购买方盐值），红字发票无法证明是同一购买方：请用开具原发票的系统开具红字发票。"
-                      "The platform does not hold the original's document with its buyer salt, so a red-letter "
-                      "note cannot carry the same buyer commitment: issue the note with the client that issued "
-                      "the original.", 409)
+                      _("The platform does not hold the original's document with its buyer salt, so a red-letter "
+                        "note cannot carry the same buyer commitment: issue the note with the client that issued "
+                        "the original."), 409)
     note, result = _send_new(user, m, clean, "issueRedLetter", idempotency_key=idempotency_key,
                              fingerprint=fingerprint, original=original, reason_code=req.reason_code, buyer=buyer)
     apply_result(note, result)
@@ -341,9 +343,10 @@ def _red_letter_request(original, body):
     """The validated note request and its clean lines and totals (items left out: the
     original's lines); only rates of the original. ValidationError otherwise."""
     if not isinstance(body, dict):
-        raise ValidationError({"body": "must be a JSON object"})
+        raise ValidationError({"body": _("The request must be a JSON object.")})
     if not original.document and body.get("items") is None:
-        raise ValidationError({"items": "required: the platform does not hold the original's document"})
+        raise ValidationError({"items": _("Give the items of the note: the platform does not hold the original's "
+                                          "document.")})
     if body.get("items") is None:  # a full reversal: the original's lines
         body = {**body, "items": [{k: it[k] for k in ("name", "spec", "unit", "quantity", "unit_price", "amount",
                                                       "tax_rate", "tax_code") if k in it}  # v1 documents: fewer
@@ -358,9 +361,8 @@ def _red_letter_request(original, body):
     totals(clean, {}, errors, int(config["INVOICE_MAX_AMOUNT"]))
     allowed = rates_of(original)
     if not errors and not set(clean["rates"]) <= set(allowed):
-        errors["items"] = ("红字发票的税率必须是原发票已有的税率（" + "、".join(f"{r}%" for r in allowed) + "）。"
-                           "A red-letter note may only have rates of the original (" +
-                           ", ".join(f"{r}%" for r in allowed) + ").")
+        errors["items"] = _("A red-letter note may only have rates of the original (%(rates)s).",
+                            rates=format_list([f"{r}%" for r in allowed], style="or", locale=get_locale()))
     if errors:
         raise ValidationError(errors)
     return req, clean
@@ -369,17 +371,17 @@ def _red_letter_request(original, body):
 def review(user, number, decision, body):
     """``decision`` (clear | reject) of a flagged invoice; ``body``: {"reason_code"}."""
     if user.role != "auditor":
-        raise Refused("forbidden", "Only auditors clear or reject invoices. 仅审计员可审核", 403)
+        raise Refused("forbidden", _("Only auditors clear or reject invoices."), 403)
     if decision not in ("clear", "reject"):
-        raise ValidationError({"decision": "must be clear or reject"})
+        raise ValidationError({"decision": _("The decision must be to clear or to reject.")})
     req = validated(ReviewRequest, body)
     reason = req.reason_code
     reviews.require_note(req)
     inv = find(number)
     if inv is None:
-        raise Refused("not_found", "No such invoice. 查无此票", 404)
+        raise Refused("not_found", _("No such invoice."), 404)
     if not user.address:
-        raise Refused("no_signing_key", "This account has no chain address to sign with.", 403)
+        raise Refused("no_signing_key", _("This account has no chain address to sign with."), 403)
     try:
         result = get_signer().transact(user.address, REGISTRY, decision, bytes.fromhex(inv.key[2:]), reason,
                                       ref=number)

@@ -22,6 +22,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
 
 from ..chain import get_chain, get_keyring, get_signer
@@ -165,8 +166,7 @@ def allocate_range(authority_address, merchant_address, tax_id, count=None):
                                   prefix_for(tax_id), count, ref=f"numbers:{tax_id}"[:80])
     if result.status != "mined":
         r = result.refusal
-        raise Refused(r.name if r else "Reverted", r.message if r else "号段分配交易未成功。The allocation did not "
-                      "go through.", 409)
+        raise Refused(r.name if r else "Reverted", r.message if r else _("The allocation did not go through."), 409)
     sync_from_chain(merchant_address)
     return range_of(merchant_address), result
 
@@ -189,12 +189,10 @@ def authority_signer():
 
 
 def exhausted():
-
     return Refused("NumberRangeExhausted",
-                   "本商户没有可用的发票号段（未分配、已用完或跨年），且平台无法以税务机关身份分配新号段："
-                   "请税务机关在商户管理页分配号段。The merchant has no usable invoice-number range "
-                   "(none, used up, or last year's) and the platform cannot allocate one as the authority: "
-                   "the authority allocates it on the merchants page.", 409)
+                   _("The merchant has no usable invoice-number range (none, used up, or last year's) and the "
+                     "platform cannot allocate one as the authority: the authority allocates it on the merchants "
+                     "page."), 409)
 
 
 def next_number(address, tax_id, count=1):

@@ -3,6 +3,7 @@ URLSafeTimedSerializer with SECRET_KEY, salt "public-invoice") that shows one in
 its PDF to whoever holds it, without an account. The token carries the invoice number and
 its document hash, so it names one document; it expires after PUBLIC_LINK_MAX_AGE_DAYS."""
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..core.db import get_db
@@ -36,13 +37,11 @@ def invoice_of(value):
     try:
         data = _serializer().loads(value, max_age=int(max_age_days() * 86400))
     except SignatureExpired:
-        raise Refused("link_expired", "链接已过期：请向开票方索取新的链接，或在查验页查验发票。This link has expired: ask "
-                                      "the seller for a new one, or verify the invoice on the verification page.",
-                      410) from None
+        raise Refused("link_expired", _("This link has expired: ask the seller for a new one, or verify the invoice "
+                                        "on the verification page."), 410) from None
     except BadSignature:
-        raise Refused("link_invalid", "链接无效（可能被修改或不完整）。This link is not valid (altered or incomplete).",
-                      403) from None
+        raise Refused("link_invalid", _("This link is not valid (altered or incomplete)."), 403) from None
     inv = get_db().query(Invoice).filter_by(number=str(data.get("n", ""))).first() if isinstance(data, dict) else None
     if inv is None or (inv.document_hash or "")[2:18] != data.get("h") or inv.state != "issued":
-        raise Refused("not_found", "发票不存在或尚未登记上链。No such issued invoice.", 404)
+        raise Refused("not_found", _("No such invoice, or it is not registered on chain yet."), 404)
     return inv

@@ -5,6 +5,7 @@ import json
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, render_template
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..core.config import public_base_url
@@ -15,8 +16,8 @@ bp = Blueprint("delivery", __name__)
 
 
 def _refused_page(exc):
-    titles = {403: "链接无效 Link not valid", 410: "链接已过期 Link expired", 404: "未找到 Not found"}
-    return render_template("public/refused.html", code=exc.status, title=titles.get(exc.status, exc.code),
+    titles = {403: _("Link not valid"), 410: _("Link expired"), 404: _("Not found")}
+    return render_template("public/refused.html", code=exc.status, title=titles.get(exc.status, _("Refused")),
                            message=exc.message), exc.status
 
 
@@ -28,7 +29,7 @@ def public_invoice(token):
         inv = public_links.invoice_of(token)
     except Refused as exc:
         return _refused_page(exc)
-    chain_data, _ = issuance.up_to_date(inv)
+    chain_data = issuance.up_to_date(inv)[0]
     verify_url = invoice_pdf.verification_url(inv, public_base_url()) if inv.check_code else None
     return render_template("public/invoice.html", inv=inv, token=token, verify_url=verify_url,
                            verify_qr=invoice_pdf.qr_data_uri(verify_url) if verify_url else None,
@@ -40,7 +41,7 @@ def public_invoice(token):
 def public_pdf(token):
     try:
         inv = public_links.invoice_of(token)
-        chain_data, _ = issuance.up_to_date(inv)
+        chain_data = issuance.up_to_date(inv)[0]
         data = invoice_pdf.render(inv, public_base_url(), chain_data)
     except Refused as exc:
         return _refused_page(exc)

@@ -3,9 +3,12 @@ The invoice detail page is shared by every role allowed to see the invoice."""
 import json
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user, login_required
 
 from ..core.config import public_base_url
+from ..core.i18n import current_language
 from ..core.db import get_db
 from ..core.models import Invoice
 from ..schemas.invoices import VAT_RATES
@@ -19,6 +22,37 @@ from .helpers import (already_submitted, explained_refusals, flash_error, form_i
 
 bp = Blueprint("merchant", __name__)
 MAX_FORM_ROWS = 50
+# a merchant's status (the platform's and the chain's, lower-cased) on the registration page
+MERCHANT_STATUS = invoices.Translated({
+    "none": lambda: pgettext("merchant status", "Not registered"),
+    "pending": lambda: pgettext("merchant status", "Pending review"),
+    "approved": lambda: pgettext("merchant status", "Approved"),
+    "rejected": lambda: pgettext("merchant status", "Not approved"),
+    "suspended": lambda: pgettext("merchant status", "Suspended")})
+# the line of a partial red-letter note: the document's text (hashed, printed on the PDF), in
+# Chinese like the rest of the official document whatever the page's language
+REDUCTION_LINE = "红字冲销"
+
+
+@bp.app_template_filter("status_name")
+def status_name(inv):
+    """An invoice's status in a word or two, in the page's language (the status badges);
+    ``inv``: an invoice, or a status key ('Issued', 'pending', …)."""
+    if isinstance(inv, str):
+        return invoices.STATUS_NAMES.get(inv, inv)
+    return invoices.status_name(inv)
+
+
+@bp.app_template_filter("event_words")
+def event_words(event):
+    """A chain event of an invoice's timeline in words (its name when it has none)."""
+    return invoices.EVENT_WORDS.get(event, event)
+
+
+@bp.app_template_filter("rate_list")
+def rate_list(rates):
+    """Tax rates as a list of percentages: 6%、13% in Chinese, 6%, 13% in English."""
+    return ("、" if current_language() == "zh" else ", ").join(f"{r}%" for r in rates)
 
 
 @bp.route("/merchant/registration", methods=("GET", "POST"))
@@ -30,12 +64,12 @@ def registration():
         body = {k: request.form.get(k, "") for k in ("name", "tax_id", "licence_number")}
         try:
             merchants.register(current_user, body)
-            flash("Registration submitted; waiting for the authority's approval. 登记已提交，等待审批", "ok")
+            flash(_("Registration submitted; waiting for the authority's approval."), "ok")
             return redirect(url_for("merchant.registration"))
         except Exception as exc:  # noqa: BLE001
             if not flash_error(exc):
                 raise
-    return render_template("merchant/registration.html", form=form, merchant=m,
+    return render_template("merchant/registration.html", form=form, merchant=m, status_words=MERCHANT_STATUS,
                            profile=merchants.chain_profile(m) if m else None)
 
 
@@ -54,7 +88,7 @@ def _body_from_form(form, rows):
     for i, r in enumerate(rows):
         price = parse_yuan(r["unit_price"])
         if price is None:
-            errors[f"items[{i}].unit_price"] = "a price in yuan, e.g. 12.50"
+            errors[f"items[{i}].unit_price"] = _("Enter the unit price in yuan, e.g. 12.50.")
         rate = r["tax_rate"]
         items.append({"name": r["name"], "spec": r["spec"], "unit": r["unit"], "quantity": r["quantity"] or "1",
                       "unit_price": price if price is not None else 0,
@@ -99,13 +133,12 @@ def issue():
                 if action == "issue":
                     inv, created = issuance.issue(current_user, body, form_tokens.idempotency_key(token))
                     if inv.state == "failed":
-                        flash(f"The chain refused the invoice: {inv.error}", "error")
+                        flash(_("The chain refused the invoice: %(reason)s", reason=inv.error), "error")
                     else:
                         if created:
-                            flash(f"Invoice {inv.number} issued. 开票成功", "ok")
+                            flash(_("Invoice %(number)s issued.", number=inv.number), "ok")
                         else:
-                            already_submitted(f"发票 {inv.number} 已开具，未重复开具",
-                                              f"invoice {inv.number} was issued then, not again")
+                            already_submitted(_("invoice %(number)s was issued then, not again", number=inv.number))
                         return redirect(url_for("merchant.detail", number=inv.number))
             except Refused as exc:
                 if exc.code == "idempotency_key_reused":
@@ -137,9 +170,8 @@ def _changed_after_issue(token):
     token so that pressing Issue again issues the changed invoice deliberately."""
     first = issuance.keyed(current_user, form_tokens.idempotency_key(token))
     number = first.number if first is not None else ""
-    already_submitted(f"发票 {number} 已按原内容开具；修改后的发票尚未开具，确认无误后请再次点击开具",
-                      f"invoice {number} was issued from it; the changed invoice is not issued yet: press Issue "
-                      "again to issue it as another invoice")
+    already_submitted(_("invoice %(number)s was issued from it; the changed invoice is not issued yet: press Issue "
+                        "again to issue it as another invoice", number=number))
     return new_form_token()
 
 
@@ -182,7 +214,7 @@ def detail(number):
     inv = _viewable_invoice(number)
     chain_data, trouble = issuance.up_to_date(inv)
     if trouble is not None:
-        flash(f"链上数据暂不可用 Chain data unavailable: {trouble}", "error")
+        flash(_("The chain's data is unavailable for now: %(reason)s", reason=trouble), "error")
     notes = get_db().query(Invoice).filter_by(original_number=inv.number).all()
     verify_url = invoice_pdf.verification_url(inv, public_base_url()) if inv.check_code else None
     own = inv.user_id == current_user.id and inv.state == "issued" and bool(inv.document)
@@ -203,12 +235,12 @@ def void(number):
     if EmptyForm().validate_on_submit():
         token = submitted_form_token()
         with explained_refusals(abort_statuses=(403, 404)):
-            _, first = form_tokens.once(current_user, token, "void",
-                                        lambda: issuance.void(current_user, number)[0].number)
+            first = form_tokens.once(current_user, token, "void",
+                                     lambda: issuance.void(current_user, number)[0].number)[1]
             if first:
-                flash("Invoice voided. 已作废", "ok")
+                flash(_("Invoice %(number)s voided.", number=number), "ok")
             else:
-                already_submitted("发票已作废，未重复操作", "the invoice is voided, not again")
+                already_submitted(_("the invoice is voided, not again"))
     return redirect(url_for("merchant.detail", number=number))
 
 
@@ -225,26 +257,23 @@ def red_letter(number):
                 amount = parse_yuan(partial)
                 original = invoices.owned(current_user, number)
                 if amount is None:
-                    raise ValidationError({"amount": "a net amount in yuan, e.g. 100.00"})
+                    raise ValidationError({"amount": _("Enter the net amount to reverse in yuan, e.g. 100.00.")})
                 rates = invoices.rates_of(original)
                 rate = request.form.get("tax_rate", "")
                 rate = form_int(rate) if form_int(rate) in rates else max(rates, default=original.rate)
-                body["items"] = [{"name": "红字冲销 Red-letter reduction", "quantity": 1, "unit_price": amount,
-                                  "tax_rate": rate}]
+                body["items"] = [{"name": REDUCTION_LINE, "quantity": 1, "unit_price": amount, "tax_rate": rate}]
             try:
                 note, created = issuance.red_letter(current_user, number, body, form_tokens.idempotency_key(token))
             except Refused as exc:
                 if exc.code != "idempotency_key_reused":
                     raise
-                already_submitted("红字发票已按原内容开具；修改后的红字发票未开具，请在本页重新填写",
-                                  "a note was issued from it; the changed note is not issued: fill in the form on "
-                                  "this page again")
+                already_submitted(_("a note was issued from it; the changed note is not issued: fill in the form "
+                                    "on this page again"))
                 return redirect(url_for("merchant.detail", number=number))
             if created:
-                flash(f"Red-letter note {note.number} issued. 红字发票已开具", "ok")
+                flash(_("Red-letter note %(number)s issued.", number=note.number), "ok")
             else:
-                already_submitted(f"红字发票 {note.number} 已开具，未重复开具",
-                                  f"red-letter note {note.number} was issued then, not again")
+                already_submitted(_("red-letter note %(number)s was issued then, not again", number=note.number))
             return redirect(url_for("merchant.detail", number=note.number))
     return redirect(url_for("merchant.detail", number=number))
 
@@ -264,7 +293,7 @@ def document(number):
 def pdf(number):
     """The invoice's PDF (as GET /api/v1/invoices/{number}/pdf), as a download."""
     inv = _viewable_invoice(number)
-    chain_data, _ = issuance.up_to_date(inv)  # the chain unreadable: the row's status is printed
+    chain_data = issuance.up_to_date(inv)[0]  # the chain unreadable: the row's status is printed
     try:
         data = invoice_pdf.render(inv, public_base_url(), chain_data)
     except Refused as exc:  # not on chain (yet), or no document held: said on the invoice page

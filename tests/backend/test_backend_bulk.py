@@ -19,8 +19,8 @@ def rows(n, **over):
     return [sample_invoice(buyer_name=f"买方 {i}", **over) for i in range(n)]
 
 
-def post(api, invoices, who="merchant1"):
-    return api(who).post("/invoices/batch", json={"invoices": invoices})
+def post(api, invoices, who="merchant1", **kw):
+    return api(who).post("/invoices/batch", json={"invoices": invoices}, **kw)
 
 
 def counts(app):
@@ -60,7 +60,7 @@ def test_invalid_row_422_and_nothing_issued(api, chain_app):
     assert r.status_code == 422, r.get_json()
     conforms("/invoices/batch", "post", r)
     body = r.get_json()
-    assert body["error"] == "validation_error" and "nothing was issued" in body["message"]
+    assert body["error"] == "validation_error" and body["message"] == "2 张发票有字段不正确，整批未开具。"
     assert set(body["fields"]) == {"invoices[1].items[0].unit_price", "invoices[2].idempotency_key"}
     assert counts(chain_app) == (0, 0)
     with chain_app.app_context():
@@ -128,7 +128,10 @@ def test_chunks_of_the_configured_size(api, chain_app):
 def test_limits(api, chain_app):
     chain_app.config["INVOICE_BATCH_MAX_ROWS"] = 3
     r = post(api, rows(4))
-    assert r.status_code == 413 and r.get_json()["error"] == "too_many_rows" and "At most 3" in r.get_json()["message"]
+    assert r.status_code == 413 and r.get_json()["error"] == "too_many_rows"
+    assert r.get_json()["message"] == "一次最多开具 3 张发票（本次 4 张），请分批提交。"
+    r = post(api, rows(4), headers={"Accept-Language": "en"})
+    assert r.get_json()["message"] == "At most 3 invoices per batch (4 sent): split the batch."
     conforms("/invoices/batch", "post", r)
     chain_app.config["INVOICE_BATCH_MAX_BYTES"] = 500
     r = post(api, rows(3))

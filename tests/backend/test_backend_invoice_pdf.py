@@ -189,7 +189,10 @@ def test_voided_invoice_pdf_carries_a_stamp(api):
     number = merchant.post("/invoices", json=sample_invoice()).get_json()["number"]
     assert merchant.post(f"/invoices/{number}/void").status_code == 200
     text = pdf_text(merchant.get(f"/invoices/{number}/pdf").data)
-    assert "已作废 VOIDED" in text and "已作废 Voided" in text
+    assert "已作废 VOIDED" in text and "已作废 — 销售方已作废" in text
+    # the document is Chinese whatever the language of the request (its status too)
+    english = pdf_text(merchant.get(f"/invoices/{number}/pdf", headers={"Accept-Language": "en"}).data)
+    assert "已作废 — 销售方已作废" in english and "voided by the seller" not in english
 
 
 def test_public_base_url_setting(api, chain_app):

@@ -53,7 +53,7 @@ def issue_form(**over):
 def test_issue_form_preview_add_row_and_issue(browser, chain_app):
     b = browser("merchant1")
     page = b.get("/merchant/issue").get_data(as_text=True)
-    assert "Issue an invoice" in page and 'name="viewport"' in b.get("/").get_data(as_text=True)
+    assert "开具发票" in page and "Issue an invoice" not in page and 'name="viewport"' in b.get("/").get_data(as_text=True)
     r = b.post("/merchant/issue", {**issue_form(), "action": "add_row"}, page=page)
     assert 'name="item-1-name"' in r.get_data(as_text=True)
     r = b.post("/merchant/issue", {**issue_form(), "action": "preview"}, page=page)
@@ -62,7 +62,8 @@ def test_issue_form_preview_add_row_and_issue(browser, chain_app):
     r = b.post("/merchant/issue", {**issue_form(), "action": "issue"}, page=page)
     assert r.status_code == 302, r.get_data(as_text=True)[-2000:]
     detail = b.get(r.headers["Location"]).get_data(as_text=True)
-    assert "Issued" in detail and "InvoiceIssued" in detail and "Void invoice" in detail
+    assert ">已开具</span>" in detail and 'data-event="InvoiceIssued"><strong>登记上链' in detail and "作废发票" in detail
+    assert "InvoiceIssued</strong>" not in detail and "Void invoice" not in detail  # words, one language
     with chain_app.app_context():
         assert db.session.query(Invoice).count() == 1
 
@@ -83,14 +84,17 @@ def test_issue_form_lines_with_different_rates(browser, chain_app):
     assert r.status_code == 302, r.get_data(as_text=True)[-2000:]
     number = r.headers["Location"].rsplit("/", 1)[-1]
     detail = b.get(r.headers["Location"]).get_data(as_text=True)
-    assert "Tax 税额 (6%、13%)" in detail and "已开具 Issued" in detail
+    assert "税额（6%、13%）" in detail and "已开具 — 已登记且有效" in detail
     r = b.post(f"/invoices/{number}/red-letter", {"reason_code": "4", "amount": "50.00", "tax_rate": "6"},
                page=detail)
     assert r.status_code == 302, r.get_data(as_text=True)[-2000:]
     note = b.get(r.headers["Location"]).get_data(as_text=True)
-    assert "红字发票 Red-letter note — 负数发票" in note and "¥53.00" in note  # 50 + 6 % tax
+    assert "红字发票 — 负数发票" in note and "¥53.00" in note  # 50 + 6 % tax
     page = b.get(f"/invoices/{number}").get_data(as_text=True)
-    assert "部分红冲 Partly red-lettered" in page
+    assert "部分红冲 — 红字发票冲减了部分金额" in page and "Partly red-lettered" not in page
+    english = b.get(f"/invoices/{number}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Tax (6%, 13%)" in english and "Partly red-lettered — red-letter notes reduced part of it" in english
+    assert "部分红冲" not in english and "税额" not in english
     with chain_app.app_context():
         row = db.session.query(Invoice).filter_by(number=number).one()
         assert row.rate_mask == 1 << 6 | 1 << 13
@@ -115,7 +119,9 @@ def test_issue_form_errors_shown_not_500(browser):
     b = browser("merchant1")
     r = b.post("/merchant/issue", {**issue_form(**{"item-0-unit_price": "abc", "buyer_tax_id": ""}),
                                    "action": "issue"})
-    assert r.status_code == 200 and "unit_price" in r.get_data(as_text=True)
+    text = r.get_data(as_text=True)
+    assert r.status_code == 200 and "请以元为单位填写单价，例如 12.50。" in text
+    assert re.search(r'name="item-0-unit_price" value="abc"[^>]*class="short invalid"', text)
 
 
 def test_list_filters_detail_void_and_red_letter(browser, api, chain_app):
@@ -138,16 +144,16 @@ def test_list_filters_detail_void_and_red_letter(browser, api, chain_app):
     r = b.post(f"/invoices/{numbers[0]}/void", page=detail)
     assert r.status_code == 302
     page = b.get(f"/invoices/{numbers[0]}").get_data(as_text=True)
-    assert "Voided" in page and "InvoiceVoided" in page
+    assert ">已作废</span>" in page and 'data-event="InvoiceVoided"><strong>销售方作废' in page
     # voiding again is refused with the chain's reason
     r = b.post(f"/invoices/{numbers[0]}/void", page=page, follow_redirects=True)
-    assert "InvalidInvoiceStatus" in r.get_data(as_text=True)
+    assert "不允许此操作" in r.get_data(as_text=True)
     # partial red-letter note
     detail = b.get(f"/invoices/{numbers[1]}").get_data(as_text=True)
     r = b.post(f"/invoices/{numbers[1]}/red-letter", {"reason_code": "1", "amount": "50.00"}, page=detail)
     assert r.status_code == 302
     note = b.get(r.headers["Location"]).get_data(as_text=True)
-    assert "Red-letter note" in note and numbers[1] in note
+    assert "<h1>红字发票" in note and numbers[1] in note
     # the document download is the canonical JSON
     doc = b.get(f"/invoices/{numbers[2]}/document.json")
     assert json.loads(doc.data)["number"] == numbers[2]
@@ -160,11 +166,11 @@ def test_auditor_queue_clear(browser, api):
     assert inv["status"] == "Flagged"
     a = browser("auditor")
     page = a.get("/audit/queue").get_data(as_text=True)
-    assert inv["number"] in page and "same taxpayer" in page
+    assert inv["number"] in page and "购销双方相同" in page
     r = a.post(f"/audit/invoices/{inv['number']}/clear", {"reason_code": "1"}, page=page)
     assert r.status_code == 302
     assert "<small>(0)</small>" in a.get("/audit/queue").get_data(as_text=True)
-    assert "Cleared" in a.get(f"/invoices/{inv['number']}").get_data(as_text=True)
+    assert ">审核通过</span>" in a.get(f"/invoices/{inv['number']}").get_data(as_text=True)
     # the authority sees the queue but cannot review (no AUDITOR_ROLE)
     auth = browser("authority")
     assert auth.get("/audit/queue").status_code == 200
@@ -215,7 +221,7 @@ def test_authority_merchants_and_parameters(browser, chain_app):
     assert "TaxIdAlreadyRegistered" in r.get_data(as_text=True)  # refused before the chain is asked
     # the issue form refuses an unregistered merchant with the reason
     r = shop.post("/merchant/issue", {**issue_form(), "action": "issue"})
-    assert "MerchantNotActive" in r.get_data(as_text=True)
+    assert "请先进行商户登记。" in r.get_data(as_text=True)
     auth = browser("authority")
     page = auth.get("/admin/merchants").get_data(as_text=True)
     assert "厦门示例贸易有限公司" in page

@@ -51,6 +51,7 @@ def test_auditor_reviews_from_the_invoice_page_with_its_own_words(api, chain_app
     assert page.count('name="note"') == 2  # clear and reject, each with a reason
     assert "通过原因" in page and "审核意见（选“其他”时必填）" in page and "已核实" in page  # Chinese by default
     assert "Reason to clear" not in page and "Verified with the merchant" not in page
+    assert "<h2>审核</h2>" in page and page.count('name="note"') == 2  # clear and reject, each with a reason
     # "Other" says nothing alone: refused before any transaction
     r = review_on_page(client, inv["number"], "reject", reason_code="5", note="  ")
     text = r.get_data(as_text=True)
@@ -65,6 +66,9 @@ def test_auditor_reviews_from_the_invoice_page_with_its_own_words(api, chain_app
     assert r.request.path == f"/invoices/{inv['number']}" and f"审核完成：发票 {inv['number']} 审核通过。" in text
     assert 'id="invoice-reviews"' in text and "已电话核实 verified by phone" in text
     assert 'name="note"' not in text  # no more forms: it is cleared
+    assert r.request.path == f"/invoices/{inv['number']}" and "审核完成" in text
+    assert 'id="invoice-reviews"' in text and "<strong>审核通过</strong>" in text and "已电话核实 verified by phone" in text
+    assert "<h2>审核</h2>" not in text  # no more forms: it is cleared
     detail = api("auditor").get(f"/invoices/{inv['number']}").get_json()
     assert detail["status"] == "Cleared"
     (review,) = detail["reviews"]

@@ -147,7 +147,10 @@ def test_red_letter_note_and_partly_red_lettered_verification_words(api, chain_a
     # a rate the original does not have is refused by the backend, before the chain
     r = m.post(f"/invoices/{inv['number']}/red-letter", json={"reason_code": 1, "items": [
         {"name": "x", "quantity": 1, "unit_price": 10_00, "tax_rate": 9}]})
-    assert r.status_code == 400 and "6%、13%" in r.get_json()["fields"]["items"]
+    assert r.status_code == 400 and r.get_json()["fields"]["items"] == "红字发票的税率必须是原发票已有的税率（6%或13%）。"
+    r = m.post(f"/invoices/{inv['number']}/red-letter", headers={"Accept-Language": "en"}, json={
+        "reason_code": 1, "items": [{"name": "x", "quantity": 1, "unit_price": 10_00, "tax_rate": 9}]})
+    assert r.get_json()["fields"]["items"] == "A red-letter note may only have rates of the original (6% or 13%)."
     # the rest: fully red-lettered now
     rest = [{"name": it["name"], "quantity": 1, "unit_price": it["amount"], "tax_rate": it["tax_rate"]}
             for it in doc_o["items"]]

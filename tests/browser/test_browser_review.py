@@ -29,6 +29,10 @@ def test_auditor_reviews_on_the_invoice_page_with_a_free_text_reason(page, login
     expect(page).to_have_url(f"{live_server.url}/invoices/{number}")
     expect(page.locator("#invoice-reviews")).to_contain_text("关联门店内部结算，已电话核实")
     expect(page.locator("input[name=note]")).to_have_count(0)  # cleared: no more review forms
+    reviews = page.locator("#invoice-reviews")
+    expect(reviews).to_contain_text("审核通过")
+    expect(reviews).to_contain_text("关联门店内部结算，已电话核实")
+    expect(page.locator("h1 .badge")).to_have_text("审核通过")
     screenshot(page, "review-on-invoice-page")
 
 

@@ -1,7 +1,8 @@
 """Smoke test in a real browser: a merchant signs in, issues an invoice through the issue
 form, finds it on its invoice list and page (status, the indexed chain event), and the
-public verification page, with no one signed in, finds it authentic. The pages are in
-Chinese and English: the Chinese must be rendered with a CJK font, not as empty boxes."""
+public verification page, with no one signed in, finds it authentic; voiding it asks first.
+The pages are in Chinese (the browser's zh-CN): the Chinese must be rendered with a CJK font,
+not as empty boxes."""
 import base64
 import re
 import subprocess
@@ -14,8 +15,9 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def fact(page, term):
-    """The <dd> after the <dt> starting with ``term`` on the invoice page."""
-    return page.locator("dl.facts dt", has_text=term).locator("xpath=following-sibling::dd[1]")
+    """The <dd> after the <dt> ``term`` on the invoice page."""
+    return page.locator("dl.facts dt", has_text=re.compile(f"^{re.escape(term)}$")).locator(
+        "xpath=following-sibling::dd[1]")
 
 
 def cjk_fonts(page, selector):
@@ -56,14 +58,16 @@ def test_merchant_issues_and_the_public_verifies(page, new_page, login, screensh
 
     # the issue form, reached through the menu; the invoice page, issued on chain, with its status in words
     number = issue_through_form(page)
-    expect(page.locator("h1 .badge")).to_have_text("Issued")
-    expect(page.locator("p.explain").first).to_contain_text("已开具 Issued")
-    expect(fact(page, "Buyer 购买方")).to_contain_text(BUYER_TAX_ID)
-    expect(fact(page, "Gross 价税合计")).to_have_text("¥141.25")
-    # the background indexer brings the chain event to the timeline
-    reload_until_visible(page, page.locator("ol.timeline li", has_text="InvoiceIssued"))
-    issue_date = fact(page, "Issue date 开票日期").inner_text().strip()
-    check_code = fact(page, "Check code 校验码").inner_text().strip()
+    expect(page.locator(".flash.ok")).to_contain_text(f"开票成功：发票 {number} 已开具。")
+    expect(page.locator("h1 .badge")).to_have_text("已开具")
+    expect(page.locator("p.explain").first).to_have_text("已开具 — 已登记且有效")
+    expect(fact(page, "购买方")).to_contain_text(BUYER_TAX_ID)
+    expect(fact(page, "价税合计")).to_have_text("¥141.25")
+    # the background indexer brings the chain event to the timeline, in words
+    reload_until_visible(page, page.locator("ol.timeline li[data-event=InvoiceIssued]"))
+    expect(page.locator("ol.timeline li[data-event=InvoiceIssued] strong")).to_have_text("登记上链")
+    issue_date = fact(page, "开票日期").inner_text().strip()
+    check_code = fact(page, "校验码").inner_text().strip()
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", issue_date) and re.fullmatch(r"\d{20}", check_code)
     # its verification QR code: a data: image the page's Content-Security-Policy lets load
     qr = page.locator("#invoice-verify-qr img")
@@ -75,20 +79,21 @@ def test_merchant_issues_and_the_public_verifies(page, new_page, login, screensh
     screenshot(page, "smoke-invoice-page")
 
     # the merchant's list shows it with its status
-    page.get_by_role("link", name="Invoices 发票").click()
+    page.get_by_role("link", name="发票", exact=True).click()
     row = page.locator("tbody tr", has_text=number)
     expect(row).to_contain_text(BUYER_NAME)
-    expect(row.locator(".badge")).to_have_text("Issued")
+    expect(row.locator(".badge")).to_have_text("已开具")
+    assert "Issued" not in page.locator("main").inner_text()  # one language
 
     # the public verification page, with no one signed in
     public = new_page()
     public.goto("/verify/")
-    expect(public.get_by_role("link", name="Log in 登录")).to_be_visible()
-    public.get_by_label("发票号码").fill(number)
-    public.get_by_label("开票日期").fill(issue_date)
-    public.get_by_label("价税合计").fill("141.25")
-    public.get_by_label("校验码").fill(check_code[-6:])
-    public.get_by_role("button", name="查验").click()
+    expect(public.get_by_role("link", name="登录")).to_be_visible()
+    public.locator("input[name=number]").fill(number)
+    public.locator("input[name=issue_date]").fill(issue_date)
+    public.locator("input[name=gross]").fill("141.25")
+    public.locator("input[name=check_code]").fill(check_code[-6:])
+    public.locator("main form button[type=submit]").click()
     result = public.locator(".result")
     expect(result).to_have_class(re.compile(r"\br-authentic\b"))
     expect(result).to_contain_text("真实有效")
@@ -110,5 +115,20 @@ def test_merchant_issues_and_the_public_verifies(page, new_page, login, screensh
     scratch = public.context.new_page()  # about:blank
     unlike, colours = ink(scratch, path.read_bytes())
     assert unlike > 0.01 and colours > 20, (unlike, colours)
-    heading_unlike, _ = ink(scratch, public.locator("h1 .zh").screenshot())
+    heading_unlike, _ = ink(scratch, public.locator("main h1").first.screenshot())
     assert heading_unlike > 0.05, "发票查验 drew (almost) nothing"
+
+    # voiding asks first (issue 14): dismissed, nothing happens; accepted, the invoice is voided
+    page.goto(f"/invoices/{number}")
+    void = page.locator("form[action$='/void'] button[type=submit]")
+    dialogs = []
+    page.once("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    void.click()
+    expect(page.locator("h1 .badge")).to_have_text("已开具")
+    assert dialogs == [f"确定作废发票 {number}？作废不可撤销。"], dialogs
+    page.once("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    void.click()
+    expect(page.locator(".flash.ok")).to_have_text(f"发票 {number} 已作废。")
+    expect(page.locator("h1 .badge")).to_have_text("已作废")
+    expect(page.locator("form[action$='/void']")).to_have_count(0)  # a voided invoice offers no void form
+    expect(page.locator("form[action$='/red-letter']")).to_have_count(0)
