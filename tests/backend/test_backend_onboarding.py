@@ -2,6 +2,7 @@
 words), applies with its licence file (type and size checked), the authority approves (the
 merchant then issues) or rejects (the merchant reads the reason); the authority creates users
 of every role and changes a merchant's limits on chain."""
+import html
 import io
 import re
 
@@ -157,6 +158,10 @@ def test_authority_approves_the_application_and_the_merchant_issues(shop, chain_
     assert APPLICATION["name"] in listing and f'/admin/applications/{m_id}' in listing
     review = authority.text(f"/admin/applications/{m_id}")
     assert "李娜" in review and "owner@kmshop.cn" in review and "licence.png" in review
+    assert "单张发票上限（元）" in review and "待审核" in review and "Per-invoice cap" not in review
+    english = Browser(chain_app, "en").login("authority").text(f"/admin/applications/{m_id}")
+    assert "Per-invoice cap (yuan)" in english and "Pending review" in english and "Reason the merchant sees" in english
+    assert "单张发票上限" not in english and "待审核" not in english
     licence = authority.get(f"/onboarding/licence/{m_id}")
     assert licence.data == PNG and licence.headers["Content-Type"] == "image/png"
     assert Browser(chain_app).login("merchant2").get(f"/onboarding/licence/{m_id}").status_code == 404
@@ -237,7 +242,15 @@ def test_authority_creates_a_user_of_each_role(chain_app, seeded, role, tax_id, 
 def test_company_roles_need_a_valid_company_tax_id(chain_app, seeded):
     authority = Browser(chain_app).login("authority")
     r = authority.post("/admin/users/new", {"username": "staff1", "role": "employee", "company_tax_id": "123"})
-    assert r.status_code == 400 and "所属企业的统一社会信用代码" in r.get_data(as_text=True)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "所属企业的统一社会信用代码" in page and "请修改标出的内容。" in page
+    assert "Company tax ID" not in page and "报销员工" in page  # the role names translated too
+    english = Browser(chain_app, "en").login("authority")
+    r = english.post("/admin/users/new", {"username": "staff1", "role": "employee", "company_tax_id": "123"})
+    page = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 400 and "Buyers, employees and approvers need their company's tax ID" in page
+    assert "Please correct the fields marked." in page and "Company tax ID (buyers, employees, approvers)" in page
+    assert "所属企业" not in page and ">Employee</option>" in page
     assert Browser(chain_app).login("merchant1").get("/admin/users/new").status_code == 403
 
 
