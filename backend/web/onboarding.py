@@ -179,7 +179,7 @@ def init_limits(app):
     except ValueError as exc:
         raise RuntimeError(f"限流设置 SIGNUP_RATE_LIMIT 无效：{setting!r}。SIGNUP_RATE_LIMIT is not a rate limit "
                            f"(a number per minute, or e.g. \"10/hour\"; 0 = off): {exc}") from None
-    security.LIMIT_TEXT.setdefault("signup", ("注册请求过于频繁。", "Too many sign-ups from this address."))
+    security.LIMIT_TEXT.setdefault("signup", _l("Too many sign-ups from this address."))
     limit = security.get_limiter(app).shared_limit(lambda: security.limit_string(current_app.config.get(
         "SIGNUP_RATE_LIMIT")), scope="signup", methods=["POST"], error_message="signup")
     app.view_functions["onboarding.signup"] = limit(app.view_functions["onboarding.signup"])
