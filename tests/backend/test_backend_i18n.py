@@ -62,7 +62,8 @@ def test_the_api_answers_its_message_in_the_requests_language(app):
     en = client.get("/api/v1/merchant/registration", headers={**auth, "Accept-Language": "en-GB,en;q=0.8"})
     assert zh.status_code == en.status_code == 404
     assert (zh.get_json()["error"], zh.get_json()["message"]) == ("not_found", "您尚未提交商户入驻申请。")
-    assert (en.get_json()["error"], en.get_json()["message"]) == ("not_found", "You have not applied as a merchant yet.")
+    assert (en.get_json()["error"], en.get_json()["message"]) == ("not_found",
+                                                                  "You have not applied as a merchant yet.")
 
 
 def test_a_signed_in_users_choice_is_saved_and_follows_them(app):
