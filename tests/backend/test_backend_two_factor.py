@@ -145,13 +145,17 @@ def test_sign_in_with_code_replay_and_recovery_code_used_once(app):
     _password_step(other, "shopper")
     assert _code_step(other, code).status_code == 400
     # a recovery code instead: once
-    r = _code_step(other, codes[0].upper().replace("-", " "))  # typed loosely: case, separator
-    assert r.status_code == 302 and other.get("/auth/account").status_code == 200
+    r = _code_step(other, codes[0].upper().replace("-", " "), headers=EN)  # typed loosely: case, separator
+    assert r.status_code == 302
+    account = other.get("/auth/account", headers=EN).get_data(as_text=True)
+    assert "A recovery code was used; 9 left. You can make new ones on the account page." in account
+    assert "Recovery codes left: 9." in account and "恢复码" not in account
     third = app.test_client()
     _password_step(third, "shopper")
     assert _code_step(third, codes[0]).status_code == 400
     assert _code_step(third, codes[1]).status_code == 302
-    assert "剩余恢复码 8 个" in third.get("/auth/account").get_data(as_text=True)
+    account = third.get("/auth/account").get_data(as_text=True)
+    assert "已使用一个恢复码，还剩 8 个；可在账户页面生成新的恢复码。" in account and "剩余恢复码 8 个" in account
 
 
 def test_code_step_needs_the_password_step_first(app, client):
