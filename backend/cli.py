@@ -37,9 +37,9 @@ def create_user(username, role, password=None, *, address=None, dev_account=None
     if db.query(User).filter_by(username=username).first():
         raise ValueError(f"user {username!r} exists")
     password = password or passwords.generate()
-    if passwords.problems(password, username):
-        raise ValueError("密码不符合要求 the password does not meet the rules: " +
-                         "; ".join(f"{zh} {en}" for zh, en in passwords.problems(password, username)))
+    problem = passwords.describe(password, username)
+    if problem:
+        raise ValueError(problem)
     keyring = get_keyring()
     if dev_account is not None:
         address = keyring.dev_address(dev_account)

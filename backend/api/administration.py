@@ -1,6 +1,7 @@
 """/api/v1 for merchants' registration and the authority's work: merchants and their
 decisions, audit parameters, users and their on-chain roles."""
 from flask import g, jsonify
+from flask_babel import gettext as _
 
 from ..core.db import get_db
 from ..core.models import Merchant, User
@@ -23,7 +24,7 @@ DECISION_ERRORS = (400, 401, 403, 404, 409, 422, 503)
 def registration():
     """The merchant's own registration (role: merchant)"""
     if g.api_user.merchant is None:
-        return error("not_found", "No registration yet.", 404)
+        return error("not_found", _("You have not applied as a merchant yet."), 404)
     return jsonify(merchants.as_dict(g.api_user.merchant))
 
 
@@ -47,10 +48,11 @@ def list_merchants():
 
 def _decide(merchant_id, action):
     if merchant_id > ID_MAX:
-        return error("not_found", "No such merchant.", 404)
+        return error("not_found", _("There is no such merchant."), 404)
     body = body_json(required=False)
     if not isinstance(body, dict):  # approve, limits, numbers: optional fields; the others: a reason
-        raise ValidationError({"body": "must be a JSON object"}, "请求体必须是 JSON 对象。The body must be a JSON object.")
+        raise ValidationError({"body": _("The request body must be a JSON object.")},
+                              _("The request body must be a JSON object."))
     m, result = merchants.decide(g.api_user, merchant_id, action, body)
     return jsonify(merchants.as_dict(m) | {"tx_hash": result.tx_hash})
 
@@ -117,7 +119,7 @@ def user_role(id, action):
     """
     user = get_db().get(User, id) if id <= ID_MAX else None
     if user is None:
-        return error("not_found", "No such user.", 404)
+        return error("not_found", _("There is no such user."), 404)
     info = merchants.set_chain_role(g.api_user, user, action == "grant-role")
     return jsonify({"id": user.id, "username": user.username, "chain_role": _chain_role(info)})
 

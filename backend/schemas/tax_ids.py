@@ -7,6 +7,7 @@ valid-looking ID (the tax bureau's portal says only "纳税人识别号校验位
 import re
 from typing import Annotated
 
+from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
@@ -17,23 +18,21 @@ LEGACY_20_RE = re.compile(r"^[1-8][0-9]{16}[0-9X][0-9]{2}$")
 ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
-WRONG_LENGTH = ("纳税人识别号应为18位统一社会信用代码，或15位、20位的旧税务登记号。A taxpayer ID is an 18-character Unified "
-                "Social Credit Code, or a legacy 15- or 20-character tax registration number.")
-BAD_USCC = ("统一社会信用代码格式错误：18位数字或大写字母（不含 I、O、S、V、Z），第3至8位为数字。The Unified Social Credit Code "
-            "is malformed: 18 digits or capital letters (no I, O, S, V, Z), positions 3 to 8 digits.")
-BAD_LEGACY_15 = ("15位税务登记号格式错误：6位行政区划代码加9位组织机构代码（末位为数字或 X）。A 15-character tax registration "
-                 "number is a 6-digit region code and a 9-character organisation code (its last a digit or X).")
-BAD_LEGACY_20 = ("20位税务登记号格式错误：18位居民身份证号码（末位为数字或 X）加2位数字。A 20-character tax registration number "
-                 "is an 18-digit resident ID number (its last a digit or X) and 2 digits.")
-WRONG_CHECK_USCC = ("纳税人识别号校验位错误：统一社会信用代码的第18位（校验码）与前17位不符，请核对后重新输入。The tax ID's "
-                    "check character is wrong: the 18th character of a Unified Social Credit Code follows from the "
-                    "first 17; check the ID for a typo.")
-WRONG_CHECK_15 = ("纳税人识别号校验位错误：15位税务登记号的最后一位（组织机构代码校验码）与前面不符，请核对后重新输入。The tax "
-                  "ID's check character is wrong: the last character of a 15-character tax registration number follows "
-                  "from its organisation code; check the ID for a typo.")
-WRONG_CHECK_20 = ("纳税人识别号校验位错误：20位税务登记号的第18位（身份证号码校验码）与前17位不符，请核对后重新输入。The tax "
-                  "ID's check character is wrong: the 18th character of a 20-character tax registration number follows "
-                  "from the resident ID number's first 17 digits; check the ID for a typo.")
+# what is wrong, in words (lazy: translated when said; taxpayer_id_problem gives the text)
+WRONG_LENGTH = _l("A taxpayer ID is an 18-character Unified Social Credit Code, or a legacy 15- or 20-character tax "
+                  "registration number.")
+BAD_USCC = _l("The Unified Social Credit Code is malformed: 18 digits or capital letters (no I, O, S, V, Z), "
+              "positions 3 to 8 digits.")
+BAD_LEGACY_15 = _l("A 15-character tax registration number is a 6-digit region code and a 9-character organisation "
+                   "code (its last a digit or X).")
+BAD_LEGACY_20 = _l("A 20-character tax registration number is an 18-digit resident ID number (its last a digit or X) "
+                   "and 2 digits.")
+WRONG_CHECK_USCC = _l("The tax ID's check character is wrong: the 18th character of a Unified Social Credit Code "
+                      "follows from the first 17; check the ID for a typo.")
+WRONG_CHECK_15 = _l("The tax ID's check character is wrong: the last character of a 15-character tax registration "
+                    "number follows from its organisation code; check the ID for a typo.")
+WRONG_CHECK_20 = _l("The tax ID's check character is wrong: the 18th character of a 20-character tax registration "
+                    "number follows from the resident ID number's first 17 digits; check the ID for a typo.")
 
 
 def org_code_check_char(first8):
@@ -48,7 +47,12 @@ def resident_id_check_char(first17):
 
 
 def taxpayer_id_problem(code):
-    """What is wrong with an upper-case taxpayer ID, in words (Chinese first); None if nothing."""
+    """What is wrong with an upper-case taxpayer ID, in words (the request's language); None if nothing."""
+    problem = _problem_of(code)
+    return None if problem is None else str(problem)
+
+
+def _problem_of(code):
     if len(code) == 18:
         if not (USCC_RE.match(code) and code[2:8].isdigit()):
             return BAD_USCC
@@ -99,7 +103,7 @@ def _full_uscc_checked(value):
     if isinstance(value, str) and looks_like_uscc(value):
         code = value.strip().upper()
         if uscc_check_char(code[:17]) != code[17]:
-            raise PydanticCustomError("taxpayer_id", WRONG_CHECK_USCC)
+            raise PydanticCustomError("taxpayer_id", str(WRONG_CHECK_USCC))
     return value
 
 

@@ -3,6 +3,7 @@ random token; its action runs once per (user, token): a resubmission of the same
 form (Back, then the button again; a double click) is told what the first one did instead
 of doing it twice. The issue and red-letter forms use the token as the invoice's
 idempotency key instead (issuance.issue / red_letter), so a resubmission gets the invoice."""
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ..core.db import get_db
@@ -31,8 +32,8 @@ def once(user, token, action, run):
         session.rollback()
         first = session.query(FormSubmission).filter_by(user_id=user.id, token=token).one()
         if first.action != action:
-            raise Refused("form_token_reused", "此表单令牌已用于另一操作，请刷新页面后重试。This form's token was "
-                                               "used for another action: reload the page and try again.", 409)
+            raise Refused("form_token_reused", _("This form's token was used for another action: reload the page "
+                                                 "and try again."), 409)
         return first.result_ref, False
     claim_id = claim.id
     try:

@@ -5,11 +5,12 @@ is sent from the applicant's address; the authority then approves or rejects it
 (services.merchants.decide). The authority also creates users of any role here, with the
 signing account and on-chain role the role needs.
 
-Problems are worded for the person filling the form: ``{field: "中文 English"}``."""
+Problems are worded for the person filling the form, in the request's language: ``{field: "…"}``."""
 import hashlib
 import re
 
 from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import func
 
 from ..chain import get_chain, get_keyring
@@ -30,37 +31,39 @@ LICENCE_TYPES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/pn
 # roles whose users sign on chain themselves (merchants get their account when they apply)
 SIGNING_ROLES = ("authority", "auditor", "financier", "buyer")
 DEV_FUNDS = 100 * 10**18  # wei a new account gets on the dev chain for its gas
+# the application's text fields as its problems name them (lazy: translated when said)
+TEXT_FIELDS = {"name": _l("The company name"), "licence_number": _l("The licence number"),
+               "contact_name": _l("The contact person")}
 
 
-def _text_problem(value, max_len, zh, en):
+def _text_problem(value, max_len, what):
     if not value:
-        return f"请填写{zh}。{en} is required."
+        return _("%(what)s is required.", what=what)
     if len(value) > max_len:
-        return f"{zh}最多 {max_len} 个字符。{en} has at most {max_len} characters."
+        return _("%(what)s has at most %(count)s characters.", what=what, count=max_len)
     if CONTROL_RE.search(value):
-        return f"{zh}含有不可见的控制字符。{en} contains control characters."
+        return _("%(what)s contains control characters.", what=what)
     return None
 
 
 def _username_problem(username):
     if not USERNAME_RE.match(username):
-        return ("用户名须为 3 到 32 个字母、数字或 _ . -，以字母或数字开头。A username is 3 to 32 letters, digits "
-                "or _ . -, starting with a letter or digit.")
+        return _("A username is 3 to 32 letters, digits or _ . -, starting with a letter or digit.")
     if get_db().query(User).filter(func.lower(User.username) == username.lower()).first() is not None:
-        return "该用户名已被使用，请换一个。This username is taken; choose another."
+        return _("This username is taken; choose another.")
     return None
 
 
 def _email_problem(email):
     if not EMAIL_RE.match(email) or len(email) > 254:
-        return "请填写有效的电子邮箱，例如 name@example.cn。Enter a valid e-mail address, e.g. name@example.cn."
+        return _("Enter a valid e-mail address, e.g. name@example.cn.")
     return None
 
 
-def _raise_if(problems, zh="请修改标出的内容。", en="Please correct the fields marked."):
+def _raise_if(problems, message=None):
     problems = {k: v for k, v in problems.items() if v}
     if problems:
-        raise ValidationError(problems, f"{zh}{en}")
+        raise ValidationError(problems, message or _("Please correct the fields marked."))
 
 
 def sign_up(body):
@@ -71,7 +74,7 @@ def sign_up(body):
     problems = {"username": _username_problem(username), "email": _email_problem(email),
                 "password": passwords.describe(password, username)}
     if password != (body.get("password_again") or ""):
-        problems["password_again"] = "两次输入的密码不一致。The two passwords differ."
+        problems["password_again"] = _("The two passwords differ.")
     _raise_if(problems)
     user = User(username=username, role="merchant", email=email)
     user.set_password(password)
@@ -88,13 +91,11 @@ def licence_type(data):
 def _licence_problem(filename, data):
     limit = current_app.config["LICENCE_MAX_BYTES"]
     if not filename or not data:
-        return "请上传营业执照（PDF、PNG 或 JPEG）。Upload the business licence (PDF, PNG or JPEG)."
+        return _("Upload the business licence (PDF, PNG or JPEG).")
     if len(data) > limit:
-        return (f"营业执照文件过大，最大 {limit / 1e6:.1f} MB。The licence file is larger than "
-                f"{limit / 1e6:.1f} MB.")
+        return _("The licence file is larger than %(size)s MB.", size=f"{limit / 1e6:.1f}")
     if licence_type(data) is None:
-        return ("营业执照须为 PDF、PNG 或 JPEG 文件。The licence must be a PDF, PNG or JPEG file "
-                "(this file is none of them).")
+        return _("The licence must be a PDF, PNG or JPEG file (this file is none of them).")
     return None
 
 
@@ -103,15 +104,14 @@ def application_problems(body, filename, data):
     tax_id = (body.get("tax_id") or "").strip().upper()
     phone = (body.get("contact_phone") or "").strip()
     return {k: v for k, v in {
-        "name": _text_problem((body.get("name") or "").strip(), 100, "企业名称", "The company name"),
+        "name": _text_problem((body.get("name") or "").strip(), 100, TEXT_FIELDS["name"]),
         "tax_id": None if valid_uscc(tax_id) else
-        ("统一社会信用代码须为 18 位，且第 18 位校验码正确。The tax ID (USCC) has 18 characters and its 18th, the "
-         "check character, must be right."),
-        "licence_number": _text_problem((body.get("licence_number") or "").strip(), 64, "营业执照号",
-                                        "The licence number"),
-        "contact_name": _text_problem((body.get("contact_name") or "").strip(), 64, "联系人", "The contact person"),
+        _("The tax ID (Unified Social Credit Code) has 18 characters, the 18th a check character that must be "
+          "right."),
+        "licence_number": _text_problem((body.get("licence_number") or "").strip(), 64, TEXT_FIELDS["licence_number"]),
+        "contact_name": _text_problem((body.get("contact_name") or "").strip(), 64, TEXT_FIELDS["contact_name"]),
         "contact_phone": None if PHONE_RE.match(phone) else
-        "请填写有效的联系电话（6 到 24 位数字）。Enter a valid contact phone number (6 to 24 digits).",
+        _("Enter a valid contact phone number (6 to 24 digits)."),
         "licence": _licence_problem(filename, data),
     }.items() if v}
 
@@ -136,8 +136,8 @@ def new_signing_account():
     try:
         address = get_keyring().create()
     except LookupError:
-        raise Refused("no_keystore", "平台未配置密钥库，无法创建链上账户。The platform has no keystore "
-                                     "(KEYSTORE_PASSWORD) to create a chain account.", 503) from None
+        raise Refused("no_keystore", _("The platform has no keystore to create a chain account in: ask its "
+                                       "operator."), 503) from None
     fund_for_gas(address)
     return address
 
@@ -146,11 +146,10 @@ def apply(user, body, filename, data):
     """The signed-in merchant user's application, with its licence file; sent on chain from
     its own (new) account. Returns (Merchant, TxResult)."""
     if user.role != "merchant":
-        raise Refused("forbidden", "只有商户账户可以申请入驻。Only merchant accounts apply.", 403)
+        raise Refused("forbidden", _("Only merchant accounts apply."), 403)
     if user.merchant is not None and user.merchant.status != "rejected":
-        raise Refused("MerchantAlreadyRegistered", "此账户已提交过申请。This account has already applied.", 409)
-    _raise_if(application_problems(body, filename, data), "申请中有需要修改的地方。",
-              "The application needs corrections.")
+        raise Refused("MerchantAlreadyRegistered", _("This account has already applied."), 409)
+    _raise_if(application_problems(body, filename, data), _("The application needs corrections."))
     if not user.address:
         user.address = new_signing_account()
         get_db().commit()
@@ -200,17 +199,16 @@ def create_user(authority, body):
     the on-chain role could not be granted: the user exists, the role is granted later from
     the users page)."""
     if authority.role != "authority":
-        raise Refused("forbidden", "仅税务机关可创建用户。Only the authority creates users.", 403)
+        raise Refused("forbidden", _("Only the authority creates users."), 403)
     username = (body.get("username") or "").strip()
     role = body.get("role") or ""
     email = (body.get("email") or "").strip()
     tax_id = (body.get("company_tax_id") or "").strip().upper()
     problems = {"username": _username_problem(username), "email": _email_problem(email) if email else None,
-                "role": None if role in ROLES else "请选择一个角色。Choose a role."}
+                "role": None if role in ROLES else _("Choose a role.")}
     if role in COMPANY_ROLES and not valid_uscc(tax_id):
-        problems["company_tax_id"] = ("购买方、报销员工和财务审批须填写所属企业的统一社会信用代码（18 位，校验码正确）。"
-                                      "Buyers, employees and approvers need their company's tax ID (USCC: 18 "
-                                      "characters, the check character right).")
+        problems["company_tax_id"] = _("Buyers, employees and approvers need their company's tax ID (a Unified "
+                                       "Social Credit Code: 18 characters, the check character right).")
     _raise_if(problems)
     password = passwords.generate()
     user = User(username=username, role=role, email=email or None,

@@ -5,6 +5,9 @@ makes a random one that passes."""
 import secrets
 import string
 
+from flask_babel import gettext as _
+
+from ..core.i18n import current_language
 from .errors import ValidationError
 
 MIN_LENGTH = 10
@@ -23,20 +26,19 @@ CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
 
 
 def problems(password, username=""):
-    """What is wrong with ``password`` as (Chinese, English) pairs; empty when it is fine."""
+    """What is wrong with ``password``, a sentence each in the request's language; empty when it is fine."""
     found = []
     if len(password) < MIN_LENGTH:
-        found.append((f"密码至少 {MIN_LENGTH} 个字符", f"a password has at least {MIN_LENGTH} characters"))
+        found.append(_("A password has at least %(count)s characters.", count=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        found.append((f"密码最多 {MAX_LENGTH} 个字符", f"a password has at most {MAX_LENGTH} characters"))
+        found.append(_("A password has at most %(count)s characters.", count=MAX_LENGTH))
     lowered = password.lower()
     if username and lowered == username.strip().lower():
-        found.append(("密码不能与用户名相同", "the password cannot be the username"))
+        found.append(_("The password cannot be the username."))
     if sum(any(c in kind for c in password) for kind in CLASSES) + any(_other(c) for c in password) < 2:
-        found.append(("密码须包含至少两类字符（小写字母、大写字母、数字、符号）",
-                      "use at least two kinds of characters (lower case, upper case, digits, symbols)"))
+        found.append(_("Use at least two kinds of characters (lower case, upper case, digits, symbols)."))
     if lowered in COMMON:
-        found.append(("这是常见密码，很容易被猜中", "this is a well-known password, easy to guess"))
+        found.append(_("This is a well-known password, easy to guess."))
     return found
 
 
@@ -44,19 +46,22 @@ def _other(char):
     return not any(char in kind for kind in CLASSES)
 
 
+def joined(sentences):
+    """Sentences as one text: Chinese ones run on, English ones are spaced."""
+    return ("" if current_language() == "zh" else " ").join(sentences)
+
+
 def describe(password, username=""):
-    """Every problem of ``password`` in one sentence, Chinese then English; None when it passes."""
+    """Every problem of ``password`` in one text; None when it passes."""
     found = problems(password or "", username)
-    if not found:
-        return None
-    return "；".join(zh for zh, _ in found) + "。" + "; ".join(en for _, en in found) + "."
+    return joined(found) if found else None
 
 
 def check(password, username="", field="password"):
-    """Raises ValidationError (``field``: every problem, Chinese then English) unless it passes."""
+    """Raises ValidationError (``field``: every problem) unless it passes."""
     found = describe(password, username)
     if found:
-        raise ValidationError({field: found}, message="密码不符合要求。The password does not meet the rules.")
+        raise ValidationError({field: found}, message=_("The password does not meet the rules."))
 
 
 def set_password(user, password):
@@ -67,12 +72,11 @@ def set_password(user, password):
 def change_password(user, current, new):
     """The account page's change: the current password first, then the rules."""
     if not user.check_password(current or ""):
-        raise ValidationError({"current_password": "当前密码不正确。The current password is wrong."},
-                              message="当前密码不正确。The current password is wrong.")
+        wrong = _("The current password is wrong.")
+        raise ValidationError({"current_password": wrong}, message=wrong)
     if new == current:
-        raise ValidationError({"new_password": "新密码不能与当前密码相同。The new password must differ from the "
-                                               "current one."}, message="密码不符合要求。The password does not "
-                                                                        "meet the rules.")
+        raise ValidationError({"new_password": _("The new password must differ from the current one.")},
+                              message=_("The password does not meet the rules."))
     check(new, user.username, field="new_password")
     user.set_password(new)
 

@@ -12,6 +12,7 @@ import time
 
 import pyotp
 import segno
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from ..core import sealed
@@ -24,7 +25,7 @@ ISSUER = "E-Invoice Chain"  # the name authenticator apps show beside the accoun
 RECOVERY_CODES = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 SECRET_PURPOSE, RECOVERY_PURPOSE = "totp-secret", "recovery-code"
-WRONG_CODE = "验证码不正确或已使用过。The code is wrong or was used already."
+WRONG_CODE = _l("The code is wrong or was used already.")  # lazy: str() it where it goes
 
 
 def is_required(user):
@@ -53,7 +54,7 @@ def start_enrolment(user):
     code, so reloading the page keeps the QR code the phone may have scanned)."""
     factor = factor_of(user)
     if factor is not None and factor.confirmed_at is not None:
-        raise Refused("already_enrolled", "已开启二次验证。The second factor is already set up.", status=409)
+        raise Refused("already_enrolled", _("The second factor is already set up."), status=409)
     secret = secret_of(factor) if factor is not None else None
     if secret is None:
         secret = pyotp.random_base32()
@@ -82,10 +83,9 @@ def confirm(user, code):
     """Confirms the enrolment with its first code; returns the new recovery codes (shown once)."""
     factor = factor_of(user)
     if factor is None or factor.confirmed_at is not None:
-        raise Refused("no_enrolment", "没有待确认的二次验证设置，请重新开始。There is no set-up to confirm: "
-                                      "start again.", status=409)
+        raise Refused("no_enrolment", _("There is no set-up to confirm: start again."), status=409)
     if not _totp_matches(factor, code):
-        raise ValidationError({"code": WRONG_CODE}, message=WRONG_CODE)
+        raise ValidationError({"code": str(WRONG_CODE)}, message=str(WRONG_CODE))
     factor.confirmed_at = utcnow()
     return new_recovery_codes(user)
 
@@ -137,8 +137,8 @@ def new_recovery_codes(user):
     db = get_db()
     db.query(RecoveryCode).filter_by(user_id=user.id).delete()
     codes = []
-    for _ in range(RECOVERY_CODES):
-        raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+    for _n in range(RECOVERY_CODES):
+        raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _c in range(10))
         codes.append(f"{raw[:5]}-{raw[5:]}")
         db.add(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(user, raw)))
     db.commit()
@@ -161,10 +161,9 @@ def reset(user):
 def disable(user, code):
     """Turns the second factor off (not for REQUIRED_ROLES), with a current code as proof."""
     if is_required(user):
-        raise Refused("second_factor_required", "您的角色必须使用二次验证。Your role requires a second factor.",
-                      status=403)
+        raise Refused("second_factor_required", _("Your role requires a second factor."), status=403)
     if verify(user, code) is None:
-        raise ValidationError({"code": WRONG_CODE}, message=WRONG_CODE)
+        raise ValidationError({"code": str(WRONG_CODE)}, message=str(WRONG_CODE))
     reset(user)
 
 

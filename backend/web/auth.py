@@ -58,9 +58,9 @@ class LoginForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField("当前密码 Current password", validators=[DataRequired(), Length(max=200)])
-    new_password = PasswordField("新密码 New password", validators=[DataRequired(), Length(max=200)])
-    new_password_again = PasswordField("再次输入新密码 New password again", validators=[DataRequired(), Length(max=200)])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+    new_password_again = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=200)])
 
 
 class EmptyForm(FlaskForm):
@@ -158,13 +158,12 @@ def account():
             get_db().commit()
             return "api_token"
 
-        _, first = form_tokens.once(current_user, submitted_form_token(), "api_token", create)
+        _ref, first = form_tokens.once(current_user, submitted_form_token(), "api_token", create)
         if first:
             token = made[0]
-            flash("新令牌仅显示一次，请立即复制 New API token created; copy it now, it is shown once", "ok")
+            flash(_("A new API token was made: copy it now, it is shown only once."), "ok")
         else:  # a second token would revoke the one just shown
-            already_submitted("令牌已生成（仅显示一次），未再生成；如需新令牌请刷新本页",
-                              "the token was created then (shown once) and not again; reload the page for a new one")
+            already_submitted(_("the token was made then (shown once) and not again; reload the page for a new one"))
     return render_account(token=token)
 
 
@@ -174,16 +173,16 @@ def change_password():
     """The account page's password change: the current password, then the new one twice."""
     form = PasswordForm()
     if not form.validate_on_submit():
-        flash("请填写当前密码和两次新密码。Fill in the current password and the new one twice.", "error")
+        flash(_("Fill in the current password and the new one twice."), "error")
         return render_account(password_form=form, status=400)
     try:
         if form.new_password.data != form.new_password_again.data:
-            raise ValidationError({"new_password_again": "两次输入的新密码不一致。The two new passwords differ."})
+            raise ValidationError({"new_password_again": _("The two new passwords differ.")})
         passwords.change_password(current_user, form.current_password.data, form.new_password.data)
     except ValidationError as exc:
         get_db().rollback()
         flash(" ".join(exc.fields.values()), "error")
         return render_account(password_form=form, status=400)
     get_db().commit()
-    flash("密码已修改。Your password was changed.", "ok")
+    flash(_("Your password was changed."), "ok")
     return redirect(url_for("auth.account"))

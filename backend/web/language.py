@@ -1,6 +1,7 @@
 """The header's language switch: saved on the signed-in user and in a cookie (which also
 serves visitors), then back to the page it was pressed on."""
 from flask import Blueprint, abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..core.db import get_db
@@ -15,7 +16,7 @@ COOKIE_SECONDS = 365 * 24 * 3600
 def choose():
     language = request.form.get("lang", "")
     if language not in LANGUAGES:
-        abort(400, description="Unknown language: choose zh or en. 未知语言：请选择 zh 或 en。")
+        abort(400, description=_("Unknown language: choose zh (中文) or en (English)."))
     if current_user.is_authenticated:
         current_user.language = language
         get_db().commit()

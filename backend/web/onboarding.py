@@ -4,6 +4,7 @@ its edits of a merchant's limits (services.onboarding, services.merchants)."""
 import io
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_user
 from limits import parse_many
 
@@ -14,14 +15,14 @@ from ..schemas.merchants import DEFAULT_LIMITS
 from ..services import merchants, onboarding
 from ..services.errors import ValidationError
 from .auth import EmptyForm, roles_required
-from .helpers import flash_error, form_int, parse_yuan
+from .helpers import explained_refusals, form_int, parse_yuan
 
 bp = Blueprint("onboarding", __name__)
 SIGNUP_FIELDS = ("username", "password", "password_again", "email")
 APPLICATION_FIELDS = ("name", "tax_id", "licence_number", "contact_name", "contact_phone")
 NEW_USER_FIELDS = ("username", "role", "email", "company_tax_id")
-LIMIT_WORDS = {"invoice_cap": "单张发票上限 The per-invoice cap", "monthly_quota": "月度限额 The monthly quota",
-               "hourly_norm": "每小时张数 Invoices per hour"}
+LIMIT_WORDS = {"invoice_cap": _l("The per-invoice cap"), "monthly_quota": _l("The monthly quota"),
+               "hourly_norm": _l("The invoices per hour")}
 
 
 @bp.route("/signup", methods=("GET", "POST"))
@@ -38,7 +39,7 @@ def signup():
             flash(exc.message, "error")
         else:
             login_user(user)
-            flash("注册成功，请填写商户入驻申请。Signed up: now apply as a merchant.", "ok")
+            flash(_("Signed up: now send your merchant application."), "ok")
             return redirect(url_for("onboarding.apply"))
     return render_template("onboarding/signup.html", form=form, problems=problems), 400 if problems else 200
 
@@ -54,17 +55,15 @@ def apply():
         body = {k: request.form.get(k, "") for k in APPLICATION_FIELDS}
         upload = request.files.get("licence")
         data = upload.read(current_app.config["LICENCE_MAX_BYTES"] + 1) if upload else b""
-        try:
-            onboarding.apply(current_user, body, upload.filename if upload else "", data)
-        except ValidationError as exc:
-            problems = exc.fields
-            flash(exc.message, "error")
-        except Exception as exc:  # noqa: BLE001 - refusals and chain trouble are explained
-            if not flash_error(exc):
-                raise
-        else:
-            flash("申请已提交，等待税务机关审核。The application was sent; the authority will review it.", "ok")
-            return redirect(url_for("onboarding.apply"))
+        with explained_refusals(abort_statuses=()):  # refusals and chain trouble are flashed
+            try:
+                onboarding.apply(current_user, body, upload.filename if upload else "", data)
+            except ValidationError as exc:  # marked at the form's fields
+                problems = exc.fields
+                flash(exc.message, "error")
+            else:
+                flash(_("The application was sent; the authority will review it."), "ok")
+                return redirect(url_for("onboarding.apply"))
     m = current_user.merchant
     return render_template("onboarding/apply.html", form=form, merchant=m, problems=problems,
                            licence=onboarding.latest_licence(m) if m else None,
@@ -113,16 +112,15 @@ def set_limits(merchant_id):
     if EmptyForm().validate_on_submit():
         body, problems = _limits_from_form(request.form)
         if problems:
-            flash(f"{m.name}：" + " ".join(problems), "error")
+            flash(_("%(merchant)s: %(problems)s", merchant=m.name, problems=" ".join(problems)), "error")
         else:
-            try:
-                merchants.decide(current_user, m.id, "limits", body)
-                flash(f"{m.name}：限额已在链上更新。The limits were changed on chain.", "ok")
-            except ValidationError as exc:
-                flash(f"{m.name}：" + " ".join(_limit_problem(k, v) for k, v in exc.fields.items()), "error")
-            except Exception as exc:  # noqa: BLE001
-                if not flash_error(exc):
-                    raise
+            with explained_refusals(abort_statuses=()):
+                try:
+                    merchants.decide(current_user, m.id, "limits", body)
+                    flash(_("%(merchant)s: the limits were changed on chain.", merchant=m.name), "ok")
+                except ValidationError as exc:
+                    flash(_("%(merchant)s: %(problems)s", merchant=m.name,
+                            problems=" ".join(_limit_problem(k) for k in exc.fields)), "error")
     return redirect(url_for("admin.merchants"))
 
 
@@ -132,19 +130,22 @@ def _limits_from_form(form):
     for field in ("invoice_cap", "monthly_quota"):
         fen = parse_yuan(form.get(field, ""))
         if fen is None or fen <= 0:
-            problems.append(f"{LIMIT_WORDS[field]}须为大于 0 的金额（元）。must be an amount in yuan above 0.")
+            problems.append(_("%(what)s must be an amount in yuan above 0.", what=LIMIT_WORDS[field]))
         body[field] = fen
     norm = form_int(form.get("hourly_norm", "").replace(",", ""))
     if norm is None or norm <= 0:
-        problems.append(f"{LIMIT_WORDS['hourly_norm']}须为正整数。must be a whole number above 0.")
+        problems.append(_("%(what)s must be a whole number above 0.", what=LIMIT_WORDS["hourly_norm"]))
     body["hourly_norm"] = norm
+    if not problems and body["monthly_quota"] < body["invoice_cap"]:
+        problems.append(_("The monthly quota cannot be below the per-invoice cap."))
     return body, problems
 
 
-def _limit_problem(field, message):
-    if field == "monthly_quota" and "at least" in message:
-        return "月度限额不能低于单张发票上限。The monthly quota cannot be below the per-invoice cap."
-    return f"{LIMIT_WORDS.get(field, field)}超出允许范围。is out of range."
+def _limit_problem(field):
+    """A field the service refused (the form checked the rest): its value is out of range."""
+    if field in LIMIT_WORDS:
+        return _("%(what)s is out of range.", what=LIMIT_WORDS[field])
+    return _("A limit is out of range.")
 
 
 @bp.route("/admin/users/new", methods=("GET", "POST"))
@@ -155,16 +156,14 @@ def new_user():
     problems, created = {}, None
     if form.validate_on_submit():
         body = {k: request.form.get(k, "") for k in NEW_USER_FIELDS}
-        try:
-            user, password, role_problem = onboarding.create_user(current_user, body)
-        except ValidationError as exc:
-            problems = exc.fields
-            flash(exc.message, "error")
-        except Exception as exc:  # noqa: BLE001 - refusals and chain trouble are explained
-            if not flash_error(exc):
-                raise
-        else:
-            created = {"user": user, "password": password, "role_problem": role_problem}
+        with explained_refusals(abort_statuses=()):  # refusals and chain trouble are flashed
+            try:
+                user, password, role_problem = onboarding.create_user(current_user, body)
+            except ValidationError as exc:  # marked at the form's fields
+                problems = exc.fields
+                flash(exc.message, "error")
+            else:
+                created = {"user": user, "password": password, "role_problem": role_problem}
     return render_template("onboarding/new_user.html", form=form, problems=problems, created=created,
                            roles=ROLE_LABELS), 400 if problems else 200
 
@@ -180,7 +179,7 @@ def init_limits(app):
     except ValueError as exc:
         raise RuntimeError(f"限流设置 SIGNUP_RATE_LIMIT 无效：{setting!r}。SIGNUP_RATE_LIMIT is not a rate limit "
                            f"(a number per minute, or e.g. \"10/hour\"; 0 = off): {exc}") from None
-    security.LIMIT_TEXT.setdefault("signup", ("注册请求过于频繁。", "Too many sign-ups from this address."))
+    security.LIMIT_TEXT.setdefault("signup", _l("Too many sign-ups from this address."))
     limit = security.get_limiter(app).shared_limit(lambda: security.limit_string(current_app.config.get(
         "SIGNUP_RATE_LIMIT")), scope="signup", methods=["POST"], error_message="signup")
     app.view_functions["onboarding.signup"] = limit(app.view_functions["onboarding.signup"])

@@ -3,6 +3,7 @@ a first code, recovery codes shown once), new recovery codes, turning it off (ro
 and the guard that keeps a signed-in authority, auditor or financier without a second factor
 on the enrolment page until it has one."""
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -18,7 +19,7 @@ OPEN_ENDPOINTS = {"two_factor.enrol", "two_factor.code", "auth.login", "auth.log
 
 
 class CodeForm(FlaskForm):
-    code = StringField("验证码 Code", validators=[DataRequired(), Length(max=32)])
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
 
 
 @bp.before_app_request
@@ -38,7 +39,7 @@ def code():
     user = pending_user()
     if user is None:
         session.pop(PENDING, None)
-        flash("请重新输入用户名和密码。Please sign in again with your username and password.", "error")
+        flash(_("Please sign in again with your username and password."), "error")
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if not form.validate_on_submit():
@@ -53,12 +54,12 @@ def code():
         if until:
             session.pop(PENDING, None)
             return locked_response("auth/code.html", until, form=form)
-        flash(two_factor.WRONG_CODE, "error")
+        flash(str(two_factor.WRONG_CODE), "error")
         return render_template("auth/code.html", form=form), 400
     if used == "recovery":
         left = two_factor.recovery_codes_left(user)
-        flash(f"已使用一个恢复码，还剩 {left} 个；可在账户页面生成新的恢复码。A recovery code was used; {left} left. "
-              "New ones: on the account page.", "ok")
+        flash(_("A recovery code was used; %(left)s left. You can make new ones on the account page.", left=left),
+              "ok")
     return finish_login(user, session[PENDING].get("next") or url_for("index"))
 
 
@@ -67,7 +68,7 @@ def code():
 def enrol():
     """Set-up: scan the QR code (or type the secret), then confirm with the first code."""
     if two_factor.is_enrolled(current_user):
-        flash("已开启二次验证。The second factor is already set up.", "ok")
+        flash(_("The second factor is already set up."), "ok")
         return redirect(url_for("auth.account"))
     form = CodeForm()
     status = 200
@@ -78,10 +79,10 @@ def enrol():
             flash(exc.message, "error")
             status = 400
         else:
-            flash("二次验证已开启。Two-factor sign-in is on.", "ok")
+            flash(_("Two-factor sign-in is on."), "ok")
             return render_template("auth/recovery_codes.html", codes=codes)
     elif request.method == "POST":
-        flash("请输入验证器应用显示的 6 位验证码。Enter the 6-digit code your authenticator app shows.", "error")
+        flash(_("Enter the 6-digit code your authenticator app shows."), "error")
         status = 400
     secret = two_factor.start_enrolment(current_user)
     return render_template("auth/enrol.html", form=form, secret=secret,
@@ -95,7 +96,7 @@ def recovery_codes():
     """Ten new recovery codes (the old ones stop working), with a current code as proof."""
     form = CodeForm()
     if not form.validate_on_submit() or two_factor.verify(current_user, form.code.data) is None:
-        flash(two_factor.WRONG_CODE + " 未生成新的恢复码。No new recovery codes were made.", "error")
+        flash(_("The code is wrong or was used already: no new recovery codes were made."), "error")
         return render_account(status=400)
     return render_template("auth/recovery_codes.html", codes=two_factor.new_recovery_codes(current_user))
 
@@ -110,5 +111,5 @@ def disable():
     except (ValidationError, Refused) as exc:
         flash(exc.message, "error")
         return render_account(status=exc.status if isinstance(exc, Refused) else 400)
-    flash("二次验证已关闭。Two-factor sign-in is off.", "ok")
+    flash(_("Two-factor sign-in is off."), "ok")
     return redirect(url_for("auth.account"))

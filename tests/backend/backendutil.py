@@ -1,5 +1,6 @@
 """Helpers of the backend tests (a uniquely named module: several test folders have a
 conftest.py, so test modules must not import from "conftest")."""
+import html
 import os
 import re
 
@@ -87,6 +88,67 @@ def csrf_token(client, path="/auth/account"):
     m = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page) or \
         re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
     return m.group(1)
+
+
+def token_of(page):
+    """The CSRF token of a page's (first) form."""
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+
+def form_in(page, marker):
+    """(action, {hidden field: value}) of the first <form …> whose opening tag has ``marker``."""
+    m = re.search(r"<form\b[^>]*" + re.escape(marker) + r"[^>]*>(.*?)</form>", page, re.S)
+    assert m, f"no form with {marker!r}"
+    tag = page[m.start():page.index(">", m.start())]
+    action = html.unescape(re.search(r'action="([^"]+)"', tag).group(1))
+    hidden = {}
+    for field in re.finditer(r"<input\b[^>]*>", m.group(1)):
+        attrs = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', field.group(0)))
+        if attrs.get("type") == "hidden":
+            hidden[attrs["name"]] = html.unescape(attrs.get("value", ""))
+    return action, hidden
+
+
+class Browser:
+    """A test client that fills in forms as a person's browser would: with the CSRF token (and
+    the other hidden fields) of the page they are on. ``language``: the browser's
+    Accept-Language (none: the app's default, Chinese)."""
+
+    def __init__(self, app, language=None):
+        self.c = app.test_client()
+        if language:
+            self.c.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+
+    def get(self, path, **kw):
+        return self.c.get(path, **kw)
+
+    def text(self, path):
+        """The page at ``path`` (a 200)."""
+        r = self.c.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+        return r.get_data(as_text=True)
+
+    def post(self, path, data=None, page=None, **kw):
+        """Posts ``data`` to ``path`` with the CSRF token of ``page`` (else of the page at ``path``)."""
+        data = {**(data or {}), "csrf_token": token_of(page or self.text(path))}
+        return self.c.post(path, data=data, **kw)
+
+    def submit(self, page, marker, data=None, **kw):
+        """Posts the form of ``page`` marked ``marker`` (its hidden fields, then ``data``)."""
+        action, hidden = form_in(page, marker)
+        return self.c.post(action, data={**hidden, **(data or {})}, **kw)
+
+    def follow(self, response):
+        """The page a redirect leads to."""
+        assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
+        return self.text(response.headers["Location"])
+
+    def login(self, username, password="pw-test-123"):
+        """Signed in through the form (and the second step: the code, or the enrolment)."""
+        r = self.post("/auth/login", {"username": username, "password": password})
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+        pass_second_step(self.c, r, username)
+        return self
 
 
 def sample_invoice(**over):

@@ -19,9 +19,9 @@ ITEM_RE = re.compile(r'<li class="attention-item[^"]*" data-item="([a-z_]+)" dat
                      r'(.*?)</a>', re.S)
 
 
-def home_items(client):
+def home_items(client, headers=None):
     """{key: (count, link, words)} of the signed-in user's home page."""
-    page = client.get("/")
+    page = client.get("/", headers=headers)
     assert page.status_code == 200
     found = ITEM_RE.findall(page.get_data(as_text=True))
     return {key: (int(count), html.unescape(href), re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip())
@@ -81,8 +81,11 @@ def people(chain_app, seeded):
 
 def test_signed_out_home_offers_verification_and_login(chain_app):
     page = chain_app.test_client().get("/").get_data(as_text=True)
-    assert "Verify an invoice" in page and "/auth/login" in page
+    assert "发票查验" in page and "批量查验" in page and "/auth/login" in page
+    assert "Verify an invoice" not in page and "Batch verification" not in page  # one language
     assert 'id="attention"' not in page
+    page = chain_app.test_client().get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Verify an invoice" in page and "Batch verification" in page and "发票查验" not in page
 
 
 def test_merchant_home_counts_what_waits(chain_app, people):
@@ -116,14 +119,19 @@ def test_merchant_home_counts_what_waits(chain_app, people):
     # the link opens the list of exactly those
     flagged = client.get(items["flagged_own"][1]).get_data(as_text=True)
     assert "<small>(3)</small>" in flagged
-    assert 'data-label="价税合计 Gross"' in flagged  # the rows become labelled cards on a phone
+    assert 'data-label="价税合计' in flagged  # the rows become labelled cards on a phone
 
 
 def test_merchant_home_empty_and_unregistered(chain_app, people):
     items = home_items(signed_in(chain_app, "merchant1"))
     assert all(count == 0 for count, _, _ in items.values())
-    assert "没有开票失败的发票。No failed issuances." in items["failed"][2]
-    assert "本月尚未开票" in items["month"][2]
+    assert items["failed"][2] == "0 没有开票失败的发票。"
+    assert "本月尚未开票" in items["month"][2] and "月度限额 ¥50,000,000.00，已用 0%" in items["month"][2]
+    english = home_items(signed_in(chain_app, "merchant1"), headers={"Accept-Language": "en"})
+    assert english["failed"][2] == "0 No failed issuances."
+    assert english["month"][2].startswith("0 Invoices issued this month (")
+    assert "0% of the monthly quota of ¥50,000,000.00 used" in english["month"][2]
+    assert "No invoices issued this month." in english["month"][2] and "本月" not in english["month"][2]
     with chain_app.app_context():
         db.session.get(Merchant, db.session.query(Merchant).filter_by(user_id=people["merchant1"]["id"]).one().id) \
             .status = "pending"

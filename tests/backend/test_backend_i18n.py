@@ -44,7 +44,26 @@ def test_the_switch_sets_a_cookie_that_beats_the_browser(client):
 def test_an_unknown_language_is_refused(client):
     answer = client.post("/language", data={"lang": "xx", "csrf_token": csrf_token(client, "/auth/login")})
     assert answer.status_code == 400
-    assert "zh" in answer.get_data(as_text=True)
+    text = answer.get_data(as_text=True)
+    assert "未知语言：请选择 zh（中文）或 en（English）。" in text and "Unknown language" not in text
+    answer = client.post("/language", data={"lang": "xx", "csrf_token": csrf_token(client, "/auth/login")},
+                         headers={"Accept-Language": "en"})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "Unknown language: choose zh (中文) or en (English)." in text
+    assert "未知语言" not in text
+
+
+def test_the_api_answers_its_message_in_the_requests_language(app):
+    """The JSON `message` follows Accept-Language (Chinese without one); the `error` code does not."""
+    with app.app_context():
+        _, _, token = create_user("api-lang", "merchant", "pw-test-123", token=True)
+    client, auth = app.test_client(), {"Authorization": f"Bearer {token}"}
+    zh = client.get("/api/v1/merchant/registration", headers=auth)
+    en = client.get("/api/v1/merchant/registration", headers={**auth, "Accept-Language": "en-GB,en;q=0.8"})
+    assert zh.status_code == en.status_code == 404
+    assert (zh.get_json()["error"], zh.get_json()["message"]) == ("not_found", "您尚未提交商户入驻申请。")
+    assert (en.get_json()["error"], en.get_json()["message"]) == ("not_found",
+                                                                  "You have not applied as a merchant yet.")
 
 
 def test_a_signed_in_users_choice_is_saved_and_follows_them(app):

@@ -2,6 +2,7 @@
 words), applies with its licence file (type and size checked), the authority approves (the
 merchant then issues) or rejects (the merchant reads the reason); the authority creates users
 of every role and changes a merchant's limits on chain."""
+import html
 import io
 import re
 
@@ -10,7 +11,7 @@ import pytest
 from backend.chain import get_chain
 from backend.core.db import db
 from backend.core.models import Invoice, Merchant, MerchantLicence, User
-from backendutil import pass_second_step
+from backendutil import Browser
 
 PASSWORD = "Shop-pass-2026"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200  # recognised by its first bytes, as uploads are
@@ -22,33 +23,6 @@ DEVELOPER_WORDS = ("tax_id", "licence_number", "contact_phone", "password_again"
 def visible(page):
     """The page's text as a person reads it (no tags, so no field names of the form)."""
     return re.sub(r"<[^>]+>", " ", page)
-
-
-def token_of(page):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
-
-
-class Browser:
-    """A test client that fills forms with the CSRF token of the page they are on."""
-
-    def __init__(self, app):
-        self.c = app.test_client()
-
-    def get(self, path, **kw):
-        return self.c.get(path, **kw)
-
-    def text(self, path):
-        return self.c.get(path).get_data(as_text=True)
-
-    def post(self, path, data=None, page=None, **kw):
-        data = {**(data or {}), "csrf_token": token_of(page or self.text(path))}
-        return self.c.post(path, data=data, **kw)
-
-    def login(self, username, password="pw-test-123"):
-        r = self.post("/auth/login", {"username": username, "password": password})
-        assert r.status_code == 302, r.get_data(as_text=True)[:500]
-        pass_second_step(self.c, r, username)  # officials: the code, or the enrolment
-        return self
 
 
 def sign_up(b, username="kmshop", **over):
@@ -84,7 +58,7 @@ def test_login_page_links_to_sign_up_and_sign_up_signs_in_a_merchant(app):
     ({"username": "ab"}, "用户名须为 3 到 32 个字母"),
     ({"email": "owner-at-kmshop"}, "请填写有效的电子邮箱"),
     ({"password": "short1", "password_again": "short1"}, "密码至少 10 个字符"),
-    ({"password": "onlyletters", "password_again": "onlyletters"}, "use at least two kinds of characters"),
+    ({"password": "onlyletters", "password_again": "onlyletters"}, "密码须包含至少两类字符"),
     ({"password": "password123", "password_again": "password123"}, "这是常见密码"),
     ({"password_again": "Shop-pass-2027"}, "两次输入的密码不一致"),
 ])
@@ -96,6 +70,19 @@ def test_sign_up_problems_are_said_in_words(app, over, words):
     assert not any(w in visible(page) for w in DEVELOPER_WORDS)
     with app.app_context():
         assert db.session.query(User).count() == 0
+
+
+def test_sign_up_page_and_its_problems_in_english(app):
+    b = Browser(app, language="en")
+    page = b.text("/signup")
+    assert "Sign up as a merchant" in page and "Password again" in page and "商户注册" not in page
+    r = sign_up(b, username="ab", password="onlyletters", password_again="onlyletters")
+    text = visible(r.get_data(as_text=True))
+    assert r.status_code == 400 and "Please correct the fields marked." in text
+    assert "A username is 3 to 32 letters" in text and "Use at least two kinds of characters" in text
+    assert "请修改" not in text and "用户名须为" not in text and "密码须包含" not in text
+    page = Browser(app).text("/signup")  # the default: Chinese, no English labels
+    assert "商户注册" in page and "再次输入密码" in page and "Password again" not in page
 
 
 def test_a_taken_username_is_refused_whatever_its_case(app):
@@ -157,7 +144,9 @@ def test_a_wrong_check_character_and_missing_contact_are_said_in_words(shop):
 def test_authority_approves_the_application_and_the_merchant_issues(shop, chain_app):
     assert apply(shop).status_code == 302
     page = shop.text("/onboarding/apply")
-    assert "待审核 Pending review" in page and "licence.png" in page and 'name="licence"' not in page
+    assert "待审核" in page and "licence.png" in page and 'name="licence"' not in page
+    assert "Pending review" not in page and "Pending review" in Browser(chain_app, "en").login("kmshop", PASSWORD) \
+        .text("/onboarding/apply")
     m_id = merchant_named(chain_app, APPLICATION["name"])
     with chain_app.app_context():
         m = db.session.get(Merchant, m_id)
@@ -169,6 +158,10 @@ def test_authority_approves_the_application_and_the_merchant_issues(shop, chain_
     assert APPLICATION["name"] in listing and f'/admin/applications/{m_id}' in listing
     review = authority.text(f"/admin/applications/{m_id}")
     assert "李娜" in review and "owner@kmshop.cn" in review and "licence.png" in review
+    assert "单张发票上限（元）" in review and "待审核" in review and "Per-invoice cap" not in review
+    english = Browser(chain_app, "en").login("authority").text(f"/admin/applications/{m_id}")
+    assert "Per-invoice cap (yuan)" in english and "Pending review" in english and "Reason the merchant sees" in english
+    assert "单张发票上限" not in english and "待审核" not in english
     licence = authority.get(f"/onboarding/licence/{m_id}")
     assert licence.data == PNG and licence.headers["Content-Type"] == "image/png"
     assert Browser(chain_app).login("merchant2").get(f"/onboarding/licence/{m_id}").status_code == 404
@@ -177,7 +170,8 @@ def test_authority_approves_the_application_and_the_merchant_issues(shop, chain_
     assert r.status_code == 302
 
     page = shop.text("/onboarding/apply")
-    assert "已批准 Approved" in page and "¥50,000.00" in page and "¥200,000.00" in page
+    assert "已批准" in page and "¥50,000.00" in page and "¥200,000.00" in page
+    assert "单张上限 ¥50,000.00 · 月度限额 ¥200,000.00 · 每小时 20 张" in page
     issue = shop.text("/merchant/issue")
     r = shop.post("/merchant/issue", {"buyer_name": "昆明示例商贸有限公司", "buyer_tax_id": "91530100MA6K0002XU",
                                       "issue_date": "", "invoice_type": "0", "remarks": "", "action": "issue",
@@ -210,9 +204,9 @@ def test_a_rejected_merchant_reads_the_reason_and_applies_again(shop, chain_app)
                        page=authority.text(f"/admin/applications/{m_id}"))
     assert r.status_code == 302
     page = shop.text("/onboarding/apply")
-    assert "未通过 Rejected" in page and "营业执照照片不清晰，请重新上传" in page and 'name="licence"' in page
+    assert "未通过" in page and "营业执照照片不清晰，请重新上传" in page and 'name="licence"' in page
     assert apply(shop, b"%PDF-1.7\nclear scan", "营业执照 2.pdf").status_code == 302
-    assert "待审核 Pending review" in shop.text("/onboarding/apply")
+    assert "待审核" in shop.text("/onboarding/apply")
     with chain_app.app_context():
         assert [row.content_type for row in db.session.query(MerchantLicence).order_by(MerchantLicence.id)] == \
             ["image/png", "application/pdf"]
@@ -248,7 +242,15 @@ def test_authority_creates_a_user_of_each_role(chain_app, seeded, role, tax_id, 
 def test_company_roles_need_a_valid_company_tax_id(chain_app, seeded):
     authority = Browser(chain_app).login("authority")
     r = authority.post("/admin/users/new", {"username": "staff1", "role": "employee", "company_tax_id": "123"})
-    assert r.status_code == 400 and "所属企业的统一社会信用代码" in r.get_data(as_text=True)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "所属企业的统一社会信用代码" in page and "请修改标出的内容。" in page
+    assert "Company tax ID" not in page and "报销员工" in page  # the role names translated too
+    english = Browser(chain_app, "en").login("authority")
+    r = english.post("/admin/users/new", {"username": "staff1", "role": "employee", "company_tax_id": "123"})
+    page = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 400 and "Buyers, employees and approvers need their company's tax ID" in page
+    assert "Please correct the fields marked." in page and "Company tax ID (buyers, employees, approvers)" in page
+    assert "所属企业" not in page and ">Employee</option>" in page
     assert Browser(chain_app).login("merchant1").get("/admin/users/new").status_code == 403
 
 
@@ -271,10 +273,15 @@ def test_authority_changes_a_merchants_limits_on_chain(chain_app, seeded):
     r = authority.post(f"/admin/merchants/{m_id}/limits", {"invoice_cap": "5000", "monthly_quota": "100",
                                                            "hourly_norm": "x"}, page=page, follow_redirects=True)
     text = r.get_data(as_text=True)
-    assert "每小时张数 Invoices per hour须为正整数" in text
+    assert "每小时张数须为正整数" in text and "whole number" not in text  # one language
     r = authority.post(f"/admin/merchants/{m_id}/limits", {"invoice_cap": "5000", "monthly_quota": "100",
                                                            "hourly_norm": "5"}, page=page, follow_redirects=True)
     assert "月度限额不能低于单张发票上限" in r.get_data(as_text=True)
+    r = authority.post(f"/admin/merchants/{m_id}/limits", {"invoice_cap": "0", "monthly_quota": "100",
+                                                           "hourly_norm": "5"}, page=page, follow_redirects=True,
+                       headers={"Accept-Language": "en"})
+    flashed = " ".join(re.findall(r'<div class="flash error">(.*?)</div>', r.get_data(as_text=True), re.S))
+    assert "The per-invoice cap must be an amount in yuan above 0." in flashed and "单张发票上限" not in flashed
     with chain_app.app_context():  # unchanged by the refused forms
         assert tuple(get_chain().call_named("MerchantRegistry", "merchant", address)["limits"]) == (123456, 10000000, 5)
 
@@ -288,6 +295,9 @@ def test_the_api_creates_users_for_the_authority_only(api, chain_app):
         assert db.session.query(User).filter_by(username="audit-2").one().check_password(body["password"])
     r = api("authority").post("/users", json={"username": "audit-2", "role": "auditor"})
     assert r.status_code == 400 and "该用户名已被使用" in r.get_json()["fields"]["username"]
+    r = api("authority").post("/users", json={"username": "audit-2", "role": "auditor"},
+                              headers={"Accept-Language": "en"})
+    assert r.status_code == 400 and r.get_json()["fields"]["username"] == "This username is taken; choose another."
     r = api("authority").post("/users", json={"username": "x-1", "role": "king"})
     assert r.status_code == 400 and "role" in r.get_json()["fields"]
     assert api("merchant1").post("/users", json={"username": "x-2", "role": "auditor"}).status_code == 403

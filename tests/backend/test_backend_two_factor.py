@@ -27,15 +27,18 @@ def _user(app, username, role):
         create_user(username, role, PASSWORD)
 
 
-def _password_step(client, username, password=PASSWORD, address=None):
+EN = {"Accept-Language": "en"}
+
+
+def _password_step(client, username, password=PASSWORD, address=None, headers=None):
     if address:
         client.environ_base["REMOTE_ADDR"] = address
     return client.post("/auth/login", data={"username": username, "password": password,
-                                            "csrf_token": csrf_token(client, "/auth/login")})
+                                            "csrf_token": csrf_token(client, "/auth/login")}, headers=headers)
 
 
-def _code_step(client, code):
-    return client.post(CODE, data={"code": code, "csrf_token": csrf_token(client, CODE)})
+def _code_step(client, code, headers=None):
+    return client.post(CODE, data={"code": code, "csrf_token": csrf_token(client, CODE)}, headers=headers)
 
 
 def _enrol(client):
@@ -79,7 +82,9 @@ def test_required_role_without_second_factor_reaches_no_page(app, client, role):
             r = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
             assert r.status_code == 302 and r.headers["Location"].endswith(ENROL), (method, url, r.status_code)
     page = client.get(ENROL).get_data(as_text=True)
-    assert "必须开启二次验证" in page and "must set up a second factor" in page
+    assert "必须开启二次验证" in page and "must set up a second factor" not in page
+    page = client.get(ENROL, headers=EN).get_data(as_text=True)
+    assert "must set up a second factor" in page and "必须开启二次验证" not in page
     _enrol(client)
     assert client.get("/audit/invoices" if role != "financier" else "/auth/account").status_code == 200
 
@@ -92,7 +97,9 @@ def test_enrolment_shows_qr_and_secret_and_a_wrong_code_is_refused(app, client):
     page = client.get(ENROL)
     text = page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store"
-    assert 'src="data:image/svg+xml' in text and "扫描" in text and "scan the QR code" in text
+    assert 'src="data:image/svg+xml' in text and "扫描" in text and "scan the QR code" not in text
+    english = client.get(ENROL, headers=EN).get_data(as_text=True)
+    assert "scan the QR code" in english and "扫描" not in english
     secret = re.search(r'data-test="totp-secret">([A-Z2-7]+)<', text).group(1)
     assert client.get(ENROL).get_data(as_text=True).count(secret) == 1  # a reload keeps the same secret
     with app.app_context():
@@ -123,8 +130,12 @@ def test_sign_in_with_code_replay_and_recovery_code_used_once(app):
     r = _password_step(c, "shopper")
     assert r.status_code == 302 and r.headers["Location"].endswith(CODE)
     assert c.get("/auth/account").status_code == 302  # the password alone does not sign in
-    r = _code_step(c, "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
-    assert r.status_code == 400 and "The code is wrong" in r.get_data(as_text=True)
+    wrong = "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
+    r = _code_step(c, wrong)
+    assert r.status_code == 400 and "验证码不正确或已使用过" in r.get_data(as_text=True)
+    r = _code_step(c, wrong, headers=EN)
+    text = r.get_data(as_text=True)
+    assert r.status_code == 400 and "The code is wrong or was used already." in text and "验证码" not in text
     # the enrolment used the current step's code: the app shows the next one 30 s later (accepted early)
     code = next_code(secret)
     r = _code_step(c, code)
@@ -134,13 +145,17 @@ def test_sign_in_with_code_replay_and_recovery_code_used_once(app):
     _password_step(other, "shopper")
     assert _code_step(other, code).status_code == 400
     # a recovery code instead: once
-    r = _code_step(other, codes[0].upper().replace("-", " "))  # typed loosely: case, separator
-    assert r.status_code == 302 and other.get("/auth/account").status_code == 200
+    r = _code_step(other, codes[0].upper().replace("-", " "), headers=EN)  # typed loosely: case, separator
+    assert r.status_code == 302
+    account = other.get("/auth/account", headers=EN).get_data(as_text=True)
+    assert "A recovery code was used; 9 left. You can make new ones on the account page." in account
+    assert "Recovery codes left: 9." in account and "恢复码" not in account
     third = app.test_client()
     _password_step(third, "shopper")
     assert _code_step(third, codes[0]).status_code == 400
     assert _code_step(third, codes[1]).status_code == 302
-    assert "剩余恢复码 8 个" in third.get("/auth/account").get_data(as_text=True)
+    account = third.get("/auth/account").get_data(as_text=True)
+    assert "已使用一个恢复码，还剩 8 个；可在账户页面生成新的恢复码。" in account and "剩余恢复码 8 个" in account
 
 
 def test_code_step_needs_the_password_step_first(app, client):
@@ -175,10 +190,11 @@ def test_lockout_per_account_says_until_when_and_expires(tmp_path):
         until = db.session.get(LoginThrottle, "user:bob").locked_until
     text = r.get_data(as_text=True)
     shown = china_time(until.replace(tzinfo=timezone.utc).timestamp())
-    assert r.status_code == 429 and f"已临时锁定至 {shown}（北京时间）" in text
-    assert f"locked until {shown} China time" in text and 1 <= int(r.headers["Retry-After"]) <= 3
-    r = _password_step(c, "bob")  # even the right password, while locked
+    assert r.status_code == 429 and f"已临时锁定至 {shown}（北京时间）" in text and "locked until" not in text
+    assert 1 <= int(r.headers["Retry-After"]) <= 3
+    r = _password_step(c, "bob", headers=EN)  # even the right password, while locked
     assert r.status_code == 429 and c.get("/auth/account").status_code == 302
+    assert f"locked until {shown} China time" in r.get_data(as_text=True)
     assert _password_step(app.test_client(), "carol").status_code == 302  # another account: not locked
     time.sleep(2.6)
     assert _password_step(c, "bob").status_code == 302 and c.get("/auth/account").status_code == 200
@@ -219,21 +235,33 @@ def test_wrong_codes_count_towards_the_lockout(tmp_path):
     ("Shopper-01", None), ("abcdefghijklmn", "至少两类字符"), ("1234567890", "至少两类字符"),
     ("password123", "常见密码"), ("Qwertyuiop1", "常见密码"), ("correct horse battery", None),
 ])
-def test_password_rules(password, problem):
-    found = " ".join(zh for zh, _ in passwords.problems(password, "shopper"))
-    assert (problem in found) if problem else not found, found
-    assert "不能与用户名相同" in " ".join(zh for zh, _ in passwords.problems("Shopper2026x", "shopper2026X"))
-    assert not passwords.problems(passwords.generate())
+def test_password_rules(app, password, problem):
+    with app.test_request_context("/"):  # no Accept-Language: Chinese
+        found = " ".join(passwords.problems(password, "shopper"))
+        assert (problem in found) if problem else not found, found
+        assert "不能与用户名相同" in passwords.describe("Shopper2026x", "shopper2026X")
+        assert not passwords.problems(passwords.generate())
+
+
+def test_password_rules_in_english(app):
+    """The problems in the request's language, each a sentence; none of the other language."""
+    with app.test_request_context("/", headers=EN):
+        assert passwords.describe("qwertyuiop", "shopper") == (
+            "Use at least two kinds of characters (lower case, upper case, digits, symbols). "
+            "This is a well-known password, easy to guess.")
+    with app.test_request_context("/"):
+        assert passwords.describe("qwertyuiop", "shopper") == (
+            "密码须包含至少两类字符（小写字母、大写字母、数字、符号）。这是常见密码，很容易被猜中。")
 
 
 def test_password_change_on_the_account_page(app, client, runner):
     _user(app, "shopper", "buyer")
     login(client, "shopper")
 
-    def change(current, new, again=None):
+    def change(current, new, again=None, headers=None):
         return client.post("/auth/password", data={"current_password": current, "new_password": new,
                                                    "new_password_again": new if again is None else again,
-                                                   "csrf_token": csrf_token(client)})
+                                                   "csrf_token": csrf_token(client)}, headers=headers)
 
     page = client.get("/auth/account").get_data(as_text=True)
     assert 'data-test="password-form"' in page and "修改密码" in page
@@ -248,6 +276,9 @@ def test_password_change_on_the_account_page(app, client, runner):
     ]:
         r = change(current, new, again)
         assert r.status_code == 400 and message in r.get_data(as_text=True), (new, r.status_code)
+    r = change(PASSWORD, "password123", headers=EN)
+    text = r.get_data(as_text=True)
+    assert r.status_code == 400 and "This is a well-known password, easy to guess." in text and "常见密码" not in text
     r = change(PASSWORD, "New-password-1")
     assert r.status_code == 302
     assert "密码已修改" in client.get("/auth/account").get_data(as_text=True)
@@ -256,6 +287,27 @@ def test_password_change_on_the_account_page(app, client, runner):
     # the CLI applies the same rules
     r = runner.invoke(args=["users", "create", "weak", "--role", "buyer", "--password", "1234567890"])
     assert r.exit_code != 0 and "至少两类字符" in r.output
+
+
+def test_account_page_in_each_language_and_the_choice_saved_there(app, client):
+    _user(app, "shopper", "buyer")
+    login(client, "shopper")
+    page = client.get("/auth/account").get_data(as_text=True)
+    assert "修改密码" in page and "接口令牌" in page and "二次验证" in page
+    assert "Change password" not in page and "API token" not in page
+    assert '<option value="zh" lang="zh-CN" selected>中文</option>' in page  # the page's language chosen
+    english = client.get("/auth/account", headers=EN).get_data(as_text=True)
+    assert "Change password" in english and "API token" in english and "Two-factor sign-in" in english
+    assert "修改密码" not in english and "接口令牌" not in english
+    # the account page's choice: saved on the user, back to the account page, in English from then on
+    form = re.search(r'<form method="post" action="(/language)"[^>]*data-test="language-form"', page)
+    r = client.post(form.group(1), data={"lang": "en", "csrf_token": csrf_token(client)},
+                    headers={"Referer": "http://localhost/auth/account"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/auth/account")
+    with app.app_context():
+        assert db.session.query(User).filter_by(username="shopper").one().language == "en"
+    page = client.get("/auth/account", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "Change password" in page and '<option value="en" lang="en" selected>English</option>' in page
 
 
 def test_operator_resets_a_lost_second_factor(app, runner):

@@ -3,7 +3,8 @@ reaches its main pages — none wider than the screen (no sideways scrolling) �
 main job there: a merchant issues an invoice, an auditor opens a flagged one from its home
 page and clears it, the authority saves the audit parameters, a buyer accepts a receivable.
 Tables are cards then, each value with its column's name. Screenshots of each phone page are
-kept in reports/browser/mobile-*.png."""
+kept in reports/browser/mobile-*.png. Links, fields and buttons are found by their addresses and
+names (the pages are in the context's language, Chinese); the home page's words are checked."""
 import re
 from datetime import date, timedelta
 
@@ -14,10 +15,6 @@ PHONE = {"width": 375, "height": 740}
 BUYER_NAME = "昆明示例商贸有限公司"
 BUYER_TAX_ID = "91530100MA6K0002XU"  # the demo buyer's (backend.services.seed.DEMO)
 SELLER_TAX_ID = "91350100M000100Y43"  # merchant1's: an invoice to itself is flagged (self-dealing)
-
-
-def phone(new_page):
-    return new_page(viewport=PHONE, is_mobile=True, has_touch=True)
 
 
 def fits(page, screenshot, name):
@@ -51,30 +48,30 @@ def open_menu(page):
     return nav
 
 
-def go(page, link_name, screenshot, name):
-    """Through the menu to the page of ``link_name``; checks that it fits the screen."""
-    open_menu(page).get_by_role("link", name=link_name, exact=True).click()
+def go(page, path, screenshot, name):
+    """Through the menu to the page at ``path`` (its link found by its address, whatever the
+    page's language); checks that it fits the screen."""
+    open_menu(page).locator(f'a[href="{path}"]').click()
+    expect(page).to_have_url(re.compile(re.escape(path) + "$"))
     expect(page.locator("#site-nav")).to_be_hidden()  # a new page: the menu folded again
     fits(page, screenshot, name)
 
 
-def sign_in(page, username, password, app):
-    page.goto("/auth/login")
-    form = page.locator("main form")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        form.get_by_role("button", name="Log in").click()
-    if page.url.endswith("/auth/two-factor/code"):  # officials: the authenticator's code
-        from backendutil import second_factor_code
-
-        page.locator("main form").get_by_label("Code").fill(second_factor_code(app, username))
-        page.locator("main form").get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("heading", name=re.compile("待办"))).to_be_visible()  # the home page
+def on_phone(new_page, login, username):
+    """A phone's page (touch; its context in Chinese) signed in as ``username`` through the
+    conftest ``login`` (at a desktop width, where the header shows who signed in), then narrowed
+    to the phone's width on its home page, whose menu shows the user."""
+    page = new_page(viewport={"width": 1280, "height": 900}, is_mobile=True, has_touch=True)
+    login(page, username)
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("main h1")).to_have_text("待办")  # the home page
     nav = open_menu(page)
     expect(nav).to_contain_text(f"{username} ·")
     page.locator("#menu > summary").click()  # and folded again
     expect(nav).to_be_hidden()
+    return page
 
 
 def api(live_server, username, path, body):
@@ -88,30 +85,31 @@ def home_item(page, key):
     return page.locator(f'#attention li[data-item="{key}"]')
 
 
-def test_merchant_on_a_phone(new_page, live_server, screenshot):
-    page = phone(new_page)
-    sign_in(page, "merchant1", live_server.password, live_server.app)
+def test_merchant_on_a_phone(new_page, login, screenshot):
+    page = on_phone(new_page, login, "merchant1")
     expect(home_item(page, "month")).to_have_attribute("data-count", "0")
     expect(home_item(page, "failed")).to_contain_text("没有开票失败的发票")
     fits(page, screenshot, "merchant-home")
-    go(page, "Invoices 发票", screenshot, "merchant-invoices")
-    go(page, "应收账款 Receivables", screenshot, "merchant-receivables")
-    go(page, "数据看板 Dashboard", screenshot, "merchant-dashboard")
-    go(page, "入驻申请 Application", screenshot, "merchant-application")
+    go(page, "/merchant/invoices", screenshot, "merchant-invoices")
+    go(page, "/receivables/", screenshot, "merchant-receivables")
+    go(page, "/dashboards/merchant", screenshot, "merchant-dashboard")
+    go(page, "/onboarding/apply", screenshot, "merchant-application")
 
     # issues an invoice on the phone: the line items are a card each, every field reachable
-    go(page, "Issue 开票", screenshot, "merchant-issue")
-    page.get_by_label("名称", exact=True).first.fill(BUYER_NAME)
-    page.get_by_label("纳税人识别号").fill(BUYER_TAX_ID)
-    page.locator("input[name=item-0-name]").fill("办公用品 Office supplies")
-    page.get_by_label("数量").fill("10")
-    page.get_by_label("单价").fill("12.50")
-    page.get_by_label("税率", exact=True).select_option("13")
-    page.get_by_role("button", name="计算合计").click()
-    expect(page.locator(".totals")).to_contain_text("价税合计 ¥141.25")
+    go(page, "/merchant/issue", screenshot, "merchant-issue")
+    form = page.locator("main form")
+    form.locator("input[name=buyer_name]").fill(BUYER_NAME)
+    form.locator("input[name=buyer_tax_id]").fill(BUYER_TAX_ID)
+    form.locator("input[name=item-0-name]").fill("办公用品 Office supplies")
+    form.locator("input[name=item-0-quantity]").fill("10")
+    form.locator("input[name=item-0-unit_price]").fill("12.50")
+    form.locator("select[name=item-0-tax_rate]").select_option("13")
+    form.locator("button[name=action][value=preview]").click()
+    expect(page.locator(".totals")).to_contain_text("¥141.25")
     fits(page, screenshot, "merchant-issue-totals")
-    page.get_by_role("button", name="开具并上链").click()
-    expect(page.locator(".flash.ok")).to_contain_text("开票成功")
+    page.locator("main form button[name=action][value=issue]").click()
+    expect(page).to_have_url(re.compile(r"/invoices/\d{20}$"))
+    expect(page.locator(".flash.ok")).to_be_visible()
     number = re.search(r"/invoices/(\d{20})$", page.url).group(1)
     fits(page, screenshot, "merchant-invoice")
 
@@ -119,28 +117,27 @@ def test_merchant_on_a_phone(new_page, live_server, screenshot):
     page.locator("header .brand").click()
     expect(home_item(page, "month")).to_have_attribute("data-count", "1")
     expect(home_item(page, "month")).to_contain_text("¥141.25")
-    go(page, "Invoices 发票", screenshot, "merchant-invoices-one")
-    cell = page.locator("#invoice-table tbody tr", has_text=number).locator('td[data-label="价税合计"]')
+    go(page, "/merchant/invoices", screenshot, "merchant-invoices-one")
+    cell = page.locator("#invoice-table tbody tr", has_text=number).locator('td[data-label^="价税合计"]')
     expect(cell).to_have_text("¥141.25")
     label = cell.evaluate("td => getComputedStyle(td, '::before').content")
-    assert label == '"价税合计"'
+    assert label.startswith('"价税合计'), label
 
 
-def test_auditor_opens_a_flagged_invoice_on_a_phone(new_page, live_server, screenshot):
+def test_auditor_opens_a_flagged_invoice_on_a_phone(new_page, live_server, login, screenshot):
     flagged = api(live_server, "merchant1", "/invoices",
                   {"buyer_name": "厦门示例贸易有限公司", "buyer_tax_id": SELLER_TAX_ID,
                    "items": [{"name": "咨询服务 Consulting", "unit_price": 500_00, "tax_rate": 6}]})
     assert flagged["status"] == "Flagged"
-    page = phone(new_page)
-    sign_in(page, "auditor", live_server.password, live_server.app)
+    page = on_phone(new_page, login, "auditor")
     item = home_item(page, "review_backlog")
     expect(item).to_have_attribute("data-count", "1")
     expect(home_item(page, "alerts_mine_open")).to_contain_text("没有分配给您的待处理预警")
     fits(page, screenshot, "auditor-home")
-    go(page, "All invoices 全部发票", screenshot, "auditor-invoices")
-    go(page, "异常预警 Alerts", screenshot, "auditor-alerts")
-    go(page, "报表 Reports", screenshot, "auditor-reports")
-    go(page, "History 查验记录", screenshot, "auditor-history")
+    go(page, "/audit/invoices", screenshot, "auditor-invoices")
+    go(page, "/alerts", screenshot, "auditor-alerts")
+    go(page, "/reports", screenshot, "auditor-reports")
+    go(page, "/verify/history", screenshot, "auditor-history")
 
     # from home to the queue (a card per invoice), then the invoice, cleared there
     page.locator("header .brand").click()
@@ -149,60 +146,59 @@ def test_auditor_opens_a_flagged_invoice_on_a_phone(new_page, live_server, scree
     expect(row).to_be_visible()
     fits(page, screenshot, "auditor-queue")
     row.get_by_role("link", name=flagged["number"]).click()
-    expect(page.locator("h1 .badge")).to_have_text("待审核")
+    expect(page.locator("h1 .badge.s-flagged")).to_be_visible()
     fits(page, screenshot, "auditor-flagged-invoice")
-    page.get_by_role("button", name="通过 Clear").click()
-    expect(page.locator(".flash.ok")).to_contain_text("审核完成")
+    page.locator(f'form[action$="/invoices/{flagged["number"]}/clear"] button[type=submit]').click()
+    expect(page.locator(".flash.ok")).to_be_visible()
     fits(page, screenshot, "auditor-cleared")
     page.locator("header .brand").click()
     expect(home_item(page, "review_backlog")).to_have_attribute("data-count", "0")
     expect(home_item(page, "review_backlog")).to_contain_text("审核队列为空")
 
 
-def test_authority_on_a_phone(new_page, live_server, screenshot):
-    page = phone(new_page)
-    sign_in(page, "authority", live_server.password, live_server.app)
+def test_authority_on_a_phone(new_page, login, screenshot):
+    page = on_phone(new_page, login, "authority")
     for key in ("applications", "review_backlog", "alerts_open"):
         expect(home_item(page, key)).to_have_attribute("data-count", "0")
     fits(page, screenshot, "authority-home")
-    go(page, "Review queue 审核", screenshot, "authority-queue")
-    go(page, "异常预警 Alerts", screenshot, "authority-alerts")
-    go(page, "Users 用户角色", screenshot, "authority-users")
-    go(page, "数据看板 Dashboard", screenshot, "authority-dashboard")
-    go(page, "Merchants 商户管理", screenshot, "authority-merchants")
-    expect(page.get_by_role("button", name="Suspend 暂停")).to_have_count(3)  # each merchant's, on its card
+    go(page, "/audit/queue", screenshot, "authority-queue")
+    go(page, "/alerts", screenshot, "authority-alerts")
+    go(page, "/admin/users", screenshot, "authority-users")
+    go(page, "/dashboards/authority", screenshot, "authority-dashboard")
+    go(page, "/admin/merchants", screenshot, "authority-merchants")
+    suspend = page.locator('form[action$="/suspend"] button[type=submit]')
+    expect(suspend).to_have_count(3)  # each merchant's, on its card
 
-    go(page, "Parameters 审计参数", screenshot, "authority-parameters")
-    page.get_by_role("button", name="Save on chain 保存上链").click()
-    expect(page.locator(".flash.ok")).to_contain_text("审计参数已更新")
+    go(page, "/admin/parameters", screenshot, "authority-parameters")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".flash.ok")).to_be_visible()
     fits(page, screenshot, "authority-parameters-saved")
 
 
-def test_buyer_accepts_a_receivable_on_a_phone(new_page, live_server, screenshot):
+def test_buyer_accepts_a_receivable_on_a_phone(new_page, live_server, login, screenshot):
     invoice = api(live_server, "merchant1", "/invoices",
                   {"buyer_name": BUYER_NAME, "buyer_tax_id": BUYER_TAX_ID,
                    "items": [{"name": "服务器 Server", "unit_price": 8_000_00, "tax_rate": 13}]})
     due = (date.today() + timedelta(days=30)).isoformat()
     api(live_server, "merchant1", "/receivables", {"invoice_number": invoice["number"], "amount": 5_000_00,
                                                     "due_date": due})
-    page = phone(new_page)
-    sign_in(page, "buyer", live_server.password, live_server.app)
+    page = on_phone(new_page, login, "buyer")
     expect(home_item(page, "new_invoices")).to_have_attribute("data-count", "1")
     expect(home_item(page, "to_accept")).to_have_attribute("data-count", "1")
     fits(page, screenshot, "buyer-home")
-    go(page, "收票箱 Inbox", screenshot, "buyer-inbox")
+    go(page, "/inbox", screenshot, "buyer-inbox")
     expect(page.locator("#inbox-table tbody tr", has_text=invoice["number"])).to_be_visible()
-    go(page, "应付账款 Payables", screenshot, "buyer-payables")
-    go(page, "报表 Reports", screenshot, "buyer-reports")
+    go(page, "/receivables/payables", screenshot, "buyer-payables")
+    go(page, "/reports", screenshot, "buyer-reports")
 
     # from home to the receivables to accept, accepted on the card
     page.locator("header .brand").click()
     home_item(page, "to_accept").get_by_role("link").click()
     card = page.locator("#to-accept-receivables tbody tr").first
-    expect(card.locator('td[data-label="面值 Amount"]')).to_have_text("¥5,000.00")
+    expect(card.locator('td[data-label^="面值"]')).to_have_text("¥5,000.00")
     fits(page, screenshot, "buyer-to-accept")
-    card.get_by_role("button", name="确认 Accept").click()
-    expect(page.locator(".flash.ok")).to_contain_text("已确认应收账款")
+    card.locator('[data-test="submit-accept"]').click()
+    expect(page.locator(".flash.ok")).to_be_visible()
     fits(page, screenshot, "buyer-accepted")
     page.locator("header .brand").click()
     expect(home_item(page, "to_accept")).to_have_attribute("data-count", "0")

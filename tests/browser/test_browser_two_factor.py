@@ -1,8 +1,9 @@
 """Two-factor sign-in in Chromium, as an official would meet it: an authority account without a
-second factor signs in, cannot open an authority page, enrols by reading the secret from the
-page (the code computed with pyotp, as an authenticator app would), is shown its recovery codes
-once and reaches the authority pages; signing in again asks for a code. The seeded auditor signs
-in through the ``login`` fixture's second step."""
+second factor signs in (a Chinese browser), cannot open an authority page, enrols by reading the
+secret from the page (the code computed with pyotp, as an authenticator app would), is shown its
+recovery codes once and reaches the authority pages; signing in again, from an English browser,
+asks for a code on a page in English. The seeded auditor signs in through the ``login``
+fixture's second step."""
 import re
 import time
 
@@ -19,11 +20,12 @@ def test_authority_enrols_then_reaches_the_authority_pages(page, new_page, live_
         create_user("authority2", "authority", PASSWORD)
     page.goto("/auth/login")
     form = page.locator("main form")
-    form.get_by_label("Username").fill("authority2")
-    form.get_by_label("Password").fill(PASSWORD)
-    form.get_by_role("button", name="Log in").click()
+    form.get_by_label("用户名").fill("authority2")
+    form.get_by_label("密码").fill(PASSWORD)
+    form.get_by_role("button", name="登录").click()
     expect(page).to_have_url(re.compile(r"/auth/two-factor/enrol$"))
-    expect(page.locator('[data-test="enrol-required"]')).to_contain_text("必须开启二次验证")
+    expect(page.locator('[data-test="enrol-required"]')).to_have_text(
+        "您的角色（税务机关）必须开启二次验证后才能使用平台。")
     page.goto("/admin/merchants")  # no authority page before the second factor
     expect(page).to_have_url(re.compile(r"/auth/two-factor/enrol$"))
     qr = page.locator('[data-test="totp-qr"]')
@@ -31,26 +33,31 @@ def test_authority_enrols_then_reaches_the_authority_pages(page, new_page, live_
     assert qr.evaluate("img => img.naturalWidth") > 0  # the data: SVG passed the CSP and was drawn
     secret = page.locator('[data-test="totp-secret"]').inner_text().strip()
     screenshot(page, "two-factor-enrol")
-    page.get_by_label("验证码 Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_label("验证码").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="确认并开启").click()
+    expect(page.locator(".flash.ok").first).to_have_text("二次验证已开启。")
     expect(page.locator('[data-test="recovery-codes"] li')).to_have_count(10)
     page.locator('[data-test="recovery-continue"]').click()
-    page.get_by_role("link", name="Merchants 商户管理").click()
-    expect(page.get_by_role("heading", name="Merchants 商户管理")).to_be_visible()
+    page.locator("header nav").get_by_role("link", name="商户管理").click()
+    expect(page).to_have_url(re.compile(r"/admin/merchants$"))
+    expect(page.locator("main h1")).to_contain_text("商户管理")
 
-    # signing in again: the password, then a code (the next 30-second step's: the current one was used)
-    page.locator("header nav").get_by_role("button", name="Log out").click()
-    page.goto("/auth/login")
-    page.get_by_label("Username").fill("authority2")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/auth/two-factor/code$"))
-    page.get_by_label("验证码 Code").fill(pyotp.TOTP(secret).at(time.time() + 30))
-    page.get_by_role("button", name="验证并登录").click()
-    expect(page.locator("header nav")).to_contain_text("authority2 ·")
-    page.goto("/admin/users")
-    expect(page.get_by_role("heading", name="Users and on-chain roles")).to_be_visible()
+    # signing in again from an English browser: the password, then a code (the next 30-second
+    # step's: the current one was used), the pages in English
+    english = new_page(locale="en-US")
+    english.goto("/auth/login")
+    english.get_by_label("Username").fill("authority2")
+    english.get_by_label("Password").fill(PASSWORD)
+    english.get_by_role("button", name="Log in").click()
+    expect(english).to_have_url(re.compile(r"/auth/two-factor/code$"))
+    expect(english.locator("main h1")).to_have_text("Second step")
+    english.get_by_label("Code").fill(pyotp.TOTP(secret).at(time.time() + 30))
+    english.get_by_role("button", name="Verify and log in").click()
+    expect(english.locator("header nav")).to_contain_text("authority2 · Authority")
+    english.goto("/admin/users")
+    expect(english).to_have_url(re.compile(r"/admin/users$"))
 
     auditor = login(new_page(), "auditor")  # the seeded auditor: enrolled, its code from the seed's secret
     auditor.goto("/audit/queue")
-    expect(auditor.get_by_role("heading", name="Review queue")).to_be_visible()
+    expect(auditor).to_have_url(re.compile(r"/audit/queue$"))
+    expect(auditor.locator("#review-queue")).to_be_attached()  # the queue, not the enrolment
