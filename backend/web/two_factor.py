@@ -15,7 +15,7 @@ from .auth import PENDING, client_address, finish_login, locked_response, pendin
 
 bp = Blueprint("two_factor", __name__, url_prefix="/auth/two-factor")
 # what a signed-in user who must enrol may still reach (the API takes bearer tokens, not sessions)
-OPEN_ENDPOINTS = {"two_factor.enrol", "two_factor.code", "auth.login", "auth.logout", "static"}
+OPEN_ENDPOINTS = {"two_factor.enrol", "two_factor.code", "auth.login", "auth.logout", "language.choose", "static"}
 
 
 class CodeForm(FlaskForm):
