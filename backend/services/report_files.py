@@ -3,7 +3,7 @@ workbook (a summary sheet and the detail) and an A4 PDF drawn with reportlab's b
 font, as the invoice PDF is."""
 import io
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, pgettext
 
 from .reports import status_word
 
@@ -27,7 +27,7 @@ def statement_xlsx(data, platform_report=False):
     ws.column_dimensions["A"].width = 34
     for col in "BCDE":
         ws.column_dimensions[col].width = 18
-    detail = wb.create_sheet(_("Detail"))
+    detail = wb.create_sheet(pgettext("sheet", "Detail"))
     if platform_report:
         detail.append([_("Seller tax ID"), _("Seller"), _("Invoice count"), _("Net amount"), _("Tax amount"),
                        _("Gross amount")])

@@ -27,7 +27,7 @@ bp = Blueprint("claims", __name__)
 STAFF = ("employee", "approver")
 EXPIRED = _l("The form expired: reload the page and try again.")
 # each check made at submission (services.claims)
-CHECK_LABELS = {"authentic": _l("Authentic"), "status": _l("Invoice status"),
+CHECK_LABELS = {"authentic": _l("Authenticity"), "status": _l("Invoice status"),
                 "not_claimed": _l("Not claimed before"), "buyer": _l("Addressed to this company")}
 SOURCE_LABELS = {"elements": _l("Four elements"), "document": _l("JSON document"), "pdf": _l("PDF")}
 GROUP_LABELS = expense_report.GROUP_TITLES
