@@ -71,6 +71,7 @@ def test_the_whole_20_digit_check_code_is_taken_and_other_lengths_are_explained(
     assert api().post("/verify", json=query(inv, check_code=inv["check_code"])).get_json()["result"] == "authentic"
     r = api().post("/verify", json=query(inv, check_code=inv["check_code"][-7:]))
     assert r.status_code == 400 and "后6位" in r.get_json()["fields"]["check_code"]
+    r = api().post("/verify", json=query(inv, check_code=inv["check_code"][-7:]), headers={"Accept-Language": "en"})
     assert "last 6 digits or all 20" in r.get_json()["fields"]["check_code"]
     client = chain_app.test_client()
     page = client.get("/verify/").get_data(as_text=True)
