@@ -112,9 +112,16 @@ def is_amount(loc) -> bool:
     return bool(names) and names[-1] in AMOUNT_FIELDS
 
 
+SENTENCE_ENDS = (".", "。", "!", "！", "?", "？")
+
+
 def sentence(loc, problem) -> str:
     """``problem`` (a predicate: "must be at most ¥100.00") as a sentence about the field
-    at ``loc``: "The unit price of item 1 must be at most ¥100.00." / "第 1 行商品的单价…。"."""
+    at ``loc``: "The unit price of item 1 must be at most ¥100.00." / "第 1 行商品的单价…。".
+    A problem that is a whole sentence already (it ends with a full stop) is kept as it is."""
+    problem = str(problem)
+    if problem.rstrip().endswith(SENTENCE_ENDS):
+        return problem
     text = _("%(field)s %(problem)s.", field=field_words(loc), problem=problem)
     return text[:1].upper() + text[1:]
 
