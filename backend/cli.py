@@ -38,8 +38,9 @@ def create_user(username, role, password=None, *, address=None, dev_account=None
         raise ValueError(f"user {username!r} exists")
     password = password or passwords.generate()
     if passwords.problems(password, username):
-        raise ValueError("密码不符合要求 the password does not meet the rules: " +
-                         "; ".join(f"{zh} {en}" for zh, en in passwords.problems(password, username)))
+        raise ValueError("密码不符合要求 the password does not meet the rules: " +  # an operator's console: both
+                         "; ".join(p if isinstance(p, str) else " ".join(map(str, p))  # (zh, en) or one translated text
+                                   for p in passwords.problems(password, username)))
     keyring = get_keyring()
     if dev_account is not None:
         address = keyring.dev_address(dev_account)

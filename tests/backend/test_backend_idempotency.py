@@ -53,7 +53,7 @@ def test_issue_form_submitted_twice_issues_once(browser, chain_app):
     again = b.post("/merchant/issue", {**issue_form(), "action": "issue", "form_token": token}, page=page)
     assert again.status_code == 302 and again.headers["Location"] == first.headers["Location"]
     shown = b.get(again.headers["Location"]).get_data(as_text=True)
-    assert ALREADY in shown and "already submitted" in shown
+    assert ALREADY in shown and "already submitted" not in shown  # one language
     assert count(chain_app, Invoice) == 1 and count(chain_app, OutboxTx, function="issue") == 1
     # a new form (a new token) issues a second invoice
     page = b.get("/merchant/issue").get_data(as_text=True)
