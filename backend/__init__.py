@@ -38,8 +38,8 @@ def _http_error(exc):
         return api_errors.handle(exc)
     if exc.code == 429:
         return security.rate_limited_response(exc)
-    description = config_module.too_large_message() if exc.code == 413 else exc.description
-    page = make_response(render_template("error.html", code=exc.code, name=exc.name, description=description),
+    name, description = api_errors.http_error_words(exc)  # in words, in the request's language
+    page = make_response(render_template("error.html", code=exc.code, name=name, description=description),
                          exc.code)
     return api_errors.with_headers_of(exc, page)
 

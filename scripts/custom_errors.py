@@ -1,7 +1,8 @@
 """Custom errors of the platform contracts by name, for auditors in `brownie console` (or any
 Python): brownie and web3 show a revert only as its selector and raw arguments
 (`ContractCustomError('0x20bb2818…')`). The names and argument types come from the ABIs in
-build/contracts; the message (Chinese, then English) is the web app's (backend.chain.errors).
+build/contracts; the message, in Chinese then English, is the web app's (backend.chain.errors,
+translated through its catalogs).
 
     >>> from scripts.custom_errors import call, explain
     >>> call(reg.getInvoiceByNumber, "26351000000000000099")
@@ -18,9 +19,32 @@ from eth_utils import function_abi_to_4byte_selector, to_checksum_address
 
 from backend.chain.client import _abi_type
 from backend.chain.errors import human_message, jsonable
+from backend.core import i18n
 
 BUILD = Path(__file__).resolve().parent.parent / "build" / "contracts"
 HEX = re.compile(r"0x[0-9a-fA-F]{8,}")
+
+
+@lru_cache(maxsize=1)
+def _babel_app():
+    """A bare Flask app with the catalogs (the messages are translated in an app context)."""
+    from flask import Flask
+
+    app = Flask("custom_errors")
+    i18n.init_app(app)
+    return app
+
+
+def bilingual_message(name, args):
+    """The web app's message of the error in Chinese, then in English."""
+    from flask_babel import force_locale
+
+    with _babel_app().app_context():
+        texts = []
+        for language in ("zh", "en"):
+            with force_locale(language):
+                texts.append(human_message(name, args))
+    return " ".join(texts)
 
 
 class CustomError(Exception):
@@ -29,7 +53,7 @@ class CustomError(Exception):
     def __init__(self, name, args):
         self.name, self.args_ = name, args
         super().__init__(f"{name}({', '.join(f'{k}={jsonable(v)}' for k, v in args.items())}): "
-                         f"{human_message(name, args)}")
+                         f"{bilingual_message(name, args)}")
 
 
 @lru_cache(maxsize=1)

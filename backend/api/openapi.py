@@ -25,16 +25,17 @@ DESCRIPTION = (
     "Money in integer fen; tax_rate in whole percent (each line its own; one on-chain rate group per rate); dates "
     "YYYY-MM-DD (China time). Invoice numbers come from the merchant's own range; the buyer is on chain only as a "
     "salted commitment (salt and tag in the document's buyer block). Errors are {\"error\", \"message\", "
-    "\"fields\"?}; messages are Chinese, then English. Text fields are stripped of leading and trailing white space "
-    "and may not hold control characters. JSON bodies: UTF-8, no NaN/Infinity, at most 32 levels deep.")
+    "\"fields\"?}; `message` and the texts of `fields` are in the language of Accept-Language (Chinese by "
+    "default, or English: `en`), while `error` and the keys of `fields` are codes for programs. Text fields are "
+    "stripped of leading and trailing white space and may not hold control characters. JSON bodies: UTF-8, no NaN/Infinity, at most 32 levels deep.")
 ERROR_TEXT = {
     400: "Validation error (per field) 请求有误", 401: "Missing or invalid bearer token 未登录或令牌无效",
     403: "Role or ownership refusal 无权操作", 404: "Not found 未找到",
     409: "Chain refusal: state conflict (custom error name in `error`) 状态冲突",
     413: "Body larger than MAX_CONTENT_LENGTH 请求内容过大",
     422: "Chain refusal: audit rule (custom error name in `error`) 审核规则拒绝",
-    429: "Rate limited (`rate_limited`): too many requests from this client address; the message (Chinese, then "
-         "English) and Retry-After say when to retry 请求过于频繁",
+    429: "Rate limited (`rate_limited`): too many requests from this client address; the message and "
+         "Retry-After say when to retry 请求过于频繁",
     503: "Chain unavailable 区块链暂不可用"}
 RETRY_AFTER = {"Retry-After": {"description": "seconds until the limit lets the client in again",
                                "schema": {"type": "integer", "minimum": 1}}}

@@ -19,6 +19,8 @@ import math
 import time
 
 from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import CSRFProtect
 from limits import parse_many
@@ -37,11 +39,12 @@ CSP = (
 NO_STORE_ENDPOINTS = {"auth.login", "auth.token", "auth.account", "two_factor.code", "two_factor.enrol",
                       "two_factor.recovery_codes"}
 
-# What a person reads when a limit is hit, per kind (Chinese first, then English).
+# What a person reads when a limit is hit, per kind (translated: docs/i18n.md).
 LIMIT_TEXT = {
-    "verify": ("查验请求过于频繁。", "Too many verification requests."),
-    "login": ("登录尝试失败次数过多。", "Too many failed login attempts."),
+    "verify": _l("Too many verification requests."),
+    "login": _l("Too many failed sign-in attempts."),
 }
+LIMIT_TEXT_OTHER = _l("Too many requests.")
 
 
 def init_app(app):
@@ -159,18 +162,17 @@ def retry_after(exc=None):
 
 
 def limit_message(exc, seconds):
-    """(Chinese + English message) of a 429, naming when to retry."""
+    """A 429's message in the request's language, naming when to retry."""
     kind = exc.description if isinstance(exc, RateLimitExceeded) else None
-    cn, en = LIMIT_TEXT.get(kind, ("请求过于频繁。", "Too many requests."))
-    return f"{cn}请在 {seconds} 秒后重试。{en} Retry in {seconds} seconds."
+    return _("%(what)s Please try again in %(seconds)s seconds.", what=LIMIT_TEXT.get(kind, LIMIT_TEXT_OTHER),
+             seconds=seconds)
 
 
 def rate_limited_response(exc):
     """The friendly 429 page of the HTML routes."""
     seconds = retry_after(exc)
     kind = exc.description if isinstance(exc, RateLimitExceeded) else None
-    cn, en = LIMIT_TEXT.get(kind, ("请求过于频繁。", "Too many requests."))
-    body = render_template("rate_limited.html", seconds=seconds, cn=cn, en=en, kind=kind)
+    body = render_template("rate_limited.html", seconds=seconds, what=LIMIT_TEXT.get(kind, LIMIT_TEXT_OTHER), kind=kind)
     return body, 429, {"Retry-After": str(seconds)}
 
 

@@ -16,10 +16,13 @@ from pydantic import (
     ValidationInfo,
     WithJsonSchema,
 )
+from flask_babel import gettext as _
 from pydantic_core import PydanticCustomError
 
 from ..core import canonical
+from ..core.canonical import yuan
 from ..core.config import DEFAULTS
+from . import field_words
 
 # Text the API takes: no control characters (leading and trailing white space is stripped);
 # a required text also needs one character that is not white space.
@@ -49,8 +52,9 @@ class Answer(BaseModel):
 
 
 class Error(Answer):
-    """Every refusal: a code (a custom-error name of the contracts, or ours), a message
-    (Chinese, then English), and per-field problems for a 400."""
+    """Every refusal: a code (a custom-error name of the contracts, or ours), a message in
+    the request's language (Accept-Language; Chinese by default), and per-field problems for
+    a 400 (the field's path → a sentence naming the field in words)."""
     error: str
     message: str
     fields: dict[str, str] | None = None
@@ -93,15 +97,15 @@ def limit_from(keyword: str, name: str) -> dict:
 
 def _date(value, info: ValidationInfo, *, allow_future: bool):
     if not isinstance(value, str) or not DATE_RE.match(value.strip()):
-        raise PydanticCustomError("date", "must be a date YYYY-MM-DD")
+        raise PydanticCustomError("date", _("must be a date (YYYY-MM-DD)"))
     try:
         d = date.fromisoformat(value.strip())
     except ValueError:
-        raise PydanticCustomError("date", "not a valid date") from None
+        raise PydanticCustomError("date", _("is not a valid date")) from None
     if d.year < 2000:
-        raise PydanticCustomError("date", "too old")
+        raise PydanticCustomError("date", _("is before the year 2000"))
     if not allow_future and d > datetime.now(canonical.CHINA).date():
-        raise PydanticCustomError("date", "is in the future (China time)")
+        raise PydanticCustomError("date", _("is in the future (China time)"))
     return d
 
 
@@ -123,44 +127,70 @@ def field_path(loc) -> str:
     return out or "body"
 
 
-MESSAGES = {  # pydantic's words for the commonest problems, in ours
-    "missing": "required", "int_type": "must be an integer (amounts in fen)", "model_type": "must be an object",
-    "model_attributes_type": "must be an object", "dict_type": "must be an object", "list_type": "must be a list",
-    "string_type": "must be a string", "bool_type": "must be true or false",
-}
+def _predicates():
+    """pydantic's words for the commonest problems, in ours (what is said of the field)."""
+    return {
+        "missing": _("is required"), "model_type": _("must be an object"), "model_attributes_type": _("must be an object"),
+        "dict_type": _("must be an object"), "list_type": _("must be a list"), "string_type": _("must be text"),
+        "bool_type": _("must be true or false"),
+    }
+
+
+def _limit(loc, value):
+    return yuan(value) if field_words.is_amount(loc) and isinstance(value, int) else value
 
 
 def _message(err) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
-    if kind in MESSAGES:
-        return MESSAGES[kind]
+    """What is wrong with the field, said of it ("must be at most ¥100.00"), in the
+    request's language; amount limits in yuan."""
+    kind, ctx, loc = err["type"], err.get("ctx") or {}, err["loc"]
+    predicates = _predicates()
+    if kind in predicates:
+        return predicates[kind]
+    if kind == "int_type":
+        return _("must be a whole number of fen") if field_words.is_amount(loc) else _("must be a whole number")
     if kind == "string_too_short":
-        return "required" if ctx.get("min_length") == 1 else f"at least {ctx.get('min_length')} characters"
+        return _("is required") if ctx.get("min_length") == 1 else \
+            _("must have at least %(count)s characters", count=ctx.get("min_length"))
     if kind == "string_too_long":
-        return f"at most {ctx.get('max_length')} characters"
+        return _("must have at most %(count)s characters", count=ctx.get("max_length"))
     if kind == "string_pattern_mismatch":
-        return "invalid format (control characters are not allowed)"
-    if kind in ("greater_than_equal", "less_than_equal"):
-        return err["msg"].replace("Input should be", "must be")
-    if kind == "too_short" and ctx.get("min_length") == 1:
-        return "at least one"
+        return _("is not in the right form (control characters are not allowed)")
+    if kind == "greater_than_equal":
+        return _("must be at least %(limit)s", limit=_limit(loc, ctx.get("ge")))
+    if kind == "less_than_equal":
+        return _("must be at most %(limit)s", limit=_limit(loc, ctx.get("le")))
+    if kind == "greater_than":
+        return _("must be more than %(limit)s", limit=_limit(loc, ctx.get("gt")))
+    if kind == "less_than":
+        return _("must be less than %(limit)s", limit=_limit(loc, ctx.get("lt")))
+    if kind == "too_short":
+        return _("needs at least one entry") if ctx.get("min_length") == 1 else \
+            _("needs at least %(count)s entries", count=ctx.get("min_length"))
     if kind == "too_long":
-        return f"at most {ctx.get('max_length')}"
-    return err["msg"].replace("Value error, ", "")
+        return _("can have at most %(count)s entries", count=ctx.get("max_length"))
+    if kind in ("literal_error", "enum"):
+        return _("must be one of %(values)s", values=ctx.get("expected", ""))
+    if kind in ("int_parsing", "int_from_float", "float_parsing", "decimal_parsing"):
+        return _("must be a number")
+    if kind.startswith("string_") or kind.startswith("str_"):
+        return _("must be text")
+    return err["msg"].replace("Value error, ", "")  # our own validators' words (translated where they are raised)
 
 
 def errors_by_field(exc: ValidationError) -> dict[str, str]:
-    """pydantic's errors as ``{field path: what is wrong}``; unknown fields of an object
-    are one entry at the object's path: "unknown fields: a, b"."""
+    """pydantic's errors as ``{field path: a sentence naming the field in words}`` (in the
+    request's language); unknown fields of an object are one entry at the object's path."""
     fields, unknown = {}, {}
     for err in exc.errors(include_url=False):
         loc = err["loc"]
         if err["type"] == "extra_forbidden":
-            unknown.setdefault(field_path(loc[:-1]), []).append(str(loc[-1]))
+            unknown.setdefault(tuple(loc[:-1]), []).append(str(loc[-1]))
         else:
-            fields.setdefault(field_path(loc), _message(err))
-    for path, names in unknown.items():
-        fields.setdefault(path, "unknown fields: " + ", ".join(sorted(names)))
+            fields.setdefault(field_path(loc), field_words.sentence(loc, _message(err)))
+    for loc, names in unknown.items():
+        fields.setdefault(field_path(loc), field_words.sentence(
+            loc, _("has fields that are not known: %(names)s", names=", ".join(sorted(names)))))
     return fields
 
 

@@ -5,9 +5,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from flask_babel import gettext as _
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, ValidationInfo, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
+from ..core.canonical import yuan
 from .common import (
     PAGE_MAX,
     QUERY_TEXT,
@@ -54,17 +56,17 @@ def _quantity(value):
     an int, or the normalised decimal string."""
     if isinstance(value, int) and not isinstance(value, bool):
         if value <= 0 or value > 10**12:
-            raise PydanticCustomError("quantity", "must be between 1 and 10^12")
+            raise PydanticCustomError("quantity", _("must be from 1 to 1,000,000,000,000"))
         return value
     if isinstance(value, (str, Decimal)):
         text_ = str(value).strip()
         if not QTY_RE.match(text_):
-            raise PydanticCustomError("quantity", "must be a positive number with at most 6 decimals")
+            raise PydanticCustomError("quantity", _("must be a positive number with at most 6 decimal places"))
         d = Decimal(text_)
         if d <= 0:
-            raise PydanticCustomError("quantity", "must be positive")
+            raise PydanticCustomError("quantity", _("must be more than zero"))
         return int(d) if d == d.to_integral_value() else format(d.normalize(), "f")
-    raise PydanticCustomError("quantity", "must be a number")
+    raise PydanticCustomError("quantity", _("must be a number"))
 
 
 Quantity = Annotated[Any, BeforeValidator(_quantity), WithJsonSchema({
@@ -76,7 +78,7 @@ Quantity = Annotated[Any, BeforeValidator(_quantity), WithJsonSchema({
 
 def _vat_rate(value):
     if value not in VAT_RATES:
-        raise PydanticCustomError("tax_rate", "must be one of {rates} (%)", {"rates": ", ".join(map(str, VAT_RATES))})
+        raise PydanticCustomError("tax_rate", _("must be one of %(rates)s", rates=", ".join(f"{r}%" for r in VAT_RATES)))
     return value
 
 
@@ -88,7 +90,7 @@ def _at_most_setting(name):
     def check(value, info: ValidationInfo):
         limit = setting(name, info.context)
         if value is not None and value > limit:
-            raise PydanticCustomError("setting", "must be at most {limit}", {"limit": limit})
+            raise PydanticCustomError("setting", _("must be at most %(limit)s", limit=yuan(limit)))
         return value
     return AfterValidator(check)
 
@@ -114,7 +116,7 @@ class Item(Model):
 def _items_within_setting(items, info: ValidationInfo):
     limit = setting("INVOICE_MAX_ITEMS", info.context)
     if len(items) > limit:
-        raise PydanticCustomError("too_long", "at most {limit} line items", {"limit": limit})
+        raise PydanticCustomError("too_long", _("can have at most %(count)s lines", count=limit))
     return items
 
 
@@ -142,7 +144,7 @@ class IssueRequest(Model):
     @classmethod
     def _no_booleans(cls, value):
         if isinstance(value, bool):
-            raise PydanticCustomError("invoice_type", "must be 0 (ordinary) or 1 (special VAT)")
+            raise PydanticCustomError("invoice_type", _("must be 0 (ordinary invoice) or 1 (special VAT invoice)"))
         return value
 
     @property

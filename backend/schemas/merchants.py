@@ -3,6 +3,7 @@
 import re
 from typing import Annotated, Literal
 
+from flask_babel import gettext as _
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -28,7 +29,7 @@ def valid_uscc(code):
 
 def _uscc(code):
     if not valid_uscc(code):
-        raise PydanticCustomError("uscc", "not a valid Unified Social Credit Code (check character)")
+        raise PydanticCustomError("uscc", _("is not a valid Unified Social Credit Code (its check character is wrong)"))
     return code
 
 
@@ -52,7 +53,7 @@ class Limits(Model):
     @classmethod
     def _quota_covers_cap(cls, quota, info: ValidationInfo):
         if quota < info.data.get("invoice_cap", 0):
-            raise PydanticCustomError("limits", "must be at least the invoice cap")
+            raise PydanticCustomError("limits", _("must be at least the invoice cap"))
         return quota
 
     def as_tuple(self):

@@ -2,6 +2,7 @@
 batch's rows and results, an uploaded document's result, the verification history."""
 from typing import Annotated, Any, Literal
 
+from flask_babel import gettext as _
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -14,6 +15,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ..core.canonical import yuan
 from .common import QUERY_TEXT, Answer, AnyDate, InvoiceNumber, Model, Query, limit_from, setting
 
 RESULTS = ("authentic", "not_found", "mismatch", "voided", "flagged", "rejected", "red_lettered",
@@ -25,9 +27,9 @@ def _gross(value):
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 19:
         return int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
-        raise PydanticCustomError("int_type", "must be an integer (amounts in fen)")
+        raise PydanticCustomError("int_type", _("must be a whole number of fen"))
     if not 0 <= value <= 10**18:
-        raise PydanticCustomError("range", "must be from 0 to 10^18")
+        raise PydanticCustomError("range", _("must be from 0 to %(limit)s", limit=yuan(10**18)))
     return value
 
 
@@ -37,9 +39,10 @@ def _check_code(value):
         value = str(value)
     if not isinstance(value, str) or not (value.strip().isascii() and value.strip().isdigit()
                                           and len(value.strip()) in (6, 20)):
-        got = f"（收到 {len(value.strip())} 位 got {len(value.strip())} characters）" if isinstance(value, str) else ""
-        raise PydanticCustomError("check_code", "校验码请填写后6位数字或完整的20位数字{got}。Enter the check "
-                                                "code's last 6 digits or all 20 digits.", {"got": got})
+        if isinstance(value, str):
+            raise PydanticCustomError("check_code", _("must be the last 6 digits or all 20 digits of the check code "
+                                                      "(%(count)s characters given)", count=len(value.strip())))
+        raise PydanticCustomError("check_code", _("must be the last 6 digits or all 20 digits of the check code"))
     return int(value.strip()[-6:])
 
 
@@ -131,7 +134,7 @@ CSV_BATCH = ('^(number,issue_date,gross,check_code\\r?\\n[^"\\x00]*[^\\s,"\\x00]
 def _rows_within_setting(rows, info: ValidationInfo):
     limit = setting("VERIFY_BATCH_MAX_ROWS", info.context)
     if len(rows) > limit:
-        raise PydanticCustomError("too_long", "at most {limit} rows", {"limit": limit})
+        raise PydanticCustomError("too_long", _("can have at most %(count)s rows", count=limit))
     return rows
 
 

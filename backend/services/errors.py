@@ -1,15 +1,18 @@
 """What a service refuses: bad input (ValidationError, per field) and refused actions
 (Refused: a custom-error name or our own code, and the HTTP status it answers)."""
+from flask_babel import gettext as _
+
 from ..chain.errors import CONFLICT_ERRORS, FORBIDDEN_ERRORS, ChainRefusal
 
 
 class ValidationError(Exception):
-    """Bad input: ``fields`` maps a field path to what is wrong with it."""
+    """Bad input: ``fields`` maps a field path to what is wrong with it (a sentence in the
+    request's language that names the field in words); ``message``: the whole answer's."""
 
-    def __init__(self, fields, message="请求中有字段不正确。The request has invalid fields."):
+    def __init__(self, fields, message=None):
         self.fields = fields
-        self.message = message
-        super().__init__(message)
+        self.message = message if message is not None else _("Some fields of the request are not valid.")
+        super().__init__(self.message)
 
 
 class Refused(Exception):

@@ -3,6 +3,8 @@ NaN/Infinity, lone surrogates, nesting too deep); money never goes through a flo
 import json
 from decimal import Decimal
 
+from flask_babel import gettext as _
+
 from .errors import ValidationError
 
 
@@ -24,10 +26,10 @@ def _json_problem(value):
             try:
                 v.encode("utf-8")
             except UnicodeEncodeError:
-                return "invalid Unicode: a lone surrogate (\\ud800-\\udfff) in a string"
+                return _("holds an invalid Unicode character (a lone surrogate, \\ud800-\\udfff)")
         elif isinstance(v, (dict, list)):
             if depth > MAX_JSON_DEPTH:
-                return f"nested more than {MAX_JSON_DEPTH} levels deep"
+                return _("is nested more than %(depth)s levels deep", depth=MAX_JSON_DEPTH)
             items = list(v.keys()) + list(v.values()) if isinstance(v, dict) else v
             stack.extend((x, depth + 1) for x in items)
     return None
@@ -41,18 +43,17 @@ def load_json(data, field="body", *, decimals=True):
     try:
         text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
     except UnicodeDecodeError:
-        raise ValidationError({field: "the body is not UTF-8"}, "内容不是 UTF-8 编码。The body is not UTF-8.") from None
+        raise ValidationError({field: _("The request is not UTF-8 text.")}, _("The request is not UTF-8 text.")) from None
     try:
         value = json.loads(text, parse_float=Decimal if decimals else None, parse_constant=_reject_constant)
     except RecursionError:
-        raise ValidationError({field: "malformed JSON: nested too deeply"}, "JSON 嵌套过深。The JSON is nested too "
-                                                                           "deeply.") from None
+        raise ValidationError({field: _("The JSON is nested too deeply.")}, _("The JSON is nested too deeply.")) from None
     except ValueError as exc:
-        raise ValidationError({field: f"malformed JSON: {exc}"}, "JSON 格式错误。Malformed JSON.") from None
+        raise ValidationError({field: _("The JSON is malformed (%(detail)s).", detail=exc)}, _("The JSON is malformed.")) from None
     problem = _json_problem(value)
     if problem:
-        raise ValidationError({field: problem}, "JSON 内容无法处理（嵌套过深或含无效的 Unicode 字符）。The JSON is nested "
-                                                "too deeply or holds an invalid Unicode character.")
+        raise ValidationError({field: _("The JSON %(problem)s.", problem=problem)},
+                              _("The JSON is nested too deeply or holds an invalid Unicode character."))
     return value
 
 

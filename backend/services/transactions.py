@@ -1,6 +1,8 @@
 """A user's transaction through the signer, the chain's refusal (found before sending, or a
 revert) turned into Refused with the custom error's name and message: how the merchant,
 authority and receivable services act on chain."""
+from flask_babel import gettext as _
+
 from ..chain import get_signer
 from ..chain.errors import ChainRefusal
 from .errors import Refused, refusal_from_chain
@@ -9,7 +11,7 @@ from .errors import Refused, refusal_from_chain
 def signing_address(user):
     """``user``'s chain address (403 ``no_signing_key`` when it has none)."""
     if not user.address:
-        raise Refused("no_signing_key", "此账户没有链上地址。This account has no chain address to sign with.", 403)
+        raise Refused("no_signing_key", _("This account has no chain address to sign with."), 403)
     return user.address
 
 
@@ -21,5 +23,5 @@ def transact_as(user, contract, function, *args, ref=None):
         raise refusal_from_chain(exc) from None
     if result.status == "reverted":
         r = result.refusal
-        raise Refused(r.name if r else "Reverted", r.message if r else "交易被回滚。The transaction reverted.", 409)
+        raise Refused(r.name if r else "Reverted", r.message if r else _("The transaction was reverted on chain."), 409)
     return result

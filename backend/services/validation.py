@@ -5,9 +5,11 @@ from datetime import datetime
 from decimal import Decimal
 
 import pydantic
+from flask_babel import gettext as _
 
 from ..core import canonical
 from ..schemas import common
+from ..schemas.field_words import sentence
 from ..schemas.invoices import IssueRequest, Item
 from .errors import ValidationError
 
@@ -31,18 +33,21 @@ def line_items(items: list[Item], errors, *, max_amount, path="items"):
     clean = []
     for i, item in enumerate(items):
         p = f"{path}[{i}]"
+        loc = (path, i)
         expected = _line_amount(item.quantity, item.unit_price)
         amount = item.amount
         if amount is None:
             amount = expected
             if expected <= 0:
-                errors[p + ".amount"] = "quantity × unit price must be positive"
+                errors[p + ".amount"] = sentence(loc + ("amount",), _("must be more than zero (quantity × unit price)"))
             elif expected > max_amount:
-                errors[p + ".amount"] = "too large"
+                errors[p + ".amount"] = sentence(loc + ("amount",), _("must be at most %(limit)s", limit=canonical.yuan(max_amount)))
         elif abs(amount - expected) > 1:
-            errors[p + ".amount"] = f"must equal quantity × unit price ({expected} fen)"
+            errors[p + ".amount"] = sentence(loc + ("amount",), _("must equal the quantity × the unit price (%(amount)s)",
+                                                                  amount=canonical.yuan(expected)))
         if item.tax is not None and item.tax != canonical.item_tax(amount, item.tax_rate):
-            errors[p + ".tax"] = "does not match amount × rate (rounded half up); leave it out to have it computed"
+            errors[p + ".tax"] = sentence(loc + ("tax",), _("does not match the amount × the tax rate (rounded half up); "
+                                                          "leave it out to have it computed"))
         clean.append({"name": item.name, "spec": item.spec or "", "unit": item.unit or "",
                       "tax_code": item.tax_code or "", "quantity": item.quantity, "unit_price": item.unit_price,
                       "tax_rate": item.tax_rate, "amount": amount})
@@ -60,16 +65,18 @@ def totals(clean, given, errors, max_amount):
     rates = [g[0] for g in groups]
     clean.update(groups=groups, rates=rates, rate=max(rates), rate_mask=canonical.rate_mask(rates))
     if gross > max_amount:
-        errors["items"] = f"the gross total {gross} fen is over the limit of {max_amount} fen"
+        errors["items"] = sentence(("items",), _("come to a gross total of %(gross)s, over the limit of %(limit)s",
+                                                 gross=canonical.yuan(gross), limit=canonical.yuan(max_amount)))
     for name, value in (("net", net), ("tax", tax), ("gross", gross)):
         if given.get(name) is not None and given[name] != value:
-            errors[name] = f"does not match the server-computed total ({value} fen)"
+            errors[name] = sentence((name,), _("does not match the total the platform computes (%(amount)s)",
+                                               amount=canonical.yuan(value)))
     if given.get("rate") is not None:
         if len(rates) > 1:
-            errors["rate"] = ("本发票含多个税率，请勿填写 rate（税率在每一行的 tax_rate）。This invoice has several "
-                              "rates: leave rate out (each line has its tax_rate).")
+            errors["rate"] = sentence(("rate",), _("must be left out: this invoice has several tax rates (each item "
+                                                   "has its own)"))
         elif given["rate"] != clean["rate"]:
-            errors["rate"] = "does not match the items' rate"
+            errors["rate"] = sentence(("rate",), _("does not match the items' tax rate"))
     clean.update(net=net, tax=tax, gross=gross)
 
 

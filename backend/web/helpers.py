@@ -52,7 +52,7 @@ def submitted_form_token():
     if not token:
         return None
     if not FORM_TOKEN_RE.match(token):
-        abort(400, description="表单令牌无效，请刷新页面后重试。The form token is invalid: reload the page and retry.")
+        abort(400, description=_("This form has expired or is not valid: reload the page and try again."))
     return token
 
 
@@ -67,16 +67,21 @@ def already_submitted(done="", legacy_en=None):
 
 
 def flash_error(exc):
-    """Flash a service exception; returns True when it was one we explain."""
+    """Flash a service exception in words (the request's language; no field keys, no error
+    codes: the fields' texts name them in words); returns True when it was one we explain."""
     if isinstance(exc, ValidationError):
-        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items() if v not in exc.message)  # not twice
-        flash("请检查输入。" + exc.message + (" " + details if details else ""), "error")
+        message = str(exc.message)
+        details = [str(v) for v in (exc.fields or {}).values() if str(v) not in message]  # not twice
+        if message == _("Some fields of the request are not valid.") and details:
+            message = ""  # the general words add nothing to the fields' own sentences
+        flash(_("Please check what you entered: %(problems)s", problems=" ".join(filter(None, [message, *details]))),
+              "error")
     elif isinstance(exc, Refused):
-        flash(f"操作被拒绝 Refused ({exc.code})：{exc.message}", "error")
+        flash(_("This was refused: %(reason)s", reason=exc.message), "error")
     elif isinstance(exc, ChainUnavailable):
-        flash(f"区块链暂不可用 The chain is unavailable: {exc}", "error")
+        flash(_("The blockchain cannot be reached at the moment; please try again later."), "error")
     elif isinstance(exc, ChainError):
-        flash(f"区块链错误 Chain error: {exc}", "error")
+        flash(_("The blockchain answered with an error; please try again later."), "error")
     else:
         return False
     return True

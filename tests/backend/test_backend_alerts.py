@@ -143,7 +143,7 @@ def test_acknowledge_resolve_with_a_note(api):
     r = api("auditor").post(path + "/resolve", json={"note": "   "})
     assert r.status_code == 400 and "note" in r.get_json()["fields"]
     r = api("auditor").post(path + "/resolve", json={})
-    assert r.status_code == 400 and r.get_json()["fields"]["note"] == "required"
+    assert r.status_code == 400 and r.get_json()["fields"]["note"] == "说明为必填项。"
     r = api("auditor").post(path + "/ack")
     assert r.status_code == 200 and r.get_json()["status"] == "acknowledged"
     assert r.get_json()["acknowledged_by"] == "auditor" and r.get_json()["acknowledged_at"]

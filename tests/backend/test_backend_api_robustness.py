@@ -100,7 +100,9 @@ def test_405_carries_allow_and_the_error_shape(chain_app, method, path, allowed)
     assert allowed <= header
     body = r.get_json()
     assert body["error"] == "method_not_allowed" and set(body) <= {"error", "message", "fields"}
-    assert "不支持此请求方法" in body["message"] and "allowed" in body["message"]
+    assert "此地址不接受这种请求方法，允许的方法：" in body["message"] and "OPTIONS" in body["message"]
+    english = chain_app.test_client().open(path, method=method, headers={"Accept-Language": "en"}).get_json()
+    assert english["error"] == "method_not_allowed" and "it takes:" in english["message"]
 
 
 def test_405_on_pages_carries_allow(chain_app):
@@ -327,7 +329,7 @@ def test_deep_json_is_400(api):
     for path, who in (("/verify/document", None), ("/invoices", "merchant1"), ("/verify/batch", None)):
         data = json.dumps(deep if path != "/verify/batch" else [deep]).encode()
         r = api(who).post(path, data=data, content_type="application/json")
-        assert r.status_code == 400 and "deep" in json.dumps(r.get_json()), (path, r.get_json())
+        assert r.status_code == 400 and "嵌套" in json.dumps(r.get_json(), ensure_ascii=False), (path, r.get_json())
 
 
 @pytest.mark.parametrize("path", ["/merchants/99999999999999999999999/approve", "/merchants/9223372036854775808/limits",
@@ -361,6 +363,8 @@ def test_idempotency_key_checked_on_red_letter_too(api):
 def test_unknown_http_errors_keep_the_error_shape(chain_app):
     c = chain_app.test_client()
     r = c.get("/api/v1/nothing-here")
-    assert r.status_code == 404 and r.get_json()["error"] == "not_found" and "未找到" in r.get_json()["message"]
+    assert r.status_code == 404 and r.get_json()["error"] == "not_found" and "此地址没有" in r.get_json()["message"]
+    r = c.get("/api/v1/nothing-here", headers={"Accept-Language": "en"})
+    assert r.get_json() == {"error": "not_found", "message": "There is nothing at this address: check the link."}
     r = c.post("/api/v1/verify", data=b"x" * (DEFAULTS["MAX_CONTENT_LENGTH"] + 1), content_type="application/json")
     assert r.status_code == 413 and r.get_json()["error"] == "payload_too_large"

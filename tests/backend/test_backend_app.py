@@ -150,7 +150,7 @@ def test_login_logout_and_csrf(app, client):
     assert r.status_code == 400  # CSRFProtect refuses the form
     assert client.get("/auth/account").status_code == 302
     r = login(client, "bob", "wrong-password")
-    assert "Wrong username or password".encode() in r.data
+    assert "用户名或密码错误".encode() in r.data
     r = login(client, "bob")
     assert r.status_code == 302
     assert client.get("/auth/account").status_code == 200

@@ -48,7 +48,7 @@ def test_custom_error_decoded_with_human_message(chain_app, seeded):
             chain.transact(seeded["merchant1"]["address"], "MerchantRegistry", "applyAsMerchant", "X",
                            "91350100M000100Y43", keccak(text="L"))
         assert e.value.name == "MerchantAlreadyRegistered"
-        assert "already" in e.value.message
+        assert "已有商户申请或登记" in e.value.message  # outside a request: Chinese
         assert e.value.args_["account"] == seeded["merchant1"]["address"]
         # a refused call is never journaled
         assert db.session.query(OutboxTx).count() == before
@@ -59,7 +59,8 @@ def test_custom_error_decoded_with_human_message(chain_app, seeded):
             chain.transact(dev_account(9).address, "MerchantRegistry", "approve", dev_account(8).address,
                            (1, 1, 1), b"\x01" * 12)
         assert e.value.name == "AccessControlUnauthorizedAccount"
-        assert e.value.message.startswith("账户") and "AUTHORITY_ROLE" in e.value.message  # role named, Chinese first
+        assert e.value.message.startswith("账户") and "税务机关角色" in e.value.message  # the role in words
+        assert "AUTHORITY_ROLE" not in e.value.message
 
 
 def _abi_errors(*names):
@@ -76,11 +77,14 @@ def _abi_errors(*names):
     return out
 
 
-def test_every_platform_error_has_a_chinese_first_message():
+def test_every_platform_error_has_a_translated_message(app):
     """Every custom error of the v2 contracts (their own and the OpenZeppelin access and
-    pause errors) has a message, Chinese first, whose fields are the error's arguments;
-    no message is left for an error that no longer exists."""
+    pause errors) has a message (an English msgid with its Chinese in the catalog) whose
+    placeholders are the error's arguments; no message is left for an error that no longer
+    exists; no message names a role constant."""
     import re
+
+    from flask_babel import force_locale
 
     from backend.chain.errors import MESSAGES
 
@@ -94,29 +98,53 @@ def test_every_platform_error_has_a_chinese_first_message():
     assert not missing, missing
     stale = sorted(set(MESSAGES) - set(errors))
     assert not stale, stale  # e.g. v1's OpenAmountBelowDrawn is gone
-    for name, template in MESSAGES.items():
-        first_letter = re.search(r"[A-Za-z\u4e00-\u9fff]", re.sub(r"\{[^}]*\}", "", template)).group()
-        assert "\u4e00" <= first_letter <= "\u9fff", name  # Chinese before any English
-        fields = set(re.findall(r"\{(\w+)(?::\w+)?\}", template))
-        assert fields <= set(errors[name]), (name, fields - set(errors[name]))
+    with app.test_request_context():
+        for name, template in MESSAGES.items():
+            with force_locale("zh"):
+                zh = str(template)
+            with force_locale("en"):
+                en = str(template)
+            assert re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"[A-Za-z]{4,}", re.sub(r"%\(\w+\)s", "", zh)), name
+            assert not re.search(r"[\u4e00-\u9fff]", en), name
+            fields = set(re.findall(r"%\((\w+)\)s", en))
+            assert fields <= set(errors[name]), (name, fields - set(errors[name]))
+            assert "_ROLE" not in en + zh, name
 
 
-def test_human_messages_show_yuan_rates_and_names():
-    from eth_utils import keccak
-
+def _message_in(app, language, name, args):
     from backend.chain.errors import human_message
 
-    m = human_message("TaxOutOfTolerance", {"rate": 13, "net": 123456, "tax": 17000, "tolerance": 2})
+    with app.test_request_context(headers={"Accept-Language": language}):
+        return human_message(name, args)
+
+
+def test_human_messages_show_yuan_rates_and_names_in_chinese_and_english(app):
+    from eth_utils import keccak
+
+    m = _message_in(app, "zh", "TaxOutOfTolerance", {"rate": 13, "net": 123456, "tax": 17000, "tolerance": 2})
     assert m.startswith("13% 税率分组的税额 ¥170.00") and "¥1,234.56" in m and "¥0.02" in m
-    m = human_message("RateMismatch", {"key": b"k", "expectedMask": 1 << 13, "actualMask": 1 << 6 | 1 << 13})
-    assert "原发票：13%；红字发票：6%、13%" in m and "note: 6%, 13%" in m
-    m = human_message("InvoiceHasReceivable", {"key": b"k", "receivables": 5000_00})
-    assert "¥5,000.00" in m
-    m = human_message("AccessControlUnauthorizedAccount", {"account": "0xA", "neededRole": keccak(text="AUDITOR_ROLE")})
-    assert "AUDITOR_ROLE" in m
-    m = human_message("InvalidMerchantStatus", {"account": "0xA", "expected": 2, "actual": 3})
-    assert "“已暂停”" in m and "Suspended where this needs Approved" in m
-    assert human_message("NoSuchError", {"x": 1}) == "NoSuchError(x=1)"
+    m = _message_in(app, "en", "TaxOutOfTolerance", {"rate": 13, "net": 123456, "tax": 17000, "tolerance": 2})
+    assert m.startswith("The tax ¥170.00 of the 13% group") and "¥1,234.56" in m and "税" not in m
+    mask = {"key": b"k", "expectedMask": 1 << 13, "actualMask": 1 << 6 | 1 << 13}
+    assert "原发票：13%；红字发票：6%、13%" in _message_in(app, "zh", "RateMismatch", mask)
+    assert "original: 13%; note: 6%, 13%" in _message_in(app, "en", "RateMismatch", mask)
+    assert "¥5,000.00" in _message_in(app, "zh", "InvoiceHasReceivable", {"key": b"k", "receivables": 5000_00})
+    role = {"account": "0xA", "neededRole": keccak(text="AUDITOR_ROLE")}
+    zh, en = (_message_in(app, lang, "AccessControlUnauthorizedAccount", role) for lang in ("zh", "en"))
+    assert "审计员角色" in zh and "the auditor role" in en and "AUDITOR_ROLE" not in zh + en
+    assert "the financier role" in _message_in(app, "en", "NotFinancier", {"account": "0xA"})
+    status = {"account": "0xA", "expected": 2, "actual": 3}
+    assert "“已暂停”" in _message_in(app, "zh", "InvalidMerchantStatus", status)
+    assert "The merchant is suspended; this action needs it approved." == \
+        _message_in(app, "en", "InvalidMerchantStatus", status)
+    assert "已全额红冲" in _message_in(app, "zh", "InvalidInvoiceStatus", {"status": 6})
+    assert "(fully red-lettered)" in _message_in(app, "en", "InvalidInvoiceStatus", {"status": 6})
+    when = {"id": 7, "notBefore": 1_767_225_600}  # 2026-01-01 08:00 China time
+    assert "2026-01-01 08:00（北京时间）" in _message_in(app, "zh", "MaturityNotReached", when)
+    assert "2026-01-01 08:00 China time (UTC+8)" in _message_in(app, "en", "MaturityNotReached", when)
+    # an error without a message: a sentence in words, not "NoSuchError(x=1)"
+    assert _message_in(app, "zh", "NoSuchError", {"x": 1}) == "区块链拒绝了此操作。"
+    assert _message_in(app, "en", "NoSuchError", {"x": 1}) == "The blockchain refused this action."
 
 
 def test_nonce_manager_concurrent_sends(chain_app, seeded):

@@ -147,7 +147,8 @@ def test_list_filters_detail_void_and_red_letter(browser, api, chain_app):
     assert ">已作废</span>" in page and 'data-event="InvoiceVoided"><strong>销售方作废' in page
     # voiding again is refused with the chain's reason
     r = b.post(f"/invoices/{numbers[0]}/void", page=page, follow_redirects=True)
-    assert "不允许此操作" in r.get_data(as_text=True)
+    assert "发票状态（已作废）不允许此操作" in r.get_data(as_text=True)  # in words, no error code
+    assert "InvalidInvoiceStatus" not in r.get_data(as_text=True)
     # partial red-letter note
     detail = b.get(f"/invoices/{numbers[1]}").get_data(as_text=True)
     r = b.post(f"/invoices/{numbers[1]}/red-letter", {"reason_code": "1", "amount": "50.00"}, page=detail)
@@ -218,10 +219,12 @@ def test_authority_merchants_and_parameters(browser, chain_app):
     shop = Browser(chain_app).login("shop3")
     r = shop.post("/merchant/registration", {"name": "福州示例", "tax_id": "91350100M000100Y43",
                                              "licence_number": "L-3"}, follow_redirects=True)
-    assert "TaxIdAlreadyRegistered" in r.get_data(as_text=True)  # refused before the chain is asked
+    assert "操作被拒绝" in r.get_data(as_text=True)  # refused before the chain is asked
+    assert "TaxIdAlreadyRegistered" not in r.get_data(as_text=True)  # in words, no error code
     # the issue form refuses an unregistered merchant with the reason
     r = shop.post("/merchant/issue", {**issue_form(), "action": "issue"})
     assert "请先进行商户登记。" in r.get_data(as_text=True)
+    assert "操作被拒绝" in r.get_data(as_text=True) and "MerchantNotActive" not in r.get_data(as_text=True)
     auth = browser("authority")
     page = auth.get("/admin/merchants").get_data(as_text=True)
     assert "厦门示例贸易有限公司" in page

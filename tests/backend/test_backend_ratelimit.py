@@ -47,7 +47,7 @@ def _assert_api_429(r, kind_cn):
     seconds = int(r.headers["Retry-After"])
     assert 1 <= seconds <= 60 and body["retry_after"] == seconds
     assert kind_cn in body["message"] and f"请在 {seconds} 秒后重试" in body["message"]
-    assert f"Retry in {seconds} seconds" in body["message"]  # Chinese first, then English
+    assert "Retry" not in body["message"]  # Chinese by default, one language
 
 
 def test_verify_limit_memory_store_shared_by_api_and_pages(tmp_path):
@@ -68,8 +68,12 @@ def test_verify_limit_memory_store_shared_by_api_and_pages(tmp_path):
     _assert_api_429(c.post("/api/v1/verify/document", json={"number": "1" * 20}), "查验")
     page = c.post("/verify/batch", data={"csrf_token": token})
     assert page.status_code == 429 and int(page.headers["Retry-After"]) >= 1
+    english = c.post("/api/v1/verify", json=QUERY, headers={"Accept-Language": "en"}).get_json()
+    assert english["error"] == "rate_limited" and english["message"].startswith("Too many verification requests. "
+                                                                                "Please try again in ")
+    assert "查验" not in english["message"]
     text = page.get_data(as_text=True)
-    assert "请稍后再试" in text and "Please wait" in text and "秒后重试" in text and "<html" in text
+    assert "请稍后再试" in text and "Please wait" not in text and "秒后重试" in text and "<html" in text
     # reading the pages costs nothing and is not limited
     assert c.get("/verify/").status_code == 200
     # another client address has its own budget
@@ -119,7 +123,11 @@ def test_login_limited_per_address_and_per_username(tmp_path):
     r = login(c, "bob")
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
     text = r.get_data(as_text=True)
-    assert "登录尝试失败次数过多" in text and "Too many failed login attempts" in text
+    assert "登录尝试失败次数过多" in text and "同一地址或同一用户名" in text and "Too many" not in text
+    c.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    text = login(c, "bob").get_data(as_text=True)
+    del c.environ_base["HTTP_ACCEPT_LANGUAGE"]
+    assert "Too many failed sign-in attempts." in text and "or for one username" in text and "登录" not in text
     assert c.get("/auth/account").status_code == 302  # not logged in
     # the same address is refused for another username too
     assert login(c, "carol").status_code == 429
