@@ -56,12 +56,9 @@ def submitted_form_token():
     return token
 
 
-def already_submitted(done="", legacy_en=None):
+def already_submitted(done=""):
     """Flash that the form was submitted before; ``done``: what that submission did, translated
-    (``_("invoice %(number)s was issued then, not again", number=…)``).
-    TODO(i18n): ``legacy_en`` is the old (zh, en) pair's English while call sites move over."""
-    if legacy_en is not None:
-        done = legacy_en
+    (``_("invoice %(number)s was issued then, not again", number=…)``)."""
     flash(_("This form was already submitted: %(done)s.", done=done) if done
           else _("This form was already submitted."), "ok")
 
