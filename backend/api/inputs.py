@@ -4,6 +4,7 @@ import functools
 from typing import Annotated
 
 from flask import g, request
+from flask_babel import gettext as _
 from pydantic import Field, WithJsonSchema
 
 from ..core.security import user_from_bearer
@@ -22,11 +23,11 @@ def api_auth(*roles, optional=False):
         def wrapped(*args, **kwargs):
             user = user_from_bearer()
             if user is None and request.headers.get("Authorization"):
-                return error("unauthorized", "Invalid or revoked API token.", 401)
+                return error("unauthorized", _("The API token is invalid or was revoked."), 401)
             if user is None and not optional:
-                return error("unauthorized", "Authorization: Bearer <token> required.", 401)
+                return error("unauthorized", _("Send an API token: Authorization: Bearer <token>."), 401)
             if user is not None and roles and user.role not in roles:
-                return error("forbidden", f"This needs the role {' or '.join(roles)}.", 403)
+                return error("forbidden", _("This needs the role: %(roles)s.", roles=_roles_in_words(roles)), 403)
             g.api_user = user
             return view(*args, **kwargs)
 
@@ -35,12 +36,18 @@ def api_auth(*roles, optional=False):
     return deco
 
 
+def _roles_in_words(roles):
+    from ..core.models import ROLE_LABELS
+
+    return _(" or ").join(str(ROLE_LABELS.get(role, role)) for role in roles)
+
+
 def body_json(required=True):
     """The JSON body (see services.json_input: UTF-8, no NaN, decimals as Decimal)."""
     data = request.get_data(cache=True)
     if not data:
         if required:
-            raise ValidationError({"body": "a JSON body is required"}, "需要 JSON 请求体。A JSON body is required.")
+            raise ValidationError({"body": _("A JSON body is required.")}, _("A JSON body is required."))
         return {}
     return json_input.load_json(data, "body")
 
@@ -51,9 +58,8 @@ def query(model, args=None):
     try:
         return validated(model, request.args.to_dict() if args is None else args)
     except ValidationError as exc:
-        names = ", ".join(exc.fields)
-        raise ValidationError(exc.fields, f"查询参数 {names} 格式不正确。The query parameter {names} is "
-                                          "malformed.") from None
+        names = _(", ").join(exc.fields)
+        raise ValidationError(exc.fields, _("The query parameter %(names)s is malformed.", names=names)) from None
 
 
 def _no_default(schema):
