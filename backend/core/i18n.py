@@ -44,6 +44,25 @@ def html_lang():
     return "zh-CN" if current_language() == "zh" else "en"
 
 
+class Translated(dict):
+    """Codes → lazy labels (``lazy_gettext``, or a function that returns the label, e.g. a
+    ``pgettext`` with a context). Reading it (``d[key]``, ``get``, ``items``, ``values``) gives
+    plain ``str`` in the current language: safe in JSON, CSV, comparisons and templates."""
+
+    def __getitem__(self, key):
+        label = dict.__getitem__(self, key)
+        return str(label() if callable(label) else label)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def items(self):
+        return [(key, self[key]) for key in self]
+
+    def values(self):
+        return [self[key] for key in self]
+
+
 def compile_catalogs(directory=TRANSLATIONS):
     """Compile each messages.po newer than its messages.mo; the .mo is written to a temporary
     file and renamed, so concurrent app starts (test processes, server workers) never read a

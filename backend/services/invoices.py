@@ -10,21 +10,9 @@ from sqlalchemy import column, or_, select, table
 
 from ..core import buyer_privacy, canonical
 from ..core.db import SEARCH_TABLE, get_db
+from ..core.i18n import Translated
 from ..core.models import ChainEvent, Invoice
 from .errors import Refused
-
-class Translated(dict):
-    """Lazy labels (``lazy_gettext``, or a function returning the label: ``pgettext`` with a
-    context) read as plain strings in the request's language: ``[key]`` and ``.get(key)``
-    give a ``str``, so a label can go into JSON, CSV or a comparison."""
-
-    def __getitem__(self, key):
-        label = super().__getitem__(key)
-        return str(label() if callable(label) else label)  # a callable: a pgettext made when read
-
-    def get(self, key, default=None):
-        return self[key] if key in self else default
-
 
 # an invoice's status in a word or two (the badges and filters) and explained (its page, the
 # API's status_text, the e-mail): "<name> — <what it means>", the name before " — "

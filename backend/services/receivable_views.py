@@ -13,6 +13,7 @@ from ..chain import get_chain
 from ..chain.client import LEDGER
 from ..core import canonical
 from ..core.db import get_db
+from ..core.i18n import Translated
 from ..core.models import ChainEvent, Invoice, Receivable, User
 from .errors import Refused
 
@@ -20,31 +21,14 @@ OVERSEERS = ("authority", "auditor")
 LIVE = ("created", "accepted", "offered", "pledged", "overdue", "defaulted", "held")
 
 
-class Words(dict):
-    """Lazy words by key that read as plain text in the current language (``get``, ``[]``,
-    ``items``, ``values``): safe in JSON, CSV and comparisons."""
-
-    def __getitem__(self, key):
-        return str(super().__getitem__(key))
-
-    def get(self, key, default=None):
-        return self[key] if key in self else default
-
-    def items(self):
-        return [(k, str(v)) for k, v in super().items()]
-
-    def values(self):
-        return [str(v) for v in super().values()]
-
-
 # words of the statuses and of the timeline's events (translated when read)
-STATUS_LABELS = Words({
+STATUS_LABELS = Translated({
     "none": _l("Not on the ledger"), "created": _l("Awaiting acceptance"), "accepted": _l("Accepted"),
     "pledged": _l("Pledged"), "split": _l("Split into parts"), "settled": _l("Settled"),
     "cancelled": _l("Cancelled"), "declined": _l("Declined"), "held": _l("Frozen"),
     "offered": _l("Offered for financing"), "overdue": _l("Overdue"), "defaulted": _l("In default"),
 })
-EVENT_LABELS = Words({
+EVENT_LABELS = Translated({
     "ReceivableCreated": _l("Receivable created"), "ReceivableAccepted": _l("Accepted by the debtor"),
     "ReceivableDeclined": _l("Declined by the debtor"), "ReceivableCancelled": _l("Cancelled by the holder"),
     "ReceivableTransferred": _l("Transferred"), "ReceivableSplit": _l("Split"),

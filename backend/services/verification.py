@@ -19,7 +19,7 @@ from ..chain.errors import ChainRefusal
 from ..core import canonical
 from ..core.canonical import yuan
 from ..core.db import get_db
-from ..core.i18n import current_language
+from ..core.i18n import Translated, current_language
 from ..core.models import Verification
 from ..schemas import common
 from ..schemas.verification import RESULTS as VERIFY_RESULTS
@@ -28,19 +28,6 @@ from .errors import ValidationError
 from .invoices import NUMBER_RE
 from .json_input import load_json
 from .validation import validated
-
-
-class Translated(dict):
-    """A dict of lazy messages whose lookups (``d[key]``, ``d.get(key)``) give the text in
-    the current language as a plain ``str`` (JSON-serializable, storable); iterating gives
-    the lazy messages (templates print them in the page's language)."""
-
-    def __getitem__(self, key):
-        return str(super().__getitem__(key))
-
-    def get(self, key, default=None):
-        value = super().get(key)
-        return default if value is None else str(value)
 
 
 VERIFY_LABELS = Translated({

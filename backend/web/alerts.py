@@ -13,7 +13,8 @@ from ..core.i18n import current_language
 
 from ..schemas.alerts import KINDS, SETTINGS, AlertQuery
 from ..services import alerts, detector
-from ..services.detector.base import Labels, explanation_in
+from ..core.i18n import Translated
+from ..services.detector.base import explanation_in
 from ..services.errors import ValidationError
 from ..services.validation import validated
 from .auth import EmptyForm, roles_required
@@ -25,7 +26,7 @@ FILTER_WORDS = {"kind": _l("kind"), "status": _l("status"), "severity": _l("seve
                 "merchant": _l("merchant tax ID"), "assignee": _l("assignee")}
 DONE = {"ack": _l("Alert acknowledged"), "resolve": _l("Alert resolved"), "assign": _l("Alert assigned")}
 # the evidence's figures in words; money in fen is shown in yuan
-EVIDENCE_WORDS = Labels({
+EVIDENCE_WORDS = Translated({
     "buyer_tax_id": _l("Buyer tax ID"), "buyer_name": _l("Buyer"), "count": _l("Number of invoices"),
     "total_gross": _l("Total"), "invoice_cap": _l("Per-invoice cap"), "cap_percent": _l("Share of cap (%)"),
     "smallest_gross": _l("Smallest"), "largest_gross": _l("Largest"), "first_at": _l("First"),
@@ -49,7 +50,7 @@ EVIDENCE_WORDS = Labels({
     "top_buyer_gross": _l("Top buyer's gross"),
 })
 # values of the evidence that are words ("spike_in": count / gross)
-EVIDENCE_VALUES = Labels({"count": _l("invoice count"), "gross": _l("invoice gross")})
+EVIDENCE_VALUES = Translated({"count": _l("invoice count"), "gross": _l("invoice gross")})
 MONEY_KEYS = {"total_gross", "invoice_cap", "smallest_gross", "largest_gross", "gross", "median_gross", "mad_gross",
               "mean_gross", "smallest_leg_gross", "largest_leg_gross", "unit_fen", "top_buyer_gross"}
 NUMBER_RE = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,4})?$")

@@ -8,7 +8,7 @@ from flask_babel import pgettext
 from flask_login import current_user, login_required
 
 from ..core.config import public_base_url
-from ..core.i18n import current_language
+from ..core.i18n import Translated, current_language
 from ..core.db import get_db
 from ..core.models import Invoice
 from ..schemas.invoices import VAT_RATES
@@ -23,7 +23,7 @@ from .helpers import (already_submitted, explained_refusals, flash_error, form_i
 bp = Blueprint("merchant", __name__)
 MAX_FORM_ROWS = 50
 # a merchant's status (the platform's and the chain's, lower-cased) on the registration page
-MERCHANT_STATUS = invoices.Translated({
+MERCHANT_STATUS = Translated({
     "none": lambda: pgettext("merchant status", "Not registered"),
     "pending": lambda: pgettext("merchant status", "Pending review"),
     "approved": lambda: pgettext("merchant status", "Approved"),

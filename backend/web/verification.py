@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core.config import megabytes, too_large_message
 from ..core.db import get_db
+from ..core.i18n import Translated
 from ..core.models import Verification
 from ..core.security import VERIFY_LINK_FIELDS
 from ..services import verification
@@ -26,7 +27,7 @@ from .auth import EmptyForm
 from .helpers import china_time, flash_error, page_args, parse_yuan
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
-KIND_NAMES = verification.Translated({"single": _l("Single check"), "batch": _l("Batch check"),
+KIND_NAMES = Translated({"single": _l("Single check"), "batch": _l("Batch check"),
                                       "document": _l("Document check")})
 HISTORY_PER_PAGE = 50
 

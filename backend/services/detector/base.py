@@ -12,29 +12,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...core.canonical import CHINA
-from ...core.i18n import TRANSLATIONS, compile_catalogs
+from ...core.i18n import TRANSLATIONS, Translated, compile_catalogs
 from ...core.models import Invoice
 from ...schemas.alerts import KINDS, SEVERITIES, STATUSES  # noqa: F401 - re-exported
 
 
-class Labels(dict):
-    """Codes → lazy labels (``lazy_gettext``): a lookup gives the label in the current language
-    as a ``str`` (safe in JSON, comparisons and templates alike)."""
-
-    def __getitem__(self, key):
-        return str(dict.__getitem__(self, key))
-
-    def get(self, key, default=None):
-        return self[key] if key in self else default
-
-    def items(self):
-        return [(k, str(v)) for k, v in dict.items(self)]
-
-    def values(self):
-        return [str(v) for v in dict.values(self)]
-
-
-KIND_LABELS = Labels({
+KIND_LABELS = Translated({
     "split_invoicing": _l("Split invoicing"),
     "volume_spike": _l("Volume spike"),
     "circular_invoicing": _l("Circular invoicing"),
@@ -44,8 +27,8 @@ KIND_LABELS = Labels({
     "unusual_hours": _l("Issuance at unusual hours"),
     "buyer_concentration": _l("Buyer concentration"),
 })
-SEVERITY_LABELS = Labels({"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")})
-STATUS_LABELS = Labels({"open": _l("Open"), "acknowledged": _l("Acknowledged"), "resolved": _l("Resolved")})
+SEVERITY_LABELS = Translated({"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")})
+STATUS_LABELS = Translated({"open": _l("Open"), "acknowledged": _l("Acknowledged"), "resolved": _l("Resolved")})
 
 
 class Phrase:
