@@ -196,19 +196,3 @@ def test_the_mail_is_in_the_recipients_saved_language_else_chinese(chain_app, ap
         assert f"发票号码：{sent[email]}" in text and "价税合计：¥" in text and "状态：已开具" in text
         assert "Dear" not in text and "Invoice number" not in text
 
-
-def test_an_alert_mail_follows_the_recipients_language(app):
-    from types import SimpleNamespace
-
-    alert = SimpleNamespace(id=7, kind="split_invoicing", severity="high", merchants=json.dumps(["甲公司", "乙公司"]),
-                            invoices=json.dumps(["26350000000000000001"]), explanation="(the detector's words)")
-    with app.app_context():
-        add_user("auditor-en", "audit-en@example.cn", "en")
-        english = mail.compose(SimpleNamespace(id=1, alert_id=7, alert=alert, recipient="audit-en@example.cn"))
-        chinese = mail.compose(SimpleNamespace(id=2, alert_id=7, alert=alert, recipient="audit@example.cn"))
-    text = english.get_body(preferencelist=("plain",)).get_content()
-    assert english["Subject"].startswith("[Alert] ") and english["Subject"].endswith("· 甲公司, 乙公司 · alert #7")
-    assert "Merchants: 甲公司, 乙公司" in text and "Open, acknowledge and resolve it:" in text and "/alerts/7" in text
-    text = chinese.get_body(preferencelist=("plain",)).get_content()
-    assert chinese["Subject"].startswith("【异常预警】") and chinese["Subject"].endswith("· 甲公司、乙公司 · 预警 #7")
-    assert "涉及商户：甲公司、乙公司" in text and "查看、确认和处理：" in text and "Merchants" not in text
