@@ -85,3 +85,17 @@ def test_the_header_offers_the_other_language_in_its_own_words(client):
     en = client.get("/auth/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'value="en" lang="en">English</button>' in zh
     assert 'value="zh" lang="zh-CN">中文</button>' in en
+
+
+def test_markup_in_a_translated_sentence_is_markup_and_its_text_escaped(app):
+    """A placeholder's element (helpers.tag) stays an element in both languages, and the text
+    in it is escaped (Jinja's ``~`` would have escaped the tags themselves)."""
+    from flask import render_template_string
+
+    template = "{{ _('Reduces %(number)s', number=tag('a', number, cls='mono', href='/invoices/1')) }}"
+    for language in ("zh", "en"):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            html = render_template_string(template, number="<b>26351000000000000001</b>")
+        assert '<a class="mono" href="/invoices/1">&lt;b&gt;26351000000000000001&lt;/b&gt;</a>' in html
+        assert html.startswith("冲减原发票 <a" if language == "zh" else "Reduces <a")
+

@@ -331,7 +331,7 @@ def test_page_in_english_and_its_messages_in_each_language(buyer_page, inbox_dat
     # a filter that is not valid: said in words (the field's name, not its key), in each language
     zh = buyer_page.get("/inbox", query_string={"amount_min": "abc"}).get_data(as_text=True)
     shown = re.search(r'<div class="flash error">(.*?)</div>', zh, re.S).group(1)
-    assert shown == "筛选条件有误，已忽略：最低金额：请以元填写，如 1234.56"
+    assert shown == "筛选条件有误，已忽略：最低金额：以元为单位的金额，例如 1234.56"
     en = buyer_page.get("/inbox", query_string={"amount_min": "abc"}, headers=EN).get_data(as_text=True)
     assert "A filter was not valid and is left out: Minimum amount: an amount in yuan, e.g. 1234.56" in en
     assert "筛选条件有误" not in en

@@ -204,7 +204,7 @@ def test_a_rejected_merchant_reads_the_reason_and_applies_again(shop, chain_app)
                        page=authority.text(f"/admin/applications/{m_id}"))
     assert r.status_code == 302
     page = shop.text("/onboarding/apply")
-    assert "未通过" in page and "营业执照照片不清晰，请重新上传" in page and 'name="licence"' in page
+    assert "已驳回" in page and "营业执照照片不清晰，请重新上传" in page and 'name="licence"' in page
     assert apply(shop, b"%PDF-1.7\nclear scan", "营业执照 2.pdf").status_code == 302
     assert "待审核" in shop.text("/onboarding/apply")
     with chain_app.app_context():

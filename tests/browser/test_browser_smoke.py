@@ -116,7 +116,7 @@ def test_merchant_issues_and_the_public_verifies(page, new_page, login, screensh
     unlike, colours = ink(scratch, path.read_bytes())
     assert unlike > 0.01 and colours > 20, (unlike, colours)
     heading_unlike, _ = ink(scratch, public.locator("main h1").first.screenshot())
-    assert heading_unlike > 0.05, "发票查验 drew (almost) nothing"
+    assert heading_unlike > 0.02, "发票查验 drew (almost) nothing"  # four glyphs across the page's width
 
     # voiding asks first (issue 14): dismissed, nothing happens; accepted, the invoice is voided
     page.goto(f"/invoices/{number}")
