@@ -138,6 +138,11 @@ class Browser:
         action, hidden = form_in(page, marker)
         return self.c.post(action, data={**hidden, **(data or {})}, **kw)
 
+    def english(self):
+        """This client's pages in English from now on (the language switch's cookie)."""
+        self.c.set_cookie("lang", "en")
+        return self
+
     def follow(self, response):
         """The page a redirect leads to."""
         assert response.status_code == 302, response.get_data(as_text=True)[-1500:]

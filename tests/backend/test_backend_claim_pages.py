@@ -6,13 +6,12 @@ refusal with the checks that failed; the approver approves and rejects (a reason
 makes a payment list of the approved claims and marks it paid; the employee sees the claim
 paid; the report as a table, a CSV and an XLSX; the buyer's inbox links each invoice's PDF."""
 import csv
-import html
 import io
 import re
 
 import openpyxl
 import pytest
-from backendutil import pass_second_step, sample_invoice
+from backendutil import Browser, form_in, sample_invoice, token_of
 
 from backend.chain.client import ChainClient
 from backend.chain.errors import ChainUnavailable
@@ -22,24 +21,6 @@ from backend.core.canonical import yuan
 
 COMPANY = "91530100MA6K0002XU"  # the demo buyer's (seed.DEMO)
 OTHER_COMPANY = "91110000802100433B"
-
-
-def token_of(page):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
-
-
-def form_in(page, marker):
-    """(action, {hidden field: value}) of the first <form …> whose opening tag has ``marker``."""
-    m = re.search(r"<form\b[^>]*" + re.escape(marker) + r"[^>]*>(.*?)</form>", page, re.S)
-    assert m, f"no form with {marker!r}"
-    tag = page[m.start():page.index(">", m.start())]
-    action = html.unescape(re.search(r'action="([^"]+)"', tag).group(1))
-    hidden = {}
-    for field in re.finditer(r"<input\b[^>]*>", m.group(1)):
-        attrs = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', field.group(0)))
-        if attrs.get("type") == "hidden":
-            hidden[attrs["name"]] = html.unescape(attrs.get("value", ""))
-    return action, hidden
 
 
 def form_tag(page, marker):
@@ -61,41 +42,6 @@ def row_of(page, claim_id):
     m = re.search(rf'<tr data-claim="{claim_id}".*?</tr>', page, re.S)
     assert m, f"no row of claim {claim_id}"
     return m.group(0)
-
-
-class Browser:
-    def __init__(self, app):
-        self.c = app.test_client()
-
-    def get(self, path, **kw):
-        return self.c.get(path, **kw)
-
-    def text(self, path):
-        r = self.c.get(path)
-        assert r.status_code == 200, (path, r.status_code)
-        return r.get_data(as_text=True)
-
-    def submit(self, page, marker, data=None, **kw):
-        """Posts the form of ``page`` marked ``marker`` (its hidden fields, then ``data``)."""
-        action, hidden = form_in(page, marker)
-        return self.c.post(action, data={**hidden, **(data or {})}, **kw)
-
-    def follow(self, response):
-        assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
-        return self.text(response.headers["Location"])
-
-    def english(self):
-        """This client's pages in English from now on (the language switch's cookie)."""
-        self.c.set_cookie("lang", "en")
-        return self
-
-    def login(self, username):
-        page = self.text("/auth/login")
-        r = self.c.post("/auth/login", data={"username": username, "password": "pw-test-123",
-                                             "csrf_token": token_of(page)})
-        r = pass_second_step(self.c, r, username)
-        assert r.status_code == 302
-        return self
 
 
 @pytest.fixture

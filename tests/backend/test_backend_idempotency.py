@@ -7,8 +7,8 @@ import re
 from datetime import date
 
 import pytest
-from backendutil import sample_invoice
-from test_backend_portals import Browser, issue_form
+from backendutil import Browser, sample_invoice
+from test_backend_portals import issue_form
 
 from backend.core.db import db
 from backend.core.models import Invoice, OutboxTx, User, token_digest

@@ -6,34 +6,10 @@ import json
 import re
 
 import pytest
-from backendutil import pass_second_step, sample_invoice
+from backendutil import Browser, sample_invoice, token_of
 
 from backend.core.db import db
 from backend.core.models import Invoice
-
-
-def token_of(page):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
-
-
-class Browser:
-    def __init__(self, app):
-        self.c = app.test_client()
-
-    def get(self, path, **kw):
-        return self.c.get(path, **kw)
-
-    def post(self, path, data=None, page=None, **kw):
-        page = page or self.c.get(path).get_data(as_text=True)
-        data = dict(data or {})
-        data["csrf_token"] = token_of(page)
-        return self.c.post(path, data=data, **kw)
-
-    def login(self, username):
-        r = pass_second_step(self.c, self.post("/auth/login", {"username": username, "password": "pw-test-123"}),
-                             username)
-        assert r.status_code == 302, r.get_data(as_text=True)[:500]
-        return self
 
 
 @pytest.fixture

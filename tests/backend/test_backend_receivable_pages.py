@@ -4,18 +4,13 @@ a receivable from its invoice's page, the buyer accepts it, merchant1 splits it 
 transfers a part to merchant2, merchant2 pledges it to the financier, the financier finances
 it with a fee, the buyer settles both parts); each page shows Chinese first and only the
 actions the state allows; refusals are shown in words; non-parties get 403."""
-import html
 import re
 from datetime import date, timedelta
 
 import pytest
-from backendutil import pass_second_step, sample_invoice
+from backendutil import Browser, form_in, sample_invoice, token_of
 
 from backend.core.canonical import yuan
-
-
-def token_of(page):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
 
 
 def yi(fen):
@@ -25,50 +20,6 @@ def yi(fen):
 
 def due(days=30):
     return (date.today() + timedelta(days=days)).isoformat()
-
-
-def form_in(page, marker):
-    """(action, {hidden field: value}) of the first <form …> whose opening tag has ``marker``."""
-    m = re.search(r"<form\b[^>]*" + re.escape(marker) + r"[^>]*>(.*?)</form>", page, re.S)
-    assert m, f"no form with {marker!r}"
-    tag = page[m.start():page.index(">", m.start())]
-    action = html.unescape(re.search(r'action="([^"]+)"', tag).group(1))
-    hidden = {}
-    for field in re.finditer(r"<input\b[^>]*>", m.group(1)):
-        attrs = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', field.group(0)))
-        if attrs.get("type") == "hidden":
-            hidden[attrs["name"]] = html.unescape(attrs.get("value", ""))
-    return action, hidden
-
-
-class Browser:
-    def __init__(self, app):
-        self.c = app.test_client()
-
-    def get(self, path, **kw):
-        return self.c.get(path, **kw)
-
-    def text(self, path):
-        r = self.c.get(path)
-        assert r.status_code == 200, (path, r.status_code)
-        return r.get_data(as_text=True)
-
-    def submit(self, page, marker, data=None):
-        """Posts the form of ``page`` marked ``marker`` (its hidden fields, then ``data``)."""
-        action, hidden = form_in(page, marker)
-        return self.c.post(action, data={**hidden, **(data or {})})
-
-    def follow(self, response):
-        assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
-        return self.text(response.headers["Location"])
-
-    def login(self, username):
-        page = self.text("/auth/login")
-        r = self.c.post("/auth/login", data={"username": username, "password": "pw-test-123",
-                                             "csrf_token": token_of(page)})
-        r = pass_second_step(self.c, r, username)
-        assert r.status_code == 302
-        return self
 
 
 @pytest.fixture
