@@ -154,8 +154,8 @@ def _from_document(company, doc):
     checks = []
     number = doc.get("number") if isinstance(doc, dict) else None
     if not isinstance(number, str) or not canonical_number(number):
-        raise ValidationError({"document": "not an invoice document (no 20-digit number)"},
-                              _("This is not an invoice document (it has no 20-digit number)."))
+        problem = _("This is not an invoice document (it has no 20-digit number).")
+        raise ValidationError({"document": problem}, problem)
     _check_buyer_tax_id(doc)
     key = bytes.fromhex(canonical.invoice_key(number)[2:])
     chain = get_chain()

@@ -304,12 +304,11 @@ def read_pdf(data):
                 elements = _elements_from_qr(image.image)
                 if elements:
                     return None, elements
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise ValidationError({"file": f"not a readable PDF: {exc}"}, "无法读取该 PDF 文件。The PDF cannot be "
-                                                                      "read.") from None
-    raise ValidationError({"file": "the PDF holds no invoice document and no verification QR code"},
-                          "该 PDF 中没有发票文件或查验二维码。The PDF holds neither the invoice's document nor a "
-                          "verification QR code.")
+    except (PdfReadError, ValueError, KeyError, OSError):
+        problem = _("The PDF cannot be read.")
+        raise ValidationError({"file": problem}, problem) from None
+    problem = _("The PDF holds neither the invoice's document nor a verification QR code.")
+    raise ValidationError({"file": problem}, problem)
 
 
 def _elements_from_qr(image):

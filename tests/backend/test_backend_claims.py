@@ -151,7 +151,10 @@ def test_upload_document_and_pdf(api, chain_app):
     assert r.status_code == 422 and r.get_json()["error"] in ("tampered", "already_submitted")
     r = api("employee").post("/claims/upload", data={"file": (io.BytesIO(b"%PDF-1.4 not really"), "x.pdf")},
                              content_type="multipart/form-data")
-    assert r.status_code == 400 and r.get_json()["fields"]["file"]
+    assert r.status_code == 400 and r.get_json()["fields"]["file"] == "无法读取该 PDF 文件。"  # in words, Chinese
+    r = api("employee").post("/claims/upload", data={"file": (io.BytesIO(b"%PDF-1.4 not really"), "x.pdf")},
+                             content_type="multipart/form-data", headers={"Accept-Language": "en"})
+    assert r.get_json()["fields"]["file"] == "The PDF cannot be read."
     r = api("employee").post("/claims/upload", data={}, content_type="multipart/form-data")
     assert r.status_code == 400
 
