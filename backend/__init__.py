@@ -49,6 +49,7 @@ def create_app(config=None):
                 static_folder="web/static")
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.load(app, config)
+    app.json.ensure_ascii = False  # the API's messages readable as they are (UTF-8), not as \uXXXX escapes
 
     from .core import buyer_privacy, db, i18n, security
 

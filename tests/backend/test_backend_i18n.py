@@ -99,3 +99,11 @@ def test_markup_in_a_translated_sentence_is_markup_and_its_text_escaped(app):
         assert '<a class="mono" href="/invoices/1">&lt;b&gt;26351000000000000001&lt;/b&gt;</a>' in html
         assert html.startswith("冲减原发票 <a" if language == "zh" else "Reduces <a")
 
+
+
+def test_the_apis_json_carries_chinese_as_text_not_escapes(client):
+    """What curl shows a person: 请检查… rather than \\u8bf7\\u68c0…"""
+    answer = client.post("/api/v1/verify", json={})
+    assert answer.status_code == 400
+    assert "请检查".encode() in answer.data and b"\\u" not in answer.data
+    assert answer.get_json()["fields"]["number"] == "未填写发票号码"
