@@ -35,16 +35,11 @@ class ChainRefusal(ChainError):
         return {"error": self.name, "message": self.message, "args": jsonable(self.args_)}
 
 
-# The statuses' names as the API and the contracts name them (in words: status_words); the
-# Chinese lists are kept for the pages that still import them.
+# The statuses' names as the API and the contracts name them (in words: status_words)
 INVOICE_STATUS = ["None", "Issued", "Flagged", "Cleared", "Rejected", "Voided", "RedLettered"]
-INVOICE_STATUS_ZH = ["无", "已开具", "待审核", "审核通过", "审核驳回", "已作废", "已全额红冲"]
 MERCHANT_STATUS = ["None", "Pending", "Approved", "Suspended", "Rejected"]
-MERCHANT_STATUS_ZH = ["未登记", "待审批", "已批准", "已暂停", "已拒绝"]
 RECEIVABLE_STATUS = ["None", "Created", "Accepted", "Pledged", "Split", "Settled", "Cancelled", "Declined", "Held",
                      "Offered", "Overdue", "Defaulted"]
-RECEIVABLE_STATUS_ZH = ["无", "待确认", "已确认", "已质押", "已拆分", "已结清", "已撤销", "已拒绝", "已冻结",
-                        "待融资确认", "已逾期", "已违约"]
 ROLE_NAMES = ["AUTHORITY_ROLE", "AUDITOR_ROLE", "LEDGER_ROLE", "FINANCIER_ROLE"]
 # Refusals that mean "the state does not allow it" → HTTP 409; "not yours to do" → 403; the rest → 422.
 CONFLICT_ERRORS = {

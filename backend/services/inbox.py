@@ -9,7 +9,6 @@ chain (nothing registered) are not in it."""
 from datetime import datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, not_, or_, text
 from sqlalchemy.orm import aliased
 
@@ -20,20 +19,6 @@ from . import inbox_export, invoices
 from .errors import Refused
 
 VALID = ("Issued", "Cleared", "Flagged")  # statuses in which an invoice counts (for its open amount)
-# each status key: (its name, what it means), translated when read
-STATUS_WORDS = {
-    "pending": (_l("Pending"), _l("sent, waiting for the chain to register it")),
-    "Issued": (_l("Issued"), _l("registered and valid")),
-    "Flagged": (_l("Flagged"), _l("registered, waiting for an auditor's review")),
-    "Cleared": (_l("Cleared"), _l("an auditor reviewed and cleared it")),
-    "Rejected": (_l("Rejected"), _l("an auditor rejected it; it is not valid")),
-    "Voided": (_l("Voided"), _l("voided by the seller")),
-    "RedLettered": (_l("Red-lettered"), _l("fully reversed by red-letter notes; not valid any more")),
-    "PartlyRedLettered": (_l("Partly red-lettered"),
-                          _l("red-letter notes reduced part of it; it is valid for its open amount")),
-    "RedLetterNote": (_l("Red-letter note"),
-                      _l("a negative invoice reducing another invoice; not an invoice to deduct or finance")),
-}
 LIKE_ESCAPE = "\\"
 
 
@@ -55,22 +40,7 @@ def own(user):
 # ---------------------------------------------------------------- status
 def status_label(key):
     """The status in short words, in the current language: '已开具' / 'Issued'."""
-    if key is None:
-        return None
-    return str(STATUS_WORDS[key][0]) if key in STATUS_WORDS else key
-
-
-def status_explained(key):
-    """What the status means, in the current language (None for an unknown key)."""
-    return str(STATUS_WORDS[key][1]) if key in STATUS_WORDS else None
-
-
-def status_words(key):
-    """The status and what it means: '已开具 — 已登记且有效' / 'Issued — registered and valid'."""
-    if key is None:
-        return None
-    explained = status_explained(key)
-    return f"{status_label(key)} — {explained}" if explained else key
+    return None if key is None else invoices.STATUS_NAMES.get(key, key)
 
 
 def status_key(inv, notes=()):
@@ -180,8 +150,8 @@ def entries(user, rows):
         own_notes = notes.get(inv.number, [])
         key = status_key(inv, own_notes)
         out.append(invoices.as_dict(inv, with_document=False) | {
-            "status_key": key, "status_label": status_label(key), "status_text": status_words(key),
-            "status_explained": status_explained(key),
+            "status_key": key, "status_label": status_label(key), "status_text": invoices.status_words(key),
+            "status_explained": invoices.STATUS_MEANINGS.get(key),
             "item_count": inv.item_count, "flags_explained": invoices.flag_words(inv.flags or 0),
             "notes": [note_ref(n) for n in own_notes],
             "red_lettered": sum(int(n.gross) for n in own_notes if n.state == "issued"),

@@ -14,8 +14,8 @@ from ..core.i18n import Translated
 from ..core.models import ChainEvent, Invoice
 from .errors import Refused
 
-# an invoice's status in a word or two (the badges and filters) and explained (its page, the
-# API's status_text, the e-mail): "<name> — <what it means>", the name before " — "
+# an invoice's status in a word or two (badges, filters, the inbox, reports, e-mails) and what it
+# means; status_words puts them together, "<name> — <what it means>" (its page, the API's status_text)
 STATUS_NAMES = Translated({
     "Issued": lambda: pgettext("invoice status", "Issued"),
     "Flagged": lambda: pgettext("invoice status", "Flagged"),
@@ -28,18 +28,26 @@ STATUS_NAMES = Translated({
     "pending": lambda: pgettext("invoice status", "Pending"),
     "failed": lambda: pgettext("invoice status", "Failed"),
 })
-STATUS_WORDS = Translated({
-    "Issued": _l("Issued — registered and valid"),
-    "Flagged": _l("Flagged — recorded, waiting for an auditor's review"),
-    "Cleared": _l("Cleared — an auditor reviewed and cleared it"),
-    "Rejected": _l("Rejected — an auditor rejected it; it is not valid"),
-    "Voided": _l("Voided — voided by the seller"),
-    "RedLettered": _l("Red-lettered — fully reversed by red-letter notes; not valid any more"),
-    "PartlyRedLettered": _l("Partly red-lettered — red-letter notes reduced part of it; it is valid for its "
-                            "open amount"),
-    "RedLetterNote": _l("Red-letter note — a negative invoice reducing another invoice; not an invoice to "
-                        "deduct or finance"),
+STATUS_MEANINGS = Translated({
+    "pending": _l("sent, waiting for the chain to register it"),
+    "Issued": _l("registered and valid"),
+    "Flagged": _l("recorded, waiting for an auditor's review"),
+    "Cleared": _l("an auditor reviewed and cleared it"),
+    "Rejected": _l("an auditor rejected it; it is not valid"),
+    "Voided": _l("voided by the seller"),
+    "RedLettered": _l("fully reversed by red-letter notes; not valid any more"),
+    "PartlyRedLettered": _l("red-letter notes reduced part of it; it is valid for its open amount"),
+    "RedLetterNote": _l("a negative invoice reducing another invoice; not an invoice to deduct or finance"),
 })
+
+
+def status_words(key):
+    """The status and what it means: '已开具 — 已登记且有效' / 'Issued — registered and valid'
+    (the key itself when it has no words; None for none)."""
+    if key is None:
+        return None
+    meaning = STATUS_MEANINGS.get(key)
+    return f"{STATUS_NAMES[key]} — {meaning}" if meaning else key
 
 
 FLAGS = [
@@ -135,7 +143,7 @@ def rates_of(inv):
 
 
 def status_key(inv, chain_data=None):
-    """The key of STATUS_WORDS that tells a person what the invoice is: a red-letter note, a
+    """The key of STATUS_NAMES that tells a person what the invoice is: a red-letter note, a
     partly red-lettered invoice (valid for its open amount), or its on-chain status."""
     if inv.is_red_letter:
         return "RedLetterNote"
@@ -147,8 +155,7 @@ def status_key(inv, chain_data=None):
 
 def status_text(inv, chain_data=None):
     """The status explained, in the request's language (None: no status yet)."""
-    key = status_key(inv, chain_data)
-    return STATUS_WORDS.get(key, key) if key else None
+    return status_words(status_key(inv, chain_data))
 
 
 def status_name(inv):

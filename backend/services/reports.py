@@ -19,6 +19,7 @@ from ..core.models import Alert, Invoice, Merchant, Receivable, SavedReport
 from ..schemas import reports as models
 from ..schemas.common import ID_MAX
 from . import inbox_export as files
+from . import invoices
 from .errors import Refused
 from .validation import validated
 
@@ -45,14 +46,9 @@ COLUMNS = {
     "tax": (_l("Tax amount"), Invoice.tax * SIGN, MONEY, 14),
     "gross": (_l("Gross amount"), Invoice.gross * SIGN, MONEY, 14),
 }
-# an invoice's status in a word or two (the statement's rows; the builder's filter)
-STATUS_SHORT = {"Issued": _l("Issued"), "Flagged": _l("Flagged for review"), "Cleared": _l("Cleared by audit"),
-                "Rejected": _l("Rejected by audit"), "Voided": _l("Voided"), "RedLettered": _l("Red-lettered in full"),
-                "PartlyRedLettered": _l("Partly red-lettered"), "RedLetterNote": _l("Red-letter note")}
-
-
 def status_word(status):
-    return str(STATUS_SHORT.get(status, status or ""))
+    """An invoice's status in a word or two (the statement's rows)."""
+    return invoices.STATUS_NAMES.get(status, status or "")
 
 
 # what a grouped report sums

@@ -12,7 +12,7 @@ from flask_login import current_user
 from ..core.db import get_db
 from ..core.models import Merchant
 from ..schemas import reports as models
-from ..services import report_files, reports
+from ..services import invoices, report_files, reports
 from ..services.errors import Refused, ValidationError
 from ..services.validation import validated
 from .auth import EmptyForm, roles_required
@@ -22,7 +22,7 @@ bp = Blueprint("reports", __name__)
 ROLES = ("merchant", "buyer", "authority", "auditor")
 GROUP_LABELS = {"seller": _l("By seller"), "buyer": _l("By buyer"), "month": _l("By month"), "issue_date": _l("By day"),
                 "region": _l("By region"), "status": _l("By status"), "rate": _l("By top rate")}
-STATUS_LABELS = {k: v for k, v in reports.STATUS_SHORT.items() if k not in ("PartlyRedLettered", "RedLetterNote")}
+STATUS_FILTER = ("Issued", "Flagged", "Cleared", "Rejected", "Voided", "RedLettered")  # the builder's statuses
 RED_LETTER = {"include": _l("Red-letter notes: counted, negative"), "exclude": _l("Red-letter notes: left out"),
               "only": _l("Red-letter notes only")}
 
@@ -77,7 +77,7 @@ def index():
         merchants = get_db().query(Merchant.tax_id, Merchant.name).order_by(Merchant.name).all()
     return render_template(
         "reports/index.html", d=definition, result=result, saved=reports.saved(current_user), form=EmptyForm(),
-        columns=reports.COLUMNS, measures=reports.MEASURES, groups=GROUP_LABELS, statuses=STATUS_LABELS,
+        columns=reports.COLUMNS, measures=reports.MEASURES, groups=GROUP_LABELS, statuses={k: invoices.STATUS_NAMES[k] for k in STATUS_FILTER},
         red_letter=RED_LETTER, month=date.today().isoformat()[:7], merchants=merchants,
         definition_json=json.dumps(definition, ensure_ascii=False), query=request.query_string.decode())
 
